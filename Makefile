@@ -1,0 +1,132 @@
+# f8serve: one Makefile for the whole tree.
+#
+#   make run     install Debian packages if missing, build, serve models/ on 127.0.0.1:8080
+#   make test    install, build (release + sanitizers), run every test: C (CUnit), trainer
+#                (pytest), integration (pytest against a real f8d on loopback)
+#   make model   retrain models/fashion.f8 (minutes on 2 cores; the result is committed)
+#   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
+#
+# Sources are found by wildcard: a new .c file in a part's src/ folder is built without
+# touching this file. Release objects go to build/obj, sanitizer objects to build/asan.
+
+PYTHON   ?= /usr/bin/python3
+HOST     ?= 127.0.0.1
+PORT     ?= 8080
+BUILD    := build
+
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+INCLUDES := -Iengine/include -Iimaging/include -Idaemon
+CFLAGS_RELEASE := $(CSTD) $(WARN) $(INCLUDES) -O2 -g
+CFLAGS_ASAN    := $(CSTD) $(WARN) $(INCLUDES) -O1 -g -fno-omit-frame-pointer \
+                  -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS_ASAN   := -fsanitize=address,undefined
+
+PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
+LIBS_ENGINE  := -lpthread -lm
+LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)
+LIBS_DAEMON   = $(shell pkg-config --libs $(PKGS_DAEMON) 2>/dev/null) -lpthread -lm
+LIBS_CLI      = $(shell pkg-config --libs libturbojpeg jansson 2>/dev/null) -lpthread -lm
+
+ENGINE_SRC  := $(wildcard engine/src/*.c engine/src/kernels/*.c)
+IMAGING_SRC := $(wildcard imaging/src/*.c)
+DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CLI_SRC     := $(wildcard engine/cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+
+.PHONY: all deps run test test-c test-trainer test-integration model clean asan bench
+
+all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
+
+deps:
+	@./scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT)
+
+# ---- release build ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libf8img.a: $(call obj,obj,$(IMAGING_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/f8: $(call obj,obj,$(CLI_SRC)) $(BUILD)/libf8img.a $(BUILD)/libf8.a
+	$(CC) -o $@ $^ $(LIBS_CLI)
+
+$(BUILD)/f8d: $(BUILD)/obj/daemon/main.o $(BUILD)/libf8d.a $(BUILD)/libf8img.a $(BUILD)/libf8.a
+	$(CC) -o $@ $^ $(LIBS_DAEMON)
+
+# ---- sanitizer build (tests) --------------------------------------------------------
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ASAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/libf8img.a: $(call obj,asan,$(IMAGING_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/f8: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a
+	$(CC) $(LDFLAGS_ASAN) -o $@ $^ $(LIBS_CLI)
+
+$(BUILD)/asan/f8d: $(BUILD)/asan/daemon/main.o $(BUILD)/asan/libf8d.a \
+                   $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a
+	$(CC) $(LDFLAGS_ASAN) -o $@ $^ $(LIBS_DAEMON)
+
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/asan/tests/%,$(UNIT_SRC))
+
+$(BUILD)/asan/tests/%: $(BUILD)/asan/tests/unit/%.o $(BUILD)/asan/libf8d.a \
+                       $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ASAN) -o $@ $^ $(LIBS_DAEMON) -lcunit
+
+asan: $(BUILD)/asan/f8 $(BUILD)/asan/f8d $(UNIT_BINS)
+
+# ---- tests --------------------------------------------------------------------------
+# Every C test binary runs on its own so that a crash fails one file, not the suite.
+test: deps
+	@$(MAKE) --no-print-directory all asan
+	@$(MAKE) --no-print-directory test-c test-trainer test-integration
+	@echo "make test: all tests passed"
+
+test-c: asan
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+test-trainer: $(BUILD)/asan/f8
+	F8_BIN=$(CURDIR)/$(BUILD)/asan/f8 PYTHONPATH=$(CURDIR)/trainer \
+	    $(PYTHON) -m pytest -q trainer/tests
+
+test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
+	F8D_BIN=$(CURDIR)/$(BUILD)/asan/f8d F8_BIN=$(CURDIR)/$(BUILD)/f8 \
+	    PYTHONPATH=$(CURDIR)/trainer:$(CURDIR)/tests/integration \
+	    $(PYTHON) -m pytest -q tests/integration
+
+# ---- model --------------------------------------------------------------------------
+model: deps
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train fashion --out models/fashion.f8 \
+	    --report models/fashion.report.json
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,142 @@
+/*
+ * libf8: the f8serve integer inference engine. This header is its whole contract.
+ *
+ * Images in (u8 pixels, NHWC), integers out (s32 logits with a fractional length).
+ * The engine knows nothing of HTTP, JPEG or event loops. The arithmetic it performs is
+ * specified in docs/FORMAT.md; the trainer's simulator follows the same text bit for bit.
+ *
+ * Ownership and threads:
+ *  - An f8_model is immutable once opened and may be shared by any number of threads.
+ *  - An f8_runner holds the activation buffers planned for one model and one maximum batch
+ *    size; it is used by one thread at a time. Make one runner per worker thread.
+ *  - Every function returns 0 or a negative F8_E* code; f8_strerror() names it. Functions
+ *    that can fail for a reason worth explaining also fill a caller-provided message buffer.
+ */
+#ifndef F8_H
+#define F8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define F8_VERSION_MAJOR 0
+#define F8_VERSION_MINOR 1
+#define F8_FORMAT_VERSION 1
+
+/* Error codes (negative). */
+enum {
+    F8_OK = 0,
+    F8_EIO = -1,       /* the file could not be opened, read or mapped */
+    F8_EFORMAT = -2,   /* the file is not a valid .f8 model (the message says why) */
+    F8_ENOMEM = -3,    /* an allocation failed */
+    F8_EINVAL = -4,    /* a bad argument (null pointer, batch too large, ...) */
+    F8_ERANGE = -5     /* an index out of range */
+};
+
+/* Value data types, as in docs/FORMAT.md §1. */
+typedef enum { F8_DTYPE_U8 = 1, F8_DTYPE_S8 = 2, F8_DTYPE_S32 = 3 } f8_dtype;
+
+/* Operation types, as in docs/FORMAT.md §2.3. */
+typedef enum {
+    F8_OP_CONV2D = 1,
+    F8_OP_DENSE = 2,
+    F8_OP_ADD = 3,
+    F8_OP_MAXPOOL = 4,
+    F8_OP_AVGPOOL = 5
+} f8_op_type;
+
+/* Preprocessing codes, docs/FORMAT.md §4. */
+enum { F8_PREPROCESS_DIRECT = 1 };
+
+typedef struct f8_model f8_model;
+typedef struct f8_runner f8_runner;
+
+/* What a caller needs to feed the model and read its answer. Pointers stay valid while
+ * the model is open. */
+typedef struct {
+    const char *name;         /* metadata "name" (NUL-terminated copy) */
+    uint32_t input_h, input_w, input_c;
+    uint32_t preprocess;      /* F8_PREPROCESS_* */
+    int input_fl;             /* fractional length of the input pixels (8: pixel/256) */
+    uint32_t num_classes;
+    int output_fl;            /* fractional length of the s32 logits */
+    uint32_t num_ops;
+    uint32_t num_values;
+    uint64_t file_size;
+} f8_model_info;
+
+/* One operation, for `f8 info` and tests. */
+typedef struct {
+    f8_op_type type;
+    int relu;
+    uint32_t input0, input1, output; /* value ids; input1 = UINT32_MAX if none */
+    uint32_t kernel_h, kernel_w, stride_h, stride_w;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+    uint32_t groups;
+    uint32_t weight_bits;
+    uint32_t avg_shift;
+    uint64_t macs;            /* multiply-accumulates per image */
+} f8_op_desc;
+
+typedef struct {
+    uint32_t h, w, c;
+    f8_dtype dtype;
+    int fl;
+} f8_value_desc;
+
+/* Message buffers passed to f8 functions should have at least this many bytes. */
+#define F8_ERRMSG_SIZE 256
+
+/* Opens, maps and fully validates a model file. On failure returns F8_EIO or F8_EFORMAT,
+ * writes a message (NUL-terminated, at most errlen bytes) saying what is wrong, and sets
+ * *out to NULL. */
+int f8_model_open(const char *path, f8_model **out, char *err, size_t errlen);
+
+/* Same from a caller's buffer (copied; the caller keeps ownership of `data`). */
+int f8_model_open_buffer(const void *data, size_t size, f8_model **out, char *err,
+                         size_t errlen);
+
+void f8_model_close(f8_model *model);
+
+const f8_model_info *f8_model_get_info(const f8_model *model);
+
+/* Label of class i (NUL-terminated), or NULL if i is out of range. */
+const char *f8_model_label(const f8_model *model, uint32_t i);
+
+/* Metadata entries in file order (NUL-terminated copies). */
+uint32_t f8_model_meta_count(const f8_model *model);
+int f8_model_meta_get(const f8_model *model, uint32_t i, const char **key, const char **value);
+/* Value of a metadata key, or NULL. */
+const char *f8_model_meta_find(const f8_model *model, const char *key);
+
+int f8_model_op(const f8_model *model, uint32_t i, f8_op_desc *out);
+int f8_model_value(const f8_model *model, uint32_t i, f8_value_desc *out);
+
+/* Plans buffers for batches of up to max_batch images. */
+int f8_runner_create(const f8_model *model, uint32_t max_batch, f8_runner **out);
+void f8_runner_destroy(f8_runner *runner);
+
+/* Runs `batch` images (each input_h*input_w*input_c u8, NHWC, images back to back) and writes
+ * batch*num_classes s32 logits (image-major). Allocates nothing. */
+int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);
+
+/* Bilinear resize of an 8-bit image, exactly as docs/FORMAT.md §4 specifies. */
+int f8_image_resize(const uint8_t *src, uint32_t src_h, uint32_t src_w, uint32_t channels,
+                    uint8_t *dst, uint32_t dst_h, uint32_t dst_w);
+
+/* Indices of the k largest logits, best first; ties go to the lower index. k is capped at n.
+ * Returns the number written. */
+uint32_t f8_top_k(const int32_t *logits, uint32_t n, uint32_t k, uint32_t *indices);
+
+const char *f8_strerror(int err);
+const char *f8_op_type_name(f8_op_type type);
+const char *f8_dtype_name(f8_dtype dtype);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* F8_H */

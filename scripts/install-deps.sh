@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs the Debian 12 packages f8serve needs to build, run, train and test.
+# Idempotent: packages already installed are skipped, so `make run` / `make test`
+# cost nothing extra on a prepared machine.
+set -eu
+
+PACKAGES="
+build-essential
+pkg-config
+curl
+libuv1-dev
+libmicrohttpd-dev
+libturbojpeg0-dev
+libjansson-dev
+libsystemd-dev
+libcunit1-dev
+python3
+python3-numpy
+python3-torch
+python3-pytest
+python3-pil
+dataset-fashion-mnist
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "install-deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
