@@ -1,0 +1,36 @@
+# f8serve: a small CPU-only image that serves the models in /models (the shipped
+# Fashion-MNIST model by default) on port 8080.
+#
+#   docker build -t f8serve .            (or: podman build --network=host -t f8serve .)
+#   docker run --rm -p 8080:8080 f8serve
+#   curl --data-binary @shoe.jpg -H 'Content-Type: image/jpeg' localhost:8080/predictions/fashion
+#
+# To serve your own models: -v /path/to/models:/models:ro
+ARG BASE=debian:bookworm-slim
+
+FROM ${BASE} AS build
+RUN apt-get update -q \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      build-essential pkg-config libuv1-dev libmicrohttpd-dev libturbojpeg0-dev \
+      libjansson-dev libsystemd-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Makefile ./
+COPY engine engine
+COPY imaging imaging
+COPY daemon daemon
+RUN make -j"$(nproc)" build/f8d build/f8
+
+FROM ${BASE}
+RUN apt-get update -q \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --no-create-home --shell /usr/sbin/nologin f8d
+COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/
+COPY models/*.f8 /models/
+USER f8d
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/v2/health/ready || exit 1
+ENTRYPOINT ["/usr/local/bin/f8d", "--models", "/models", "--host", "0.0.0.0", "--port", "8080"]
