@@ -39,7 +39,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-.PHONY: all deps run test test-c test-trainer test-integration model clean asan bench
+.PHONY: all deps run test test-c test-trainer test-integration model clean asan install
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
 
@@ -125,6 +125,19 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 model: deps
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train fashion --out models/fashion.f8 \
 	    --report models/fashion.report.json
+
+# ---- install (systemd deployment) ---------------------------------------------------
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(PREFIX)/bin/f8d
+	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(PREFIX)/bin/f8
+	install -d $(DESTDIR)$(PREFIX)/share/f8serve/models
+	install -m 0644 models/*.f8 $(DESTDIR)$(PREFIX)/share/f8serve/models/
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/f8serve/README.md
+	install -D -m 0644 systemd/f8d.service $(DESTDIR)/etc/systemd/system/f8d.service
+	test -e $(DESTDIR)/etc/default/f8d || \
+	    install -D -m 0644 config/f8d.env $(DESTDIR)/etc/default/f8d
 
 clean:
 	rm -rf $(BUILD)
