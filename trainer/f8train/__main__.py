@@ -1,0 +1,118 @@
+"""Command line: `python3 -m f8train {random-model,fashion,simulate,info} ...` (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def _shape(text: str):
+    try:
+        h, w, c = (int(t) for t in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected HxWxC, e.g. 28x28x1")
+    if min(h, w) < 1 or c not in (1, 3):
+        raise argparse.ArgumentTypeError("H and W must be >= 1 and C must be 1 or 3")
+    return h, w, c
+
+
+def command_line() -> str:
+    """The command that made a file, for the `created_by` metadata key."""
+    return "python3 -m f8train " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def cmd_random_model(args) -> int:
+    from . import fileformat, randmodel
+    h, w, c = args.input
+    make = randmodel.op_zoo if args.zoo else randmodel.small_cnn
+    g = make(h, w, c, classes=args.classes, seed=args.seed)
+    g.meta = [(k, command_line() if k == "created_by" else v) for k, v in g.meta]
+    size = fileformat.write(g, args.out)
+    print(f"wrote {args.out}: {len(g.ops)} ops, {len(g.values)} values, {size} bytes")
+    return 0
+
+
+def cmd_fashion(args) -> int:
+    from . import train
+    return train.main(args, command_line())
+
+
+def cmd_simulate(args) -> int:
+    import numpy as np
+    from . import fileformat, simulate
+    g = fileformat.read(args.model)
+    v0 = g.input
+    raw = np.fromfile(args.raw, dtype=np.uint8)
+    per = v0.h * v0.w * v0.c
+    if raw.size % per:
+        print(f"{args.raw}: size is not a multiple of {per}", file=sys.stderr)
+        return 1
+    logits = simulate.run(g, raw.reshape(-1, v0.h, v0.w, v0.c))
+    for row in logits:
+        print(" ".join(str(int(v)) for v in row))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import fileformat
+    g = fileformat.read(args.model)
+    for i, v in enumerate(g.values):
+        print(f"value {i}: {v.h}x{v.w}x{v.c} {fileformat.DTYPE_NAMES[v.dtype]} fl {v.fl}")
+    for i, op in enumerate(g.ops):
+        extra = ""
+        if op.flw is not None:
+            extra = f" flw {sorted(set(int(f) for f in op.flw))}"
+        print(f"op {i}: {fileformat.OP_NAMES[op.type]} {op.input0}"
+              f"{'' if op.input1 == fileformat.NO_INPUT else ',' + str(op.input1)} -> {op.output}"
+              f" k {op.kernel_h}x{op.kernel_w} s {op.stride_h}x{op.stride_w} pad {op.pads}"
+              f" groups {op.groups} relu {int(op.relu)} avg_shift {op.avg_shift}{extra}")
+    for k, v in g.meta:
+        print(f"meta {k} = {v!r}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python3 -m f8train",
+                                description="F8Net fixed-point trainer and .f8 tools")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("random-model", help="write a random-weight model with valid shapes")
+    r.add_argument("--out", required=True, help="output .f8 path")
+    r.add_argument("--input", type=_shape, default=(28, 28, 1), help="HxWxC (default 28x28x1)")
+    r.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--zoo", action="store_true",
+                   help="an op zoo exercising every op and option instead of a small CNN")
+    r.set_defaults(func=cmd_random_model)
+
+    f = sub.add_parser("fashion", help="train, quantize and export the Fashion-MNIST model")
+    f.add_argument("--out", required=True, help="output .f8 path")
+    f.add_argument("--report", help="output report JSON path")
+    f.add_argument("--epochs-fp", type=int, default=None, help="FP32 training epochs")
+    f.add_argument("--epochs-q", type=int, default=None, help="quantization-aware epochs")
+    f.add_argument("--quick", action="store_true",
+                   help="a few thousand images, 1 epoch each: a smoke test, not a model")
+    f.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    f.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                   help="folder with the Fashion-MNIST idx .gz files")
+    f.set_defaults(func=cmd_fashion)
+
+    s = sub.add_parser("simulate", help="run the integer simulator; print one logit row per image")
+    s.add_argument("model")
+    s.add_argument("raw", help="file of N images, input_h*input_w*input_c u8 bytes each")
+    s.set_defaults(func=cmd_simulate)
+
+    i = sub.add_parser("info", help="print a model's values, ops and metadata")
+    i.add_argument("model")
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
