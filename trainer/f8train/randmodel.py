@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import simulate
 from .builder import GraphBuilder
 from .fileformat import S8, S32, U8, Graph
 
@@ -59,7 +60,8 @@ def small_cnn(h=28, w=28, c=1, classes=10, seed=0) -> Graph:
     g = b.avgpool(cc, (v.h, v.w), 1, shift, dtype=U8, fl=6)
     wd, bd, fd = W.tensors((classes, 16), 6, flw_jitter=False)
     logits = b.dense(g, wd, bd, fd, dtype=S32, fl=int(fd[0]) + 6)
-    return b.build(logits, _meta("random", classes, seed, "small random-weight CNN"))
+    g = b.build(logits, _meta("random", classes, seed, "small random-weight CNN"))
+    return calibrate(g, calibration_images(h, w, c, seed))
 
 
 def op_zoo(h=28, w=28, c=1, classes=10, seed=0) -> Graph:
@@ -105,7 +107,42 @@ def op_zoo(h=28, w=28, c=1, classes=10, seed=0) -> Graph:
     # logits: s32 output with a right shift of 1 (F_int = FL_w + 4, FL_out one less).
     wl, bl, fl_l = W.tensors((classes, 16), 4, flw_jitter=False)
     logits = b.dense(s2, wl, bl, fl_l, dtype=S32, fl=int(fl_l[0]) + 4 - 1)
-    return b.build(logits, _meta("zoo", classes, seed, "op zoo: every op and option, random weights"))
+    g = b.build(logits, _meta("zoo", classes, seed, "op zoo: every op and option, random weights"))
+    return calibrate(g, calibration_images(h, w, c, seed))
+
+
+def calibration_images(h, w, c, seed, n=16) -> np.ndarray:
+    """Half uniform noise, half smooth blobs (coarse noise blown up), as u8 images."""
+    rng = np.random.default_rng(seed + 1000)
+    noise = rng.integers(0, 256, size=(n // 2, h, w, c), dtype=np.uint8)
+    coarse = rng.integers(0, 256, size=(n - n // 2, (h + 3) // 4, (w + 3) // 4, c))
+    smooth = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)[:, :h, :w, :]
+    return np.concatenate([noise, smooth.astype(np.uint8)])
+
+
+def calibrate(g: Graph, images: np.ndarray) -> Graph:
+    """Sets the FL of every u8/s8 value from the std of what reaches it on `images`, with the
+    F8Net rule (docs/TRAINING.md: C = 70 unsigned, 40 signed), so random models neither saturate
+    nor round to zero. s32 values keep the requant shift their builder chose (FL_out − F_int):
+    the op zoo picks those to force left shifts and mixed alignments. A wider FL range than training's [0, 8] is allowed,
+    FORMAT.md §1 permits [-32, 32], and the zoo should exercise it."""
+    designed = {k: g.values[op.output].fl - int(np.min(simulate.f_int(g, op)))
+                for k, op in enumerate(g.ops)}
+    vals = {0: images.astype(np.int64)}
+    for k, op in enumerate(g.ops):
+        v, f_int = simulate.execute_op(g, op, vals)
+        out = g.values[op.output]
+        if out.dtype == S32:
+            out.fl = int(np.min(f_int)) + designed[k]
+        else:
+            real = v.astype(np.float64) * np.exp2(-np.asarray(f_int, np.float64))
+            if op.relu:
+                real = np.maximum(real, 0)
+            std = max(float(real.std()), 1e-6)
+            out.fl = int(np.clip(math.floor(math.log2((70 if out.dtype == U8 else 40) / std)),
+                                 -8, 16))
+        vals[op.output] = simulate.epilogue(v, f_int, out.dtype, out.fl, op.relu)
+    return g
 
 
 def _meta(name, classes, seed, description):
