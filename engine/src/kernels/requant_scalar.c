@@ -1,0 +1,45 @@
+/*
+ * Requantization, docs/FORMAT.md §1.1: the only place a value changes fractional length.
+ * Everything is computed on int64 without undefined behaviour: no shift of a negative
+ * number, no signed overflow.
+ */
+#include "kernels.h"
+
+int64_t f8_clamp(int64_t q, f8_dtype dtype)
+{
+    int64_t lo, hi;
+    switch (dtype) {
+    case F8_DTYPE_U8: lo = 0; hi = 255; break;
+    case F8_DTYPE_S8: lo = -127; hi = 127; break;
+    default: lo = -(int64_t)INT32_MAX; hi = INT32_MAX; break;
+    }
+    return q < lo ? lo : q > hi ? hi : q;
+}
+
+int64_t f8_requant(int64_t v, int n, f8_dtype dtype)
+{
+    int64_t q;
+    if (n > 0) {
+        /* q = floor(v / 2^n), r = v - q*2^n in [0, 2^n). (uint64_t)v is v mod 2^64, so its
+         * low n bits are v mod 2^n; v - r is an exact multiple of 2^n (and >= INT64_MIN,
+         * itself a multiple of 2^n), so the division is exact. */
+        const uint64_t mask = ((uint64_t)1 << n) - 1;
+        const uint64_t r = (uint64_t)v & mask;
+        const uint64_t half = (uint64_t)1 << (n - 1);
+        q = (v - (int64_t)r) / ((int64_t)1 << n);
+        if (r > half || (r == half && ((uint64_t)q & 1u)))
+            q += 1;
+    } else {
+        /* q = v * 2^s. If that leaves int64, it is far outside every dtype's range, and the
+         * clamp below gives the same answer as exact arithmetic would. */
+        const int s = -n;
+        const int64_t limit = INT64_MAX >> s;
+        if (v > limit)
+            q = INT64_MAX;
+        else if (v < -limit)
+            q = -INT64_MAX;
+        else
+            q = v * ((int64_t)1 << s);
+    }
+    return f8_clamp(q, dtype);
+}
