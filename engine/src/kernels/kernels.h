@@ -38,9 +38,10 @@ typedef struct {
 /* Clamps q to the range of dtype: u8 [0,255], s8 [-127,127], s32 [-(2^31-1), 2^31-1]. */
 int64_t f8_clamp(int64_t q, f8_dtype dtype);
 
-/* requant(v, n, dtype): n > 0 divides by 2^n rounding half to even, n <= 0 multiplies by
- * 2^-n (exactly: a product that would leave 64 bits saturates, which the clamp makes
- * identical to the exact result), then clamps. Defined for -62 <= n <= 62. */
+/* requant(v, n, dtype): n > 0 divides by 2^n rounding half to even (floor division, then
+ * round up when the remainder is over half, or exactly half and the quotient odd); n <= 0
+ * shifts left by -n in 64 bits (wrapping modulo 2^64, as the trainer's simulator does);
+ * then clamps. Defined for -62 <= n <= 62. */
 int64_t f8_requant(int64_t v, int n, f8_dtype dtype);
 
 /* The epilogue of every op (docs/FORMAT.md §3): optional ReLU, then requant. */

@@ -30,16 +30,11 @@ int64_t f8_requant(int64_t v, int n, f8_dtype dtype)
         if (r > half || (r == half && ((uint64_t)q & 1u)))
             q += 1;
     } else {
-        /* q = v * 2^s. If that leaves int64, it is far outside every dtype's range, and the
-         * clamp below gives the same answer as exact arithmetic would. */
-        const int s = -n;
-        const int64_t limit = INT64_MAX >> s;
-        if (v > limit)
-            q = INT64_MAX;
-        else if (v < -limit)
-            q = -INT64_MAX;
-        else
-            q = v * ((int64_t)1 << s);
+        /* q = v · 2^s, "a left shift, in 64 bits": done on uint64 so that it wraps modulo
+         * 2^64 like the trainer's simulator (numpy's int64 left_shift) instead of being
+         * undefined. Only an ADD or AVGPOOL of extreme s32 values followed by a left shift can
+         * reach 2^63; conv/dense accumulators (< 2^31) shifted by <= 31 never do. */
+        q = (int64_t)((uint64_t)v << -n);
     }
     return f8_clamp(q, dtype);
 }
