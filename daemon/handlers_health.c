@@ -1,0 +1,63 @@
+/*
+ * Health and metadata, KServe v2 style:
+ *   GET /v2                        {"name":"f8d","version":"0.1.0","extensions":[]}
+ *   GET /v2/health/live            200 {"live":true} while the process serves
+ *   GET /v2/health/ready           200 {"ready":true} when every model is loaded and the
+ *                                  server is not shutting down, else 503 {"ready":false}
+ *   GET /v2/models/{m}             name, versions, platform, inputs, outputs, labels
+ *   GET /v2/models/{m}/ready       200 {"name":m,"ready":true}, 503 while shutting down
+ */
+#include <stdint.h>
+
+#include "handlers.h"
+#include "json_reply.h"
+#include "server.h"
+
+static json_t *labels_of(const struct f8d_model *m)
+{
+    json_t *labels = json_array();
+    for (uint32_t i = 0; labels != NULL && i < m->info->num_classes; i++) {
+        const char *l = f8_model_label(m->model, i);
+        json_array_append_new(labels, l ? f8d_json_string(l) : json_null());
+    }
+    return labels;
+}
+
+static json_t *model_metadata(const struct f8d_model *m)
+{
+    const f8_model_info *info = m->info;
+    return json_pack(
+        "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}], s:[{s:s, s:s, s:[i,i]}],"
+        " s:{s:i, s:i, s:o}}",
+        "name", f8d_json_string(m->name), "versions", "1", "platform", "f8",
+        "inputs", "name", "image", "datatype", "UINT8", "shape", 1, (int)info->input_h,
+        (int)info->input_w, (int)info->input_c,
+        "outputs", "name", "logits", "datatype", "INT32", "shape", 1, (int)info->num_classes,
+        "parameters", "input_fl", info->input_fl, "output_fl", info->output_fl, "labels",
+        labels_of(m));
+}
+
+enum MHD_Result f8d_health_handle(struct f8d_request *req)
+{
+    const struct f8d_server *s = req->server;
+    int ready = f8d_server_ready(s);
+
+    switch (req->route.kind) {
+    case F8D_ROUTE_LIVE:
+        return f8d_reply_json(req, 200, json_pack("{s:b}", "live", 1));
+    case F8D_ROUTE_READY:
+        return f8d_reply_json(req, ready ? 200 : 503, json_pack("{s:b}", "ready", ready));
+    case F8D_ROUTE_SERVER_META:
+        return f8d_reply_json(req, 200, json_pack("{s:s, s:s, s:[]}", "name", "f8d", "version",
+                                                  F8D_VERSION, "extensions"));
+    case F8D_ROUTE_MODEL_META:
+        return f8d_reply_json(req, 200, model_metadata(req->model));
+    case F8D_ROUTE_MODEL_READY:
+        return f8d_reply_json(req, ready ? 200 : 503,
+                              json_pack("{s:o, s:b}", "name", f8d_json_string(req->model->name),
+                                        "ready", ready));
+    default:
+        break;
+    }
+    return f8d_reply_error(req, 404, "no such path: %s", req->path);
+}

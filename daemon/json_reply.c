@@ -1,0 +1,83 @@
+/* f8d responses: JSON bodies and error replies. */
+#include "json_reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+json_t *f8d_json_string(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    /* Not valid UTF-8 (a model name from a URL, say): keep printable ASCII only. */
+    char *copy = strdup(s);
+    if (copy == NULL)
+        return NULL;
+    for (char *p = copy; *p; p++) {
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    }
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
+/* Serialises with a trailing newline (nicer on a terminal); NULL if out of memory. */
+static char *dump(json_t *body, size_t *len)
+{
+    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(6);
+    size_t n = json_dumpb(body, NULL, 0, flags);
+    if (n == 0)
+        return NULL;
+    char *buf = malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    json_dumpb(body, buf, n, flags);
+    buf[n] = '\n';
+    *len = n + 1;
+    return buf;
+}
+
+enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t *body)
+{
+    size_t len = 0;
+    char *text = body ? dump(body, &len) : NULL;
+    json_decref(body);
+    if (text == NULL)
+        return MHD_NO; /* out of memory: MHD closes the connection */
+
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->route.allow != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->route.allow);
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (req->server->stopping)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        req->status = status;
+    return ret;
+}
+
+enum MHD_Result f8d_reply_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req->note, sizeof(req->note), fmt, ap);
+    va_end(ap);
+    json_t *body = json_object();
+    if (body != NULL)
+        json_object_set_new(body, "error", f8d_json_string(req->note));
+    return f8d_reply_json(req, status, body);
+}

@@ -1,0 +1,25 @@
+/*
+ * f8d responses: every answer is JSON (Content-Type: application/json), errors are
+ * {"error":"..."}. These queue the response on the request's connection and record the
+ * status for the log line.
+ */
+#ifndef F8D_JSON_REPLY_H
+#define F8D_JSON_REPLY_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "request.h"
+
+/* Queues `body` (consumed, even on failure) with the given status. */
+enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t *body);
+
+/* Queues {"error": message}. A 405 also gets the route's Allow header. */
+enum MHD_Result f8d_reply_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A JSON string from arbitrary bytes: invalid UTF-8 becomes '?', never NULL unless out of
+ * memory. */
+json_t *f8d_json_string(const char *s);
+
+#endif /* F8D_JSON_REPLY_H */

@@ -1,0 +1,39 @@
+/* f8d: the f8serve inference daemon. Parses options, runs the server, exits 0 after a clean
+ * shutdown and 1 when it cannot start. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "options.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+    struct f8d_options opts;
+    char err[512];
+
+    int rc = f8d_options_parse(argc, argv, &opts, err, sizeof(err));
+    if (rc == 1) {
+        f8d_options_usage(stdout, argv[0]);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "f8d: %s\n", err);
+        return 1;
+    }
+    if (opts.threads == 0)
+        opts.threads = f8d_cpu_count();
+    /* Workers are libuv's thread pool, sized once from the environment before first use. */
+    char threads[16];
+    snprintf(threads, sizeof(threads), "%u", opts.threads);
+    setenv("UV_THREADPOOL_SIZE", threads, 1);
+
+    struct f8d_server server;
+    if (f8d_server_init(&server, &opts, err, sizeof(err)) != 0) {
+        fprintf(stderr, "f8d: %s\n", err);
+        f8d_server_free(&server);
+        return 1;
+    }
+    rc = f8d_server_run(&server);
+    f8d_server_free(&server);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,94 @@
+/* f8d routing: path and method to route, and the top_k query parameter. */
+#include "router.h"
+
+#include <string.h>
+
+#define ALLOW_PREDICT "POST, PUT"
+#define ALLOW_GET "GET, HEAD"
+
+static int is_get(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
+static int is_post(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0;
+}
+
+/* Copies one path segment [s, s+len) as a model name; 0 if it is acceptable. */
+static int take_name(const char *s, size_t len, struct f8d_route *out)
+{
+    if (len == 0 || len > F8D_MODEL_NAME_MAX || memchr(s, '/', len) != NULL)
+        return -1;
+    memcpy(out->model, s, len);
+    out->model[len] = '\0';
+    return 0;
+}
+
+static int with_method(struct f8d_route *out, enum f8d_route_kind kind, int allowed,
+                       const char *allow)
+{
+    out->kind = kind;
+    out->allow = allow;
+    return allowed ? 0 : 405;
+}
+
+int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
+{
+    static const char predictions[] = "/predictions/";
+    static const char models[] = "/v2/models/";
+    static const char ready_suffix[] = "/ready";
+
+    memset(out, 0, sizeof(*out));
+    if (method == NULL || path == NULL)
+        return 404;
+
+    if (strncmp(path, predictions, sizeof(predictions) - 1) == 0) {
+        const char *name = path + sizeof(predictions) - 1;
+        if (take_name(name, strlen(name), out) != 0)
+            return 404;
+        return with_method(out, F8D_ROUTE_PREDICT, is_post(method), ALLOW_PREDICT);
+    }
+    if (strcmp(path, "/v2") == 0)
+        return with_method(out, F8D_ROUTE_SERVER_META, is_get(method), ALLOW_GET);
+    if (strcmp(path, "/v2/health/live") == 0)
+        return with_method(out, F8D_ROUTE_LIVE, is_get(method), ALLOW_GET);
+    if (strcmp(path, "/v2/health/ready") == 0)
+        return with_method(out, F8D_ROUTE_READY, is_get(method), ALLOW_GET);
+    if (strncmp(path, models, sizeof(models) - 1) == 0) {
+        const char *name = path + sizeof(models) - 1;
+        const char *slash = strchr(name, '/');
+        if (slash == NULL) {
+            if (take_name(name, strlen(name), out) != 0)
+                return 404;
+            return with_method(out, F8D_ROUTE_MODEL_META, is_get(method), ALLOW_GET);
+        }
+        if (strcmp(slash, ready_suffix) != 0 || take_name(name, (size_t)(slash - name), out))
+            return 404;
+        return with_method(out, F8D_ROUTE_MODEL_READY, is_get(method), ALLOW_GET);
+    }
+    return 404;
+}
+
+int f8d_parse_top_k(const char *value, uint32_t num_classes, uint32_t *out)
+{
+    if (value == NULL) {
+        *out = num_classes < F8D_DEFAULT_TOP_K ? num_classes : F8D_DEFAULT_TOP_K;
+        return 0;
+    }
+    if (*value == '\0')
+        return -1;
+    uint64_t v = 0;
+    for (const char *p = value; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > num_classes)
+            return -1;
+    }
+    if (v < 1)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}

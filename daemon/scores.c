@@ -1,0 +1,51 @@
+/* f8d scores: softmax in double and top-k via libf8. */
+#include "scores.h"
+
+#include <math.h>
+
+#include "f8.h"
+
+static int32_t max_logit(const int32_t *logits, uint32_t n)
+{
+    int32_t m = logits[0];
+    for (uint32_t i = 1; i < n; i++)
+        m = logits[i] > m ? logits[i] : m;
+    return m;
+}
+
+/* exp((logit - max) * 2^-fl): the difference is exact in 64 bits, the scaling exact in double. */
+static double shifted_exp(int32_t logit, int32_t max, int fl)
+{
+    return exp(ldexp((double)((int64_t)logit - (int64_t)max), -fl));
+}
+
+static double denominator(const int32_t *logits, uint32_t n, int32_t max, int fl)
+{
+    double sum = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += shifted_exp(logits[i], max, fl);
+    return sum;
+}
+
+void f8d_softmax(const int32_t *logits, uint32_t n, int fl, double *probs)
+{
+    if (n == 0)
+        return;
+    int32_t max = max_logit(logits, n);
+    double sum = denominator(logits, n, max, fl);
+    for (uint32_t i = 0; i < n; i++)
+        probs[i] = shifted_exp(logits[i], max, fl) / sum;
+}
+
+uint32_t f8d_scores_top_k(const int32_t *logits, uint32_t n, int fl, uint32_t k,
+                          uint32_t *indices, double *scores)
+{
+    if (n == 0 || k == 0)
+        return 0;
+    uint32_t count = f8_top_k(logits, n, k, indices);
+    int32_t max = max_logit(logits, n);
+    double sum = denominator(logits, n, max, fl);
+    for (uint32_t i = 0; i < count; i++)
+        scores[i] = shifted_exp(logits[indices[i]], max, fl) / sum;
+    return count;
+}
