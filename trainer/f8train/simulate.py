@@ -3,10 +3,14 @@
 It is the reference the C engine is tested against bit for bit, so every step below names the
 FORMAT.md section it implements. All values are held as int64 numpy arrays, NHWC, batch first.
 
-Speed: convolutions and dense layers are im2col + float64 matmul. That is exact, not an
-approximation: every product is an integer of at most 255·127 < 2^15 and a sum of fewer than
-2^38 of them stays below 2^53, where float64 represents every integer; the result is converted
-back to int64 before anything else touches it.
+Speed without giving up exactness. The sums Σ in·w of CONV2D and DENSE are computed in floating
+point, on integers: every product is an integer below 255·127 < 2^15, and a floating-point sum
+of integers is exact, in any order, as long as every partial sum stays below 2^24 (float32) or
+2^53 (float64). Every partial sum is bounded by B = max|in| · max_o Σ|w[o]|, known from the
+weights and the input dtype before running. When B < 2^24 the sums go to torch's float32
+convolution (direct algorithm, no Winograd or other transforms, so it only multiplies and adds);
+otherwise, or without torch, to im2col + a float64 matmul in numpy. Either way the result is
+converted back to int64 before anything else touches it, and the tests compare both routes.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ import numpy as np
 
 from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, DTYPE_RANGE, MAXPOOL, Graph, Op
 
+try:  # optional: only the fast route for sums needs it
+    import torch
+    import torch.nn.functional as _F
+except ImportError:  # pragma: no cover
+    torch = None
+
 _I64_MIN = np.iinfo(np.int64).min
+FLOAT32_EXACT = 2**24
+FAST_SUMS = True  # tests switch this off to check the float64 route against the float32 one
 
 
 # ---------------------------------------------------------------------------------------------
@@ -28,25 +40,33 @@ def requant(v, n, dtype: int) -> np.ndarray:
     """requant(v, n, dtype) of FORMAT.md §1.1, elementwise; `n` broadcasts against `v`
     (a scalar, or one shift per output channel on the last axis)."""
     v = np.asarray(v, dtype=np.int64)
-    n = np.broadcast_to(np.asarray(n, dtype=np.int64), v.shape)
-    rshift = np.maximum(n, 0)
-    # n > 0: q = floor(v / 2^n) (an arithmetic right shift floors), r = v − q·2^n, 0 ≤ r < 2^n
-    q = np.right_shift(v, rshift)
-    r = v - np.left_shift(q, rshift)
-    # "if r > 2^(n-1), or r == 2^(n-1) and q is odd, then q = q + 1" (round half to even)
-    half = np.where(n > 0, np.left_shift(np.int64(1), np.maximum(n - 1, 0)), 0)
-    up = (n > 0) & ((r > half) | ((r == half) & ((q & 1) == 1)))
-    q = q + up
-    # n ≤ 0: q = v · 2^(−n), a left shift in 64 bits (numpy wraps at 64 bits like C on uint64)
-    q = np.where(n > 0, q, np.left_shift(v, np.maximum(-n, 0)))
+    n = np.asarray(n, dtype=np.int64)
+    q = None
+    if np.any(n > 0):
+        rshift = np.maximum(n, 0)
+        # n > 0: q = floor(v / 2^n) (an arithmetic right shift floors), r = v − q·2^n, 0 ≤ r < 2^n
+        q = np.right_shift(v, rshift)
+        r = v - np.left_shift(q, rshift)
+        # "if r > 2^(n-1), or r == 2^(n-1) and q is odd, then q = q + 1" (round half to even);
+        # where n ≤ 0 we set half = 2^62 so that r (= 0 there) never rounds up.
+        half = np.where(n > 0, np.left_shift(np.int64(1), np.maximum(n - 1, 0)), np.int64(1) << 62)
+        q += (r > half) | ((r == half) & ((q & 1) == 1))
+    if np.any(n <= 0):
+        # n ≤ 0: q = v · 2^(−n), a left shift in 64 bits (numpy wraps at 64 bits)
+        left = np.left_shift(v, np.maximum(-n, 0))
+        q = left if q is None else np.where(n > 0, q, left)
     # then clamp q to the range of dtype (§1 table)
     lo, hi = DTYPE_RANGE[dtype]
     return np.clip(q, lo, hi)
 
 
 def wrap32(v: np.ndarray) -> np.ndarray:
-    """§1.2: accumulators are s32 computed in 32-bit two's complement (wrapping)."""
-    return ((v.astype(np.int64) + 2**31) & 0xFFFFFFFF) - 2**31
+    """§1.2: accumulators are s32 computed in 32-bit two's complement (wrapping), which
+    equals the exact sum whenever that fits; so only out-of-range sums are touched."""
+    v = np.asarray(v, dtype=np.int64)
+    if v.size and (v.max() > 2**31 - 1 or v.min() < -2**31):
+        v = ((v + 2**31) & 0xFFFFFFFF) - 2**31
+    return v
 
 
 def epilogue(v: np.ndarray, f_int, out_dtype: int, out_fl: int, relu: bool) -> np.ndarray:
@@ -76,31 +96,65 @@ def _windows(x: np.ndarray, op: Op, pad_value: int) -> np.ndarray:
         strides=(sn, sh * op.stride_h, sw * op.stride_w, sh, sw, sc), writeable=False)
 
 
-def conv2d(x: np.ndarray, op: Op, fl_x: int) -> Tuple[np.ndarray, np.ndarray]:
-    # §3 CONV2D: in(·) is 0 outside the image (padding is the real number 0)
-    win = _windows(x, op, 0)
+def _sum_bound(op: Op, in_dtype: int) -> int:
+    """B = max|in| · max_o Σ_k |w[o][k]|: no partial sum of any output can exceed it."""
+    lo, hi = DTYPE_RANGE[in_dtype]
+    per_out = np.abs(op.weights.astype(np.int64)).reshape(op.weights.shape[0], -1).sum(axis=1)
+    return max(abs(lo), abs(hi)) * int(per_out.max())
+
+
+def _use_float32(op: Op, in_dtype: int) -> bool:
+    return FAST_SUMS and torch is not None and _sum_bound(op, in_dtype) < FLOAT32_EXACT
+
+
+def _conv_sums_float32(x: np.ndarray, op: Op) -> np.ndarray:
+    """Σ in·w through torch's float32 conv; exact because B < 2^24 (module docstring)."""
+    t = torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2)           # NHWC → NCHW view
+    t = _F.pad(t, (op.pad_left, op.pad_right, op.pad_top, op.pad_bottom))     # zeros, §3
+    w = torch.from_numpy(op.weights.astype(np.float32)).permute(0, 3, 1, 2)   # [o][i][ky][kx]
+    with torch.no_grad():
+        y = _F.conv2d(t, w, None, (op.stride_h, op.stride_w), 0, 1, op.groups)
+    return y.permute(0, 2, 3, 1).numpy().astype(np.int64)
+
+
+def _conv_sums_float64(x: np.ndarray, op: Op) -> np.ndarray:
+    """Σ in·w by im2col and a float64 matmul, group by group."""
+    # The input is turned into float64 once, before im2col, so the patch matrix is built once.
+    win = _windows(x.astype(np.float64), op, 0)        # in(·) = 0 in the padding (§3)
     n, ho, wo, kh, kw, cin = win.shape
     cout = op.weights.shape[0]
-    groups = op.groups
-    cin_g, cout_g = cin // groups, cout // groups
+    cin_g, cout_g = cin // op.groups, cout // op.groups
     acc = np.empty((n, ho, wo, cout), dtype=np.int64)
-    for g in range(groups):
+    for g in range(op.groups):
         # channels g·(Cin/G) + i of the input meet output channels o with o / (Cout/G) = g
         cols = win[..., g * cin_g:(g + 1) * cin_g].reshape(n * ho * wo, kh * kw * cin_g)
         wg = op.weights[g * cout_g:(g + 1) * cout_g].reshape(cout_g, kh * kw * cin_g)
-        s = cols.astype(np.float64) @ wg.astype(np.float64).T       # exact, see module doc
-        acc[..., g * cout_g:(g + 1) * cout_g] = s.astype(np.int64).reshape(n, ho, wo, cout_g)
-    # v = bias[o] + Σ in·w, in s32 (§1.2); F_int[o] = FL_w[o] + FL_x
-    v = wrap32(acc + op.bias.astype(np.int64))
-    return v, op.flw.astype(np.int64) + fl_x
+        s = cols @ wg.astype(np.float64).T
+        acc[..., g * cout_g:(g + 1) * cout_g] = s.reshape(n, ho, wo, cout_g)
+    return acc
 
 
-def dense(x: np.ndarray, op: Op, fl_x: int) -> Tuple[np.ndarray, np.ndarray]:
+def conv2d(x: np.ndarray, op: Op, fl_x: int, in_dtype: int) -> Tuple[np.ndarray, np.ndarray]:
+    # §3 CONV2D: v[y][x][o] = bias[o] + Σ_{ky,kx,i} in(y·stride_h + ky − pad_top,
+    #            x·stride_w + kx − pad_left, g·(Cin/G) + i) · w[o][ky][kx][i], g = o / (Cout/G)
+    if _use_float32(op, in_dtype):
+        acc = _conv_sums_float32(x, op)
+    else:
+        acc = _conv_sums_float64(x, op)
+    acc += op.bias.astype(np.int64)
+    # computed in s32 (§1.2); F_int[o] = FL_w[o] + FL_x
+    return wrap32(acc), op.flw.astype(np.int64) + fl_x
+
+
+def dense(x: np.ndarray, op: Op, fl_x: int, in_dtype: int) -> Tuple[np.ndarray, np.ndarray]:
     # §3 DENSE: the input read as a vector of K = H·W·Cin in NHWC order
     n = x.shape[0]
-    flat = x.reshape(n, -1).astype(np.float64)
-    s = (flat @ op.weights.astype(np.float64).T).astype(np.int64)
-    v = wrap32(s + op.bias.astype(np.int64))          # v[o] = bias[o] + Σ_k x[k]·w[o][k]
+    if _use_float32(op, in_dtype):
+        flat = torch.from_numpy(x.reshape(n, -1).astype(np.float32))
+        s = (flat @ torch.from_numpy(op.weights.astype(np.float32)).T).numpy()
+    else:
+        s = x.reshape(n, -1).astype(np.float64) @ op.weights.astype(np.float64).T
+    v = wrap32(s.astype(np.int64) + op.bias.astype(np.int64))   # v[o] = bias[o] + Σ_k x[k]·w[o][k]
     return v.reshape(n, 1, 1, -1), op.flw.astype(np.int64) + fl_x
 
 
@@ -143,9 +197,9 @@ def execute_op(g: Graph, op: Op, vals: Dict[int, np.ndarray]):
     a = vals[op.input0]
     fa = g.values[op.input0].fl
     if op.type == CONV2D:
-        return conv2d(a, op, fa)
+        return conv2d(a, op, fa, g.values[op.input0].dtype)
     if op.type == DENSE:
-        return dense(a, op, fa)
+        return dense(a, op, fa, g.values[op.input0].dtype)
     if op.type == ADD:
         return add(a, fa, vals[op.input1], g.values[op.input1].fl)
     if op.type == MAXPOOL:

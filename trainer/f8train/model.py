@@ -1,0 +1,156 @@
+"""The Fashion-MNIST network, in floating point and fake-quantized, built only from ops that
+docs/FORMAT.md has (CONV2D, ADD, AVGPOOL, DENSE):
+
+    input 28×28×1 u8, FL 8 (pixel/256)
+    c1  conv 3×3/1  1→16  + BN + ReLU   → a1 u8 28×28×16
+    c2  conv 3×3/2 16→32  + BN + ReLU   → a2 u8 14×14×32
+    c3  conv 3×3/2 32→48  + BN + ReLU   → a3 u8  7×7×48      (residual block input)
+    c4  conv 3×3/1 48→48  + BN + ReLU   → a4 u8  7×7×48
+    c5  conv 3×3/1 48→48  + BN          → r  s32 7×7×48      (kept exact, no requant)
+    add ReLU(r + a3)                    → s  s32 7×7×48      (ADD aligns FLs, §3)
+    pool sum over 7×7 / 64              → p  u8  1×1×48      (AVGPOOL, avg_shift 6)
+    fc  dense 48→10                     → logits s32
+
+The pool is defined as sum/64 (not the mean, sum/49) in both the FP and the quantized model, so
+the integer AVGPOOL with avg_shift = 6 computes exactly what was trained: nothing to correct.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import quant
+from .fold import fold_bn
+
+POOL_SHIFT = 6          # 7×7 window: round(log2(49)) = 6, FORMAT.md §3 AVGPOOL
+ACTS = ("a1", "a2", "a3", "a4", "pool")  # the u8 activations whose FL is chosen from statistics
+
+
+class ConvBN(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+        self.fixed_flw: Optional[int] = None  # set when loaded from a file (export.from_graph)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+    def folded(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """W_eff, b_eff with the BN running statistics (frozen BN during quantized training)."""
+        return fold_bn(self.conv.weight, self.bn)
+
+    def quantized(self, fl_x: int):
+        """The integer-grid weight and bias actually used: (W_q, b_q, FL_w), real-valued."""
+        w_eff, b_eff = self.folded()
+        flw = quant.weight_fl(w_eff) if self.fixed_flw is None else self.fixed_flw
+        return quant.quant_weight(w_eff, flw), quant.quant_bias(b_eff, flw + fl_x), flw
+
+    def forward_quant(self, x, fl_x: int):
+        """Accumulator acc = conv(x_q, W_q) + b_q, real-valued, at F_int = FL_w + FL_x."""
+        wq, bq, flw = self.quantized(fl_x)
+        return F.conv2d(x, wq, bq, self.stride, 1), flw
+
+
+class FashionNet(nn.Module):
+    def __init__(self, widths=(16, 32, 48), classes: int = 10):
+        super().__init__()
+        w1, w2, w3 = widths
+        self.c1 = ConvBN(1, w1, 1)
+        self.c2 = ConvBN(w1, w2, 2)
+        self.c3 = ConvBN(w2, w3, 2)
+        self.c4 = ConvBN(w3, w3, 1)
+        self.c5 = ConvBN(w3, w3, 1)
+        self.fc = nn.Linear(w3, classes)
+        self.act_fl = nn.ModuleDict({k: quant.ActFL(signed=False) for k in ACTS})
+        self.quantized = False   # False: FP32 training; True: fake-quant forward
+        self.calibrating = False  # True: FP forward that records activation FLs
+        self.last_flw: Dict[str, int] = {}
+        self.fc_fixed_flw: Optional[int] = None
+
+    def convs(self) -> List[Tuple[str, ConvBN]]:
+        return [(n, getattr(self, n)) for n in ("c1", "c2", "c3", "c4", "c5")]
+
+    # -- floating point -----------------------------------------------------------------------
+    def forward_fp(self, x):
+        obs = self._observe if self.calibrating else (lambda name, t: None)
+        pre = self.c1(x)
+        obs("a1", pre)
+        a = F.relu(pre)
+        pre = self.c2(a)
+        obs("a2", pre)
+        a = F.relu(pre)
+        pre = self.c3(a)
+        obs("a3", pre)
+        a3 = F.relu(pre)
+        pre = self.c4(a3)
+        obs("a4", pre)
+        r = self.c5(F.relu(pre))
+        s = F.relu(r + a3)
+        p = s.sum(dim=(2, 3)) / 2 ** POOL_SHIFT
+        obs("pool", p)
+        return self.fc(p)
+
+    # -- fake-quantized: the integer graph, step for step ------------------------------------
+    def forward_quant(self, x):
+        """x is the real input pixel/256, already exact at FL 8. Each u8 activation is the
+        epilogue of FORMAT.md §3: ReLU, then requant to (u8, FL) = fake_quant with u8 range,
+        whose clamp at 0 is the ReLU. Statistics for the FLs are the pre-ReLU values."""
+        obs = self._observe if self.training else (lambda name, t: None)
+        flw = {}
+        fl_x = 8
+        a = x
+        for name in ("c1", "c2", "c3", "c4"):
+            acc, flw[name] = getattr(self, name).forward_quant(a, fl_x)
+            obs(f"a{name[1]}", acc)
+            fl_x = self.act_fl[f"a{name[1]}"].fl
+            a = quant.fake_quant(acc, fl_x, quant.U8_RANGE)
+            if name == "c3":
+                a3 = a
+        # c5 writes an s32 value at its own F_int (shift 0): only the ±(2^31−1) clamp applies,
+        # which the trainer's magnitudes never reach. ADD is exact (§3), then ReLU; s32 again.
+        r, flw["c5"] = self.c5.forward_quant(a, fl_x)
+        s = F.relu(r + a3)
+        # AVGPOOL: sum at F_int = FL_s + 6, then requant to u8 at the pool's FL.
+        p = s.sum(dim=(2, 3)) / 2 ** POOL_SHIFT
+        obs("pool", p)
+        fl_p = self.act_fl["pool"].fl
+        p = quant.fake_quant(p, fl_p, quant.U8_RANGE)
+        # DENSE: no BN; weight FL from the weight's own std; bias at FL_w + FL_p; s32 logits.
+        flw["fc"] = self.fc_weight_fl()
+        wq = quant.quant_weight(self.fc.weight, flw["fc"])
+        bq = quant.quant_bias(self.fc.bias, flw["fc"] + fl_p)
+        self.last_flw = flw
+        return F.linear(p, wq, bq)
+
+    def fc_weight_fl(self) -> int:
+        if self.fc_fixed_flw is not None:
+            return self.fc_fixed_flw
+        return quant.weight_fl(self.fc.weight)
+
+    def _observe(self, name: str, t: torch.Tensor) -> None:
+        self.act_fl[name].observe(t)
+
+    def forward(self, x):
+        return self.forward_quant(x) if self.quantized else self.forward_fp(x)
+
+    def freeze_bn(self) -> None:
+        """Quantized training folds BN with its running statistics: keep them fixed."""
+        for _, m in self.convs():
+            m.bn.eval()
+
+    def fls(self) -> Dict[str, int]:
+        return {k: self.act_fl[k].fl for k in ACTS}
+
+    def macs(self, h: int = 28, w: int = 28) -> int:
+        total = 0
+        for _, m in self.convs():
+            h, w = (h + 2 - 3) // m.stride + 1, (w + 2 - 3) // m.stride + 1
+            c = m.conv
+            total += h * w * c.out_channels * c.in_channels * 9
+        return total + self.fc.in_features * self.fc.out_features

@@ -1,0 +1,97 @@
+"""Fixed-point fake quantization (F8Net brief §1-§2), mirroring the integer path of
+docs/FORMAT.md so that the trained forward and the exported file compute the same numbers.
+
+A value q·2^-FL is represented in torch by the real number itself. Multiplying by 2^FL is exact
+in floating point, `torch.round` rounds half to even exactly like requant (FORMAT.md §1.1), and
+clamping to the dtype range is the §1.1 clamp. So `fake_quant(acc, FL_y, u8)` of a real
+accumulator equals requant(acc_int, F_int − FL_y, u8) · 2^-FL_y whenever acc is exact (always in
+float64; in float32 up to 2^24 units).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+U8_RANGE = (0, 255)
+S8_RANGE = (-127, 127)
+S32_RANGE = (-(2**31 - 1), 2**31 - 1)
+
+# F8Net's std rule constants (brief §2: 38.05 and 69.02 rounded up).
+C_SIGNED = 40.0
+C_UNSIGNED = 70.0
+
+
+class _FixQuant(torch.autograd.Function):
+    """clamp(round(x·2^FL), lo, hi)·2^-FL with a straight-through gradient that passes only
+    where the rounded value lies strictly inside (lo, hi): values that round onto a bound get
+    zero gradient, as in F8Net's `q_k` mask. For u8 that zero below 1 LSB is the ReLU gradient."""
+
+    @staticmethod
+    def forward(ctx, x, fl: int, lo: int, hi: int):
+        scale = 2.0 ** fl
+        q = torch.round(x * scale)
+        ctx.save_for_backward((q > lo) & (q < hi))
+        return torch.clamp(q, lo, hi) / scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None, None, None
+
+
+def fake_quant(x: torch.Tensor, fl: int, rng) -> torch.Tensor:
+    return _FixQuant.apply(x, int(fl), int(rng[0]), int(rng[1]))
+
+
+def fl_from_std(std: float, signed: bool) -> int:
+    """FL = clamp(floor(log2(C / std)), 0, 8 − signed), C = 40 signed, 70 unsigned."""
+    c, hi = (C_SIGNED, 7) if signed else (C_UNSIGNED, 8)
+    if not std > 0 or not math.isfinite(std):
+        return hi
+    return int(min(max(math.floor(math.log2(c / std)), 0), hi))
+
+
+def weight_fl(w_eff: torch.Tensor) -> int:
+    """Per-layer FL_w from the unbiased std of the effective (folded) weight, recomputed on
+    every forward pass and never learned (brief §2)."""
+    with torch.no_grad():
+        return fl_from_std(float(w_eff.detach().std()), signed=True)
+
+
+def quant_weight(w_eff: torch.Tensor, flw: int) -> torch.Tensor:
+    return fake_quant(w_eff, flw, S8_RANGE)
+
+
+def quant_bias(b_eff: torch.Tensor, fl: int) -> torch.Tensor:
+    """Bias at FL_w + FL_x in s32 (FORMAT.md §1); the mask never bites at these magnitudes."""
+    return fake_quant(b_eff, fl, S32_RANGE)
+
+
+class ActFL(nn.Module):
+    """Tracks one activation's FL the F8Net way: each training batch gives
+    FL_batch = rule(std of the batch), and the buffer r follows r ← 0.9·r + 0.1·FL_batch.
+    Unlike the reference, the forward always quantizes with round(r), in training too, so
+    the network trained is exactly the network exported; r still moves with the statistics."""
+
+    def __init__(self, signed: bool = False, momentum: float = 0.1):
+        super().__init__()
+        self.signed = signed
+        self.momentum = momentum
+        self.register_buffer("r", torch.tensor(-1.0, dtype=torch.float64))  # < 0: unset
+
+    @property
+    def fl(self) -> int:
+        r = float(self.r)
+        if r < 0:
+            raise RuntimeError("ActFL used before calibration")
+        return int(min(max(round(r), 0), 8 - int(self.signed)))
+
+    def observe(self, x: torch.Tensor) -> None:
+        fl_batch = fl_from_std(float(x.detach().std()), self.signed)
+        if float(self.r) < 0:
+            self.r.fill_(float(fl_batch))
+        else:
+            self.r.mul_(1 - self.momentum).add_(self.momentum * fl_batch)
