@@ -137,6 +137,13 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
 int f8d_server_run(struct f8d_server *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    /* The signal handles are closed (libuv restored the default actions): a repeated
+     * SIGTERM must not kill the process while it frees everything and exits 0. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     f8d_log("stopped after %" PRIu64 " request(s)", s->requests_total);
     return 0;
 }

@@ -1,0 +1,147 @@
+"""Runs a real f8d binary ($F8D_BIN) on loopback and talks to it."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+F8D_BIN = os.environ.get("F8D_BIN", os.path.join(REPO, "build", "asan", "f8d"))
+# The shipped model; F8D_TEST_MODEL overrides it (a random model while developing).
+MODEL_PATH = os.environ.get("F8D_TEST_MODEL", os.path.join(REPO, "models", "fashion.f8"))
+
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer")
+
+LISTENING = re.compile(r"listening on http://(\S+):(\d+)")
+
+
+def models_dir(names=("fashion",)):
+    """A temp dir holding a copy of the model under each name; the caller removes it."""
+    d = tempfile.mkdtemp(prefix="f8d-models-")
+    for name in names:
+        shutil.copy(MODEL_PATH, os.path.join(d, name + ".f8"))
+    return d
+
+
+class Daemon:
+    """One f8d process. Its stderr is collected line by line on a thread."""
+
+    def __init__(self, models, *args, port=0, env=None):
+        self.argv = [F8D_BIN, "--models", models, "--host", "127.0.0.1", "--port", str(port)]
+        self.argv += [str(a) for a in args]
+        full_env = dict(os.environ)
+        full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=full_env)
+        self.lines = []
+        self.port = None
+        self.signalled = False
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._out = []
+        self._out_reader = threading.Thread(target=self._read_out, daemon=True)
+        self._out_reader.start()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._cond:
+                self.lines.append(line)
+                m = LISTENING.search(line)
+                if m and self.port is None:
+                    self.port = int(m.group(2))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _read_out(self):
+        for raw in self.proc.stdout:
+            self._out.append(raw.decode("utf-8", "replace"))
+
+    @property
+    def stderr(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    @property
+    def stdout(self):
+        return "".join(self._out)
+
+    def wait_listening(self, timeout=30.0):
+        """Waits for the startup line; returns the port (None if the process exited)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.port is None and self.proc.poll() is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("f8d did not start listening:\n" + "\n".join(self.lines))
+                self._cond.wait(min(left, 0.1))
+        return self.port
+
+    def wait_ready(self, timeout=30.0):
+        port = self.wait_listening(timeout)
+        if port is None:
+            raise RuntimeError("f8d exited with %s:\n%s" % (self.proc.poll(), self.stderr))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = self.request("GET", "/v2/health/ready")
+                if status == 200:
+                    return port
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError("f8d never became ready:\n" + self.stderr)
+
+    def connection(self, timeout=30.0):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        """(status, headers dict with lower-case names, parsed JSON or raw bytes)."""
+        own = conn is None
+        c = self.connection() if own else conn
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            resp = c.getresponse()
+            data = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            if own:
+                c.close()
+        if hdrs.get("content-type", "").startswith("application/json"):
+            return resp.status, hdrs, json.loads(data)
+        return resp.status, hdrs, data
+
+    def send_signal(self, sig=signal.SIGTERM):
+        self.signalled = True
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60.0):
+        """Signals the daemon, waits for it; returns the exit code."""
+        if self.proc.poll() is None and not self.signalled:
+            self.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self._reader.join(10)
+        self._out_reader.join(10)
+        return rc
+
+    def sanitizer_reports(self):
+        return [l for l in self.lines if any(m in l for m in SANITIZER_MARKERS)]
+
+    def server_errors(self):
+        """Request log lines with a 5xx status."""
+        return [l for l in self.lines if re.match(r"f8d: [A-Z]+ \S+ 5\d\d ", l)]

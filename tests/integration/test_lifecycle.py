@@ -1,0 +1,155 @@
+"""Startup errors (exit 1 with a clear message), --help, and clean shutdown (exit 0) that
+answers what was accepted."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import fmnist
+from f8d_process import Daemon, F8D_BIN, models_dir
+
+
+def run_f8d(*args, timeout=30):
+    return subprocess.run([F8D_BIN] + list(args), capture_output=True, timeout=timeout,
+                          text=True)
+
+
+def test_help():
+    out = run_f8d("--help")
+    assert out.returncode == 0
+    for flag in ("--models", "--port", "--host", "--threads", "--max-body-bytes"):
+        assert flag in out.stdout
+
+
+def test_bad_arguments():
+    out = run_f8d("--port", "80")  # no --models
+    assert out.returncode == 1
+    assert "--models" in out.stderr
+    out = run_f8d("--models", "x", "--port", "notaport")
+    assert out.returncode == 1
+    assert "--port" in out.stderr
+
+
+def test_missing_and_empty_models_dir():
+    out = run_f8d("--models", "/nonexistent/f8d-models", "--port", "0")
+    assert out.returncode == 1
+    assert "/nonexistent/f8d-models" in out.stderr
+    d = tempfile.mkdtemp()
+    try:
+        out = run_f8d("--models", d, "--port", "0")
+        assert out.returncode == 1
+        assert "no models" in out.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def test_invalid_model_file(model_file):
+    d = models_dir()
+    try:
+        with open(os.path.join(d, "broken.f8"), "wb") as f:
+            f.write(b"F8MODEL\0" + b"\0" * 200)
+        out = run_f8d("--models", d, "--port", "0")
+        assert out.returncode == 1
+        assert "broken.f8" in out.stderr
+        # the engine's message follows the file name
+        msg = out.stderr.split("broken.f8", 1)[1]
+        assert len(msg.strip(": \n")) > 5, out.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def test_port_in_use(model_file):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    d = models_dir()
+    try:
+        out = run_f8d("--models", d, "--host", "127.0.0.1", "--port", str(port))
+        assert out.returncode == 1
+        assert "cannot listen" in out.stderr and str(port) in out.stderr
+    finally:
+        busy.close()
+        shutil.rmtree(d)
+
+
+def test_two_models(model_file):
+    d = models_dir(("fashion", "other"))
+    daemon = Daemon(d)
+    try:
+        daemon.wait_ready()
+        x, _ = fmnist.load_test_set()
+        for name in ("fashion", "other"):
+            status, _, answer = daemon.request("POST", "/predictions/" + name,
+                                               body=fmnist.to_jpeg(x[0]))
+            assert status == 200 and answer["model"] == name
+    finally:
+        rc = daemon.stop(signal.SIGINT)
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def test_sigterm_finishes_accepted_request(model_file):
+    """A request half sent when SIGTERM arrives is still answered; new connections are
+    refused; the daemon exits 0."""
+    d = models_dir()
+    daemon = Daemon(d)
+    try:
+        daemon.wait_ready()
+        x, _ = fmnist.load_test_set()
+        jpeg = fmnist.to_jpeg(x[0])
+        s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+        s.sendall(b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+                  % len(jpeg) + jpeg[:100])
+        time.sleep(0.3)
+        daemon.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while "shutting down" not in daemon.stderr and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "shutting down" in daemon.stderr
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", daemon.port), timeout=2).close()
+        s.sendall(jpeg[100:])
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        assert data.startswith(b"HTTP/1.1 200"), data
+        assert b'"predictions"' in data
+        assert b"Connection: close" in data
+    finally:
+        rc = daemon.stop()
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+    assert "stopped after" in daemon.stderr
+
+
+def test_sigterm_with_idle_keepalive_connection(model_file):
+    """An idle keep-alive connection does not hold the shutdown up."""
+    d = models_dir()
+    daemon = Daemon(d)
+    try:
+        daemon.wait_ready()
+        conn = daemon.connection()
+        status, _, _ = daemon.request("GET", "/v2/health/live", conn=conn)
+        assert status == 200
+        t0 = time.monotonic()
+        rc = daemon.stop()
+        assert time.monotonic() - t0 < 5
+        conn.close()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
