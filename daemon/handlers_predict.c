@@ -63,16 +63,20 @@ enum MHD_Result f8d_predict_data(struct f8d_request *req, const char *data, size
         return MHD_YES;
     }
     if (req->body_len + size > req->body_cap) {
-        /* The announced length (bounded by max above) is the right size; chunked uploads
+        /* The announced length (bounded by max above) is the exact size; chunked uploads
          * grow by doubling. */
         long long announced = f8d_request_content_length(req);
-        size_t cap = req->body_cap ? req->body_cap * 2 : 64 * 1024;
-        if (announced > 0 && (uint64_t)announced <= max && (size_t)announced > cap)
+        size_t need = req->body_len + size;
+        size_t cap;
+        if (announced > 0 && (uint64_t)announced <= max && (size_t)announced >= need) {
             cap = (size_t)announced;
-        if (cap < req->body_len + size)
-            cap = req->body_len + size;
-        if (cap > max)
-            cap = (size_t)max;
+        } else {
+            cap = req->body_cap ? req->body_cap * 2 : 64 * 1024;
+            if (cap < need)
+                cap = need;
+            if (cap > max)
+                cap = (size_t)max;
+        }
         uint8_t *grown = realloc(req->body, cap);
         if (grown == NULL) {
             f8d_request_fail(req, 503, "out of memory for a body of %zu bytes",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#include <systemd/sd-daemon.h>
 
 #include "http_loop.h"
 #include "log.h"
@@ -63,7 +64,8 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = true;
     f8d_log("%s: shutting down (%u request(s) open, %u prediction(s) running)", name,
             s->active_requests, s->work_in_flight);
-    f8d_http_quiesce(s); /* stop accepting; open connections are still served */
+    sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
+    f8d_http_quiesce(s);        /* stop accepting; open connections are still served */
     uv_timer_start(&s->drain_timer, on_drain_timeout, F8D_DRAIN_TIMEOUT_MS, 0);
     f8d_http_run(s);
 }
@@ -131,6 +133,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
             " bytes)",
             v6 ? "[" : "", host, v6 ? "]" : "", s->port, s->models.count, s->opts.threads,
             s->opts.max_body_bytes);
+    sd_notify(0, "READY=1");
     return 0;
 }
 
