@@ -10,6 +10,10 @@
  * inversion convention guessed right, and a wrong guess would silently feed the model
  * inverted colours. Any libjpeg warning (truncated data, corrupt entropy segments) is an
  * error, F8IMG_EDECODE: the model never sees a half-grey image.
+ *
+ * After any TurboJPEG failure the handle is replaced: in TurboJPEG 2.1 an error inside
+ * tjDecompressHeader3 leaves the decompressor mid-header, and every later call on that handle
+ * fails with the same message (seen with "Bogus Huffman table definition").
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,9 +66,26 @@ void f8img_decoder_destroy(f8img_decoder *decoder)
 {
     if (!decoder)
         return;
-    tjDestroy(decoder->tj);
+    if (decoder->tj)
+        tjDestroy(decoder->tj);
     free(decoder->scratch);
     free(decoder);
+}
+
+/* Replaces the TurboJPEG handle after a failure (see the top of the file). */
+static void reset_handle(f8img_decoder *dec)
+{
+    if (dec->tj)
+        tjDestroy(dec->tj);
+    dec->tj = tjInitDecompress(); /* NULL on failure: the next call retries */
+}
+
+/* Formats TurboJPEG's message, then resets the handle that produced it. */
+static int tj_fail(f8img_decoder *dec, char *err, size_t errlen, const char *what)
+{
+    set_err(err, errlen, F8IMG_EDECODE, "%s: %s", what, tjGetErrorStr2(dec->tj));
+    reset_handle(dec);
+    return F8IMG_EDECODE;
 }
 
 /* What the first bytes look like, for the "not a JPEG" message. */
@@ -99,12 +120,20 @@ static int header(f8img_decoder *dec, const uint8_t *data, size_t size, int *w, 
     }
     if (size > (unsigned long)-1)
         return set_err(err, errlen, F8IMG_ETOOLARGE, "JPEG of %zu bytes is too large", size);
+    if (!dec->tj) {
+        reset_handle(dec);
+        if (!dec->tj)
+            return set_err(err, errlen, F8IMG_ENOMEM, "cannot create a TurboJPEG decompressor");
+    }
     int subsamp = 0;
+    *w = *h = 0;
     if (tjDecompressHeader3(dec->tj, data, (unsigned long)size, w, h, &subsamp, colorspace) != 0)
-        return set_err(err, errlen, F8IMG_EDECODE, "corrupt JPEG header: %s",
-                       tjGetErrorStr2(dec->tj));
-    if (*w <= 0 || *h <= 0)
-        return set_err(err, errlen, F8IMG_EDECODE, "corrupt JPEG header: size %dx%d", *w, *h);
+        return tj_fail(dec, err, errlen, "corrupt JPEG header");
+    if (*w <= 0 || *h <= 0) {
+        reset_handle(dec);
+        return set_err(err, errlen, F8IMG_EDECODE,
+                       "corrupt or truncated JPEG: no frame header before the data ends");
+    }
     return F8IMG_OK;
 }
 
@@ -166,7 +195,7 @@ int f8img_decode_to_input(f8img_decoder *decoder, const uint8_t *data, size_t si
     const int pf = out_c == 1 ? TJPF_GRAY : TJPF_RGB;
     if (tjDecompress2(decoder->tj, data, (unsigned long)size, dst, w, w * (int)out_c, h, pf,
                       TJFLAG_STOPONWARNING) != 0)
-        return set_err(err, errlen, F8IMG_EDECODE, "corrupt JPEG: %s", tjGetErrorStr2(decoder->tj));
+        return tj_fail(decoder, err, errlen, "corrupt JPEG");
     if (resize && f8_image_resize(dst, (uint32_t)h, (uint32_t)w, out_c, out, out_h, out_w) != F8_OK)
         return set_err(err, errlen, F8IMG_EINVAL, "resize failed");
     return F8IMG_OK;
