@@ -1,6 +1,7 @@
 """Startup errors (exit 1 with a clear message), --help, and clean shutdown (exit 0) that
 answers what was accepted."""
 
+import io
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import tempfile
 import time
 
 import pytest
+from PIL import Image
 
 import fmnist
 from f8d_process import Daemon, F8D_BIN, models_dir
@@ -150,6 +152,55 @@ def test_sigterm_with_idle_keepalive_connection(model_file):
         conn.close()
     finally:
         daemon.stop()
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def test_sigterm_with_stalled_upload(model_file):
+    """A client that stops halfway through its body: the connection times out (--timeout),
+    the daemon still exits 0 soon after SIGTERM."""
+    d = models_dir()
+    daemon = Daemon(d, "--timeout", 1)
+    try:
+        daemon.wait_ready()
+        s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+        s.sendall(b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"
+                  b"\xff\xd8\xff")
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        rc = daemon.stop()
+        assert time.monotonic() - t0 < 8
+        s.close()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def test_max_pixels_and_resize(model_file):
+    """A JPEG larger than the model input is resized (200); one over --max-pixels is 413."""
+    d = models_dir()
+    daemon = Daemon(d, "--max-pixels", 100 * 100)
+    try:
+        daemon.wait_ready()
+        x, _ = fmnist.load_test_set()
+        big = Image.fromarray(x[0], mode="L").resize((84, 84), Image.BILINEAR)
+        buf = io.BytesIO()
+        big.save(buf, format="JPEG", quality=90)
+        status, _, answer = daemon.request("POST", "/predictions/fashion", body=buf.getvalue())
+        assert status == 200, answer
+        assert len(answer["predictions"]) == 5
+        huge = Image.fromarray(x[0], mode="L").resize((101, 100), Image.BILINEAR)
+        buf = io.BytesIO()
+        huge.save(buf, format="JPEG", quality=90)
+        status, hdrs, answer = daemon.request("POST", "/predictions/fashion",
+                                              body=buf.getvalue())
+        assert status == 413, answer
+        assert hdrs["content-type"] == "application/json" and answer["error"]
+    finally:
+        rc = daemon.stop()
         shutil.rmtree(d)
     assert rc == 0, daemon.stderr
     assert not daemon.sanitizer_reports(), daemon.stderr
