@@ -20,6 +20,10 @@ int cmd_logits(int argc, char **argv);
 /* Prints "f8 <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Reports a failed f8_model_open: the loader's I/O messages already name the file, its
+ * format messages do not. */
+void cli_model_error(const char *cmd, const char *path, int rc, const char *err);
+
 /* Reads a whole file ("-" = stdin) into a malloc'ed buffer. Fails with a message in `err`
  * when the file cannot be read or is larger than max_bytes. */
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size, char *err,

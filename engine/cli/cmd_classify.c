@@ -153,8 +153,9 @@ int cmd_classify(int argc, char **argv)
     }
 
     char err[F8_ERRMSG_SIZE];
-    if (f8_model_open(model_path, &c.model, err, sizeof err) != F8_OK) {
-        cli_error("classify", "%s: %s", model_path, err);
+    const int open_rc = f8_model_open(model_path, &c.model, err, sizeof err);
+    if (open_rc != F8_OK) {
+        cli_model_error("classify", model_path, open_rc, err);
         status = 1;
         goto out;
     }

@@ -83,8 +83,9 @@ int cmd_info(int argc, char **argv)
 
     char err[F8_ERRMSG_SIZE];
     f8_model *m = NULL;
-    if (f8_model_open(path, &m, err, sizeof err) != F8_OK) {
-        cli_error("info", "%s: %s", path, err);
+    const int open_rc = f8_model_open(path, &m, err, sizeof err);
+    if (open_rc != F8_OK) {
+        cli_model_error("info", path, open_rc, err);
         return 1;
     }
     const f8_model_info *mi = f8_model_get_info(m);

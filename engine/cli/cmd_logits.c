@@ -62,8 +62,9 @@ int cmd_logits(int argc, char **argv)
 
     char err[F8_ERRMSG_SIZE];
     f8_model *m = NULL;
-    if (f8_model_open(pos[0], &m, err, sizeof err) != F8_OK) {
-        cli_error("logits", "%s: %s", pos[0], err);
+    const int open_rc = f8_model_open(pos[0], &m, err, sizeof err);
+    if (open_rc != F8_OK) {
+        cli_model_error("logits", pos[0], open_rc, err);
         return 1;
     }
     const f8_model_info *mi = f8_model_get_info(m);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "f8.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -15,6 +16,14 @@ void cli_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_model_error(const char *cmd, const char *path, int rc, const char *err)
+{
+    if (rc == F8_EIO)
+        cli_error(cmd, "%s", err);
+    else
+        cli_error(cmd, "%s: %s", path, err[0] ? err : f8_strerror(rc));
 }
 
 int cli_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *size, char *err,
