@@ -49,6 +49,12 @@ static void test_left_shift_and_identity(void)
     CU_ASSERT_EQUAL(RQ(-8, -4, F8_DTYPE_S8), -127);
     CU_ASSERT_EQUAL(RQ(1, -31, F8_DTYPE_S32), INT32_MAX); /* 2^31 clamps to 2^31-1 */
     CU_ASSERT_EQUAL(RQ(-1, -31, F8_DTYPE_S32), -INT32_MAX);
+    /* past 2^63 the shift wraps modulo 2^64 (docs/FORMAT.md §1.1, as the simulator's numpy
+     * left_shift does); only extreme ADD/AVGPOOL sums can get there */
+    CU_ASSERT_EQUAL(RQ((int64_t)1 << 40, -31, F8_DTYPE_S32), 0);
+    CU_ASSERT_EQUAL(RQ(((int64_t)1 << 40) + 1, -31, F8_DTYPE_S32), INT32_MAX);
+    CU_ASSERT_EQUAL(RQ(-((int64_t)1 << 40) - 1, -31, F8_DTYPE_S32), -INT32_MAX);
+    CU_ASSERT_EQUAL(RQ((int64_t)3 << 61, -1, F8_DTYPE_S32), -INT32_MAX); /* 3*2^62 -> -2^62 */
 }
 
 static void test_clamps(void)
