@@ -74,7 +74,8 @@ def from_graph(g: Graph) -> FashionNet:
     """The fake-quantized FashionNet that computes what file `g` computes: the inverse of
     `to_graph`. Weights come back on their integer grid (W = W_int·2^-FL_w), BN becomes the
     identity (gamma 1, mean 0, var 1, eps 0, beta = the bias), FL_w and the activation FLs are
-    pinned to the file's. Returned in float64 (`.float()` for training precision). Used to test the fake-quant forward against the integer simulator."""
+    pinned to the file's. Returned in float64 (`.float()` for training precision). Used to test
+    the fake-quant forward against the integer simulator."""
     kinds = [op.type for op in g.ops]
     if kinds != [CONV2D] * 5 + [ADD, AVGPOOL, DENSE]:
         raise ValueError("not a FashionNet graph")

@@ -242,6 +242,13 @@ def validate(g: Graph) -> None:
             else:
                 if vout.c != vin.c:
                     raise FormatError(f"{name}: pooling keeps the channel count")
+                if op.type == MAXPOOL and (op.pad_top >= op.kernel_h or
+                                           op.pad_bottom >= op.kernel_h or
+                                           op.pad_left >= op.kernel_w or
+                                           op.pad_right >= op.kernel_w):
+                    # A window wholly in the padding would have no maximum (§3 skips padding);
+                    # the engine refuses such files at load, and so do we.
+                    raise FormatError(f"{name}: MAXPOOL padding must be smaller than the kernel")
                 if op.type == AVGPOOL:
                     if any(op.pads):
                         raise FormatError(f"{name}: AVGPOOL padding must be 0")

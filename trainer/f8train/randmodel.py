@@ -79,7 +79,8 @@ def op_zoo(h=28, w=28, c=1, classes=10, seed=0) -> Graph:
     dw = b.conv(s, *W.tensors((8, 3, 3, 1), 5), pads=1, groups=8, relu=True, dtype=U8, fl=6)
     # grouped (groups = 2, not depthwise), s8 out.
     gr = b.conv(dw, *W.tensors((8, 3, 3, 4), 6), pads=1, groups=2, dtype=S8, fl=5)
-    # 1x1 on s8 into s32; channel FL_w -1..7 (a negative FL too) span left shifts (F_int < FL_out) and right shifts.
+    # 1x1 on s8 into s32; channel FL_w −1..7 (a negative FL too) span left shifts
+    # (F_int < FL_out) and right shifts.
     flw = np.array([-1, 1, 2, 3, 4, 5, 6, 7])
     e = b.conv(gr, *W.tensors((8, 1, 1, 8), 5, flw=flw), dtype=S32, fl=9)
     # ADD mixed dtypes s32 + u8 with different FLs (9 vs 6), RELU on, u8 out.
@@ -122,10 +123,10 @@ def calibration_images(h, w, c, seed, n=16) -> np.ndarray:
 
 def calibrate(g: Graph, images: np.ndarray) -> Graph:
     """Sets the FL of every u8/s8 value from the std of what reaches it on `images`, with the
-    F8Net rule (docs/TRAINING.md: C = 70 unsigned, 40 signed), so random models neither saturate
-    nor round to zero. s32 values keep the requant shift their builder chose (FL_out − F_int):
-    the op zoo picks those to force left shifts and mixed alignments. A wider FL range than training's [0, 8] is allowed,
-    FORMAT.md §1 permits [-32, 32], and the zoo should exercise it."""
+    F8Net rule (C = 70 unsigned, 40 signed), so random models neither saturate nor round to
+    zero. s32 values keep the requant shift their builder chose (FL_out − F_int): the op zoo
+    picks those to force left shifts and mixed alignments. FLs may leave training's [0, 8]
+    (FORMAT.md §1 allows [-32, 32]) and the zoo should exercise that too."""
     designed = {k: g.values[op.output].fl - int(np.min(simulate.f_int(g, op)))
                 for k, op in enumerate(g.ops)}
     vals = {0: images.astype(np.int64)}

@@ -44,7 +44,8 @@ def requant(v, n, dtype: int) -> np.ndarray:
     q = None
     if np.any(n > 0):
         rshift = np.maximum(n, 0)
-        # n > 0: q = floor(v / 2^n) (an arithmetic right shift floors), r = v − q·2^n, 0 ≤ r < 2^n
+        # n > 0: q = floor(v / 2^n) (an arithmetic right shift floors),
+        #        r = v − q·2^n, so 0 ≤ r < 2^n
         q = np.right_shift(v, rshift)
         r = v - np.left_shift(q, rshift)
         # "if r > 2^(n-1), or r == 2^(n-1) and q is odd, then q = q + 1" (round half to even);
@@ -154,7 +155,8 @@ def dense(x: np.ndarray, op: Op, fl_x: int, in_dtype: int) -> Tuple[np.ndarray, 
         s = (flat @ torch.from_numpy(op.weights.astype(np.float32)).T).numpy()
     else:
         s = x.reshape(n, -1).astype(np.float64) @ op.weights.astype(np.float64).T
-    v = wrap32(s.astype(np.int64) + op.bias.astype(np.int64))   # v[o] = bias[o] + Σ_k x[k]·w[o][k]
+    # v[o] = bias[o] + Σ_k x[k]·w[o][k], in s32 (§1.2)
+    v = wrap32(s.astype(np.int64) + op.bias.astype(np.int64))
     return v.reshape(n, 1, 1, -1), op.flw.astype(np.int64) + fl_x
 
 

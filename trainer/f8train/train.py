@@ -31,6 +31,7 @@ WEIGHT_DECAY = 5e-4  # on conv/dense weights only, not on BN or biases
 LABEL_SMOOTHING = 0.1
 CALIB_BATCHES = 50   # training batches that seed the activation-FL EMA before fine-tuning
 QUICK_TRAIN, QUICK_TEST = 4000, 1000
+JPEG_QUALITY = 90    # what the daemon's acceptance test sends (tests/integration)
 
 
 def cpu_model() -> str:
@@ -108,6 +109,22 @@ def calibrate(model: FashionNet, x: torch.Tensor, gen: torch.Generator, batches:
     model.calibrating = False
 
 
+def jpeg_round_trip(images: np.ndarray, quality: int) -> Optional[np.ndarray]:
+    """The images after JPEG encoding and decoding (PIL/libjpeg), as the daemon receives them
+    from clients; None when PIL is missing. Only reported, never trained on."""
+    try:
+        import io
+        from PIL import Image
+    except ImportError:
+        return None
+    out = np.empty_like(images)
+    for i, img in enumerate(images):
+        buf = io.BytesIO()
+        Image.fromarray(img, mode="L").save(buf, format="JPEG", quality=quality)
+        out[i] = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L"))
+    return out
+
+
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
         seed: int, data_root: str, created_by: str, log=print) -> Dict:
     t_start = time.time()
@@ -170,6 +187,14 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     log(f"integer-simulated top-1 {acc_int:.2f}% ({n_test} images, {times['simulate_s']} s); "
         f"agrees with fake-quant on {agree:.2f}% of predictions")
 
+    acc_jpeg = None
+    jpeg = jpeg_round_trip(x_te_np, JPEG_QUALITY)
+    if jpeg is not None:
+        pred_jpeg = simulate.top1(simulate.run(graph, jpeg.reshape(-1, 28, 28, 1)))
+        acc_jpeg = round(100.0 * float(np.mean(pred_jpeg == y_te)), 2)
+        log(f"integer-simulated top-1 on JPEG (quality {JPEG_QUALITY}) test images "
+            f"{acc_jpeg:.2f}%")
+
     graph.meta.append(("accuracy.int", f"{acc_int:.2f}"))
     size = fileformat.write(graph, out_path)
     check = fileformat.read(out_path)
@@ -184,7 +209,8 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         "accuracy_top1_percent": {"fp32": round(acc_fp, 2), "fake_quant": round(acc_fq, 2),
                                   "fake_quant_float32": round(acc_fq32, 2),
                                   "fake_quant_before_finetune": round(acc_cal, 2),
-                                  "integer_simulated": round(acc_int, 2)},
+                                  "integer_simulated": round(acc_int, 2),
+                                  f"integer_simulated_jpeg_q{JPEG_QUALITY}": acc_jpeg},
         "fake_quant_vs_integer_agreement_percent": round(agree, 2),
         "test_images": n_test,
         "train_images": n_train,

@@ -44,7 +44,8 @@ def run_image(g, image):
                                 ix = x * op.stride_w + kx - op.pad_left
                                 if 0 <= iy < vin.h and 0 <= ix < vin.w:
                                     for i in range(cin_g):
-                                        acc += a[iy][ix][g_ * cin_g + i] * int(op.weights[o, ky, kx, i])
+                                        acc += (a[iy][ix][g_ * cin_g + i]
+                                                * int(op.weights[o, ky, kx, i]))
                         v, f = wrap32(acc), int(op.flw[o]) + vin.fl
                     elif op.type == DENSE:
                         flat = [a[yy][xx][cc] for yy in range(vin.h) for xx in range(vin.w)

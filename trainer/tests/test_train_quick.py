@@ -1,0 +1,33 @@
+"""End to end in well under a minute: `fashion --quick` trains on a few thousand images for one
+epoch each, exports a valid model and simulates it."""
+
+import json
+import time
+
+import numpy as np
+
+from f8train import fileformat, simulate, train
+from conftest import FASHION_DIR
+
+
+def test_quick_training_run(tmp_path, fashion_test):
+    out, rep = str(tmp_path / "q.f8"), str(tmp_path / "q.json")
+    t0 = time.time()
+    report = train.run(out, rep, epochs_fp=1, epochs_q=1, quick=True, seed=0,
+                       data_root=FASHION_DIR, created_by="pytest", log=lambda *a: None)
+    assert time.time() - t0 < 60
+    assert json.load(open(rep)) == json.loads(json.dumps(report))
+    g = fileformat.read(out)
+    md = g.meta_dict()
+    assert md["name"] == "fashion" and md["created_by"] == "pytest"
+    assert len(g.labels()) == 10
+    assert float(md["accuracy.int"]) == report["accuracy_top1_percent"]["integer_simulated"]
+    # the file simulates to the accuracy the report states, and better than chance
+    x, y = fashion_test
+    pred = simulate.top1(simulate.run(g, x[:train.QUICK_TEST]))
+    acc = 100 * float(np.mean(pred == y[:train.QUICK_TEST]))
+    assert acc == report["accuracy_top1_percent"]["integer_simulated"]
+    assert acc > 20
+    # float64 fake quantization is exact, so it must agree with the integers everywhere
+    assert report["fake_quant_vs_integer_agreement_percent"] == 100.0
+    assert report["epochs"] == {"fp32": 1, "quantized": 1}
