@@ -1,6 +1,7 @@
 """Startup errors (exit 1 with a clear message), --help, and clean shutdown (exit 0) that
 answers what was accepted."""
 
+import http.client
 import io
 import os
 import shutil
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -203,4 +205,48 @@ def test_max_pixels_and_resize(model_file):
         rc = daemon.stop()
         shutil.rmtree(d)
     assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def test_sigterm_under_load(model_file):
+    """SIGTERM while clients keep sending: every answer that arrives is a complete 200, the
+    clients then see the connection closed or refused, and the daemon exits 0."""
+    d = models_dir()
+    daemon = Daemon(d)
+    x, _ = fmnist.load_test_set()
+    jpegs = [fmnist.to_jpeg(x[i]) for i in range(16)]
+    answered, failures, bad = [], [], []
+
+    def client(t):
+        conn = daemon.connection(timeout=20)
+        i = t
+        while True:
+            try:
+                status, _, answer = daemon.request("POST", "/predictions/fashion",
+                                                   body=jpegs[i % len(jpegs)], conn=conn)
+            except (OSError, http.client.HTTPException) as e:
+                failures.append(repr(e))
+                break
+            if status != 200 or len(answer["predictions"]) != 5:
+                bad.append((status, answer))
+            answered.append(t)
+            i += 1
+        conn.close()
+
+    try:
+        daemon.wait_ready()
+        threads = [threading.Thread(target=client, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        time.sleep(0.5)
+        rc = daemon.stop()
+        for th in threads:
+            th.join(30)
+    finally:
+        daemon.stop()
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not bad, bad[:3]
+    assert len(answered) > 4
+    assert len(failures) == 4  # each client's next request found the daemon gone
     assert not daemon.sanitizer_reports(), daemon.stderr
