@@ -27,11 +27,13 @@ def check_answer(answer, labels, k):
 
 
 def test_predictions_match_ground_truth(daemon, fashion_test_set, labels):
+    """100 images spread over the test set (every 100th): top-1 right for at least 85%."""
     images, truth = fashion_test_set
-    n = 48
+    picks = range(0, len(images), 100)
+    n = len(picks)
     right = 0
     conn = daemon.connection()
-    for i in range(n):
+    for i in picks:
         status, hdrs, answer = daemon.request(
             "POST", "/predictions/fashion", body=fmnist.to_jpeg(images[i]),
             headers={"Content-Type": "image/jpeg"}, conn=conn)
