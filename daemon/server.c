@@ -62,10 +62,10 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     s->stopping = true;
+    f8d_http_quiesce(s);        /* stop accepting; open connections are still served */
+    sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
     f8d_log("%s: shutting down (%u request(s) open, %u prediction(s) running)", name,
             s->active_requests, s->work_in_flight);
-    sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
-    f8d_http_quiesce(s);        /* stop accepting; open connections are still served */
     uv_timer_start(&s->drain_timer, on_drain_timeout, F8D_DRAIN_TIMEOUT_MS, 0);
     f8d_http_run(s);
 }
