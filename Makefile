@@ -39,6 +39,15 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
+# Engine kernels named *_avx512vnni.c / *_avx2.c are compiled for that instruction set only;
+# libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
+ISA_AVX512VNNI := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mbmi2
+ISA_AVX2       := -mavx2 -mfma -mbmi2
+$(BUILD)/obj/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI) -O3
+$(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
+$(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
+$(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
+
 .PHONY: all deps run test test-c test-trainer test-integration model clean asan install
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
@@ -53,7 +62,7 @@ run: deps
 # ---- release build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_RELEASE) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
 	@mkdir -p $(dir $@)
@@ -74,7 +83,7 @@ $(BUILD)/f8d: $(BUILD)/obj/daemon/main.o $(BUILD)/libf8d.a $(BUILD)/libf8img.a $
 # ---- sanitizer build (tests) --------------------------------------------------------
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ASAN) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
 	@mkdir -p $(dir $@)

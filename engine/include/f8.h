@@ -6,9 +6,11 @@
  * specified in docs/FORMAT.md; the trainer's simulator follows the same text bit for bit.
  *
  * Ownership and threads:
- *  - An f8_model is immutable once opened and may be shared by any number of threads.
+ *  - An f8_model is immutable once opened and may be shared by any number of threads. Its
+ *    weights are packed once, at open, into the layout the SIMD kernels read.
  *  - An f8_runner holds the activation buffers planned for one model and one maximum batch
- *    size; it is used by one thread at a time. Make one runner per worker thread.
+ *    size, and (with threads > 1) its own thread pool that splits each f8_run; it is used by
+ *    one thread at a time. Make one runner per worker thread.
  *  - Every function returns 0 or a negative F8_E* code; f8_strerror() names it. Functions
  *    that can fail for a reason worth explaining also fill a caller-provided message buffer.
  */
@@ -115,9 +117,42 @@ const char *f8_model_meta_find(const f8_model *model, const char *key);
 int f8_model_op(const f8_model *model, uint32_t i, f8_op_desc *out);
 int f8_model_value(const f8_model *model, uint32_t i, f8_value_desc *out);
 
-/* Plans buffers for batches of up to max_batch images. */
+/* Kernel paths (instruction sets). Every path computes bit-identical results; they differ
+ * only in speed. F8_ISA_AUTO picks the best one the CPU supports (cpuid), unless the
+ * environment variable F8_ISA (scalar, avx2, avx512vnni) names another. */
+typedef enum {
+    F8_ISA_AUTO = 0,
+    F8_ISA_SCALAR = 1,     /* the reference kernels: plain C */
+    F8_ISA_AVX2 = 2,       /* AVX2 (no VNNI needed) */
+    F8_ISA_AVX512VNNI = 3  /* AVX-512 F/BW/VL + VNNI (vpdpbusd) */
+} f8_isa;
+
+/* The best path this CPU supports (never F8_ISA_AUTO). Ignores F8_ISA. */
+f8_isa f8_isa_best(void);
+/* 1 if the CPU (and OS) support the path, else 0. SCALAR is always supported. */
+int f8_isa_supported(f8_isa isa);
+/* "scalar", "avx2", "avx512vnni" ("auto" for F8_ISA_AUTO), or NULL if unknown. */
+const char *f8_isa_name(f8_isa isa);
+/* Parses a name of f8_isa_name (case-sensitive); returns 0 and sets *out, or F8_EINVAL. */
+int f8_isa_parse(const char *name, f8_isa *out);
+
+typedef struct {
+    uint32_t threads; /* worker threads inside one f8_run, the caller's included; 0 = 1 */
+    f8_isa isa;       /* F8_ISA_AUTO: cpuid, or the F8_ISA environment variable */
+} f8_runner_options;
+
+/* Plans buffers for batches of up to max_batch images: one thread, F8_ISA_AUTO. */
 int f8_runner_create(const f8_model *model, uint32_t max_batch, f8_runner **out);
+/* Same with options (NULL = defaults). Fails with F8_EINVAL if the path asked for (or named
+ * by F8_ISA) is unknown or unsupported by this CPU, F8_ENOMEM if threads cannot start. */
+int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
+                          const f8_runner_options *opts, f8_runner **out);
 void f8_runner_destroy(f8_runner *runner);
+/* The path and thread count the runner uses. */
+f8_isa f8_runner_isa(const f8_runner *runner);
+uint32_t f8_runner_threads(const f8_runner *runner);
+/* Bytes of activation memory the runner planned (the arena), for reports. */
+size_t f8_runner_arena_bytes(const f8_runner *runner);
 
 /* Runs `batch` images (each input_h*input_w*input_c u8, NHWC, images back to back) and writes
  * batch*num_classes s32 logits (image-major). Allocates nothing. */

@@ -706,7 +706,15 @@ static int model_init(f8_model *m, char *err, size_t errlen)
         return rc;
     m->info.input_fl = m->values[0].fl;
     m->info.output_fl = m->values[h.output_value].fl;
-    return F8_OK;
+    size_t zero = 64;
+    for (uint32_t i = 0; i < h.num_ops; i++) {
+        if ((rc = f8_pack_op(&m->ops[i].args, m->ops[i].desc.type, &m->ops[i].pk)))
+            return rc;
+        if (m->ops[i].pk.cin4 + (size_t)64 > zero)
+            zero = m->ops[i].pk.cin4 + (size_t)64;
+    }
+    m->zero = calloc(1, zero);
+    return m->zero ? F8_OK : F8_ENOMEM;
 }
 
 static void model_free(f8_model *m)
@@ -720,7 +728,11 @@ static void model_free(f8_model *m)
             free((void *)m->data);
     }
     free(m->values);
+    if (m->ops)
+        for (uint32_t i = 0; i < m->info.num_ops; i++)
+            f8_pack_free(&m->ops[i].pk);
     free(m->ops);
+    free(m->zero);
     free(m->meta_keys);
     free(m->meta_values);
     free(m->labels);

@@ -1,5 +1,6 @@
 /*
- * The runner: activation buffers for one model and one maximum batch, and the op loop.
+ * The runner: activation buffers for one model and one maximum batch, the kernel chosen for
+ * every op, an optional thread pool, and the op loop.
  *
  * Planning (f8_runner_create) gives every value a region of one arena, reusing memory by
  * liveness: a value lives from the op that writes it to the last op that reads it, and a
@@ -9,15 +10,69 @@
  * caller's images and the output value is written straight into the caller's logits, so
  * neither needs a region.
  *
- * f8_run allocates nothing: it points each value at its region and calls the kernels, one
- * image at a time.
+ * Dispatch: the path (scalar, AVX2, AVX-512 VNNI) is resolved once here; each op gets a
+ * plan saying which kernel runs it. Ops the SIMD kernels do not cover (grouped but not
+ * depthwise convolutions, s32 inputs to convolutions, ADDs whose alignment would not fit in
+ * 32 bits...) run the scalar reference kernel on every path.
+ *
+ * Threads: with threads = T > 1 the runner owns T - 1 pthreads. f8_run wakes them once; then
+ * every op's work (images × output rows, or images for scalar kernels) is cut into T equal
+ * ranges, one per thread, the caller's thread included, with a spinning barrier between ops.
+ * f8_run allocates nothing.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "f8_internal.h"
 
 #define NO_SLOT UINT32_MAX
+#define DENSE_CHUNK 6 /* images per DENSE work item: the conv kernel's pixel tile */
+
+typedef enum {
+    RUN_SCALAR = 0, /* the reference kernel, one image per work item */
+    RUN_GEMM,       /* conv2d kernel, items = images × output rows */
+    RUN_DENSE,      /* conv2d kernel on a 1 × images "image" of K channels */
+    RUN_DW,
+    RUN_ADD,
+    RUN_MAXPOOL,
+    RUN_AVGPOOL
+} run_kind;
+
+typedef void (*conv_fn)(const f8_conv_geom *, const void *, void *, uint32_t, uint32_t);
+typedef void (*add_fn)(const f8_kernel_args *, const f8_epi *, const void *, const void *,
+                       void *, uint32_t, uint32_t);
+typedef void (*pool_fn)(const f8_kernel_args *, const f8_epi *, const void *, void *, uint32_t,
+                        uint32_t);
+
+typedef struct {
+    run_kind kind;
+    uint32_t rows;    /* output rows of one image */
+    f8_conv_geom geom;
+    conv_fn conv;
+    add_fn add;
+    pool_fn pool;
+    f8_epi16 epi;     /* ADD / pools */
+} op_plan;
+
+typedef struct {
+    pthread_t *threads;
+    uint32_t n;        /* worker threads (the caller is thread 0, not counted here) */
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    uint64_t gen;
+    uint32_t finished;
+    int stop;
+    uint32_t batch;    /* the job */
+    atomic_uint bar_count, bar_gen;
+} pool;
+
+typedef struct {
+    struct f8_runner *r;
+    uint32_t tid;
+} worker_arg;
 
 struct f8_runner {
     const f8_model *model;
@@ -27,6 +82,12 @@ struct f8_runner {
     size_t *value_offset;    /* [num_values], offset of the value's region in the arena */
     size_t *image_bytes;     /* [num_values], bytes of one image of the value */
     const uint8_t **value_ptr; /* [num_values], filled by f8_run */
+    f8_isa isa;
+    uint32_t nthreads;
+    op_plan *plans;            /* [num_ops] */
+    pool pool;
+    int pool_started;
+    worker_arg *args;
 };
 
 typedef struct {
@@ -61,11 +122,302 @@ static uint32_t take_slot(slot *slots, uint32_t *num_slots, size_t need)
     return s;
 }
 
+/* ---- per-op plans ------------------------------------------------------------------ */
+
+/* ADD / pools on the SIMD paths need u8/s8 inputs and sums that fit in 32 bits. */
+static int eltwise_simd_ok(const f8_op_impl *op)
+{
+    const f8_kernel_args *a = &op->args;
+    if (a->in0.dtype == F8_DTYPE_S32)
+        return 0;
+    switch (op->desc.type) {
+    case F8_OP_ADD: {
+        if (a->in1.dtype == F8_DTYPE_S32)
+            return 0;
+        const int f = a->in0.fl > a->in1.fl ? a->in0.fl : a->in1.fl;
+        return f - a->in0.fl <= 22 && f - a->in1.fl <= 22;
+    }
+    case F8_OP_MAXPOOL: return 1;
+    case F8_OP_AVGPOOL: return (uint64_t)a->kernel_h * a->kernel_w <= ((uint64_t)1 << 23);
+    default: return 0;
+    }
+}
+
+static void plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, op_plan *pl)
+{
+    const f8_kernel_args *a = &op->args;
+    memset(pl, 0, sizeof *pl);
+    pl->kind = RUN_SCALAR;
+    pl->rows = a->out.h;
+    if (isa == F8_ISA_SCALAR)
+        return;
+    const int avx512 = isa == F8_ISA_AVX512VNNI;
+    if (op->pk.kind != F8_PACK_NONE) {
+        f8_conv_geom *g = &pl->geom;
+        g->H = a->in0.h;
+        g->W = a->in0.w;
+        g->Cin = a->in0.c;
+        g->Ho = a->out.h;
+        g->Wo = a->out.w;
+        g->Cout = a->out.c;
+        g->kh = a->kernel_h;
+        g->kw = a->kernel_w;
+        g->sh = a->stride_h;
+        g->sw = a->stride_w;
+        g->pt = a->pad_top;
+        g->pl = a->pad_left;
+        g->in_s8 = a->in0.dtype == F8_DTYPE_S8;
+        g->out_dtype = a->out.dtype;
+        g->relu = a->relu;
+        g->pk = &op->pk;
+        g->zero = zero;
+        if (op->pk.kind == F8_PACK_DW) {
+            pl->kind = RUN_DW;
+            pl->conv = avx512 ? f8_dwconv2d_nhwc_16c_avx512vnni : f8_dwconv2d_nhwc_8c_avx2;
+        } else {
+            pl->kind = op->desc.type == F8_OP_DENSE ? RUN_DENSE : RUN_GEMM;
+            pl->conv = avx512 ? f8_conv2d_nhwc_6x64c4_avx512vnni : f8_conv2d_nhwc_4x16c4_avx2;
+            if (pl->kind == RUN_DENSE) { /* a 1 x batch image of K channels, 1x1 kernel */
+                g->H = g->Ho = 1;
+                g->Cin = (uint32_t)f8_value_elems(&a->in0);
+                g->kh = g->kw = g->sh = g->sw = 1;
+                g->pt = g->pl = 0;
+            }
+        }
+        return;
+    }
+    if (!eltwise_simd_ok(op))
+        return;
+    switch (op->desc.type) {
+    case F8_OP_ADD: {
+        const int f = a->in0.fl > a->in1.fl ? a->in0.fl : a->in1.fl;
+        f8_epi16_init(&pl->epi, f - a->out.fl, a->out.dtype);
+        pl->kind = RUN_ADD;
+        pl->add = avx512 ? f8_add_nhwc_avx512vnni : f8_add_nhwc_avx2;
+        break;
+    }
+    case F8_OP_MAXPOOL:
+        f8_epi16_init(&pl->epi, a->in0.fl - a->out.fl, a->out.dtype);
+        pl->kind = RUN_MAXPOOL;
+        pl->pool = avx512 ? f8_maxpool_nhwc_avx512vnni : f8_maxpool_nhwc_avx2;
+        break;
+    case F8_OP_AVGPOOL:
+        f8_epi16_init(&pl->epi, a->in0.fl + (int)a->avg_shift - a->out.fl, a->out.dtype);
+        pl->kind = RUN_AVGPOOL;
+        pl->pool = avx512 ? f8_avgpool_nhwc_avx512vnni : f8_avgpool_nhwc_avx2;
+        break;
+    default: break;
+    }
+}
+
+/* ---- execution ---------------------------------------------------------------------- */
+
+static void barrier(f8_runner *r)
+{
+    pool *p = &r->pool;
+    const unsigned gen = atomic_load_explicit(&p->bar_gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) == p->n) {
+        atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->bar_gen, 1, memory_order_release);
+        return;
+    }
+    for (unsigned spins = 0; atomic_load_explicit(&p->bar_gen, memory_order_acquire) == gen;
+         spins++) {
+        if (spins > 2000)
+            sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+        else
+            __builtin_ia32_pause();
+#endif
+    }
+}
+
+static uint32_t op_items(const op_plan *pl, uint32_t batch)
+{
+    switch (pl->kind) {
+    case RUN_SCALAR: return batch;
+    case RUN_DENSE: return (batch + DENSE_CHUNK - 1) / DENSE_CHUNK;
+    default: return batch * pl->rows;
+    }
+}
+
+/* Runs work items [lo, hi) of one op on a batch whose images lie *_bytes apart. */
+static void run_items(const f8_op_impl *op, const op_plan *pl, uint32_t batch, uint32_t lo,
+                      uint32_t hi, const uint8_t *in0, size_t in0_bytes, const uint8_t *in1,
+                      size_t in1_bytes, uint8_t *out, size_t out_bytes)
+{
+    const f8_op_desc *d = &op->desc;
+
+    if (pl->kind == RUN_SCALAR) {
+        for (uint32_t b = lo; b < hi; b++) {
+            const void *x = in0 + b * in0_bytes;
+            void *y = out + b * out_bytes;
+            switch (d->type) {
+            case F8_OP_CONV2D: f8_conv2d_scalar(&op->args, x, y); break;
+            case F8_OP_DENSE: f8_dense_scalar(&op->args, x, y); break;
+            case F8_OP_ADD: f8_add_scalar(&op->args, x, in1 + b * in1_bytes, y); break;
+            case F8_OP_MAXPOOL: f8_maxpool_scalar(&op->args, x, y); break;
+            case F8_OP_AVGPOOL: f8_avgpool_scalar(&op->args, x, y); break;
+            }
+        }
+        return;
+    }
+    if (pl->kind == RUN_DENSE) {
+        f8_conv_geom g = pl->geom;
+        const uint32_t b0 = lo * DENSE_CHUNK;
+        uint32_t b1 = hi * DENSE_CHUNK;
+        if (b1 > batch)
+            b1 = batch;
+        if (b1 <= b0)
+            return;
+        g.W = g.Wo = b1 - b0;
+        pl->conv(&g, in0 + b0 * in0_bytes, out + b0 * out_bytes, 0, 1);
+        return;
+    }
+    const uint32_t rows = pl->rows;
+    for (uint32_t it = lo; it < hi;) {
+        const uint32_t b = it / rows, row0 = it % rows;
+        const uint32_t row1 = hi - it < rows - row0 ? row0 + (hi - it) : rows;
+        const void *x = in0 + b * in0_bytes;
+        void *y = out + b * out_bytes;
+        switch (pl->kind) {
+        case RUN_GEMM:
+        case RUN_DW: pl->conv(&pl->geom, x, y, row0, row1); break;
+        case RUN_ADD: pl->add(&op->args, &pl->epi.ep, x, in1 + b * in1_bytes, y, row0, row1); break;
+        case RUN_MAXPOOL:
+        case RUN_AVGPOOL: pl->pool(&op->args, &pl->epi.ep, x, y, row0, row1); break;
+        default: break;
+        }
+        it += row1 - row0;
+    }
+}
+
+static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid)
+{
+    const uint32_t T = r->nthreads;
+    for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
+        const f8_op_impl *op = &r->model->ops[i];
+        const f8_op_desc *d = &op->desc;
+        const op_plan *pl = &r->plans[i];
+        const uint32_t items = op_items(pl, batch);
+        const uint32_t lo = (uint32_t)((uint64_t)items * tid / T);
+        const uint32_t hi = (uint32_t)((uint64_t)items * (tid + 1) / T);
+        const int add = d->type == F8_OP_ADD;
+        /* Output regions are never const: value 0 cannot be an op's output. */
+        if (lo < hi)
+            run_items(op, pl, batch, lo, hi, r->value_ptr[d->input0], r->image_bytes[d->input0],
+                      add ? r->value_ptr[d->input1] : NULL, add ? r->image_bytes[d->input1] : 0,
+                      (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->image_bytes[d->output]);
+        if (T > 1)
+            barrier(r);
+    }
+}
+
+void f8_op_exec(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, uint32_t batch,
+                const void *x0, const void *x1, void *y)
+{
+    op_plan pl;
+    plan_op(op, isa, zero, &pl);
+    const f8_kernel_args *a = &op->args;
+    run_items(op, &pl, batch, 0, op_items(&pl, batch), x0,
+              f8_value_elems(&a->in0) * f8_dtype_size(a->in0.dtype), x1,
+              f8_value_elems(&a->in1) * f8_dtype_size(a->in1.dtype), y,
+              f8_value_elems(&a->out) * f8_dtype_size(a->out.dtype));
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *w = arg;
+    f8_runner *r = w->r;
+    pool *p = &r->pool;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->gen == seen && !p->stop)
+            pthread_cond_wait(&p->start, &p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = p->gen;
+        const uint32_t batch = p->batch;
+        pthread_mutex_unlock(&p->mu);
+        run_ops(r, batch, w->tid);
+        pthread_mutex_lock(&p->mu);
+        p->finished++;
+        pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static int pool_start(f8_runner *r)
+{
+    pool *p = &r->pool;
+    p->n = r->nthreads - 1;
+    p->threads = calloc(p->n, sizeof *p->threads);
+    r->args = calloc(p->n, sizeof *r->args);
+    if (!p->threads || !r->args)
+        return F8_ENOMEM;
+    if (pthread_mutex_init(&p->mu, NULL))
+        return F8_ENOMEM;
+    if (pthread_cond_init(&p->start, NULL)) {
+        pthread_mutex_destroy(&p->mu);
+        return F8_ENOMEM;
+    }
+    if (pthread_cond_init(&p->done, NULL)) {
+        pthread_cond_destroy(&p->start);
+        pthread_mutex_destroy(&p->mu);
+        return F8_ENOMEM;
+    }
+    atomic_init(&p->bar_count, 0);
+    atomic_init(&p->bar_gen, 0);
+    r->pool_started = 1;
+    for (uint32_t t = 0; t < p->n; t++) {
+        r->args[t].r = r;
+        r->args[t].tid = t + 1;
+        if (pthread_create(&p->threads[t], NULL, worker_main, &r->args[t]) != 0) {
+            p->n = t; /* pool_stop joins the ones that started */
+            return F8_ENOMEM;
+        }
+    }
+    return F8_OK;
+}
+
+static void pool_stop(f8_runner *r)
+{
+    pool *p = &r->pool;
+    if (r->pool_started) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->mu);
+        for (uint32_t t = 0; t < p->n; t++)
+            pthread_join(p->threads[t], NULL);
+        pthread_cond_destroy(&p->done);
+        pthread_cond_destroy(&p->start);
+        pthread_mutex_destroy(&p->mu);
+    }
+    free(p->threads);
+    free(r->args);
+}
+
 int f8_runner_create(const f8_model *model, uint32_t max_batch, f8_runner **out)
+{
+    return f8_runner_create_opts(model, max_batch, NULL, out);
+}
+
+int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
+                          const f8_runner_options *opts, f8_runner **out)
 {
     if (out)
         *out = NULL;
     if (!model || !out || max_batch == 0)
+        return F8_EINVAL;
+    f8_isa isa;
+    if (f8_isa_resolve(opts ? opts->isa : F8_ISA_AUTO, &isa) != F8_OK)
+        return F8_EINVAL;
+    const uint32_t nthreads = opts && opts->threads > 1 ? opts->threads : 1;
+    if (nthreads > 1024)
         return F8_EINVAL;
 
     const uint32_t nv = model->info.num_values, nops = model->info.num_ops;
@@ -80,6 +432,11 @@ int f8_runner_create(const f8_model *model, uint32_t max_batch, f8_runner **out)
         goto out;
     r->model = model;
     r->max_batch = max_batch;
+    r->isa = isa;
+    r->nthreads = nthreads;
+    r->plans = calloc(nops ? nops : 1, sizeof *r->plans);
+    if (!r->plans)
+        goto out;
     r->value_offset = calloc(nv, sizeof *r->value_offset);
     r->image_bytes = calloc(nv, sizeof *r->image_bytes);
     r->value_ptr = calloc(nv, sizeof *r->value_ptr);
@@ -137,6 +494,10 @@ int f8_runner_create(const f8_model *model, uint32_t max_batch, f8_runner **out)
         r->arena = NULL;
         goto out;
     }
+    for (uint32_t i = 0; i < nops; i++)
+        plan_op(&model->ops[i], isa, model->zero, &r->plans[i]);
+    if (nthreads > 1 && (rc = pool_start(r)) != F8_OK)
+        goto out;
     rc = F8_OK;
 out:
     free(slot_offset);
@@ -155,11 +516,28 @@ void f8_runner_destroy(f8_runner *runner)
 {
     if (!runner)
         return;
+    pool_stop(runner);
     free(runner->arena);
     free(runner->value_offset);
     free(runner->image_bytes);
     free(runner->value_ptr);
+    free(runner->plans);
     free(runner);
+}
+
+f8_isa f8_runner_isa(const f8_runner *runner)
+{
+    return runner ? runner->isa : F8_ISA_AUTO;
+}
+
+uint32_t f8_runner_threads(const f8_runner *runner)
+{
+    return runner ? runner->nthreads : 0;
+}
+
+size_t f8_runner_arena_bytes(const f8_runner *runner)
+{
+    return runner ? runner->arena_size : 0;
 }
 
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits)
@@ -178,28 +556,21 @@ int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *lo
     runner->value_ptr[0] = images;
     runner->value_ptr[m->output_value] = (const uint8_t *)logits;
 
-    for (uint32_t i = 0; i < m->info.num_ops; i++) {
-        const f8_op_impl *op = &m->ops[i];
-        const f8_op_desc *d = &op->desc;
-        const size_t in0_bytes = runner->image_bytes[d->input0];
-        const size_t out_bytes = runner->image_bytes[d->output];
-        const uint8_t *in0 = runner->value_ptr[d->input0];
-        /* Output regions are never const: value 0 cannot be an op's output. */
-        uint8_t *out = (uint8_t *)(uintptr_t)runner->value_ptr[d->output];
-        for (uint32_t b = 0; b < batch; b++) {
-            const void *x = in0 + b * in0_bytes;
-            void *y = out + b * out_bytes;
-            switch (d->type) {
-            case F8_OP_CONV2D: f8_conv2d_scalar(&op->args, x, y); break;
-            case F8_OP_DENSE: f8_dense_scalar(&op->args, x, y); break;
-            case F8_OP_ADD:
-                f8_add_scalar(&op->args, x,
-                              runner->value_ptr[d->input1] + b * runner->image_bytes[d->input1], y);
-                break;
-            case F8_OP_MAXPOOL: f8_maxpool_scalar(&op->args, x, y); break;
-            case F8_OP_AVGPOOL: f8_avgpool_scalar(&op->args, x, y); break;
-            }
-        }
+    if (runner->nthreads == 1) {
+        run_ops(runner, batch, 0);
+        return F8_OK;
     }
+    pool *p = &runner->pool;
+    pthread_mutex_lock(&p->mu);
+    p->batch = batch;
+    p->finished = 0;
+    p->gen++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    run_ops(runner, batch, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->finished < p->n)
+        pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     return F8_OK;
 }

@@ -97,4 +97,87 @@ void f8_add_scalar(const f8_kernel_args *a, const void *x0, const void *x1, void
 void f8_maxpool_scalar(const f8_kernel_args *a, const void *x, void *y);
 void f8_avgpool_scalar(const f8_kernel_args *a, const void *x, void *y);
 
+/* ---- packed operands for the SIMD paths (pack.c; docs/ENGINE.md) ----------------------
+ *
+ * Output channels are padded to blocks of 16 (one zmm of s32 lanes). Per channel, the
+ * epilogue is requant(v, n) with n = FL_w + FL_x - FL_out, split into a right shift sr =
+ * max(n, 0) with round-half-to-even and a left shift sl = max(-n, 0) with saturation:
+ *
+ *   v' = relu ? max(v, 0) : v
+ *   q  = (v' >>arith sr) + ((((v' & mask) + hm1 + (q & one)) >>logical sr)
+ *                                   mask = 2^sr - 1, hm1 = 2^(sr-1) - 1, one = 1 (sr > 0);
+ *                                   mask = hm1 = one = 0 (sr = 0)
+ *   out = q < lo_pre ? lo : q > hi_pre ? hi : q << sl
+ *                                   lo_pre = ceil(lo / 2^sl), hi_pre = floor(hi / 2^sl)
+ *
+ * which equals f8_epilogue for every s32 v (docs/ENGINE.md derives it). */
+typedef struct {
+    const int32_t *sr, *mask, *hm1, *one, *sl, *lo_pre, *hi_pre; /* [nblk * 16] each */
+    int32_t lo, hi;  /* the output dtype's range */
+    int any_left;    /* some channel has sl > 0 (else out = clamp(q, lo, hi)) */
+} f8_epi;
+
+typedef enum { F8_PACK_NONE = 0, F8_PACK_GEMM, F8_PACK_DW } f8_pack_kind;
+
+/* What pack.c derives from one CONV2D/DENSE op at load. */
+typedef struct {
+    f8_pack_kind kind;
+    uint32_t cin4;     /* GEMM: input channels per tap, rounded up to 4 */
+    uint32_t nblk;     /* blocks of 16 output channels */
+    const int8_t *w;   /* GEMM: s8 [nblk][kh*kw][cin4/4][16][4] (zeros in the padding) */
+    const int32_t *wdw;/* DW: [nblk][kh*kw][16] s32 lanes holding (uint16_t)w */
+    const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
+    f8_epi ep;
+    void *mem;         /* owner of everything above */
+} f8_packed;
+
+/* One convolution as the SIMD kernels see it (DENSE is a 1x1 convolution of a 1 x batch
+ * image of K channels). Built by the runner from the op and its packing. */
+typedef struct {
+    uint32_t H, W, Cin, Ho, Wo, Cout;
+    uint32_t kh, kw, sh, sw, pt, pl;
+    int in_s8;          /* input dtype s8 (GEMM: bytes are flipped to u8 by xor 0x80) */
+    f8_dtype out_dtype;
+    int relu;
+    const f8_packed *pk;
+    const uint8_t *zero; /* at least cin4 zero bytes: the padding pixel */
+} f8_conv_geom;
+
+/* Builds the packing of a CONV2D (groups 1 or depthwise) or DENSE op; kind NONE for other
+ * ops and groupings (they run the scalar kernel). Returns F8_OK or F8_ENOMEM. */
+int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk);
+void f8_pack_free(f8_packed *pk);
+/* Epilogue constants for a whole tensor with one shift n (ADD, pools): 16 equal lanes. */
+typedef struct {
+    int32_t sr[16], mask[16], hm1[16], one[16], sl[16], lo_pre[16], hi_pre[16];
+    f8_epi ep;
+} f8_epi16;
+void f8_epi16_init(f8_epi16 *e, int n, f8_dtype out);
+
+/* ---- SIMD kernels (one file each, compiled with their own -m flags) ---------------------
+ * Rows [row0, row1) of the output of one image. */
+void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                      uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                     uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
+                                uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_8c_avx2(const f8_conv_geom *g, const void *x, void *y,
+                              uint32_t row0, uint32_t row1);
+
+/* Elementwise ops on rows [row0, row1) of one image (u8/s8 inputs; the runner falls back to
+ * the scalar kernel for the rest, see f8_*_simd_ok). */
+void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                            const void *x1, void *y, uint32_t row0, uint32_t row1);
+void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                void *y, uint32_t row0, uint32_t row1);
+void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                void *y, uint32_t row0, uint32_t row1);
+void f8_add_nhwc_avx2(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                      const void *x1, void *y, uint32_t row0, uint32_t row1);
+void f8_maxpool_nhwc_avx2(const f8_kernel_args *a, const f8_epi *ep, const void *x, void *y,
+                          uint32_t row0, uint32_t row1);
+void f8_avgpool_nhwc_avx2(const f8_kernel_args *a, const f8_epi *ep, const void *x, void *y,
+                          uint32_t row0, uint32_t row1);
+
 #endif /* F8_KERNELS_H */

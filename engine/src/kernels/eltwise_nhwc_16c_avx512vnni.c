@@ -1,0 +1,75 @@
+/*
+ * ADD, MAXPOOL and AVGPOOL on u8/s8 inputs, AVX-512: 16 channels per zmm of s32 lanes,
+ * the vector epilogue of simd_avx512.h. The runner uses them only where every intermediate
+ * fits in 32 bits (f8_eltwise_simd_ok in runner.c): ADD alignment shifts <= 22, pooling
+ * windows of at most 2^23 elements.
+ */
+#include "simd_avx512.h"
+
+void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                            const void *x1, void *y, uint32_t row0, uint32_t row1)
+{
+    const size_t row = (size_t)a->out.w * a->out.c;
+    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb;
+    const __m512i sa = _mm512_set1_epi32(f - fa), sb = _mm512_set1_epi32(f - fb);
+    const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
+    const size_t end = row1 * row;
+    for (size_t i = row0 * row; i < end; i += 16) {
+        const __mmask16 k = f8_mask16((uint32_t)(end - i < 16 ? end - i : 16));
+        const __m512i va = _mm512_sllv_epi32(f8_load16(x0, a->in0.dtype, i, k), sa);
+        const __m512i vb = _mm512_sllv_epi32(f8_load16(x1, a->in1.dtype, i, k), sb);
+        f8_store16(y, a->out.dtype, i, f8_epi_zmm_apply(&e, _mm512_add_epi32(va, vb)), k);
+    }
+}
+
+void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                void *y, uint32_t row0, uint32_t row1)
+{
+    const uint32_t H = a->in0.h, W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
+    for (uint32_t oy = row0; oy < row1; oy++) {
+        const int64_t iy0 = (int64_t)oy * a->stride_h - a->pad_top;
+        const uint32_t ky0 = iy0 < 0 ? (uint32_t)-iy0 : 0;
+        uint32_t ky1 = a->kernel_h;
+        if (iy0 + ky1 > H)
+            ky1 = (uint32_t)(H - iy0);
+        for (uint32_t ox = 0; ox < Wo; ox++) {
+            const int64_t ix0 = (int64_t)ox * a->stride_w - a->pad_left;
+            const uint32_t kx0 = ix0 < 0 ? (uint32_t)-ix0 : 0;
+            uint32_t kx1 = a->kernel_w;
+            if (ix0 + kx1 > W)
+                kx1 = (uint32_t)(W - ix0);
+            for (uint32_t c = 0; c < C; c += 16) {
+                const __mmask16 k = f8_mask16(C - c);
+                __m512i v = _mm512_set1_epi32(INT32_MIN);
+                for (uint32_t ky = ky0; ky < ky1; ky++)
+                    for (uint32_t kx = kx0; kx < kx1; kx++) {
+                        const size_t i = ((size_t)(iy0 + ky) * W + (size_t)(ix0 + kx)) * C + c;
+                        v = _mm512_max_epi32(v, f8_load16(x, a->in0.dtype, i, k));
+                    }
+                const size_t yi = ((size_t)oy * Wo + ox) * C + c;
+                f8_store16(y, a->out.dtype, yi, f8_epi_zmm_apply(&e, v), k);
+            }
+        }
+    }
+}
+
+void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                void *y, uint32_t row0, uint32_t row1)
+{
+    const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
+    for (uint32_t oy = row0; oy < row1; oy++)
+        for (uint32_t ox = 0; ox < Wo; ox++)
+            for (uint32_t c = 0; c < C; c += 16) {
+                const __mmask16 k = f8_mask16(C - c);
+                __m512i v = _mm512_setzero_si512();
+                for (uint32_t ky = 0; ky < a->kernel_h; ky++)
+                    for (uint32_t kx = 0; kx < a->kernel_w; kx++) {
+                        const size_t iy = (size_t)oy * a->stride_h + ky;
+                        const size_t ix = (size_t)ox * a->stride_w + kx;
+                        v = _mm512_add_epi32(v, f8_load16(x, a->in0.dtype, (iy * W + ix) * C + c, k));
+                    }
+                f8_store16(y, a->out.dtype, ((size_t)oy * Wo + ox) * C + c, f8_epi_zmm_apply(&e, v), k);
+            }
+}

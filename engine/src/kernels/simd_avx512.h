@@ -1,0 +1,85 @@
+/*
+ * Inline helpers of the AVX-512 kernels: the vector epilogue (kernels.h, docs/ENGINE.md) and
+ * stores of 16 s32 lanes as u8/s8/s32. Included only by *_avx512vnni.c files, which are
+ * compiled with the AVX-512 -m flags.
+ */
+#ifndef F8_SIMD_AVX512_H
+#define F8_SIMD_AVX512_H
+
+#include <immintrin.h>
+
+#include "kernels.h"
+
+#define F8_INLINE static inline __attribute__((always_inline))
+
+/* The epilogue constants of one block of 16 channels, loaded once and applied to many
+ * accumulators. */
+typedef struct {
+    __m512i sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi;
+    int any_left, relu;
+} f8_epi_zmm;
+
+F8_INLINE f8_epi_zmm f8_epi_zmm_load(const f8_epi *e, size_t ch, int relu)
+{
+    f8_epi_zmm z;
+    z.sr = _mm512_loadu_si512(e->sr + ch);
+    z.mask = _mm512_loadu_si512(e->mask + ch);
+    z.hm1 = _mm512_loadu_si512(e->hm1 + ch);
+    z.one = _mm512_loadu_si512(e->one + ch);
+    z.lo = _mm512_set1_epi32(e->lo);
+    z.hi = _mm512_set1_epi32(e->hi);
+    z.any_left = e->any_left;
+    if (e->any_left) {
+        z.sl = _mm512_loadu_si512(e->sl + ch);
+        z.lo_pre = _mm512_loadu_si512(e->lo_pre + ch);
+        z.hi_pre = _mm512_loadu_si512(e->hi_pre + ch);
+    } else {
+        z.sl = z.lo_pre = z.hi_pre = _mm512_setzero_si512();
+    }
+    z.relu = relu;
+    return z;
+}
+
+F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
+{
+    if (z->relu)
+        v = _mm512_max_epi32(v, _mm512_setzero_si512());
+    __m512i q = _mm512_srav_epi32(v, z->sr);
+    const __m512i r = _mm512_and_si512(v, z->mask);
+    const __m512i bit = _mm512_and_si512(q, z->one);
+    q = _mm512_add_epi32(
+        q, _mm512_srlv_epi32(_mm512_add_epi32(_mm512_add_epi32(r, z->hm1), bit), z->sr));
+    if (!z->any_left)
+        return _mm512_min_epi32(_mm512_max_epi32(q, z->lo), z->hi);
+    const __mmask16 lt = _mm512_cmplt_epi32_mask(q, z->lo_pre);
+    const __mmask16 gt = _mm512_cmpgt_epi32_mask(q, z->hi_pre);
+    q = _mm512_sllv_epi32(q, z->sl);
+    q = _mm512_mask_mov_epi32(q, gt, z->hi);
+    return _mm512_mask_mov_epi32(q, lt, z->lo);
+}
+
+/* Stores the lanes of mask k of q (already clamped to dtype's range) at element index i. */
+F8_INLINE void f8_store16(void *y, f8_dtype dtype, size_t i, __m512i q, __mmask16 k)
+{
+    if (dtype == F8_DTYPE_S32)
+        _mm512_mask_storeu_epi32((int32_t *)y + i, k, q);
+    else
+        _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtepi32_epi8(q));
+}
+
+/* Loads up to 16 elements (mask k) of a u8/s8/s32 tensor as s32 lanes. */
+F8_INLINE __m512i f8_load16(const void *x, f8_dtype dtype, size_t i, __mmask16 k)
+{
+    switch (dtype) {
+    case F8_DTYPE_U8: return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, (const uint8_t *)x + i));
+    case F8_DTYPE_S8: return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, (const int8_t *)x + i));
+    default: return _mm512_maskz_loadu_epi32(k, (const int32_t *)x + i);
+    }
+}
+
+F8_INLINE __mmask16 f8_mask16(uint32_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+#endif /* F8_SIMD_AVX512_H */

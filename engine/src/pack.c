@@ -1,0 +1,148 @@
+/*
+ * Weight packing at load (docs/ENGINE.md "Weight packing"): the layouts the SIMD kernels
+ * read, the input-dtype bias correction and the per-channel epilogue constants. Done once per
+ * model in f8_model_open*; the packed arrays are shared by every runner and every path.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "f8_internal.h"
+
+static int32_t wrap_add(int32_t a, int64_t b)
+{
+    return f8_wrap32((int64_t)a + b);
+}
+
+/* Epilogue constants for shift n into lane i (see kernels.h). */
+static void epi_lane(int32_t *sr, int32_t *mask, int32_t *hm1, int32_t *one, int32_t *sl,
+                     int32_t *lo_pre, int32_t *hi_pre, size_t i, int n, int32_t lo, int32_t hi)
+{
+    if (n > 0) {
+        sr[i] = n;
+        mask[i] = (int32_t)(((uint32_t)1 << n) - 1);
+        hm1[i] = (int32_t)(((uint32_t)1 << (n - 1)) - 1);
+        one[i] = 1;
+        sl[i] = 0;
+        lo_pre[i] = lo;
+        hi_pre[i] = hi;
+    } else {
+        const int s = -n;
+        sr[i] = mask[i] = hm1[i] = one[i] = 0;
+        sl[i] = s;
+        /* floor(hi / 2^s) for hi >= 0; ceil(lo / 2^s) = -floor(-lo / 2^s) for lo <= 0 */
+        hi_pre[i] = (int32_t)((int64_t)hi >> s);
+        lo_pre[i] = (int32_t)(-((-(int64_t)lo) >> s));
+    }
+}
+
+static void dtype_range(f8_dtype d, int32_t *lo, int32_t *hi)
+{
+    *lo = (int32_t)f8_clamp(INT64_MIN / 2, d);
+    *hi = (int32_t)f8_clamp(INT64_MAX / 2, d);
+}
+
+void f8_epi16_init(f8_epi16 *e, int n, f8_dtype out)
+{
+    int32_t lo, hi;
+    dtype_range(out, &lo, &hi);
+    for (size_t i = 0; i < 16; i++)
+        epi_lane(e->sr, e->mask, e->hm1, e->one, e->sl, e->lo_pre, e->hi_pre, i, n, lo, hi);
+    e->ep.sr = e->sr;
+    e->ep.mask = e->mask;
+    e->ep.hm1 = e->hm1;
+    e->ep.one = e->one;
+    e->ep.sl = e->sl;
+    e->ep.lo_pre = e->lo_pre;
+    e->ep.hi_pre = e->hi_pre;
+    e->ep.lo = lo;
+    e->ep.hi = hi;
+    e->ep.any_left = n < 0;
+}
+
+void f8_pack_free(f8_packed *pk)
+{
+    if (pk) {
+        free(pk->mem);
+        memset(pk, 0, sizeof *pk);
+    }
+}
+
+int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
+{
+    memset(pk, 0, sizeof *pk);
+    uint32_t taps, cin, cout = a->out.c;
+    int dw = 0;
+    if (type == F8_OP_CONV2D) {
+        taps = a->kernel_h * a->kernel_w;
+        if (a->groups == 1) {
+            cin = a->in0.c;
+        } else if (a->groups == a->in0.c && a->groups == cout) {
+            cin = 1;
+            dw = 1;
+        } else {
+            return F8_OK; /* other groupings: scalar kernel */
+        }
+    } else if (type == F8_OP_DENSE) {
+        taps = 1;
+        cin = (uint32_t)f8_value_elems(&a->in0);
+    } else {
+        return F8_OK;
+    }
+    if (a->in0.dtype == F8_DTYPE_S32)
+        return F8_OK;
+
+    const uint32_t nblk = (cout + 15) / 16, c16 = nblk * 16;
+    const uint32_t cin4 = (cin + 3) & ~3u;
+    const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * taps * cin4 * 16;
+    const size_t ints = (size_t)c16 * 8; /* bias + 7 epilogue arrays */
+    const size_t wpad = (wbytes + 63) & ~(size_t)63;
+    uint8_t *mem = NULL;
+    if (posix_memalign((void **)&mem, 64, wpad + ints * 4) != 0)
+        return F8_ENOMEM;
+    memset(mem, 0, wpad + ints * 4);
+    int32_t *bias = (int32_t *)(void *)(mem + wpad);
+    int32_t *sr = bias + c16, *mask = sr + c16, *hm1 = mask + c16, *one = hm1 + c16;
+    int32_t *sl = one + c16, *lo_pre = sl + c16, *hi_pre = lo_pre + c16;
+    int32_t lo, hi;
+    dtype_range(a->out.dtype, &lo, &hi);
+
+    const int flip = !dw && a->in0.dtype == F8_DTYPE_S8;
+    for (uint32_t o = 0; o < c16; o++) {
+        if (o >= cout) {
+            epi_lane(sr, mask, hm1, one, sl, lo_pre, hi_pre, o, 0, lo, hi);
+            continue;
+        }
+        const int8_t *wo = a->weights + (size_t)o * taps * cin;
+        int64_t sum = 0;
+        for (uint32_t t = 0; t < taps; t++)
+            for (uint32_t i = 0; i < cin; i++) {
+                const int8_t w = wo[(size_t)t * cin + i];
+                sum += w;
+                if (dw) {
+                    int32_t *d = (int32_t *)(void *)mem;
+                    d[((size_t)(o / 16) * taps + t) * 16 + o % 16] = (int32_t)(uint16_t)(int16_t)w;
+                } else {
+                    int8_t *d = (int8_t *)mem;
+                    d[(((size_t)(o / 16) * taps + t) * (cin4 / 4) + i / 4) * 64 + (o % 16) * 4 +
+                      i % 4] = w;
+                }
+            }
+        /* s8 input x is read as u8 x + 128: subtract 128·Σw (exact modulo 2^32) */
+        bias[o] = flip ? wrap_add(a->bias[o], -128 * sum) : a->bias[o];
+        epi_lane(sr, mask, hm1, one, sl, lo_pre, hi_pre, o, a->fl_w[o] + a->in0.fl - a->out.fl,
+                 lo, hi);
+    }
+    int any_left = 0;
+    for (uint32_t o = 0; o < c16; o++)
+        any_left |= sl[o] > 0;
+
+    pk->kind = dw ? F8_PACK_DW : F8_PACK_GEMM;
+    pk->cin4 = cin4;
+    pk->nblk = nblk;
+    pk->w = dw ? NULL : (const int8_t *)mem;
+    pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;
+    pk->bias = bias;
+    pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left};
+    pk->mem = mem;
+    return F8_OK;
+}

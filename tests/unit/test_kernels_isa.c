@@ -1,0 +1,465 @@
+/*
+ * Every SIMD path this CPU supports (AVX2, AVX-512 VNNI) against the scalar reference, bit for
+ * bit: single ops on random shapes (odd channel counts, strides, asymmetric padding, groups,
+ * depthwise, s8/u8/s32 inputs, ReLU on/off, every output dtype, extreme shifts and biases),
+ * then whole random models through runners with 1-3 threads and batches 1-5.
+ * Paths the CPU lacks are skipped (and say so).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../engine/src/f8_internal.h"
+#include "model_builder.h"
+#include "unit.h"
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+static int32_t rnd_in(int32_t lo, int32_t hi) /* inclusive */
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static const f8_isa simd[] = {F8_ISA_AVX2, F8_ISA_AVX512VNNI};
+#define NSIMD 2
+
+static void fill(void *p, f8_dtype t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t == F8_DTYPE_U8)
+            ((uint8_t *)p)[i] = (uint8_t)rnd();
+        else if (t == F8_DTYPE_S8)
+            ((int8_t *)p)[i] = (int8_t)rnd_in(-127, 127);
+        else
+            ((int32_t *)p)[i] = rnd() % 4 ? rnd_in(-100000, 100000) : (int32_t)rnd();
+    }
+}
+
+static f8_dtype rnd_dtype(int allow_s32)
+{
+    return (f8_dtype)rnd_in(1, allow_s32 ? 3 : 2);
+}
+
+/* Shift n for an output channel: mostly moderate right shifts, some left, some extreme. */
+static int rnd_shift(void)
+{
+    switch (rnd() % 4) {
+    case 0:
+    case 1: return rnd_in(0, 14);
+    case 2: return rnd_in(-6, -1);
+    default: return rnd_in(-31, 31);
+    }
+}
+
+static size_t bytes(const f8_value_desc *v)
+{
+    return f8_value_elems(v) * f8_dtype_size(v->dtype);
+}
+
+static unsigned mismatches;
+
+/* Runs op on `batch` random images with the scalar kernels and with every supported SIMD
+ * path; fails on the first byte that differs. */
+static void compare_op(f8_op_impl *op, uint32_t batch, const char *what)
+{
+    f8_kernel_args *a = &op->args;
+    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op->desc.type, &op->pk), F8_OK);
+    const size_t nx0 = bytes(&a->in0) * batch, ny = bytes(&a->out) * batch;
+    const size_t nx1 = op->desc.type == F8_OP_ADD ? bytes(&a->in1) * batch : 0;
+    uint8_t *x0 = malloc(nx0), *x1 = nx1 ? malloc(nx1) : NULL;
+    uint8_t *want = malloc(ny), *got = malloc(ny);
+    uint8_t *zero = calloc(1, op->pk.cin4 + 64);
+    fill(x0, a->in0.dtype, nx0 / f8_dtype_size(a->in0.dtype));
+    if (x1)
+        fill(x1, a->in1.dtype, nx1 / f8_dtype_size(a->in1.dtype));
+    f8_op_exec(op, F8_ISA_SCALAR, zero, batch, x0, x1, want);
+    for (int s = 0; s < NSIMD; s++) {
+        if (!f8_isa_supported(simd[s]))
+            continue;
+        memset(got, 0xA5, ny);
+        f8_op_exec(op, simd[s], zero, batch, x0, x1, got);
+        if (memcmp(got, want, ny) != 0) {
+            size_t i = 0;
+            while (got[i] == want[i])
+                i++;
+            if (mismatches++ < 5)
+                fprintf(stderr,
+                        "\n%s on %s: byte %zu differs (got %u want %u); in %ux%ux%u %s fl %d -> "
+                        "out %ux%ux%u %s fl %d, k %ux%u s %ux%u pad %u,%u,%u,%u groups %u relu %d\n",
+                        what, f8_isa_name(simd[s]), i, got[i], want[i], a->in0.h, a->in0.w,
+                        a->in0.c, f8_dtype_name(a->in0.dtype), a->in0.fl, a->out.h, a->out.w,
+                        a->out.c, f8_dtype_name(a->out.dtype), a->out.fl, a->kernel_h,
+                        a->kernel_w, a->stride_h, a->stride_w, a->pad_top, a->pad_left,
+                        a->pad_bottom, a->pad_right, a->groups, a->relu);
+            CU_FAIL("SIMD output differs from the scalar reference");
+        }
+    }
+    f8_pack_free(&op->pk);
+    free(x0);
+    free(x1);
+    free(want);
+    free(got);
+    free(zero);
+}
+
+/* Weights, bias and FL_w for cout channels of `per` weights each; shifts as rnd_shift. */
+typedef struct {
+    int8_t *w;
+    int32_t *bias;
+    int8_t *flw;
+} weights_t;
+
+static weights_t rnd_weights(uint32_t cout, size_t per, int fl_in, int fl_out)
+{
+    weights_t t;
+    t.w = malloc(cout * per + 1);
+    t.bias = malloc(cout * sizeof *t.bias);
+    t.flw = malloc(cout);
+    const int big_bias = rnd() % 5 == 0;
+    for (size_t i = 0; i < cout * per; i++)
+        t.w[i] = (int8_t)rnd_in(-127, 127);
+    for (uint32_t o = 0; o < cout; o++) {
+        t.bias[o] = big_bias ? (int32_t)rnd() : rnd_in(-(1 << 20), 1 << 20);
+        int flw = rnd_shift() - fl_in + fl_out;
+        t.flw[o] = (int8_t)(flw < -32 ? -32 : flw > 32 ? 32 : flw);
+    }
+    return t;
+}
+
+static void free_weights(weights_t *t)
+{
+    free(t->w);
+    free(t->bias);
+    free(t->flw);
+}
+
+static uint32_t out_dim(uint32_t in, uint32_t p0, uint32_t p1, uint32_t k, uint32_t s)
+{
+    return (in + p0 + p1 - k) / s + 1;
+}
+
+static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped */)
+{
+    f8_op_impl op;
+    memset(&op, 0, sizeof op);
+    f8_kernel_args *a = &op.args;
+    op.desc.type = F8_OP_CONV2D;
+    const uint32_t k = (uint32_t)rnd_in(1, 5);
+    a->kernel_h = k;
+    a->kernel_w = rnd() % 4 ? k : (uint32_t)rnd_in(1, 5);
+    a->stride_h = (uint32_t)rnd_in(1, 3);
+    a->stride_w = rnd() % 3 ? a->stride_h : (uint32_t)rnd_in(1, 3);
+    a->pad_top = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
+    a->pad_bottom = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
+    a->pad_left = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
+    a->pad_right = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
+    uint32_t cin, cout, g;
+    if (kind == 1) {
+        cin = cout = g = (uint32_t)rnd_in(1, 70);
+    } else if (kind == 2) {
+        g = (uint32_t)rnd_in(2, 4);
+        cin = g * (uint32_t)rnd_in(1, 5);
+        cout = g * (uint32_t)rnd_in(1, 5);
+    } else {
+        g = 1;
+        cin = rnd() % 3 ? (uint32_t)rnd_in(1, 80) : (uint32_t)rnd_in(1, 4);
+        cout = rnd() % 3 ? (uint32_t)rnd_in(1, 140) : 64 * (uint32_t)rnd_in(1, 2);
+    }
+    a->groups = g;
+    const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 13);
+    const uint32_t W = (uint32_t)rnd_in((int32_t)a->kernel_w, 17);
+    a->in0 = (f8_value_desc){H, W, cin, rnd_dtype(0), rnd_in(-4, 8)};
+    a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, a->kernel_h, a->stride_h),
+                             out_dim(W, a->pad_left, a->pad_right, a->kernel_w, a->stride_w),
+                             cout, rnd_dtype(1), rnd_in(-4, 8)};
+    a->relu = (int)(rnd() & 1);
+    weights_t t = rnd_weights(cout, (size_t)a->kernel_h * a->kernel_w * (cin / g), a->in0.fl,
+                              a->out.fl);
+    a->weights = t.w;
+    a->bias = t.bias;
+    a->fl_w = t.flw;
+    compare_op(&op, (uint32_t)rnd_in(1, 3), kind == 1 ? "depthwise conv" : "conv");
+    free_weights(&t);
+}
+
+static void test_conv_random(void)
+{
+    for (int i = 0; i < 300; i++)
+        random_conv(0);
+}
+
+static void test_dwconv_random(void)
+{
+    for (int i = 0; i < 200; i++)
+        random_conv(1);
+}
+
+static void test_grouped_random(void)
+{
+    for (int i = 0; i < 40; i++)
+        random_conv(2);
+}
+
+/* ResNet-like layers: 3x3 and 1x1 with 64 channels and more (the fast tiles), stem 7x7/2. */
+static void test_conv_resnet_shapes(void)
+{
+    static const uint32_t shapes[][7] = {
+        /* H, Cin, Cout, k, stride, pad, dtype_in */
+        {14, 64, 64, 3, 1, 1, 1},  {9, 64, 128, 3, 2, 1, 1}, {7, 256, 64, 1, 1, 0, 1},
+        {8, 64, 256, 1, 1, 0, 2},  {11, 128, 128, 1, 2, 0, 1}, {23, 3, 64, 7, 2, 3, 1},
+        {12, 1, 32, 3, 1, 1, 1},   {10, 96, 192, 3, 1, 1, 2},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const uint32_t *sh = shapes[s];
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        op.desc.type = F8_OP_CONV2D;
+        a->kernel_h = a->kernel_w = sh[3];
+        a->stride_h = a->stride_w = sh[4];
+        a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = sh[5];
+        a->groups = 1;
+        a->in0 = (f8_value_desc){sh[0], sh[0], sh[1], (f8_dtype)sh[6], 4};
+        const uint32_t ho = out_dim(sh[0], sh[5], sh[5], sh[3], sh[4]);
+        a->out = (f8_value_desc){ho, ho, sh[2], (f8_dtype)(1 + s % 3), 2};
+        a->relu = (int)(s & 1);
+        weights_t t = rnd_weights(sh[2], (size_t)sh[3] * sh[3] * sh[1], 4, 2);
+        a->weights = t.w;
+        a->bias = t.bias;
+        a->fl_w = t.flw;
+        compare_op(&op, 2, "resnet-shaped conv");
+        free_weights(&t);
+    }
+}
+
+static void test_dense_random(void)
+{
+    for (int i = 0; i < 60; i++) {
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        op.desc.type = F8_OP_DENSE;
+        a->groups = 1;
+        a->in0 = (f8_value_desc){(uint32_t)rnd_in(1, 3), (uint32_t)rnd_in(1, 3),
+                                 (uint32_t)rnd_in(1, 90), rnd_dtype(0), rnd_in(-4, 8)};
+        a->out = (f8_value_desc){1, 1, (uint32_t)rnd_in(1, 100), rnd_dtype(1), rnd_in(-4, 8)};
+        a->relu = (int)(rnd() & 1);
+        weights_t t = rnd_weights(a->out.c, f8_value_elems(&a->in0), a->in0.fl, a->out.fl);
+        a->weights = t.w;
+        a->bias = t.bias;
+        a->fl_w = t.flw;
+        compare_op(&op, (uint32_t)rnd_in(1, 17), "dense");
+        free_weights(&t);
+    }
+}
+
+static void test_add_random(void)
+{
+    for (int i = 0; i < 200; i++) {
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        op.desc.type = F8_OP_ADD;
+        a->groups = 1;
+        const uint32_t H = (uint32_t)rnd_in(1, 9), W = (uint32_t)rnd_in(1, 9),
+                       C = (uint32_t)rnd_in(1, 70);
+        const int fa = rnd_in(-4, 12);
+        const int fb = rnd() % 4 ? rnd_in(-4, 12) : fa + rnd_in(-27, 27);
+        const int f = fa > fb ? fa : fb;
+        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fa};
+        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fb};
+        a->out = (f8_value_desc){H, W, C, rnd_dtype(1), f - rnd_shift()};
+        a->relu = (int)(rnd() & 1);
+        compare_op(&op, (uint32_t)rnd_in(1, 3), "add");
+    }
+}
+
+static void test_pool_random(void)
+{
+    for (int i = 0; i < 200; i++) {
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        const int max = (int)(rnd() & 1);
+        op.desc.type = max ? F8_OP_MAXPOOL : F8_OP_AVGPOOL;
+        a->groups = 1;
+        a->kernel_h = (uint32_t)rnd_in(1, 4);
+        a->kernel_w = (uint32_t)rnd_in(1, 4);
+        a->stride_h = (uint32_t)rnd_in(1, 3);
+        a->stride_w = (uint32_t)rnd_in(1, 3);
+        if (max) {
+            a->pad_top = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
+            a->pad_bottom = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
+            a->pad_left = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
+            a->pad_right = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
+        } else {
+            a->avg_shift = (uint32_t)rnd_in(0, 5);
+        }
+        const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 11);
+        const uint32_t W = (uint32_t)rnd_in((int32_t)a->kernel_w, 11);
+        const int fl = rnd_in(-4, 12);
+        a->in0 = (f8_value_desc){H, W, (uint32_t)rnd_in(1, 70), rnd_dtype(rnd() % 4 == 0), fl};
+        a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, a->kernel_h, a->stride_h),
+                                 out_dim(W, a->pad_left, a->pad_right, a->kernel_w, a->stride_w),
+                                 a->in0.c, rnd_dtype(1),
+                                 fl + (int)a->avg_shift - rnd_shift()};
+        a->relu = (int)(rnd() & 1);
+        compare_op(&op, (uint32_t)rnd_in(1, 3), max ? "maxpool" : "avgpool");
+    }
+}
+
+/* ---- whole models --------------------------------------------------------------------- */
+
+#define MAXB 5
+
+typedef struct {
+    int8_t w[8][20000];
+    int32_t b[8][256];
+    int8_t f[8][256];
+} model_weights;
+
+static model_weights mw;
+
+/* Weights for op slot s: cout channels of `per` weights, shift about log2 of the typical sum. */
+static void slot_weights(int s, uint32_t cout, uint32_t per, int shift, int fl_in, int fl_out)
+{
+    for (uint32_t i = 0; i < cout * per; i++)
+        mw.w[s][i] = (int8_t)rnd_in(-127, 127);
+    for (uint32_t o = 0; o < cout; o++) {
+        mw.b[s][o] = rnd_in(-5000, 5000);
+        mw.f[s][o] = (int8_t)(shift + rnd_in(-1, 1) - fl_in + fl_out);
+    }
+}
+
+/* stem 3x3/2 (Cin 3) -> maxpool 3x3/2 -> 1x1 (s8 out) -> depthwise 3x3 -> 3x3 -> add ->
+ * 1x1/2 -> avgpool -> dense. */
+static f8_model *random_model(void)
+{
+    mb_model m;
+    const uint32_t H = 29, W = 27, C1 = 16, C2 = 24, C3 = 40, K = 10;
+    mb_init(&m, H, W, 3, 8, K);
+    const uint32_t h1 = (H + 2 - 3) / 2 + 1, w1 = (W + 2 - 3) / 2 + 1;
+    const uint32_t h2 = (h1 + 2 - 3) / 2 + 1, w2 = (w1 + 2 - 3) / 2 + 1;
+    const uint32_t h3 = (h2 - 1) / 2 + 1, w3 = (w2 - 1) / 2 + 1;
+    uint32_t v1 = mb_value(&m, h1, w1, C1, F8_DTYPE_U8, 4);
+    uint32_t v2 = mb_value(&m, h2, w2, C1, F8_DTYPE_U8, 4);
+    uint32_t v3 = mb_value(&m, h2, w2, C2, F8_DTYPE_S8, 3);
+    uint32_t v4 = mb_value(&m, h2, w2, C2, F8_DTYPE_U8, 4);
+    uint32_t v5 = mb_value(&m, h2, w2, C1, F8_DTYPE_U8, 5);
+    uint32_t v6 = mb_value(&m, h2, w2, C1, F8_DTYPE_U8, 4);
+    uint32_t v7 = mb_value(&m, h3, w3, C3, F8_DTYPE_S8, 4);
+    uint32_t v8 = mb_value(&m, 1, 1, C3, F8_DTYPE_S8, 4);
+    uint32_t v9 = mb_value(&m, 1, 1, K, F8_DTYPE_S32, 6);
+    m.output_value = v9;
+    slot_weights(0, C1, 27, 7, 8, 4);
+    mb_conv(&m, 0, v1, 3, 3, 2, 1, 1, 1, mw.w[0], mw.b[0], mw.f[0]);
+    mb_pool(&m, F8_OP_MAXPOOL, v1, v2, 3, 2, 1, 0, 0);
+    slot_weights(1, C2, C1, 7, 4, 3);
+    mb_conv(&m, v2, v3, 1, 1, 1, 0, 1, 0, mw.w[1], mw.b[1], mw.f[1]);
+    slot_weights(2, C2, 9, 5, 3, 4);
+    mb_conv(&m, v3, v4, 3, 3, 1, 1, C2, 1, mw.w[2], mw.b[2], mw.f[2]);
+    slot_weights(3, C1, 9 * C2, 9, 4, 5);
+    mb_conv(&m, v4, v5, 3, 3, 1, 1, 1, 1, mw.w[3], mw.b[3], mw.f[3]);
+    mb_add(&m, v5, v2, v6, 1);
+    slot_weights(4, C3, C1, 7, 4, 4);
+    mb_conv(&m, v6, v7, 1, 1, 2, 0, 1, 0, mw.w[4], mw.b[4], mw.f[4]);
+    mb_pool(&m, F8_OP_AVGPOOL, v7, v8, h3 < w3 ? h3 : w3, 1, 0, 4, 0)->kw = w3;
+    m.ops[m.num_ops - 1].kh = h3;
+    slot_weights(5, K, C3, 2, 4, 6);
+    mb_dense(&m, v8, v9, 0, mw.w[5], mw.b[5], mw.f[5]);
+    char err[F8_ERRMSG_SIZE];
+    int rc;
+    f8_model *model = mb_open(&m, err, sizeof err, &rc);
+    if (!model)
+        fprintf(stderr, "random model: %s\n", err);
+    return model;
+}
+
+static void test_models_all_paths(void)
+{
+    for (int trial = 0; trial < 3; trial++) {
+        f8_model *m = random_model();
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        const f8_model_info *info = f8_model_get_info(m);
+        const size_t img = (size_t)info->input_h * info->input_w * info->input_c;
+        const uint32_t K = info->num_classes;
+        uint8_t *images = malloc(img * MAXB);
+        int32_t want[MAXB * 10], got[MAXB * 10];
+        for (size_t i = 0; i < img * MAXB; i++)
+            images[i] = (uint8_t)rnd();
+        f8_runner *ref = NULL;
+        f8_runner_options o = {1, F8_ISA_SCALAR};
+        CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, MAXB, &o, &ref), F8_OK);
+        CU_ASSERT_EQUAL(f8_run(ref, images, MAXB, want), F8_OK);
+        int distinct = 0;
+        for (uint32_t i = 1; i < MAXB * K; i++)
+            distinct |= want[i] != want[0];
+        CU_ASSERT(distinct);
+        const f8_isa isas[] = {F8_ISA_SCALAR, F8_ISA_AVX2, F8_ISA_AVX512VNNI};
+        for (int s = 0; s < 3; s++) {
+            if (!f8_isa_supported(isas[s]))
+                continue;
+            for (uint32_t threads = 1; threads <= 3; threads++) {
+                f8_runner *r = NULL;
+                f8_runner_options op = {threads, isas[s]};
+                CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, MAXB, &op, &r), F8_OK);
+                CU_ASSERT_EQUAL(f8_runner_isa(r), isas[s]);
+                CU_ASSERT_EQUAL(f8_runner_threads(r), threads);
+                for (uint32_t batch = 1; batch <= MAXB; batch++) {
+                    memset(got, 0, sizeof got);
+                    CU_ASSERT_EQUAL(f8_run(r, images, batch, got), F8_OK);
+                    if (memcmp(got, want, batch * K * sizeof *got) != 0) {
+                        fprintf(stderr, "\nmodel on %s, %u threads, batch %u differs\n",
+                                f8_isa_name(isas[s]), threads, batch);
+                        CU_FAIL("model logits differ from the scalar path");
+                    }
+                }
+                f8_runner_destroy(r);
+            }
+        }
+        f8_runner_destroy(ref);
+        free(images);
+        f8_model_close(m);
+    }
+}
+
+static void test_isa_api(void)
+{
+    CU_ASSERT(f8_isa_supported(F8_ISA_SCALAR));
+    CU_ASSERT(f8_isa_supported(f8_isa_best()));
+    CU_ASSERT_FALSE(f8_isa_supported(F8_ISA_AUTO));
+    f8_isa isa;
+    CU_ASSERT_EQUAL(f8_isa_parse("avx2", &isa), F8_OK);
+    CU_ASSERT_EQUAL(isa, F8_ISA_AVX2);
+    CU_ASSERT_EQUAL(f8_isa_parse("sse9", &isa), F8_EINVAL);
+    CU_ASSERT_STRING_EQUAL(f8_isa_name(F8_ISA_AVX512VNNI), "avx512vnni");
+    printf("\n  paths on this CPU:%s%s%s (best %s)\n", " scalar",
+           f8_isa_supported(F8_ISA_AVX2) ? " avx2" : "",
+           f8_isa_supported(F8_ISA_AVX512VNNI) ? " avx512vnni" : "", f8_isa_name(f8_isa_best()));
+}
+
+int main(void)
+{
+    CU_TestInfo tests[] = {
+        {"isa: detection, names", test_isa_api},
+        {"conv2d: random shapes, every path", test_conv_random},
+        {"conv2d: ResNet-like shapes and stems", test_conv_resnet_shapes},
+        {"conv2d: depthwise random shapes", test_dwconv_random},
+        {"conv2d: grouped (scalar fallback) random", test_grouped_random},
+        {"dense: random shapes and batches", test_dense_random},
+        {"add: random dtypes and alignments", test_add_random},
+        {"pools: random windows, padding, dtypes", test_pool_random},
+        {"models: every path x threads x batches", test_models_all_paths},
+        CU_TEST_INFO_NULL,
+    };
+    return unit_run("kernels_isa", tests);
+}
