@@ -16,6 +16,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "f8 <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -4,6 +4,7 @@
  *   f8 info MODEL                          the model as JSON
  *   f8 classify MODEL IMAGE.jpg... [--top-k K]   one JSON line per image
  *   f8 logits MODEL RAWFILE [--batch B]    int32 logits of raw u8 images, one line each
+ *   f8 bench MODEL [--batch N] [--threads T] [--iters K]   speed, as one JSON line
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,8 @@ static void usage(FILE *f)
             "                                      values, ops, MACs) as JSON\n"
             "  classify MODEL IMAGE... [--top-k K] classify JPEG images, one JSON line each\n"
             "  logits MODEL RAWFILE [--batch B]    run raw u8 images, print int32 logits\n"
+            "  bench MODEL [--batch N] [--threads T] [--iters K] [--isa PATH] [--layers]\n"
+            "                                      time f8_run, print one JSON line\n"
             "\n"
             "Run 'f8 COMMAND --help' for a command's options.\n"
             "Options: --help, --version.\n");
@@ -44,6 +47,8 @@ int main(int argc, char **argv)
                 return cmd_classify(2, sub);
             if (strcmp(argv[2], "logits") == 0)
                 return cmd_logits(2, sub);
+            if (strcmp(argv[2], "bench") == 0)
+                return cmd_bench(2, sub);
         }
         usage(stdout);
         return 0;
@@ -59,6 +64,8 @@ int main(int argc, char **argv)
         return cmd_classify(argc - 1, argv + 1);
     if (strcmp(cmd, "logits") == 0)
         return cmd_logits(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "f8: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

@@ -158,6 +158,12 @@ size_t f8_runner_arena_bytes(const f8_runner *runner);
  * batch*num_classes s32 logits (image-major). Allocates nothing. */
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);
 
+/* f8_run that also adds each op's wall time in nanoseconds, as the calling thread sees it
+ * (the other threads included: it waits for them), to op_ns[0 .. num_ops-1]. For profiling;
+ * allocates nothing. */
+int f8_run_profiled(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits,
+                    uint64_t *op_ns);
+
 /* Bilinear resize of an 8-bit image, exactly as docs/FORMAT.md §4 specifies. */
 int f8_image_resize(const uint8_t *src, uint32_t src_h, uint32_t src_w, uint32_t channels,
                     uint8_t *dst, uint32_t dst_h, uint32_t dst_w);

@@ -42,7 +42,7 @@ struct f8_model {
 };
 
 /* Runs one op on `batch` images (back to back) with the kernels `isa` selects, exactly as a
- * runner would (for the tests). `zero`: at least op->pk.cin4 + 64 zero bytes. */
+ * runner would (for the tests). `zero`: at least op->pk.seg4 + 64 zero bytes. */
 void f8_op_exec(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, uint32_t batch,
                 const void *x0, const void *x1, void *y);
 

@@ -710,8 +710,8 @@ static int model_init(f8_model *m, char *err, size_t errlen)
     for (uint32_t i = 0; i < h.num_ops; i++) {
         if ((rc = f8_pack_op(&m->ops[i].args, m->ops[i].desc.type, &m->ops[i].pk)))
             return rc;
-        if (m->ops[i].pk.cin4 + (size_t)64 > zero)
-            zero = m->ops[i].pk.cin4 + (size_t)64;
+        if (m->ops[i].pk.seg4 + (size_t)64 > zero)
+            zero = m->ops[i].pk.seg4 + (size_t)64;
     }
     m->zero = calloc(1, zero);
     return m->zero ? F8_OK : F8_ENOMEM;

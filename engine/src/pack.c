@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "f8_internal.h"
+#include "kernels/conv_segments.h"
 
 static int32_t wrap_add(int32_t a, int64_t b)
 {
@@ -90,10 +91,16 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     }
     if (a->in0.dtype == F8_DTYPE_S32)
         return F8_OK;
+    if (!dw && (uint64_t)taps / (type == F8_OP_CONV2D ? a->kernel_h : 1) * cin > F8_SEG_MAX &&
+        (a->pad_left || a->pad_right))
+        return F8_OK; /* too long a kernel row to copy at the padded borders: scalar kernel */
 
     const uint32_t nblk = (cout + 15) / 16, c16 = nblk * 16;
-    const uint32_t cin4 = (cin + 3) & ~3u;
-    const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * taps * cin4 * 16;
+    /* GEMM: one kernel row (kw taps × cin) is one contiguous segment of NHWC input */
+    const uint32_t kh = type == F8_OP_CONV2D ? a->kernel_h : 1;
+    const uint32_t seg = taps / kh * cin;
+    const uint32_t seg4 = (seg + 3) & ~3u;
+    const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * kh * seg4 * 16;
     const size_t ints = (size_t)c16 * 8; /* bias + 7 epilogue arrays */
     const size_t wpad = (wbytes + 63) & ~(size_t)63;
     uint8_t *mem = NULL;
@@ -121,10 +128,11 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
                 if (dw) {
                     int32_t *d = (int32_t *)(void *)mem;
                     d[((size_t)(o / 16) * taps + t) * 16 + o % 16] = (int32_t)(uint16_t)(int16_t)w;
-                } else {
+                } else { /* tap t = ky·kw + kx: row ky, byte kx·cin + i of its segment */
                     int8_t *d = (int8_t *)mem;
-                    d[(((size_t)(o / 16) * taps + t) * (cin4 / 4) + i / 4) * 64 + (o % 16) * 4 +
-                      i % 4] = w;
+                    const uint32_t ky = t / (taps / kh), k = (t % (taps / kh)) * cin + i;
+                    d[(((size_t)(o / 16) * kh + ky) * (seg4 / 4) + k / 4) * 64 + (o % 16) * 4 +
+                      k % 4] = w;
                 }
             }
         /* s8 input x is read as u8 x + 128: subtract 128·Σw (exact modulo 2^32) */
@@ -137,7 +145,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
         any_left |= sl[o] > 0;
 
     pk->kind = dw ? F8_PACK_DW : F8_PACK_GEMM;
-    pk->cin4 = cin4;
+    pk->seg4 = dw ? 0 : seg4;
     pk->nblk = nblk;
     pk->w = dw ? NULL : (const int8_t *)mem;
     pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "f8_internal.h"
 
@@ -292,9 +293,17 @@ static void run_items(const f8_op_impl *op, const op_plan *pl, uint32_t batch, u
     }
 }
 
-static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid)
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
 {
     const uint32_t T = r->nthreads;
+    uint64_t t0 = op_ns ? now_ns() : 0;
     for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
         const f8_op_impl *op = &r->model->ops[i];
         const f8_op_desc *d = &op->desc;
@@ -310,6 +319,11 @@ static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid)
                       (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->image_bytes[d->output]);
         if (T > 1)
             barrier(r);
+        if (op_ns) {
+            const uint64_t t1 = now_ns();
+            op_ns[i] += t1 - t0;
+            t0 = t1;
+        }
     }
 }
 
@@ -342,7 +356,7 @@ static void *worker_main(void *arg)
         seen = p->gen;
         const uint32_t batch = p->batch;
         pthread_mutex_unlock(&p->mu);
-        run_ops(r, batch, w->tid);
+        run_ops(r, batch, w->tid, NULL);
         pthread_mutex_lock(&p->mu);
         p->finished++;
         pthread_cond_signal(&p->done);
@@ -542,6 +556,12 @@ size_t f8_runner_arena_bytes(const f8_runner *runner)
 
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits)
 {
+    return f8_run_profiled(runner, images, batch, logits, NULL);
+}
+
+int f8_run_profiled(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits,
+                    uint64_t *op_ns)
+{
     if (!runner || batch > runner->max_batch)
         return F8_EINVAL;
     if (batch == 0)
@@ -557,7 +577,7 @@ int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *lo
     runner->value_ptr[m->output_value] = (const uint8_t *)logits;
 
     if (runner->nthreads == 1) {
-        run_ops(runner, batch, 0);
+        run_ops(runner, batch, 0, op_ns);
         return F8_OK;
     }
     pool *p = &runner->pool;
@@ -567,7 +587,7 @@ int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *lo
     p->gen++;
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
-    run_ops(runner, batch, 0);
+    run_ops(runner, batch, 0, op_ns);
     pthread_mutex_lock(&p->mu);
     while (p->finished < p->n)
         pthread_cond_wait(&p->done, &p->mu);

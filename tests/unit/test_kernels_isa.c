@@ -77,7 +77,7 @@ static void compare_op(f8_op_impl *op, uint32_t batch, const char *what)
     const size_t nx1 = op->desc.type == F8_OP_ADD ? bytes(&a->in1) * batch : 0;
     uint8_t *x0 = malloc(nx0), *x1 = nx1 ? malloc(nx1) : NULL;
     uint8_t *want = malloc(ny), *got = malloc(ny);
-    uint8_t *zero = calloc(1, op->pk.cin4 + 64);
+    uint8_t *zero = calloc(1, op->pk.seg4 + 64);
     fill(x0, a->in0.dtype, nx0 / f8_dtype_size(a->in0.dtype));
     if (x1)
         fill(x1, a->in1.dtype, nx1 / f8_dtype_size(a->in1.dtype));

@@ -1,7 +1,7 @@
 /*
  * CONV2D (groups 1) and DENSE, AVX2 without VNNI: a register tile of 4 output pixels × 16
- * output channels (8 ymm accumulators), 4 input channels per step, the same packed weights
- * as the AVX-512 kernel.
+ * output channels (8 ymm accumulators), 4 input bytes per step, one kernel row segment
+ * after the other (conv_segments.h), the same packed weights as the AVX-512 kernel.
  *
  * vpmaddubsw adds two u8×s8 products into a saturating s16, and 255·127·2 does not fit. So
  * each broadcast group of 4 input bytes is split into its even bytes (x0, 0, x2, 0) and odd
@@ -9,6 +9,7 @@
  * never saturating) and vpmaddwd with 1s widens to s32 before anything is added. Exact, at
  * the price of twice the multiplies. s8 inputs use the same x ^ 0x80 flip as AVX-512.
  */
+#include "conv_segments.h"
 #include "simd_avx2.h"
 
 #define MR 4
@@ -16,7 +17,10 @@
 F8_INLINE __m256i bcast4(const uint8_t *p, uint32_t n, __m256i flip)
 {
     int32_t v = 0;
-    memcpy(&v, p, n);
+    if (n == 4)
+        memcpy(&v, p, 4);
+    else
+        memcpy(&v, p, n);
     return _mm256_xor_si256(_mm256_set1_epi32(v), flip);
 }
 
@@ -24,49 +28,46 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
                          uint32_t ox0, uint32_t mr, uint32_t blk)
 {
     const f8_packed *pk = g->pk;
-    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, cin4 = pk->cin4;
-    const int8_t *wb = pk->w + (size_t)blk * g->kh * kw * cin4 * 16;
+    const uint32_t seg = g->kw * g->Cin, seg4 = pk->seg4;
+    const int8_t *wb = pk->w + (size_t)blk * g->kh * seg4 * 16;
     const __m256i flip = _mm256_set1_epi8(g->in_s8 ? (char)0x80 : 0);
     const __m256i even = _mm256_set1_epi32(0x00FF00FF), odd = _mm256_set1_epi32((int)0xFF00FF00u);
     const __m256i ones = _mm256_set1_epi16(1);
+    uint8_t scratch[MR][F8_SEG_MAX];
 
     __m256i acc[MR][2];
     const __m256i b0 = _mm256_load_si256((const __m256i *)(pk->bias + (size_t)blk * 16));
     const __m256i b1 = _mm256_load_si256((const __m256i *)(pk->bias + (size_t)blk * 16 + 8));
+    int64_t ix0[MR];
+#pragma GCC unroll 4
     for (int m = 0; m < MR; m++) {
         acc[m][0] = b0;
         acc[m][1] = b1;
+        ix0[m] = (int64_t)(ox0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1)) * g->sw - g->pl;
     }
     const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
     for (uint32_t ky = 0; ky < g->kh; ky++) {
-        const int64_t iy = iy0 + ky;
-        const int row_ok = iy >= 0 && iy < (int64_t)g->H;
-        for (uint32_t kx = 0; kx < kw; kx++) {
-            const uint8_t *p[MR];
+        const uint8_t *p[MR];
+#pragma GCC unroll 4
+        for (int m = 0; m < MR; m++)
+            p[m] = f8_segment(g, x, iy0 + ky, ix0[m], scratch[m]);
+        const int8_t *wt = wb + (size_t)ky * seg4 * 16;
+        for (uint32_t c = 0; c < seg; c += 4) {
+            const uint32_t n = seg - c < 4 ? seg - c : 4;
+            const __m256i w0 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16));
+            const __m256i w1 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16 + 32));
+#pragma GCC unroll 4
             for (int m = 0; m < MR; m++) {
-                const uint32_t ox = ox0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1);
-                const int64_t ix = (int64_t)ox * g->sw - g->pl + kx;
-                p[m] = row_ok && ix >= 0 && ix < (int64_t)W
-                           ? x + ((size_t)iy * W + (size_t)ix) * Cin
-                           : g->zero;
-            }
-            const int8_t *wt = wb + (size_t)(ky * kw + kx) * cin4 * 16;
-            for (uint32_t c = 0; c < Cin; c += 4) {
-                const uint32_t n = Cin - c < 4 ? Cin - c : 4;
-                const __m256i w0 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16));
-                const __m256i w1 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16 + 32));
-                for (int m = 0; m < MR; m++) {
-                    const __m256i b = bcast4(p[m] + c, n, flip);
-                    const __m256i be = _mm256_and_si256(b, even), bo = _mm256_and_si256(b, odd);
-                    acc[m][0] = _mm256_add_epi32(
-                        acc[m][0], _mm256_madd_epi16(_mm256_maddubs_epi16(be, w0), ones));
-                    acc[m][0] = _mm256_add_epi32(
-                        acc[m][0], _mm256_madd_epi16(_mm256_maddubs_epi16(bo, w0), ones));
-                    acc[m][1] = _mm256_add_epi32(
-                        acc[m][1], _mm256_madd_epi16(_mm256_maddubs_epi16(be, w1), ones));
-                    acc[m][1] = _mm256_add_epi32(
-                        acc[m][1], _mm256_madd_epi16(_mm256_maddubs_epi16(bo, w1), ones));
-                }
+                const __m256i b = bcast4(p[m] + c, n, flip);
+                const __m256i be = _mm256_and_si256(b, even), bo = _mm256_and_si256(b, odd);
+                acc[m][0] = _mm256_add_epi32(
+                    acc[m][0], _mm256_madd_epi16(_mm256_maddubs_epi16(be, w0), ones));
+                acc[m][0] = _mm256_add_epi32(
+                    acc[m][0], _mm256_madd_epi16(_mm256_maddubs_epi16(bo, w0), ones));
+                acc[m][1] = _mm256_add_epi32(
+                    acc[m][1], _mm256_madd_epi16(_mm256_maddubs_epi16(be, w1), ones));
+                acc[m][1] = _mm256_add_epi32(
+                    acc[m][1], _mm256_madd_epi16(_mm256_maddubs_epi16(bo, w1), ones));
             }
         }
     }

@@ -122,9 +122,10 @@ typedef enum { F8_PACK_NONE = 0, F8_PACK_GEMM, F8_PACK_DW } f8_pack_kind;
 /* What pack.c derives from one CONV2D/DENSE op at load. */
 typedef struct {
     f8_pack_kind kind;
-    uint32_t cin4;     /* GEMM: input channels per tap, rounded up to 4 */
+    uint32_t seg4;     /* GEMM: bytes of one kernel row (kw·Cin), rounded up to 4 */
     uint32_t nblk;     /* blocks of 16 output channels */
-    const int8_t *w;   /* GEMM: s8 [nblk][kh*kw][cin4/4][16][4] (zeros in the padding) */
+    const int8_t *w;   /* GEMM: s8 [nblk][kh][seg4/4][16][4], byte k of a row segment being
+                          tap kx = k / Cin, channel k % Cin (zeros past kw·Cin) */
     const int32_t *wdw;/* DW: [nblk][kh*kw][16] s32 lanes holding (uint16_t)w */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     f8_epi ep;
@@ -140,7 +141,7 @@ typedef struct {
     f8_dtype out_dtype;
     int relu;
     const f8_packed *pk;
-    const uint8_t *zero; /* at least cin4 zero bytes: the padding pixel */
+    const uint8_t *zero; /* at least seg4 zero bytes: a kernel row wholly in the padding */
 } f8_conv_geom;
 
 /* Builds the packing of a CONV2D (groups 1 or depthwise) or DENSE op; kind NONE for other
