@@ -17,7 +17,7 @@
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: f8 bench MODEL [--batch N] [--threads T] [--iters K] [--isa PATH] [--layers]\n"
+    fprintf(f, "usage: f8 bench MODEL [--batch N] [--threads T] [--iters K] [--isa PATH] [--layers|--ops]\n"
                "\n"
                "Runs MODEL on random images and prints, as its last line, one JSON object:\n"
                "images_per_s, ms_per_batch (median), gmacs (achieved GMAC/s), isa, threads,\n"
@@ -28,7 +28,8 @@ static void bench_usage(FILE *f)
                "  --threads T  threads inside f8_run (default 1)\n"
                "  --iters K    timed runs (default 20; the median counts)\n"
                "  --isa PATH   auto, scalar, avx2, avx512vnni (default auto: cpuid / $F8_ISA)\n"
-               "  --layers     also profile per layer type\n");
+               "  --layers     also profile per layer type\n"
+               "  --ops        also profile every op\n");
 }
 
 static double now_s(void)
@@ -122,6 +123,8 @@ int cmd_bench(int argc, char **argv)
             isa_name = v;
         } else if (strcmp(a, "--layers") == 0) {
             layers = 1;
+        } else if (strcmp(a, "--ops") == 0) {
+            layers = 2;
         } else if (a[0] == '-' && a[1] != '\0') {
             cli_error("bench", "unknown option '%s'", a);
             bench_usage(stderr);
@@ -203,6 +206,16 @@ int cmd_bench(int argc, char **argv)
             const int lt = layer_type(m, &d);
             type_s[lt] += (double)op_ns[i] * 1e-9 / (double)prof_iters;
             type_macs[lt] += d.macs * batch;
+            if (layers == 2) {
+                f8_value_desc vi, vo;
+                f8_model_value(m, d.input0, &vi);
+                f8_model_value(m, d.output, &vo);
+                const double s = (double)op_ns[i] * 1e-9 / (double)prof_iters;
+                printf("op %3u %-16s %3ux%3ux%4u -> %3ux%3ux%4u k%ux%u/%u %8.3f ms %7.1f GMAC/s\n",
+                       i, layer_names[lt], vi.h, vi.w, vi.c, vo.h, vo.w, vo.c, d.kernel_h,
+                       d.kernel_w, d.stride_h, s * 1e3,
+                       d.macs ? (double)d.macs * (double)batch / s * 1e-9 : 0.0);
+            }
         }
         for (int lt = 0; lt < L_COUNT; lt++)
             if (type_s[lt] > 0)

@@ -91,9 +91,12 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     }
     if (a->in0.dtype == F8_DTYPE_S32)
         return F8_OK;
-    if (!dw && (uint64_t)taps / (type == F8_OP_CONV2D ? a->kernel_h : 1) * cin > F8_SEG_MAX &&
-        (a->pad_left || a->pad_right))
-        return F8_OK; /* too long a kernel row to copy at the padded borders: scalar kernel */
+    if (!dw && (uint64_t)(type == F8_OP_CONV2D ? a->kernel_h : 1) * F8_MR_MAX *
+                       (((uint64_t)taps / (type == F8_OP_CONV2D ? a->kernel_h : 1) * cin + 3) & ~3ull) >
+                   F8_SCRATCH_BYTES)
+        return F8_OK; /* kernel rows too long for the kernels' scratch: scalar kernel */
+    if (!dw && type == F8_OP_CONV2D && a->kernel_h > 64)
+        return F8_OK; /* more rows than the kernels' pointer tables hold */
 
     const uint32_t nblk = (cout + 15) / 16, c16 = nblk * 16;
     /* GEMM: one kernel row (kw taps × cin) is one contiguous segment of NHWC input */
@@ -131,7 +134,10 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
                 } else { /* tap t = ky·kw + kx: row ky, byte kx·cin + i of its segment */
                     int8_t *d = (int8_t *)mem;
                     const uint32_t ky = t / (taps / kh), k = (t % (taps / kh)) * cin + i;
-                    d[(((size_t)(o / 16) * kh + ky) * (seg4 / 4) + k / 4) * 64 + (o % 16) * 4 +
+                    const uint32_t b = o / 16, tile = b / 4;
+                    const uint32_t nbt = nblk - tile * 4 < 4 ? nblk - tile * 4 : 4;
+                    d[(size_t)tile * 4 * kh * seg4 * 16 +
+                      (((size_t)ky * (seg4 / 4) + k / 4) * nbt + b % 4) * 64 + (o % 16) * 4 +
                       k % 4] = w;
                 }
             }

@@ -14,51 +14,35 @@
 
 #define MR 4
 
-F8_INLINE __m256i bcast4(const uint8_t *p, uint32_t n, __m256i flip)
-{
-    int32_t v = 0;
-    if (n == 4)
-        memcpy(&v, p, 4);
-    else
-        memcpy(&v, p, n);
-    return _mm256_xor_si256(_mm256_set1_epi32(v), flip);
-}
-
-F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
-                         uint32_t ox0, uint32_t mr, uint32_t blk)
+F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y, uint32_t pix0,
+                         uint32_t mr, uint32_t blk)
 {
     const f8_packed *pk = g->pk;
-    const uint32_t seg = g->kw * g->Cin, seg4 = pk->seg4;
-    const int8_t *wb = pk->w + (size_t)blk * g->kh * seg4 * 16;
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, g->kh, blk, &step);
+    const uint32_t steps = pk->seg4 / 4;
     const __m256i flip = _mm256_set1_epi8(g->in_s8 ? (char)0x80 : 0);
     const __m256i even = _mm256_set1_epi32(0x00FF00FF), odd = _mm256_set1_epi32((int)0xFF00FF00u);
     const __m256i ones = _mm256_set1_epi16(1);
-    uint8_t scratch[MR][F8_SEG_MAX];
 
     __m256i acc[MR][2];
     const __m256i b0 = _mm256_load_si256((const __m256i *)(pk->bias + (size_t)blk * 16));
     const __m256i b1 = _mm256_load_si256((const __m256i *)(pk->bias + (size_t)blk * 16 + 8));
-    int64_t ix0[MR];
 #pragma GCC unroll 4
     for (int m = 0; m < MR; m++) {
         acc[m][0] = b0;
         acc[m][1] = b1;
-        ix0[m] = (int64_t)(ox0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1)) * g->sw - g->pl;
     }
-    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
     for (uint32_t ky = 0; ky < g->kh; ky++) {
-        const uint8_t *p[MR];
-#pragma GCC unroll 4
-        for (int m = 0; m < MR; m++)
-            p[m] = f8_segment(g, x, iy0 + ky, ix0[m], scratch[m]);
-        const int8_t *wt = wb + (size_t)ky * seg4 * 16;
-        for (uint32_t c = 0; c < seg; c += 4) {
-            const uint32_t n = seg - c < 4 ? seg - c : 4;
-            const __m256i w0 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16));
-            const __m256i w1 = _mm256_load_si256((const __m256i *)(wt + (size_t)c * 16 + 32));
+        const uint8_t *const *p = ptrs + ky * MR;
+        for (uint32_t c = 0; c < steps; c++, w += step) {
+            const __m256i w0 = _mm256_load_si256((const __m256i *)w);
+            const __m256i w1 = _mm256_load_si256((const __m256i *)(w + 32));
 #pragma GCC unroll 4
             for (int m = 0; m < MR; m++) {
-                const __m256i b = bcast4(p[m] + c, n, flip);
+                int32_t v;
+                memcpy(&v, p[m] + (size_t)c * 4, 4);
+                const __m256i b = _mm256_xor_si256(_mm256_set1_epi32(v), flip);
                 const __m256i be = _mm256_and_si256(b, even), bo = _mm256_and_si256(b, odd);
                 acc[m][0] = _mm256_add_epi32(
                     acc[m][0], _mm256_madd_epi16(_mm256_maddubs_epi16(be, w0), ones));
@@ -80,7 +64,7 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
         for (int m = 0; m < MR; m++) {
             if ((uint32_t)m >= mr)
                 break;
-            const size_t yi = ((size_t)oy * g->Wo + ox0 + (uint32_t)m) * g->Cout + ch;
+            const size_t yi = ((size_t)pix0 + (uint32_t)m) * g->Cout + ch;
             f8_store8(y, g->out_dtype, yi, f8_epi_ymm_apply(&e, acc[m][h]), n);
         }
     }
@@ -89,8 +73,13 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
 void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
                                 uint32_t row0, uint32_t row1)
 {
-    for (uint32_t oy = row0; oy < row1; oy++)
+    uint8_t scratch[F8_SCRATCH_BYTES];
+    const uint8_t *ptrs[64 * MR];
+    const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
+    for (uint32_t pix = p0; pix < p1; pix += MR) {
+        const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+        f8_segments(g, x, pix, mr, MR, ptrs, scratch);
         for (uint32_t blk = 0; blk < g->pk->nblk; blk++)
-            for (uint32_t ox = 0; ox < g->Wo; ox += MR)
-                conv_tile(g, x, y, oy, ox, g->Wo - ox < MR ? g->Wo - ox : MR, blk);
+            conv_tile(g, ptrs, y, pix, mr, blk);
+    }
 }

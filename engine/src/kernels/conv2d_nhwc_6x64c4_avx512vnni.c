@@ -4,35 +4,131 @@
  * wrapping like docs/FORMAT.md §1.2), one kernel row (kw·Cin contiguous bytes, see
  * conv_segments.h) after the other.
  *
- * Weights: pack.c's [block of 16 outputs][ky][seg4/4][16][4]. Activations: NHWC as the model
- * stores them; s8 inputs are flipped to u8 (x ^ 0x80 = x + 128) on load and the bias carries
- * −128·Σw. A tile narrower than 6 pixels repeats its last pixel and stores only the real
- * ones. A segment length not a multiple of 4 ends with a tail step read byte by byte (never
- * past the tensor).
+ * Weights: pack.c's tiles of 4 blocks of 16 outputs, each reduction step 256 contiguous bytes.
+ * Activations: NHWC as the model stores them; s8 inputs are flipped to u8 (x ^ 0x80 = x + 128)
+ * after the broadcast and the bias carries −128·Σw. A tile narrower than 6 pixels repeats its
+ * last pixel and stores only the real ones.
+ *
+ * The full 6×64 tile's reduction loop is written in assembly: gcc 12 spills some of the 24
+ * accumulators of the intrinsics version. Narrower channel tiles (Cout not a multiple of 64)
+ * use intrinsics.
  */
 #include "conv_segments.h"
 #include "simd_avx512.h"
 
 #define MR 6
 
-F8_INLINE __m512i bcast_tail(const uint8_t *p, uint32_t n, __m512i flip)
+/* 24 accumulators zmm8..zmm31 (pixel m, block j in zmm 8 + 4m + j), weights zmm0..3,
+ * broadcasts zmm4..6, the s8 flip constant zmm7. */
+#define BC(p, z) "vpbroadcastd (%[" #p "]), %%zmm" #z "\n\t"
+#define FLIP(z) "vpxord %%zmm7, %%zmm" #z ", %%zmm" #z "\n\t"
+#define DP4(z, a0, a1, a2, a3)                                                                 \
+    "vpdpbusd %%zmm0, %%zmm" #z ", %%zmm" #a0 "\n\t"                                           \
+    "vpdpbusd %%zmm1, %%zmm" #z ", %%zmm" #a1 "\n\t"                                           \
+    "vpdpbusd %%zmm2, %%zmm" #z ", %%zmm" #a2 "\n\t"                                           \
+    "vpdpbusd %%zmm3, %%zmm" #z ", %%zmm" #a3 "\n\t"
+#define ST4(off, a0, a1, a2, a3)                                                               \
+    "vmovdqu64 %%zmm" #a0 ", " #off "+0(%[out])\n\t"                                            \
+    "vmovdqu64 %%zmm" #a1 ", " #off "+64(%[out])\n\t"                                           \
+    "vmovdqu64 %%zmm" #a2 ", " #off "+128(%[out])\n\t"                                          \
+    "vmovdqu64 %%zmm" #a3 ", " #off "+192(%[out])\n\t"
+
+#define KERNEL_ASM(F0, F1, F2, F3, F4, F5)                                                     \
+    __asm__ volatile(                                                                          \
+        "vmovdqu64 0(%[bias]), %%zmm0\n\t"                                                     \
+        "vmovdqu64 64(%[bias]), %%zmm1\n\t"                                                    \
+        "vmovdqu64 128(%[bias]), %%zmm2\n\t"                                                   \
+        "vmovdqu64 192(%[bias]), %%zmm3\n\t"                                                   \
+        "vmovdqa64 %%zmm0, %%zmm8\n\t vmovdqa64 %%zmm1, %%zmm9\n\t"                            \
+        "vmovdqa64 %%zmm2, %%zmm10\n\t vmovdqa64 %%zmm3, %%zmm11\n\t"                          \
+        "vmovdqa64 %%zmm0, %%zmm12\n\t vmovdqa64 %%zmm1, %%zmm13\n\t"                          \
+        "vmovdqa64 %%zmm2, %%zmm14\n\t vmovdqa64 %%zmm3, %%zmm15\n\t"                          \
+        "vmovdqa64 %%zmm0, %%zmm16\n\t vmovdqa64 %%zmm1, %%zmm17\n\t"                          \
+        "vmovdqa64 %%zmm2, %%zmm18\n\t vmovdqa64 %%zmm3, %%zmm19\n\t"                          \
+        "vmovdqa64 %%zmm0, %%zmm20\n\t vmovdqa64 %%zmm1, %%zmm21\n\t"                          \
+        "vmovdqa64 %%zmm2, %%zmm22\n\t vmovdqa64 %%zmm3, %%zmm23\n\t"                          \
+        "vmovdqa64 %%zmm0, %%zmm24\n\t vmovdqa64 %%zmm1, %%zmm25\n\t"                          \
+        "vmovdqa64 %%zmm2, %%zmm26\n\t vmovdqa64 %%zmm3, %%zmm27\n\t"                          \
+        "vmovdqa64 %%zmm0, %%zmm28\n\t vmovdqa64 %%zmm1, %%zmm29\n\t"                          \
+        "vmovdqa64 %%zmm2, %%zmm30\n\t vmovdqa64 %%zmm3, %%zmm31\n\t"                          \
+        "vpbroadcastd %[flipv], %%zmm7\n\t"                                                    \
+        "1:\n\t"                                                                               \
+        "mov 0(%[ptrs]), %[p0]\n\t mov 8(%[ptrs]), %[p1]\n\t mov 16(%[ptrs]), %[p2]\n\t"       \
+        "mov 24(%[ptrs]), %[p3]\n\t mov 32(%[ptrs]), %[p4]\n\t mov 40(%[ptrs]), %[p5]\n\t"     \
+        "add $48, %[ptrs]\n\t"                                                                 \
+        "mov %[steps], %[cnt]\n\t"                                                             \
+        "2:\n\t"                                                                               \
+        "vmovdqa64 0(%[w]), %%zmm0\n\t"                                                        \
+        "vmovdqa64 64(%[w]), %%zmm1\n\t"                                                       \
+        "vmovdqa64 128(%[w]), %%zmm2\n\t"                                                      \
+        "vmovdqa64 192(%[w]), %%zmm3\n\t"                                                      \
+        BC(p0, 4) F0 DP4(4, 8, 9, 10, 11)                                                      \
+        BC(p1, 5) F1 DP4(5, 12, 13, 14, 15)                                                    \
+        BC(p2, 6) F2 DP4(6, 16, 17, 18, 19)                                                    \
+        BC(p3, 4) F3 DP4(4, 20, 21, 22, 23)                                                    \
+        BC(p4, 5) F4 DP4(5, 24, 25, 26, 27)                                                    \
+        BC(p5, 6) F5 DP4(6, 28, 29, 30, 31)                                                    \
+        "add $4, %[p0]\n\t add $4, %[p1]\n\t add $4, %[p2]\n\t"                                \
+        "add $4, %[p3]\n\t add $4, %[p4]\n\t add $4, %[p5]\n\t"                                \
+        "add $256, %[w]\n\t"                                                                   \
+        "dec %[cnt]\n\t"                                                                       \
+        "jnz 2b\n\t"                                                                           \
+        "decl %[rows]\n\t"                                                                     \
+        "jnz 1b\n\t"                                                                           \
+        ST4(0, 8, 9, 10, 11) ST4(256, 12, 13, 14, 15) ST4(512, 16, 17, 18, 19)                 \
+        ST4(768, 20, 21, 22, 23) ST4(1024, 24, 25, 26, 27) ST4(1280, 28, 29, 30, 31)           \
+        : [ptrs] "+r"(ptrs), [w] "+r"(w), [rows] "+m"(rows), [p0] "=&r"(p0), [p1] "=&r"(p1),    \
+          [p2] "=&r"(p2), [p3] "=&r"(p3), [p4] "=&r"(p4), [p5] "=&r"(p5), [cnt] "=&r"(cnt)      \
+        : [steps] "m"(steps), [bias] "r"(bias), [out] "r"(out), [flipv] "m"(flipv)             \
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",       \
+          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",      \
+          "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27",      \
+          "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory")
+
+#define NOFLIP ""
+
+/* Accumulates a full 6×64 tile into out[6][64] (bias included). */
+static void tile_6x64_asm(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
+                          const int32_t *bias, int32_t *out, int s8)
 {
-    int32_t v = 0;
-    memcpy(&v, p, n);
-    return _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
+    uint64_t cnt;
+    uint32_t rows = kh;
+    const int32_t flipv = (int32_t)0x80808080u;
+    if (s8)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6));
+    else
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP);
 }
 
-F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
-                         uint32_t ox0, uint32_t mr, uint32_t b0, const int nb)
+F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
+                          uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
+{
+#pragma GCC unroll 4
+    for (int j = 0; j < nb; j++) {
+        const uint32_t ch = (b0 + (uint32_t)j) * 16;
+        const f8_epi_zmm e = f8_epi_zmm_load(&g->pk->ep, ch, g->relu);
+        const __mmask16 k = f8_mask16(g->Cout - ch);
+#pragma GCC unroll 8
+        for (int m = 0; m < MR; m++) {
+            if ((uint32_t)m < mr) {
+                const size_t yi = ((size_t)pix0 + (uint32_t)m) * g->Cout + ch;
+                f8_store16(y, g->out_dtype, yi, f8_epi_zmm_apply(&e, acc[m * 4 + j]), k);
+            }
+        }
+    }
+}
+
+/* Channel tiles of 1-3 blocks (intrinsics). */
+F8_INLINE void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                           const int nb, const int s8, __m512i *out /* [MR][4] */)
 {
     const f8_packed *pk = g->pk;
-    const uint32_t seg = g->kw * g->Cin, seg4 = pk->seg4, smain = seg & ~3u, stail = seg & 3u;
-    const size_t blk_stride = (size_t)g->kh * seg4 * 16;
-    const int8_t *wb = pk->w + (size_t)b0 * blk_stride;
-    const __m512i flip = _mm512_set1_epi8(g->in_s8 ? (char)0x80 : 0);
-    uint8_t scratch[MR][F8_SEG_MAX];
-
-    __m512i acc[MR][4];
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+    const uint32_t steps = pk->seg4 / 4;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i acc[MR][3];
 #pragma GCC unroll 4
     for (int j = 0; j < nb; j++) {
         const __m512i b = _mm512_load_si512(pk->bias + (size_t)(b0 + j) * 16);
@@ -40,77 +136,78 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
         for (int m = 0; m < MR; m++)
             acc[m][j] = b;
     }
-    int64_t ix0[MR];
-    for (int m = 0; m < MR; m++)
-        ix0[m] = (int64_t)(ox0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1)) * g->sw - g->pl;
-    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
-
     for (uint32_t ky = 0; ky < g->kh; ky++) {
-        const uint8_t *p[MR];
-#pragma GCC unroll 8
-        for (int m = 0; m < MR; m++)
-            p[m] = f8_segment(g, x, iy0 + ky, ix0[m], scratch[m]);
-        const int8_t *wt = wb + (size_t)ky * seg4 * 16;
-        for (uint32_t c = 0; c < smain; c += 4) {
-            __m512i w[4];
+        const uint8_t *const *p = ptrs + ky * MR;
+        for (uint32_t c = 0; c < steps; c++, w += step) {
+            __m512i wv[3];
 #pragma GCC unroll 4
             for (int j = 0; j < nb; j++)
-                w[j] = _mm512_load_si512(wt + (size_t)j * blk_stride + (size_t)c * 16);
+                wv[j] = _mm512_load_si512(w + (size_t)j * 64);
 #pragma GCC unroll 8
             for (int m = 0; m < MR; m++) {
                 int32_t v;
-                memcpy(&v, p[m] + c, 4);
-                const __m512i b = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+                memcpy(&v, p[m] + (size_t)c * 4, 4);
+                __m512i b = _mm512_set1_epi32(v);
+                if (s8)
+                    b = _mm512_xor_si512(b, flip);
 #pragma GCC unroll 4
                 for (int j = 0; j < nb; j++)
-                    acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, w[j]);
-            }
-        }
-        if (stail) {
-            __m512i w[4];
-#pragma GCC unroll 4
-            for (int j = 0; j < nb; j++)
-                w[j] = _mm512_load_si512(wt + (size_t)j * blk_stride + (size_t)smain * 16);
-#pragma GCC unroll 8
-            for (int m = 0; m < MR; m++) {
-                const __m512i b = bcast_tail(p[m] + smain, stail, flip);
-#pragma GCC unroll 4
-                for (int j = 0; j < nb; j++)
-                    acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, w[j]);
+                    acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, wv[j]);
             }
         }
     }
-
-#pragma GCC unroll 4
-    for (int j = 0; j < nb; j++) {
-        const uint32_t ch = (b0 + (uint32_t)j) * 16;
-        const f8_epi_zmm e = f8_epi_zmm_load(&pk->ep, ch, g->relu);
-        const __mmask16 k = f8_mask16(g->Cout - ch);
 #pragma GCC unroll 8
-        for (int m = 0; m < MR; m++) {
-            if ((uint32_t)m < mr) {
-                const size_t yi = ((size_t)oy * g->Wo + ox0 + (uint32_t)m) * g->Cout + ch;
-                f8_store16(y, g->out_dtype, yi, f8_epi_zmm_apply(&e, acc[m][j]), k);
-            }
-        }
-    }
+    for (int m = 0; m < MR; m++)
+#pragma GCC unroll 4
+        for (int j = 0; j < nb; j++)
+            out[m * 4 + j] = acc[m][j];
 }
 
-void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+/* Output channels [16·b0, 16·(b0 + 4)) of a tile of mr pixels from pix0. */
+static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t pix0,
+                 uint32_t mr, uint32_t b0)
+{
+    const f8_packed *pk = g->pk;
+    const uint32_t nb = pk->nblk - b0 < 4 ? pk->nblk - b0 : 4;
+    const int s8 = g->in_s8;
+    __m512i acc[MR * 4];
+    if (nb == 4) {
+        size_t step;
+        const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+        tile_6x64_asm(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
+                      (int32_t *)(void *)acc, s8);
+    } else if (nb == 3) {
+        s8 ? tile_narrow(g, ptrs, b0, 3, 1, acc) : tile_narrow(g, ptrs, b0, 3, 0, acc);
+    } else if (nb == 2) {
+        s8 ? tile_narrow(g, ptrs, b0, 2, 1, acc) : tile_narrow(g, ptrs, b0, 2, 0, acc);
+    } else {
+        s8 ? tile_narrow(g, ptrs, b0, 1, 1, acc) : tile_narrow(g, ptrs, b0, 1, 0, acc);
+    }
+    store_tile(g, y, pix0, mr, b0, (int)nb, acc);
+}
+
+void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                       uint32_t row0, uint32_t row1)
 {
-    const uint32_t nblk = g->pk->nblk;
-    for (uint32_t oy = row0; oy < row1; oy++)
-        for (uint32_t b0 = 0; b0 < nblk; b0 += 4) {
-            const uint32_t nb = nblk - b0 < 4 ? nblk - b0 : 4;
-            for (uint32_t ox = 0; ox < g->Wo; ox += MR) {
-                const uint32_t mr = g->Wo - ox < MR ? g->Wo - ox : MR;
-                switch (nb) {
-                case 4: conv_tile(g, x, y, oy, ox, mr, b0, 4); break;
-                case 3: conv_tile(g, x, y, oy, ox, mr, b0, 3); break;
-                case 2: conv_tile(g, x, y, oy, ox, mr, b0, 2); break;
-                default: conv_tile(g, x, y, oy, ox, mr, b0, 1); break;
-                }
-            }
+    const uint8_t *x = xv;
+    const f8_packed *pk = g->pk;
+    const uint32_t nblk = pk->nblk;
+    const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
+    uint8_t scratch[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
+    const uint8_t *ptrs[64 * MR];
+    if ((size_t)nblk * 16 * g->kh * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
+        for (uint32_t pix = p0; pix < p1; pix += MR) {
+            const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+            f8_segments(g, x, pix, mr, MR, ptrs, scratch);
+            for (uint32_t b0 = 0; b0 < nblk; b0 += 4)
+                tile(g, ptrs, y, pix, mr, b0);
         }
+    } else {
+        for (uint32_t b0 = 0; b0 < nblk; b0 += 4)
+            for (uint32_t pix = p0; pix < p1; pix += MR) {
+                const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+                f8_segments(g, x, pix, mr, MR, ptrs, scratch);
+                tile(g, ptrs, y, pix, mr, b0);
+            }
+    }
 }

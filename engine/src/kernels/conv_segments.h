@@ -1,11 +1,12 @@
 /*
- * Shared by the GEMM convolution kernels (any ISA; plain C): where the input row segment of
- * one output pixel and one kernel row lies. In NHWC the kw taps × Cin channels of a kernel
- * row are kw·Cin contiguous bytes, which pack.c's weights follow, so a segment wholly inside
- * the image is read in place. A kernel row in the top/bottom padding reads the model's zero
- * buffer; one that crosses the left/right padding is copied, zero-filled, into the caller's
- * scratch row (FORMAT.md: padding is the real 0; s8 kernels flip those zeros to 128 like
- * every other byte, so the −128·Σw bias correction stays exact).
+ * Shared by the GEMM convolution kernels (any ISA; plain C): where the input row segments of
+ * one tile of output pixels lie. In NHWC the kw taps × Cin channels of a kernel row are
+ * kw·Cin contiguous bytes, which pack.c's weights follow (rounded up to seg4, a multiple of 4,
+ * with zero weights past kw·Cin). A segment wholly inside the image whose seg4 bytes stay
+ * inside the tensor is read in place (the 0-3 bytes past it meet zero weights); a kernel row
+ * in the top/bottom padding reads the model's zero buffer; any other segment is copied,
+ * zero-filled, into the caller's scratch (FORMAT.md: padding is the real 0; s8 kernels flip
+ * those zeros to 128 like every other byte, so the −128·Σw bias correction stays exact).
  */
 #ifndef F8_CONV_SEGMENTS_H
 #define F8_CONV_SEGMENTS_H
@@ -14,27 +15,60 @@
 
 #include "kernels.h"
 
-/* Longest kernel row (kw·Cin bytes) the SIMD kernels take; pack.c leaves longer ones with
- * horizontal padding to the scalar kernel. */
-#define F8_SEG_MAX 4096
+#define F8_MR_MAX 6                       /* widest pixel tile of any GEMM kernel */
+#define F8_SCRATCH_BYTES (48 * 1024)      /* kh · F8_MR_MAX · seg4 must fit (pack.c checks) */
 
-static inline __attribute__((always_inline)) const uint8_t *
-f8_segment(const f8_conv_geom *g, const uint8_t *x, int64_t iy, int64_t ix0, uint8_t *scratch)
+/* ptrs[ky * MR + m] for ky < kh, m < MR: the segments of output pixel pix0 + min(m, mr - 1),
+ * pixels numbered row-major over the output image (a tile may span output rows). */
+static inline __attribute__((always_inline)) void
+f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, const int MR,
+            const uint8_t **ptrs, uint8_t *scratch)
 {
-    if (iy < 0 || iy >= (int64_t)g->H)
-        return g->zero;
-    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw;
-    const uint8_t *row = x + (size_t)iy * W * Cin;
-    if (ix0 >= 0 && ix0 + kw <= W)
-        return row + (size_t)ix0 * Cin;
-    for (uint32_t kx = 0; kx < kw; kx++) {
-        const int64_t ix = ix0 + kx;
-        if (ix >= 0 && ix < (int64_t)W)
-            memcpy(scratch + (size_t)kx * Cin, row + (size_t)ix * Cin, Cin);
-        else
-            memset(scratch + (size_t)kx * Cin, 0, Cin);
+    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg = kw * Cin, seg4 = g->pk->seg4;
+    const size_t total = (size_t)g->H * W * Cin;
+    for (int m = 0; m < MR; m++) {
+        const uint32_t pix = pix0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1);
+        const uint32_t oy = pix / g->Wo, ox = pix % g->Wo;
+        const int64_t ix0 = (int64_t)ox * g->sw - g->pl;
+        for (uint32_t ky = 0; ky < g->kh; ky++) {
+            const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;
+            const uint8_t **p = &ptrs[ky * (uint32_t)MR + (uint32_t)m];
+            if (iy < 0 || iy >= (int64_t)g->H) {
+                *p = g->zero;
+                continue;
+            }
+            const uint8_t *row = x + (size_t)iy * W * Cin;
+            if (ix0 >= 0 && ix0 + kw <= W &&
+                ((size_t)iy * W + (size_t)ix0) * Cin + seg4 <= total) {
+                *p = row + (size_t)ix0 * Cin;
+                continue;
+            }
+            uint8_t *s = scratch + (size_t)(ky * (uint32_t)MR + (uint32_t)m) * seg4;
+            for (uint32_t kx = 0; kx < kw; kx++) {
+                const int64_t ix = ix0 + kx;
+                if (ix >= 0 && ix < (int64_t)W)
+                    memcpy(s + (size_t)kx * Cin, row + (size_t)ix * Cin, Cin);
+                else
+                    memset(s + (size_t)kx * Cin, 0, Cin);
+            }
+            memset(s + seg, 0, seg4 - seg);
+            *p = s;
+        }
     }
-    return scratch;
+}
+
+/* Packed weight bytes above which a kernel keeps one channel tile's weights hot while it
+ * walks the pixels (channel tiles outer) instead of reading all weights per pixel tile. */
+#define F8_WEIGHTS_HOT_BYTES (384 * 1024)
+
+/* Weights of block b (16 output channels): the first 64 bytes of its reduction step 0; the
+ * next step is *step bytes further (pack.c's tile layout). */
+static inline __attribute__((always_inline)) const int8_t *
+f8_gemm_block(const f8_packed *pk, uint32_t kh, uint32_t b, size_t *step)
+{
+    const uint32_t tile = b / 4, nbt = pk->nblk - tile * 4 < 4 ? pk->nblk - tile * 4 : 4;
+    *step = (size_t)nbt * 64;
+    return pk->w + (size_t)tile * 4 * kh * pk->seg4 * 16 + (size_t)(b % 4) * 64;
 }
 
 #endif /* F8_CONV_SEGMENTS_H */

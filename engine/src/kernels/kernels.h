@@ -124,8 +124,10 @@ typedef struct {
     f8_pack_kind kind;
     uint32_t seg4;     /* GEMM: bytes of one kernel row (kw·Cin), rounded up to 4 */
     uint32_t nblk;     /* blocks of 16 output channels */
-    const int8_t *w;   /* GEMM: s8 [nblk][kh][seg4/4][16][4], byte k of a row segment being
-                          tap kx = k / Cin, channel k % Cin (zeros past kw·Cin) */
+    const int8_t *w;   /* GEMM: s8 [tile of 4 blocks][kh][seg4/4][nbt·16][4] (nbt = 4 but
+                          for the last tile), byte k of a row segment being tap kx = k / Cin,
+                          channel k % Cin (zeros past kw·Cin): each reduction step of a tile
+                          reads nbt·64 contiguous bytes */
     const int32_t *wdw;/* DW: [nblk][kh*kw][16] s32 lanes holding (uint16_t)w */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     f8_epi ep;
