@@ -15,10 +15,13 @@
  * depthwise convolutions, s32 inputs to convolutions, ADDs whose alignment would not fit in
  * 32 bits...) run the scalar reference kernel on every path.
  *
- * Threads: with threads = T > 1 the runner owns T - 1 pthreads. f8_run wakes them once; then
- * every op's work (images × output rows, or images for scalar kernels) is cut into T equal
- * ranges, one per thread, the caller's thread included, with a spinning barrier between ops.
- * f8_run allocates nothing.
+ * Threads: with threads = T > 1 the runner owns T - 1 pthreads, and f8_run wakes them once.
+ * When the batch splits evenly (batch a multiple of T, or at least 4T images) each thread
+ * takes its share of the images and runs each of them through the whole model (image-major:
+ * one image's activations stay in cache, no synchronisation). Otherwise (batch 1 on 2
+ * threads...) every op's work (images × output rows, or images for scalar kernels) is cut
+ * into T equal ranges, the caller's thread included, with a spinning barrier between ops.
+ * The same image-major order is used with one thread. f8_run allocates nothing.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -300,9 +303,42 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Image-major: this thread's images one after the other, each through every op (its
+ * activations stay in cache; no barriers). Used when the images split evenly enough. */
+static void run_images(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
+{
+    const uint32_t T = r->nthreads;
+    const uint32_t b0 = (uint32_t)((uint64_t)batch * tid / T);
+    const uint32_t b1 = (uint32_t)((uint64_t)batch * (tid + 1) / T);
+    for (uint32_t b = b0; b < b1; b++) {
+        uint64_t t0 = op_ns ? now_ns() : 0;
+        for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
+            const f8_op_impl *op = &r->model->ops[i];
+            const f8_op_desc *d = &op->desc;
+            const op_plan *pl = &r->plans[i];
+            const int add = d->type == F8_OP_ADD;
+            const size_t s0 = r->image_bytes[d->input0], s1 = add ? r->image_bytes[d->input1] : 0;
+            const size_t so = r->image_bytes[d->output];
+            run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + b * s0, s0,
+                      add ? r->value_ptr[d->input1] + b * s1 : NULL, s1,
+                      (uint8_t *)(uintptr_t)r->value_ptr[d->output] + b * so, so);
+            if (op_ns) {
+                const uint64_t t1 = now_ns();
+                op_ns[i] += t1 - t0;
+                t0 = t1;
+            }
+        }
+    }
+}
+
 static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
 {
     const uint32_t T = r->nthreads;
+    if (batch % T == 0 || batch >= 4 * T) {
+        run_images(r, batch, tid, op_ns);
+        return;
+    }
+    /* Op-major: every op's work (images × rows) split across the threads, barrier after. */
     uint64_t t0 = op_ns ? now_ns() : 0;
     for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
         const f8_op_impl *op = &r->model->ops[i];
