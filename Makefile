@@ -48,7 +48,7 @@ $(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
-.PHONY: all deps run test test-c test-trainer test-integration model clean asan install
+.PHONY: all deps run test test-c test-trainer test-integration model clean asan install bench
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
 
@@ -134,6 +134,16 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 model: deps
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train fashion --out models/fashion.f8 \
 	    --report models/fashion.report.json
+
+# ---- benchmarks (engine vs PyTorch int8; bench/RESULTS.md) ----------------------------
+$(BUILD)/bench/vnni_peak: bench/vnni_peak.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
+
+bench: deps
+	@./scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/bench/vnni_peak
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/run_bench.py --out bench/RESULTS.md
 
 # ---- install (systemd deployment) ---------------------------------------------------
 PREFIX  ?= /usr/local
