@@ -1,9 +1,12 @@
 /*
  * f8d dispatch: MHD's access handler and "request completed" callback. Creates the request
- * on the first call, routes it, hands body chunks and the final call to the route's handler,
- * answers errors known before the body (at once when no body is coming, after draining it
- * otherwise, so the connection stays usable), and logs one line per request.
+ * on the first call (from the server's free list), gives it an id, routes it, hands body
+ * chunks and the final call to the route's handler, answers errors known before the body (at
+ * once when no body is coming, after draining it otherwise, so the connection stays usable),
+ * suspends and resumes connections around work done on workers, and writes the access log
+ * and the request metrics.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +30,17 @@ void f8d_request_fail(struct f8d_request *req, unsigned status, const char *fmt,
     va_end(ap);
 }
 
+void f8d_request_set_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    if (req->fail_status != 0)
+        return;
+    req->fail_status = status;
+    va_start(ap, fmt);
+    vsnprintf(req->fail_error, sizeof(req->fail_error), fmt, ap);
+    va_end(ap);
+}
+
 long long f8d_request_content_length(const struct f8d_request *req)
 {
     const char *v =
@@ -36,6 +50,107 @@ long long f8d_request_content_length(const struct f8d_request *req)
     char *end;
     long long n = strtoll(v, &end, 10);
     return (end == v || n < 0) ? -1 : n; /* MHD has already refused malformed lengths */
+}
+
+enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data, size_t size)
+{
+    uint64_t max = req->server->opts.max_body_bytes;
+
+    if ((uint64_t)req->body_len + size > max) {
+        f8d_request_fail(req, 413, "body is over the limit of %" PRIu64 " bytes", max);
+        req->discarded = 0; /* drain up to another max_body_bytes, then close */
+        req->body_len = 0;
+        return MHD_YES;
+    }
+    if (req->body_len + size > req->body_cap) {
+        /* The announced length (bounded by max above) is the exact size; chunked uploads
+         * grow by doubling. */
+        long long announced = f8d_request_content_length(req);
+        size_t need = req->body_len + size;
+        size_t cap;
+        if (announced > 0 && (uint64_t)announced <= max && (size_t)announced >= need) {
+            cap = (size_t)announced;
+        } else {
+            cap = req->body_cap ? req->body_cap * 2 : 64 * 1024;
+            if (cap < need)
+                cap = need;
+            if (cap > max)
+                cap = (size_t)max;
+        }
+        uint8_t *grown = realloc(req->body, cap);
+        if (grown == NULL) {
+            f8d_request_fail(req, 503, "out of memory for a body of %zu bytes",
+                             req->body_len + size);
+            return MHD_YES;
+        }
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, size);
+    req->body_len += size;
+    return MHD_YES;
+}
+
+void f8d_request_suspend(struct f8d_request *req)
+{
+    if (req->suspended)
+        return;
+    req->suspended = true;
+    req->counted = true;
+    req->server->work_in_flight++;
+    MHD_suspend_connection(req->conn);
+}
+
+void f8d_request_resume(struct f8d_request *req)
+{
+    struct f8d_server *s = req->server;
+    req->phase = F8D_PHASE_DONE;
+    if (req->counted) {
+        req->counted = false;
+        s->work_in_flight--;
+    }
+    if (!req->suspended)
+        return;
+    req->suspended = false;
+    if (req->conn == NULL) {
+        f8d_request_free(req); /* the connection went away meanwhile */
+        return;
+    }
+    MHD_resume_connection(req->conn);
+}
+
+unsigned f8d_request_submit(struct f8d_request *req)
+{
+    struct f8d_model *m = req->model;
+    req->pending = req->n_items;
+    unsigned rc = f8d_batcher_submit(m, req->items, req->n_items);
+    if (rc != 0) {
+        req->pending = 0;
+        if (m->metrics != NULL)
+            m->metrics->rejected_queue_full++;
+        return rc;
+    }
+    req->phase = F8D_PHASE_QUEUED;
+    f8d_request_suspend(req);
+    return 0;
+}
+
+void f8d_request_item_done(struct f8d_request *req, struct f8d_item *item)
+{
+    (void)item;
+    if (req->pending > 0 && --req->pending == 0)
+        f8d_request_resume(req);
+}
+
+unsigned f8d_request_item_error(const struct f8d_request *req, const char **msg)
+{
+    for (unsigned i = 0; i < req->n_items; i++) {
+        if (req->items[i].status != 200) {
+            *msg = req->items[i].error;
+            return req->items[i].status ? req->items[i].status : 500;
+        }
+    }
+    return 0;
 }
 
 /* Whether an error found in the headers is answered before reading the body: when no body
@@ -63,29 +178,78 @@ static enum MHD_Result answer_deferred(struct f8d_request *req)
     return f8d_reply_error(req, req->deferred_status, "%s", req->deferred_error);
 }
 
+/* The client's X-Request-Id when it is short and plain, else a fresh one. */
+static void set_id(struct f8d_request *req)
+{
+    struct f8d_server *s = req->server;
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (v != NULL && *v != '\0' && strlen(v) <= F8D_REQUEST_ID_MAX) {
+        const char *p = v;
+        while (*p && (isalnum((unsigned char)*p) || strchr("-_.:", *p) != NULL))
+            p++;
+        if (*p == '\0') {
+            memcpy(req->id, v, strlen(v) + 1);
+            return;
+        }
+    }
+    snprintf(req->id, sizeof(req->id), "%08" PRIx32 "%08" PRIx64, s->id_seed,
+             ++s->next_request_id);
+}
+
 static struct f8d_request *request_new(struct f8d_server *s, struct MHD_Connection *conn,
                                        const char *url, const char *method)
 {
-    struct f8d_request *req = calloc(1, sizeof(*req));
-    if (req == NULL)
-        return NULL;
-    req->path = strdup(url);
-    if (req->path == NULL) {
-        free(req);
-        return NULL;
+    struct f8d_request *req = s->free_requests;
+    uint8_t *body = NULL;
+    size_t body_cap = 0;
+    if (req != NULL) {
+        s->free_requests = req->next_free;
+        s->n_free_requests--;
+        body = req->body;
+        body_cap = req->body_cap;
+        memset(req, 0, sizeof(*req));
+    } else {
+        req = calloc(1, sizeof(*req));
+        if (req == NULL)
+            return NULL;
     }
+    req->body = body;
+    req->body_cap = body_cap;
     req->server = s;
     req->conn = conn;
     req->start_ns = uv_hrtime();
+    snprintf(req->path, sizeof(req->path), "%s", url);
     snprintf(req->method, sizeof(req->method), "%s", method);
     return req;
 }
 
 void f8d_request_free(struct f8d_request *req)
 {
-    f8d_predict_release(req);
-    free(req->path);
-    free(req);
+    struct f8d_server *s = req->server;
+    f8d_infer_release(req);
+    if (req->items != NULL && req->items != &req->one)
+        free(req->items);
+    req->items = NULL;
+    if (req->logits != NULL && req->logits != req->inline_logits)
+        free(req->logits);
+    req->logits = NULL;
+    if (req->model != NULL) {
+        f8d_model_unref(req->model);
+        req->model = NULL;
+    }
+    if (req->body_cap > F8D_KEEP_BODY_BYTES || s->n_free_requests >= F8D_REQUEST_POOL_MAX ||
+        s->stopped) {
+        free(req->body);
+        req->body = NULL;
+        req->body_cap = 0;
+    }
+    if (s->n_free_requests >= F8D_REQUEST_POOL_MAX || s->stopped) {
+        free(req);
+        return;
+    }
+    req->next_free = s->free_requests;
+    s->free_requests = req;
+    s->n_free_requests++;
 }
 
 /* First call: route, look the model up, let the route's handler look at the headers. */
@@ -94,16 +258,29 @@ static enum MHD_Result first_call(struct f8d_request *req, const char *url, cons
     struct f8d_server *s = req->server;
     int rc = f8d_route_parse(method, url, &req->route);
 
+    if (req->route.model[0] != '\0') {
+        req->model = f8d_models_find(&s->models, req->route.model);
+        if (req->model != NULL) /* held until the request ends, across reloads */
+            f8d_model_ref(req->model);
+    }
     if (rc == 404) {
         f8d_request_fail(req, 404, "no such path: %s", url);
-    } else if (req->route.model[0] != '\0' &&
-               (req->model = f8d_models_find(&s->models, req->route.model)) == NULL) {
+    } else if (req->route.model[0] != '\0' && req->model == NULL) {
         f8d_request_fail(req, 404, "unknown model '%s'", req->route.model);
+    } else if (req->route.version[0] != '\0' && strcmp(req->route.version, "1") != 0) {
+        f8d_request_fail(req, 404, "model '%s' has no version '%s' (versions: 1)",
+                         req->route.model, req->route.version);
     } else if (rc == 405) {
         f8d_request_fail(req, 405, "method %s is not allowed on %s (allowed: %s)", method, url,
                          req->route.allow);
     } else if (req->route.kind == F8D_ROUTE_PREDICT) {
         f8d_predict_begin(req);
+    } else if (req->route.kind == F8D_ROUTE_INFER) {
+        f8d_infer_begin(req);
+    } else if (req->route.kind == F8D_ROUTE_RELOAD || req->route.kind == F8D_ROUTE_REPO_INDEX) {
+        /* answered after the (ignored) body */
+    } else if (req->route.kind == F8D_ROUTE_METRICS) {
+        return f8d_metrics_handle(req);
     } else {
         return f8d_health_handle(req);
     }
@@ -126,6 +303,7 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
             return MHD_NO;
         *con_cls = req;
         s->active_requests++;
+        set_id(req);
         return first_call(req, url, method);
     }
     if (*upload_data_size > 0) {
@@ -137,15 +315,19 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
             req->discarded += size;
             return req->discarded > s->opts.max_body_bytes ? MHD_NO : MHD_YES;
         }
-        if (req->route.kind == F8D_ROUTE_PREDICT)
-            return f8d_predict_data(req, upload_data, size);
+        if (req->route.kind == F8D_ROUTE_PREDICT || req->route.kind == F8D_ROUTE_INFER)
+            return f8d_request_body_data(req, upload_data, size);
         return MHD_YES;
     }
     if (req->deferred_status != 0)
         return answer_deferred(req);
-    if (req->route.kind == F8D_ROUTE_PREDICT)
-        return f8d_predict_finish(req);
-    return f8d_health_handle(req);
+    switch (req->route.kind) {
+    case F8D_ROUTE_PREDICT: return f8d_predict_finish(req);
+    case F8D_ROUTE_INFER: return f8d_infer_finish(req);
+    case F8D_ROUTE_RELOAD:
+    case F8D_ROUTE_REPO_INDEX: return f8d_repository_finish(req);
+    default: return f8d_health_handle(req);
+    }
 }
 
 static const char *termination_name(enum MHD_RequestTerminationCode toe)
@@ -161,6 +343,24 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe)
     return "terminated";
 }
 
+static void access_log(const struct f8d_request *req, double ms,
+                       enum MHD_RequestTerminationCode toe)
+{
+    const char *model = req->model ? req->model->name : "-";
+    if (req->status == 0)
+        f8d_log("%s %s - %.3f ms id=%s model=%s (%s)", req->method, req->path, ms, req->id,
+                model, termination_name(toe));
+    else if (req->note[0] != '\0')
+        f8d_log("%s %s %u %.3f ms id=%s model=%s (%s)", req->method, req->path, req->status, ms,
+                req->id, model, req->note);
+    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        f8d_log("%s %s %u %.3f ms id=%s model=%s (%s)", req->method, req->path, req->status, ms,
+                req->id, model, termination_name(toe));
+    else
+        f8d_log("%s %s %u %.3f ms id=%s model=%s", req->method, req->path, req->status, ms,
+                req->id, model);
+}
+
 void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
@@ -170,21 +370,19 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     if (req == NULL)
         return;
     *con_cls = NULL;
-    double ms = (double)(uv_hrtime() - req->start_ns) / 1e6;
-    if (req->status == 0)
-        f8d_log("%s %s - %.2f ms (%s)", req->method, req->path, ms, termination_name(toe));
-    else if (req->note[0] != '\0')
-        f8d_log("%s %s %u %.2f ms (%s)", req->method, req->path, req->status, ms, req->note);
-    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        f8d_log("%s %s %u %.2f ms (%s)", req->method, req->path, req->status, ms,
-                termination_name(toe));
-    else
-        f8d_log("%s %s %u %.2f ms", req->method, req->path, req->status, ms);
+    uint64_t ns = uv_hrtime() - req->start_ns;
+    if (s->opts.access_log || (req->status >= 500 && req->status != 503))
+        access_log(req, (double)ns / 1e6, toe);
+    if (req->status != 0) {
+        struct f8d_model_metrics *mm = (req->model && req->model->metrics) ? req->model->metrics
+                                                                          : &s->metrics.none;
+        f8d_metrics_request(mm, req->status, (double)ns / 1e9);
+    }
     s->active_requests--;
     s->requests_total++;
-    if (req->submitted && !req->done) {
+    if (req->suspended) {
         /* A worker still holds the job (cannot happen while MHD keeps suspended
-         * connections, but never free what another thread uses): after_work frees it. */
+         * connections, but never free what another thread uses): resuming frees it. */
         req->conn = NULL;
         return;
     }

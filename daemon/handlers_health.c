@@ -1,13 +1,15 @@
 /*
- * Health and metadata, KServe v2 style:
- *   GET /v2                        {"name":"f8d","version":"0.1.0","extensions":[]}
+ * Health, metadata and metrics, KServe v2 style:
+ *   GET /v2                        {"name":"f8d","version":...,"extensions":[...]}
  *   GET /v2/health/live            200 {"live":true} while the process serves
- *   GET /v2/health/ready           200 {"ready":true} when every model is loaded and the
- *                                  server is not shutting down, else 503 {"ready":false}
+ *   GET /v2/health/ready           200 {"ready":true} when models are loaded (and warmed up)
+ *                                  and the server is not shutting down, else 503
  *   GET /v2/models/{m}             name, versions, platform, inputs, outputs, labels
  *   GET /v2/models/{m}/ready       200 {"name":m,"ready":true}, 503 while shutting down
+ *   GET /metrics                   Prometheus text format 0.0.4
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "handlers.h"
 #include "json_reply.h"
@@ -27,14 +29,18 @@ static json_t *model_metadata(const struct f8d_model *m)
 {
     const f8_model_info *info = m->info;
     return json_pack(
-        "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}], s:[{s:s, s:s, s:[i,i]}],"
-        " s:{s:i, s:i, s:o}}",
+        "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}, {s:s, s:s, s:[i]}],"
+        " s:[{s:s, s:s, s:[i,i]}, {s:s, s:s, s:[i,i]}],"
+        " s:{s:i, s:i, s:i, s:i, s:i, s:o}}",
         "name", f8d_json_string(m->name), "versions", "1", "platform", "f8",
-        "inputs", "name", "image", "datatype", "UINT8", "shape", 1, (int)info->input_h,
+        "inputs", "name", "image", "datatype", "UINT8", "shape", -1, (int)info->input_h,
         (int)info->input_w, (int)info->input_c,
-        "outputs", "name", "logits", "datatype", "INT32", "shape", 1, (int)info->num_classes,
-        "parameters", "input_fl", info->input_fl, "output_fl", info->output_fl, "labels",
-        labels_of(m));
+        "name", "image_bytes", "datatype", "BYTES", "shape", -1,
+        "outputs", "name", "logits", "datatype", "INT32", "shape", -1, (int)info->num_classes,
+        "name", "probabilities", "datatype", "FP32", "shape", -1, (int)info->num_classes,
+        "parameters", "input_fl", info->input_fl, "output_fl", info->output_fl,
+        "max_batch_size", (int)m->cfg.max_batch, "max_queue", (int)m->cfg.max_queue,
+        "max_queue_delay_us", (int)(m->cfg.max_delay_ns / 1000), "labels", labels_of(m));
 }
 
 enum MHD_Result f8d_health_handle(struct f8d_request *req)
@@ -48,8 +54,10 @@ enum MHD_Result f8d_health_handle(struct f8d_request *req)
     case F8D_ROUTE_READY:
         return f8d_reply_json(req, ready ? 200 : 503, json_pack("{s:b}", "ready", ready));
     case F8D_ROUTE_SERVER_META:
-        return f8d_reply_json(req, 200, json_pack("{s:s, s:s, s:[]}", "name", "f8d", "version",
-                                                  F8D_VERSION, "extensions"));
+        return f8d_reply_json(req, 200,
+                              json_pack("{s:s, s:s, s:[s,s,s]}", "name", "f8d", "version",
+                                        F8D_VERSION, "extensions", "classification",
+                                        "binary_tensor_data", "model_repository"));
     case F8D_ROUTE_MODEL_META:
         return f8d_reply_json(req, 200, model_metadata(req->model));
     case F8D_ROUTE_MODEL_READY:
@@ -60,4 +68,13 @@ enum MHD_Result f8d_health_handle(struct f8d_request *req)
         break;
     }
     return f8d_reply_error(req, 404, "no such path: %s", req->path);
+}
+
+enum MHD_Result f8d_metrics_handle(struct f8d_request *req)
+{
+    size_t len = 0;
+    char *text = f8d_metrics_render(req->server, &len);
+    if (text == NULL)
+        return f8d_reply_error(req, 503, "out of memory");
+    return f8d_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }

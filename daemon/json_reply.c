@@ -49,14 +49,21 @@ enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t 
     json_decref(body);
     if (text == NULL)
         return MHD_NO; /* out of memory: MHD closes the connection */
+    return f8d_reply_buffer(req, status, "application/json", text, len);
+}
 
+enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
+                                 const char *content_type, char *text, size_t len)
+{
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (req->id[0] != '\0')
+        MHD_add_response_header(resp, "X-Request-Id", req->id);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->route.allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->route.allow);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)

@@ -14,6 +14,11 @@
 /* Queues `body` (consumed, even on failure) with the given status. */
 enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t *body);
 
+/* Queues `text` (malloc'd, consumed) with a content type: the common path of every reply
+ * (X-Request-Id, Allow on 405, Retry-After on 503, Connection: close while stopping). */
+enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
+                                 const char *content_type, char *text, size_t len);
+
 /* Queues {"error": message}. A 405 also gets the route's Allow header. */
 enum MHD_Result f8d_reply_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,17 +1,19 @@
-/* f8d: the f8serve inference daemon. Parses options, runs the server, exits 0 after a clean
- * shutdown and 1 when it cannot start. */
+/* f8d: the f8serve inference daemon. Reads its settings (config file, environment, flags),
+ * runs the server, exits 0 after a clean shutdown and 1 when it cannot start. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "options.h"
 #include "server.h"
 
+extern char **environ;
+
 int main(int argc, char **argv)
 {
-    struct f8d_options opts;
-    char err[512];
+    static struct f8d_options opts;
+    char err[1024];
 
-    int rc = f8d_options_parse(argc, argv, &opts, err, sizeof(err));
+    int rc = f8d_options_load(argc, argv, environ, &opts, err, sizeof(err));
     if (rc == 1) {
         f8d_options_usage(stdout, argv[0]);
         return 0;
@@ -27,7 +29,7 @@ int main(int argc, char **argv)
     snprintf(threads, sizeof(threads), "%u", opts.threads);
     setenv("UV_THREADPOOL_SIZE", threads, 1);
 
-    struct f8d_server server;
+    static struct f8d_server server;
     if (f8d_server_init(&server, &opts, err, sizeof(err)) != 0) {
         fprintf(stderr, "f8d: %s\n", err);
         f8d_server_free(&server);

@@ -1,4 +1,4 @@
-/* f8d model registry: load a directory, look models up by name, free them. */
+/* f8d models: load a directory, instances and warm-up, reference counts, the registry. */
 #include "models.h"
 
 #include <dirent.h>
@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "batcher.h"
+#include "metrics.h"
+#include "server.h"
 
 #define SUFFIX ".f8"
 
@@ -78,15 +82,59 @@ static int list_models(const char *dir, char ***out, size_t *count, char *err, s
     return 0;
 }
 
-static int open_model(struct f8d_model *m, const char *dir, char *name, char *err,
+void f8d_model_destroy(struct f8d_model *m)
+{
+    if (m == NULL)
+        return;
+    f8d_batcher_free(m);
+    for (unsigned i = 0; m->instances != NULL && i < m->cfg.instances; i++) {
+        struct f8d_instance *in = &m->instances[i];
+        if (in->runner != NULL)
+            f8_runner_destroy(in->runner);
+        if (in->decoder != NULL)
+            f8img_decoder_destroy(in->decoder);
+        free(in->input);
+        free(in->logits);
+    }
+    free(m->instances);
+    free(m->queue);
+    free(m->free_instances);
+    if (m->model != NULL)
+        f8_model_close(m->model);
+    free(m->path);
+    free(m->name);
+    free(m);
+}
+
+/* Runner, decoder and buffers for one instance, warmed up with a batch of 1 and a full
+ * batch (the engine touches every buffer it planned). */
+static int instance_init(struct f8d_model *m, struct f8d_instance *in)
+{
+    size_t nb = m->cfg.max_batch;
+    in->input = calloc(nb * (m->image_bytes ? m->image_bytes : 1), 1);
+    in->logits = calloc(nb * (m->info->num_classes ? m->info->num_classes : 1),
+                        sizeof(int32_t));
+    if (in->input == NULL || in->logits == NULL)
+        return F8_ENOMEM;
+    if (f8img_decoder_create(&in->decoder) != 0)
+        return F8_ENOMEM;
+    int rc = f8_runner_create(m->model, (uint32_t)nb, &in->runner);
+    if (rc == 0)
+        rc = f8_run(in->runner, in->input, 1, in->logits);
+    if (rc == 0 && nb > 1)
+        rc = f8_run(in->runner, in->input, (uint32_t)nb, in->logits);
+    return rc;
+}
+
+static int open_model(struct f8d_model *m, const char *dir, const char *name, char *err,
                       size_t errlen)
 {
     char msg[F8_ERRMSG_SIZE] = "";
     size_t plen = strlen(dir) + strlen(name) + sizeof(SUFFIX) + 2;
 
-    m->name = name;
+    m->name = strdup(name);
     m->path = malloc(plen);
-    if (m->path == NULL) {
+    if (m->name == NULL || m->path == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -98,20 +146,32 @@ static int open_model(struct f8d_model *m, const char *dir, char *name, char *er
         return -1;
     }
     m->info = f8_model_get_info(m->model);
-    if (f8d_pool_init(&m->pool) != 0) {
-        snprintf(err, errlen, "cannot create a worker pool for %s", m->path);
+    m->image_bytes = (size_t)m->info->input_h * m->info->input_w * m->info->input_c;
+    m->instances = calloc(m->cfg.instances, sizeof(*m->instances));
+    m->queue = calloc(m->cfg.max_queue, sizeof(*m->queue));
+    m->free_instances = calloc(m->cfg.instances, sizeof(*m->free_instances));
+    if (m->instances == NULL || m->queue == NULL || m->free_instances == NULL) {
+        snprintf(err, errlen, "out of memory for model %s", m->path);
         return -1;
     }
-    m->pool_ready = 1;
-    rc = f8d_model_warm_up(m->model, &m->pool);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot run model %s: %s", m->path, f8_strerror(rc));
+    for (unsigned i = 0; i < m->cfg.instances; i++) {
+        rc = instance_init(m, &m->instances[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot run model %s (batch of %u): %s", m->path,
+                     m->cfg.max_batch, f8_strerror(rc));
+            return -1;
+        }
+        m->free_instances[m->n_free++] = m->cfg.instances - 1 - i;
+    }
+    if (f8d_batcher_prepare(m) != 0) {
+        snprintf(err, errlen, "out of memory for model %s", m->path);
         return -1;
     }
     return 0;
 }
 
-int f8d_models_load_dir(struct f8d_models *models, const char *dir, char *err, size_t errlen)
+int f8d_models_load_dir(struct f8d_models *models, const char *dir,
+                        const struct f8d_batch_config *cfg, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -125,17 +185,21 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir, char *err, s
         free_names(names, n);
         return -1;
     }
-    size_t i;
-    for (i = 0; i < n; i++) {
-        models->count = i + 1; /* the model owns names[i] from here on */
-        if (open_model(&models->items[i], dir, names[i], err, errlen) != 0)
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct f8d_model *m = calloc(1, sizeof(*m));
+        if (m == NULL) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
             break;
+        }
+        m->cfg = *cfg;
+        models->items[models->count++] = m;
+        rc = open_model(m, dir, names[i], err, errlen);
     }
-    for (size_t j = i + 1; j < n; j++)
-        free(names[j]);
-    free(names);
-    if (i < n) {
-        f8d_models_free(models);
+    free_names(names, n);
+    if (rc != 0) {
+        f8d_models_release(models);
         return -1;
     }
     return 0;
@@ -143,23 +207,65 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir, char *err, s
 
 struct f8d_model *f8d_models_find(const struct f8d_models *models, const char *name)
 {
-    for (size_t i = 0; i < models->count; i++) {
-        if (strcmp(models->items[i].name, name) == 0)
-            return &models->items[i];
+    size_t lo = 0, hi = models->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(models->items[mid]->name, name);
+        if (c == 0)
+            return models->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
 
-void f8d_models_free(struct f8d_models *models)
+int f8d_models_attach(struct f8d_models *models, struct f8d_server *s)
 {
     for (size_t i = 0; i < models->count; i++) {
-        struct f8d_model *m = &models->items[i];
-        if (m->pool_ready)
-            f8d_pool_destroy(&m->pool);
-        if (m->model != NULL)
-            f8_model_close(m->model);
-        free(m->path);
-        free(m->name);
+        struct f8d_model *m = models->items[i];
+        m->metrics = f8d_metrics_model(&s->metrics, m->name);
+        if (m->metrics == NULL)
+            return -1;
+    }
+    for (size_t i = 0; i < models->count; i++) {
+        struct f8d_model *m = models->items[i];
+        m->server = s;
+        m->refs = 1;
+        uv_timer_init(&s->loop, &m->timer);
+        m->timer.data = m;
+        m->attached = true;
+    }
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    f8d_model_destroy(h->data);
+}
+
+void f8d_model_ref(struct f8d_model *m)
+{
+    m->refs++;
+}
+
+void f8d_model_unref(struct f8d_model *m)
+{
+    if (--m->refs > 0)
+        return;
+    /* No request holds it, so nothing is queued or running: close the timer, then free. */
+    uv_close((uv_handle_t *)&m->timer, on_timer_closed);
+}
+
+void f8d_models_release(struct f8d_models *models)
+{
+    for (size_t i = 0; i < models->count; i++) {
+        struct f8d_model *m = models->items[i];
+        if (m != NULL && m->attached)
+            f8d_model_unref(m);
+        else
+            f8d_model_destroy(m);
     }
     free(models->items);
     models->items = NULL;

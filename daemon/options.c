@@ -1,42 +1,57 @@
-/* f8d command-line options: parsing, defaults, --help, CPU count. */
+/* f8d settings: the key table, config file, environment, flags, --help, CPU count. */
 #include "options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64 };
+enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64, OPT_BOOL };
 
 struct opt_def {
-    const char *name;
-    const char *arg;
+    const char *key;  /* config-file spelling; the flag and env names derive from it */
+    const char *arg;  /* placeholder in --help */
     enum opt_kind kind;
     uint64_t min, max;
-    size_t offset;
+    size_t offset, size; /* size: bytes of a string field */
     const char *help;
 };
 
-#define OFF(field) offsetof(struct f8d_options, field)
+#define OFF(field) offsetof(struct f8d_options, field), sizeof(((struct f8d_options *)0)->field)
 
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)"},
-    {"host", "ADDR", OPT_STRING, 0, 0, OFF(host),
-     "address to listen on (default " F8D_DEFAULT_HOST ")"},
-    {"port", "N", OPT_UINT, 0, 65535, OFF(port),
-     "TCP port (default 8080; 0 picks a free port, printed at startup)"},
-    {"threads", "N", OPT_UINT, 1, F8D_MAX_THREADS, OFF(threads),
-     "decode/inference worker threads (default: one per usable CPU)"},
-    {"max-body-bytes", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_body_bytes),
-     "largest request body accepted; larger ones get 413 (default 16777216)"},
-    {"max-pixels", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_pixels),
-     "largest image (width*height) decoded; larger ones get 413 (default 40000000)"},
-    {"max-connections", "N", OPT_UINT, 1, 65536, OFF(max_connections),
-     "open connections at most (default 256)"},
+    {"host", "ADDR", OPT_STRING, 0, 0, OFF(host), "address to listen on (IPv4 or IPv6)"},
+    {"port", "N", OPT_UINT, 0, 65535, OFF(port), "TCP port; 0 picks a free one (logged)"},
+    {"threads", "N", OPT_UINT, 0, F8D_MAX_THREADS, OFF(threads),
+     "worker threads for decoding and inference; 0 = one per usable CPU (affinity, cgroup)"},
+    {"instances", "N", OPT_UINT, 0, 256, OFF(instances),
+     "batches of one model that may run at once; 0 = threads"},
+    {"max_batch_size", "N", OPT_UINT, 1, 1024, OFF(max_batch_size),
+     "images per engine run at most"},
+    {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, OFF(max_queue_delay_us),
+     "a batch leaves when full or when its oldest image has waited this long (and an "
+     "instance is free)"},
+    {"max_queue", "N", OPT_UINT, 1, 1000000, OFF(max_queue),
+     "images queued per model at most; beyond it requests get 503 + Retry-After"},
+    {"max_body_bytes", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_body_bytes),
+     "largest request body; larger ones get 413 before the body is read"},
+    {"max_pixels", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_pixels),
+     "largest image (width*height, read from the JPEG header); larger ones get 422"},
+    {"max_connections", "N", OPT_UINT, 1, 65536, OFF(max_connections),
+     "open connections at most"},
     {"timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(timeout_s),
-     "close a connection idle this long (default 30)"},
+     "close a connection idle this long"},
+    {"drain_delay_ms", "MS", OPT_UINT, 0, 600000, OFF(drain_delay_ms),
+     "on SIGTERM: report not-ready but keep accepting this long, then stop accepting"},
+    {"drain_timeout_ms", "MS", OPT_UINT, 100, 3600000, OFF(drain_timeout_ms),
+     "on SIGTERM: close connections still open this long after accepting stopped"},
+    {"access_log", "on|off", OPT_BOOL, 0, 1, OFF(access_log),
+     "one log line per request (id, method, path, status, latency)"},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
@@ -44,30 +59,89 @@ static const struct opt_def OPTS[] = {
 void f8d_options_defaults(struct f8d_options *opts)
 {
     memset(opts, 0, sizeof(*opts));
-    opts->host = F8D_DEFAULT_HOST;
+    snprintf(opts->host, sizeof(opts->host), "%s", F8D_DEFAULT_HOST);
     opts->port = F8D_DEFAULT_PORT;
-    opts->threads = 0;
+    opts->max_batch_size = F8D_DEFAULT_MAX_BATCH_SIZE;
+    opts->max_queue_delay_us = F8D_DEFAULT_MAX_QUEUE_DELAY_US;
+    opts->max_queue = F8D_DEFAULT_MAX_QUEUE;
     opts->max_body_bytes = F8D_DEFAULT_MAX_BODY_BYTES;
     opts->max_pixels = F8D_DEFAULT_MAX_PIXELS;
     opts->max_connections = F8D_DEFAULT_MAX_CONNECTIONS;
     opts->timeout_s = F8D_DEFAULT_TIMEOUT_S;
+    opts->drain_timeout_ms = F8D_DEFAULT_DRAIN_TIMEOUT_MS;
+    opts->access_log = true;
+}
+
+/* "max_batch_size" -> "max-batch-size" / "F8D_MAX_BATCH_SIZE". */
+static void flag_name(const char *key, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; key[i] && i + 1 < n; i++)
+        out[i] = key[i] == '_' ? '-' : key[i];
+    out[i] = '\0';
+}
+
+static void env_name(const char *key, char *out, size_t n)
+{
+    int w = snprintf(out, n, "F8D_");
+    for (size_t i = 0; key[i] && (size_t)w + 1 < n; i++)
+        out[w++] = (char)toupper((unsigned char)key[i]);
+    out[w] = '\0';
+}
+
+static void format_value(const struct opt_def *d, const struct f8d_options *o, char *out,
+                         size_t n)
+{
+    const char *base = (const char *)o;
+    switch (d->kind) {
+    case OPT_STRING: snprintf(out, n, "%s", base + d->offset); break;
+    case OPT_UINT: snprintf(out, n, "%u", *(const unsigned *)(const void *)(base + d->offset)); break;
+    case OPT_U64:
+        snprintf(out, n, "%" PRIu64, *(const uint64_t *)(const void *)(base + d->offset));
+        break;
+    case OPT_BOOL: snprintf(out, n, "%s", *(const bool *)(const void *)(base + d->offset) ? "on" : "off"); break;
+    }
 }
 
 void f8d_options_usage(FILE *out, const char *prog)
 {
+    struct f8d_options def;
+    f8d_options_defaults(&def);
     fprintf(out, "Usage: %s --models DIR [options]\n\n"
-                 "Serves image classification over HTTP:\n"
-                 "  POST /predictions/NAME[?top_k=N]   body: a JPEG image\n"
-                 "  GET  /v2/health/live, /v2/health/ready, /v2/models/NAME[/ready]\n\n"
-                 "Options:\n",
+                 "Serves image classification over HTTP (see docs/API.md):\n"
+                 "  POST /predictions/NAME[?top_k=N]     body: a JPEG image\n"
+                 "  POST /v2/models/NAME/infer           KServe v2 / Open Inference Protocol\n"
+                 "  GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/ready]\n"
+                 "  GET  /metrics                        Prometheus text format\n"
+                 "  POST /v2/repository/reload           reload the models (as SIGHUP)\n\n"
+                 "Options (config-file key = the flag with '_' for '-'; environment "
+                 "variable F8D_KEY):\n",
             prog);
+    fprintf(out, "  %-28s %s\n", "--config FILE",
+            "read settings from FILE first (environment: F8D_CONFIG)");
     for (size_t i = 0; i < NOPTS; i++) {
-        char left[40];
-        snprintf(left, sizeof(left), "--%s %s", OPTS[i].name, OPTS[i].arg);
-        fprintf(out, "  %-26s %s\n", left, OPTS[i].help);
+        char flag[64], left[96], dflt[64];
+        flag_name(OPTS[i].key, flag, sizeof(flag));
+        snprintf(left, sizeof(left), "--%s %s", flag, OPTS[i].arg);
+        format_value(&OPTS[i], &def, dflt, sizeof(dflt));
+        fprintf(out, "  %-28s %s%s%s%s\n", left, OPTS[i].help, dflt[0] ? " (default " : "",
+                dflt, dflt[0] ? ")" : "");
     }
-    fprintf(out, "  %-26s %s\n", "-h, --help", "show this text");
-    fprintf(out, "\nSIGINT/SIGTERM: stop accepting, answer what was accepted, exit 0.\n");
+    fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
+    fprintf(out, "\nSignals: SIGHUP reloads the models (in-flight requests finish on the old "
+                 "ones);\nSIGINT/SIGTERM stop accepting, answer what was accepted, exit 0.\n");
+}
+
+void f8d_options_write_defaults(FILE *out)
+{
+    struct f8d_options def;
+    f8d_options_defaults(&def);
+    for (size_t i = 0; i < NOPTS; i++) {
+        char dflt[64];
+        format_value(&OPTS[i], &def, dflt, sizeof(dflt));
+        fprintf(out, "# %s\n%s%s = %s\n\n", OPTS[i].help, dflt[0] ? "" : "# ", OPTS[i].key,
+                dflt);
+    }
 }
 
 /* Strict unsigned decimal: digits only, no sign, no spaces, within [min, max]. */
@@ -84,23 +158,45 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int set_value(const struct opt_def *d, const char *value, struct f8d_options *opts,
-                     char *err, size_t errlen)
+/* Sets d from value; `name` is how the error names the setting ("--port", "port"). */
+static int set_value(const struct opt_def *d, const char *name, const char *value,
+                     struct f8d_options *opts, char *err, size_t errlen)
 {
     char *base = (char *)opts;
     uint64_t v;
 
-    if (d->kind == OPT_STRING) {
+    switch (d->kind) {
+    case OPT_STRING:
         if (*value == '\0') {
-            snprintf(err, errlen, "--%s needs a non-empty %s", d->name, d->arg);
+            snprintf(err, errlen, "%s needs a non-empty %s", name, d->arg);
             return -1;
         }
-        *(const char **)(void *)(base + d->offset) = value;
+        if (strlen(value) >= d->size) {
+            snprintf(err, errlen, "%s: value is longer than %zu bytes", name, d->size - 1);
+            return -1;
+        }
+        memcpy(base + d->offset, value, strlen(value) + 1);
         return 0;
+    case OPT_BOOL:
+        if (!strcasecmp(value, "on") || !strcasecmp(value, "yes") || !strcasecmp(value, "true") ||
+            !strcmp(value, "1")) {
+            *(bool *)(void *)(base + d->offset) = true;
+            return 0;
+        }
+        if (!strcasecmp(value, "off") || !strcasecmp(value, "no") ||
+            !strcasecmp(value, "false") || !strcmp(value, "0")) {
+            *(bool *)(void *)(base + d->offset) = false;
+            return 0;
+        }
+        snprintf(err, errlen, "%s: '%.64s' is not on or off", name, value);
+        return -1;
+    case OPT_UINT:
+    case OPT_U64:
+        break;
     }
     if (parse_u64(value, d->min, d->max, &v) != 0) {
-        snprintf(err, errlen, "--%s: '%s' is not an integer in [%" PRIu64 ", %" PRIu64 "]",
-                 d->name, value, d->min, d->max);
+        snprintf(err, errlen, "%s: '%.64s' is not an integer in [%" PRIu64 ", %" PRIu64 "]",
+                 name, value, d->min, d->max);
         return -1;
     }
     if (d->kind == OPT_UINT)
@@ -110,14 +206,138 @@ static int set_value(const struct opt_def *d, const char *value, struct f8d_opti
     return 0;
 }
 
-int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err,
-                      size_t errlen)
+static const struct opt_def *find_key(const char *key, size_t len)
 {
-    f8d_options_defaults(opts);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
+    for (size_t k = 0; k < NOPTS; k++) {
+        if (strlen(OPTS[k].key) == len && strncmp(OPTS[k].key, key, len) == 0)
+            return &OPTS[k];
     }
+    return NULL;
+}
+
+int f8d_options_set(struct f8d_options *opts, const char *key, const char *value, char *err,
+                    size_t errlen)
+{
+    const struct opt_def *d = find_key(key, strlen(key));
+    if (d == NULL) {
+        snprintf(err, errlen, "unknown key '%.64s'", key);
+        return -1;
+    }
+    return set_value(d, key, value, opts, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* One line of the config file; 0, or -1 with a message (without the file:line prefix). */
+static int config_line(char *line, struct f8d_options *opts, char *err, size_t errlen)
+{
+    char *s = trim(line);
+    if (*s == '\0' || *s == '#')
+        return 0;
+    char *eq = strchr(s, '=');
+    if (eq == NULL) {
+        snprintf(err, errlen, "expected 'key = value', got '%.64s'", s);
+        return -1;
+    }
+    *eq = '\0';
+    char *key = trim(s);
+    char *value = trim(eq + 1);
+    if (*value == '"') {
+        char *close = strchr(value + 1, '"');
+        if (close == NULL) {
+            snprintf(err, errlen, "%s: missing closing quote", key);
+            return -1;
+        }
+        *close = '\0';
+        char *rest = trim(close + 1);
+        if (*rest != '\0' && *rest != '#') {
+            snprintf(err, errlen, "%s: unexpected text after the quoted value", key);
+            return -1;
+        }
+        value++;
+    } else {
+        char *hash = strstr(value, " #");
+        if (hash == NULL)
+            hash = strstr(value, "\t#");
+        if (hash != NULL)
+            *hash = '\0';
+        value = trim(value);
+    }
+    if (*key == '\0') {
+        snprintf(err, errlen, "missing key before '='");
+        return -1;
+    }
+    return f8d_options_set(opts, key, value, err, errlen);
+}
+
+int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[8192];
+    char msg[512];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+            snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        if (config_line(line, opts, msg, sizeof(msg)) != 0) {
+            snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}
+
+/* The value of --config in argv (either spelling), or NULL. Sets *bad on "--config" with no
+ * value. */
+static const char *config_flag(int argc, char **argv, int *bad)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) {
+                *bad = 1;
+                return NULL;
+            }
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+    }
+    return path;
+}
+
+static int parse_flags(int argc, char **argv, struct f8d_options *opts, char *err, size_t errlen)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) {
@@ -127,34 +347,85 @@ int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err
         a += 2;
         const char *eq = strchr(a, '=');
         size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        const struct opt_def *d = NULL;
-        for (size_t k = 0; k < NOPTS; k++) {
-            if (strlen(OPTS[k].name) == nlen && strncmp(OPTS[k].name, a, nlen) == 0) {
-                d = &OPTS[k];
-                break;
-            }
+        if (nlen == 6 && strncmp(a, "config", 6) == 0) {
+            if (eq == NULL)
+                i++; /* read already */
+            continue;
         }
+        char key[64];
+        if (nlen >= sizeof(key)) {
+            snprintf(err, errlen, "unknown option '%s' (see --help)", argv[i]);
+            return -1;
+        }
+        for (size_t k = 0; k < nlen; k++)
+            key[k] = a[k] == '-' ? '_' : (a[k] == '_' ? '\1' : a[k]); /* no '_' in flags */
+        key[nlen] = '\0';
+        const struct opt_def *d = find_key(key, nlen);
         if (d == NULL) {
             snprintf(err, errlen, "unknown option '%s' (see --help)", argv[i]);
             return -1;
         }
+        char flag[72];
+        snprintf(flag, sizeof(flag), "--%.*s", (int)nlen, a);
         const char *value;
         if (eq != NULL) {
             value = eq + 1;
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
-            snprintf(err, errlen, "--%s needs a value (%s)", d->name, d->arg);
+            snprintf(err, errlen, "%s needs a value (%s)", flag, d->arg);
             return -1;
         }
-        if (set_value(d, value, opts, err, errlen) != 0)
+        if (set_value(d, flag, value, opts, err, errlen) != 0)
             return -1;
     }
-    if (opts->models_dir == NULL) {
-        snprintf(err, errlen, "--models DIR is required (see --help)");
+    return 0;
+}
+
+int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
+                     size_t errlen)
+{
+    f8d_options_defaults(opts);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    int bad = 0;
+    const char *config = config_flag(argc, argv, &bad);
+    if (bad) {
+        snprintf(err, errlen, "--config needs a value (FILE)");
+        return -1;
+    }
+    if (config == NULL)
+        config = env_get(envp, "F8D_CONFIG");
+    if (config != NULL && *config != '\0') {
+        snprintf(opts->config, sizeof(opts->config), "%s", config);
+        if (f8d_options_read_file(config, opts, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t k = 0; k < NOPTS; k++) {
+        char name[80], msg[400];
+        env_name(OPTS[k].key, name, sizeof(name));
+        const char *v = env_get(envp, name);
+        if (v != NULL && set_value(&OPTS[k], name, v, opts, msg, sizeof(msg)) != 0) {
+            snprintf(err, errlen, "environment: %s", msg);
+            return -1;
+        }
+    }
+    if (parse_flags(argc, argv, opts, err, errlen) != 0)
+        return -1;
+    if (opts->models_dir[0] == '\0') {
+        snprintf(err, errlen, "--models DIR is required (or models = DIR in the config file, "
+                              "or F8D_MODELS; see --help)");
         return -1;
     }
     return 0;
+}
+
+int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err,
+                      size_t errlen)
+{
+    return f8d_options_load(argc, argv, NULL, opts, err, errlen);
 }
 
 /* cgroup v2 "cpu.max": "max 100000" or "QUOTA PERIOD". Returns ceil(quota/period) or 0. */

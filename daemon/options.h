@@ -1,10 +1,18 @@
 /*
- * f8d command-line options: one table of flags with defaults and bounds, so --help, parsing
- * and the daemon cannot disagree.
+ * f8d settings: one table of keys with defaults and bounds, so --help, the config file,
+ * environment variables, parsing and docs cannot disagree (redis's config table).
+ *
+ * Every key has three spellings: the config-file key `max_batch_size`, the flag
+ * `--max-batch-size`, the environment variable `F8D_MAX_BATCH_SIZE`. Precedence, lowest first:
+ * built-in default, config file (--config FILE, or F8D_CONFIG), environment, flags.
+ *
+ * Config file: one `key = value` per line; `#` starts a comment; blank lines are ignored;
+ * values may be quoted with "...". An error names the file and the line.
  */
 #ifndef F8D_OPTIONS_H
 #define F8D_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,30 +23,59 @@
 #define F8D_DEFAULT_MAX_PIXELS 40000000u
 #define F8D_DEFAULT_MAX_CONNECTIONS 256u
 #define F8D_DEFAULT_TIMEOUT_S 30u
+#define F8D_DEFAULT_MAX_BATCH_SIZE 16u
+#define F8D_DEFAULT_MAX_QUEUE_DELAY_US 0u
+#define F8D_DEFAULT_MAX_QUEUE 512u
+#define F8D_DEFAULT_DRAIN_TIMEOUT_MS 10000u
 #define F8D_MAX_THREADS 1024u
+#define F8D_PATH_MAX 4096
 
 struct f8d_options {
-    const char *models_dir;  /* --models (required); points into argv */
-    const char *host;        /* --host; points into argv or a literal */
-    unsigned port;           /* --port; 0 = any free port */
-    unsigned threads;        /* --threads; 0 = one per CPU this process may use */
-    uint64_t max_body_bytes; /* --max-body-bytes */
-    uint64_t max_pixels;     /* --max-pixels: decoded width*height limit */
+    char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
+    char models_dir[F8D_PATH_MAX]; /* models (required) */
+    char host[256];                /* host */
+    unsigned port;                 /* port; 0 = any free port */
+    unsigned threads;              /* worker threads; 0 = one per CPU this process may use */
+    unsigned instances;            /* concurrent batches per model; 0 = threads */
+    unsigned max_batch_size;       /* images per f8_run */
+    unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
+    unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */
+    uint64_t max_body_bytes;       /* larger bodies: 413 */
+    uint64_t max_pixels;           /* larger images (width*height, from the header): 422 */
     unsigned max_connections;
-    unsigned timeout_s;      /* idle connection timeout */
+    unsigned timeout_s;            /* idle connection timeout */
+    unsigned drain_delay_ms;       /* SIGTERM: not ready but still accepting this long */
+    unsigned drain_timeout_ms;     /* SIGTERM: then close connections still open after this */
+    bool access_log;               /* one log line per request */
 };
 
 /* Fills `opts` with the defaults. */
 void f8d_options_defaults(struct f8d_options *opts);
 
-/* Parses argv (argv[0] is the program name). Accepts "--flag value" and "--flag=value".
- * Returns 0 on success, 1 when --help/-h was given (nothing else is checked), or -1 with a
- * message in err. */
+/* Builds the settings from defaults, the config file, the environment (`envp`, NULL-ended
+ * "NAME=value" strings; NULL = none) and argv (argv[0] is the program name). Flags take
+ * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given (nothing else is
+ * checked), or -1 with a message in err ("f8d.conf:12: max_queue: ..."). */
+int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
+                     size_t errlen);
+
+/* Same without environment (kept for tests and callers that want flags only). */
 int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err,
                       size_t errlen);
 
-/* Writes the --help text. */
+/* Reads a config file into opts (on top of what is there). Returns 0 or -1 with
+ * "PATH:LINE: message" in err. */
+int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err, size_t errlen);
+
+/* Sets one key by its config-file name ("max_queue"). Returns 0 or -1 with a message. */
+int f8d_options_set(struct f8d_options *opts, const char *key, const char *value, char *err,
+                    size_t errlen);
+
+/* Writes the --help text (every flag, its default and its environment variable). */
 void f8d_options_usage(FILE *out, const char *prog);
+
+/* Writes a config file with every key, commented, at its default (config/f8d.conf). */
+void f8d_options_write_defaults(FILE *out);
 
 /* CPUs this process may run on: the affinity mask, capped by a cgroup v2 CPU quota. >= 1. */
 unsigned f8d_cpu_count(void);

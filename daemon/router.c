@@ -5,6 +5,8 @@
 
 #define ALLOW_PREDICT "POST, PUT"
 #define ALLOW_GET "GET, HEAD"
+#define ALLOW_INFER "POST"
+#define ALLOW_INDEX "GET, HEAD, POST"
 
 static int is_get(const char *m)
 {
@@ -34,11 +36,38 @@ static int with_method(struct f8d_route *out, enum f8d_route_kind kind, int allo
     return allowed ? 0 : 405;
 }
 
+/* After "/v2/models/": NAME, NAME/ready, NAME/infer, NAME/versions/V[/ready|/infer]. */
+static int model_route(const char *method, const char *rest, struct f8d_route *out)
+{
+    const char *slash = strchr(rest, '/');
+    size_t name_len = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (take_name(rest, name_len, out) != 0)
+        return 404;
+    const char *tail = slash ? slash : "";
+    static const char versions[] = "/versions/";
+    if (strncmp(tail, versions, sizeof(versions) - 1) == 0) {
+        const char *v = tail + sizeof(versions) - 1;
+        size_t vlen = strcspn(v, "/");
+        if (vlen == 0 || vlen >= sizeof(out->version))
+            return 404;
+        memcpy(out->version, v, vlen);
+        out->version[vlen] = '\0';
+        tail = v + vlen;
+    }
+    if (*tail == '\0')
+        return with_method(out, F8D_ROUTE_MODEL_META, is_get(method), ALLOW_GET);
+    if (strcmp(tail, "/ready") == 0)
+        return with_method(out, F8D_ROUTE_MODEL_READY, is_get(method), ALLOW_GET);
+    if (strcmp(tail, "/infer") == 0)
+        return with_method(out, F8D_ROUTE_INFER, strcmp(method, "POST") == 0, ALLOW_INFER);
+    out->model[0] = '\0';
+    return 404;
+}
+
 int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
 {
     static const char predictions[] = "/predictions/";
     static const char models[] = "/v2/models/";
-    static const char ready_suffix[] = "/ready";
 
     memset(out, 0, sizeof(*out));
     if (method == NULL || path == NULL)
@@ -56,18 +85,15 @@ int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
         return with_method(out, F8D_ROUTE_LIVE, is_get(method), ALLOW_GET);
     if (strcmp(path, "/v2/health/ready") == 0)
         return with_method(out, F8D_ROUTE_READY, is_get(method), ALLOW_GET);
-    if (strncmp(path, models, sizeof(models) - 1) == 0) {
-        const char *name = path + sizeof(models) - 1;
-        const char *slash = strchr(name, '/');
-        if (slash == NULL) {
-            if (take_name(name, strlen(name), out) != 0)
-                return 404;
-            return with_method(out, F8D_ROUTE_MODEL_META, is_get(method), ALLOW_GET);
-        }
-        if (strcmp(slash, ready_suffix) != 0 || take_name(name, (size_t)(slash - name), out))
-            return 404;
-        return with_method(out, F8D_ROUTE_MODEL_READY, is_get(method), ALLOW_GET);
-    }
+    if (strcmp(path, "/metrics") == 0)
+        return with_method(out, F8D_ROUTE_METRICS, is_get(method), ALLOW_GET);
+    if (strcmp(path, "/v2/repository/reload") == 0)
+        return with_method(out, F8D_ROUTE_RELOAD, strcmp(method, "POST") == 0, ALLOW_INFER);
+    if (strcmp(path, "/v2/repository/index") == 0)
+        return with_method(out, F8D_ROUTE_REPO_INDEX,
+                           strcmp(method, "POST") == 0 || is_get(method), ALLOW_INDEX);
+    if (strncmp(path, models, sizeof(models) - 1) == 0)
+        return model_route(method, path + sizeof(models) - 1, out);
     return 404;
 }
 

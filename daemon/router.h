@@ -8,6 +8,11 @@
  *   GET|HEAD /v2/health/ready            F8D_ROUTE_READY
  *   GET|HEAD /v2/models/{model}          F8D_ROUTE_MODEL_META
  *   GET|HEAD /v2/models/{model}/ready    F8D_ROUTE_MODEL_READY
+ *   POST     /v2/models/{model}/infer    F8D_ROUTE_INFER
+ *            (each /v2/models/{model}/... also as /v2/models/{model}/versions/{v}/...)
+ *   GET|HEAD /metrics                    F8D_ROUTE_METRICS
+ *   POST     /v2/repository/reload       F8D_ROUTE_RELOAD
+ *   GET|POST /v2/repository/index        F8D_ROUTE_REPO_INDEX
  */
 #ifndef F8D_ROUTER_H
 #define F8D_ROUTER_H
@@ -25,12 +30,17 @@ enum f8d_route_kind {
     F8D_ROUTE_LIVE,
     F8D_ROUTE_READY,
     F8D_ROUTE_MODEL_META,
-    F8D_ROUTE_MODEL_READY
+    F8D_ROUTE_MODEL_READY,
+    F8D_ROUTE_INFER,
+    F8D_ROUTE_METRICS,
+    F8D_ROUTE_RELOAD,
+    F8D_ROUTE_REPO_INDEX
 };
 
 struct f8d_route {
     enum f8d_route_kind kind;  /* set whenever the path is known, even on 405 */
     char model[F8D_MODEL_NAME_MAX + 1]; /* "" when the route has no model */
+    char version[32];          /* "" unless the path named one */
     const char *allow;         /* value of the Allow header for this path */
 };
 

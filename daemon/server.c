@@ -1,73 +1,135 @@
-/* f8d server: the context, its lifecycle, signals and shutdown. */
+/* f8d server: the context, its lifecycle, signals, reload, shutdown, systemd notification. */
 #include "server.h"
 
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
+#include "batcher.h"
+#include "handlers.h"
 #include "http_loop.h"
 #include "log.h"
+#include "request.h"
+
+struct f8d_reload {
+    uv_work_t work;
+    struct f8d_server *server;
+    char dir[F8D_PATH_MAX];
+    struct f8d_batch_config cfg;
+    struct f8d_models models;   /* the new set (not attached until swapped in) */
+    int rc;
+    char err[512];
+    struct f8d_request *waiters; /* requests answered when this reload is done */
+};
 
 bool f8d_server_ready(const struct f8d_server *s)
 {
     return !s->stopping && s->models.count > 0;
 }
 
-static void close_handle(struct f8d_server *s, uv_handle_t *h)
+static void close_handle(uv_handle_t *h)
 {
-    (void)s;
     if (!uv_is_closing(h))
         uv_close(h, f8d_handle_closed);
 }
 
+static void free_request_pool(struct f8d_server *s)
+{
+    while (s->free_requests != NULL) {
+        struct f8d_request *r = s->free_requests;
+        s->free_requests = r->next_free;
+        free(r->body);
+        free(r);
+    }
+    s->n_free_requests = 0;
+}
+
 void f8d_server_check_stop(struct f8d_server *s)
 {
-    if (!s->stopping || s->stopped)
+    if (!s->stopping || s->stopped || !s->accepting_stopped)
         return;
-    if (s->work_in_flight > 0) /* workers hold requests: always wait for them */
-        return;
+    if (s->work_in_flight > 0 || s->batches_in_flight > 0 || s->reload != NULL)
+        return; /* workers hold requests: always wait for them */
     if (s->active_requests > 0 && !s->drain_expired)
         return;
     s->stopped = true;
     if (s->active_requests > 0)
         f8d_log("closing %u open connection(s) that did not finish in time",
                 s->active_requests);
-    f8d_http_stop(s);
+    f8d_http_stop(s); /* completes (and frees) every open request */
+    f8d_models_release(&s->models);
+    free_request_pool(s);
     uv_timer_stop(&s->drain_timer);
-    close_handle(s, (uv_handle_t *)&s->drain_timer);
-    close_handle(s, (uv_handle_t *)&s->sigint);
-    close_handle(s, (uv_handle_t *)&s->sigterm);
+    close_handle((uv_handle_t *)&s->drain_timer);
+    uv_timer_stop(&s->watchdog_timer);
+    close_handle((uv_handle_t *)&s->watchdog_timer);
+    close_handle((uv_handle_t *)&s->sigint);
+    close_handle((uv_handle_t *)&s->sigterm);
+    close_handle((uv_handle_t *)&s->sighup);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
 {
     struct f8d_server *s = t->data;
     s->drain_expired = true;
-    f8d_server_check_stop(s);
+    f8d_http_run(s);
+}
+
+static void stop_accepting(struct f8d_server *s)
+{
+    s->accepting_stopped = true;
+    f8d_http_quiesce(s); /* open connections are still served */
+    uv_timer_start(&s->drain_timer, on_drain_timeout, s->opts.drain_timeout_ms, 0);
+}
+
+static void on_drain_delay(uv_timer_t *t)
+{
+    struct f8d_server *s = t->data;
+    f8d_log("drain delay over: no longer accepting connections");
+    stop_accepting(s);
+    f8d_http_run(s);
+}
+
+static void begin_shutdown(struct f8d_server *s, const char *why)
+{
+    s->stopping = true;
+    sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
+    f8d_log("%s: shutting down (%u request(s) open, %u waiting for workers)", why,
+            s->active_requests, s->work_in_flight);
+    for (size_t i = 0; i < s->models.count; i++)
+        f8d_batcher_pump(s->models.items[i]); /* flush queues without waiting */
+    if (s->opts.drain_delay_ms > 0)
+        uv_timer_start(&s->drain_timer, on_drain_delay, s->opts.drain_delay_ms, 0);
+    else
+        stop_accepting(s);
+    f8d_http_run(s);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct f8d_server *s = h->data;
-    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
+    if (signum == SIGHUP) {
+        if (f8d_server_reload(s, NULL) != 0)
+            f8d_log("SIGHUP ignored: shutting down");
+        return;
+    }
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
     if (s->stopping) {
         f8d_log("%s again: closing open connections now", name);
+        if (!s->accepting_stopped)
+            stop_accepting(s);
         s->drain_expired = true;
         f8d_http_run(s);
         return;
     }
-    s->stopping = true;
-    f8d_http_quiesce(s);        /* stop accepting; open connections are still served */
-    sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
-    f8d_log("%s: shutting down (%u request(s) open, %u prediction(s) running)", name,
-            s->active_requests, s->work_in_flight);
-    uv_timer_start(&s->drain_timer, on_drain_timeout, F8D_DRAIN_TIMEOUT_MS, 0);
-    f8d_http_run(s);
+    begin_shutdown(s, name);
 }
 
 static int start_signal(struct f8d_server *s, uv_signal_t *h, int signum, char *err,
@@ -85,14 +147,160 @@ static int start_signal(struct f8d_server *s, uv_signal_t *h, int signum, char *
 static void log_models(const struct f8d_server *s)
 {
     for (size_t i = 0; i < s->models.count; i++) {
-        const struct f8d_model *m = &s->models.items[i];
+        const struct f8d_model *m = s->models.items[i];
         const f8_model_info *info = m->info;
         f8d_log("model %s: %s, input %" PRIu32 "x%" PRIu32 "x%" PRIu32 ", %" PRIu32
-                " classes, %" PRIu32 " ops, %" PRIu64 " bytes",
+                " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u, %u "
+                "instance(s), queue %u",
                 m->name, m->path, info->input_h, info->input_w, info->input_c,
-                info->num_classes, info->num_ops, info->file_size);
+                info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch,
+                m->cfg.instances, m->cfg.max_queue);
     }
 }
+
+/* ---- reload --------------------------------------------------------------------------- */
+
+static void reload_work(uv_work_t *w)
+{
+    struct f8d_reload *r = w->data;
+    r->rc = f8d_models_load_dir(&r->models, r->dir, &r->cfg, r->err, sizeof(r->err));
+}
+
+static void notify_monotonic(const char *state)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "%s\nMONOTONIC_USEC=%" PRIu64, state,
+               (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+}
+
+static void start_reload(struct f8d_server *s, struct f8d_request *waiters);
+
+static void reload_done(uv_work_t *w, int status)
+{
+    struct f8d_reload *r = w->data;
+    struct f8d_server *s = r->server;
+
+    s->reload = NULL;
+    s->work_in_flight--;
+    if (status != 0 && r->rc == 0) {
+        f8d_models_release(&r->models);
+        r->rc = -1;
+        snprintf(r->err, sizeof(r->err), "reload cancelled");
+    }
+    if (r->rc == 0 && s->stopping) {
+        f8d_models_release(&r->models);
+        r->rc = -1;
+        snprintf(r->err, sizeof(r->err), "the server is shutting down");
+    }
+    if (r->rc == 0 && f8d_models_attach(&r->models, s) != 0) {
+        f8d_models_release(&r->models);
+        r->rc = -1;
+        snprintf(r->err, sizeof(r->err), "out of memory");
+    }
+    if (r->rc == 0) {
+        struct f8d_models old = s->models;
+        s->models = r->models; /* new requests see the new set from now on */
+        f8d_models_release(&old); /* freed when their last request ends */
+        s->metrics.reloads_ok++;
+        f8d_log("reloaded %zu model(s) from %s", s->models.count, r->dir);
+        log_models(s);
+    } else {
+        s->metrics.reloads_failed++;
+        f8d_log("reload failed, still serving the previous models: %s", r->err);
+    }
+    if (!s->stopping)
+        sd_notify(0, "READY=1");
+    for (struct f8d_request *q = r->waiters, *next; q != NULL; q = next) {
+        next = q->next_free;
+        q->next_free = NULL;
+        if (r->rc != 0)
+            f8d_request_set_error(q, s->stopping ? 503 : 500, "reload failed: %s", r->err);
+        f8d_request_resume(q);
+    }
+    free(r);
+    if (s->reload_again && !s->stopping) {
+        s->reload_again = false;
+        start_reload(s, NULL);
+    }
+    f8d_http_run(s);
+}
+
+static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
+{
+    struct f8d_reload *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        f8d_log("reload failed: out of memory");
+        for (struct f8d_request *q = waiters, *next; q != NULL; q = next) {
+            next = q->next_free;
+            q->next_free = NULL;
+            f8d_request_set_error(q, 500, "reload failed: out of memory");
+            f8d_request_resume(q);
+        }
+        return;
+    }
+    r->server = s;
+    r->work.data = r;
+    r->cfg = s->batch_cfg;
+    r->waiters = waiters;
+    snprintf(r->dir, sizeof(r->dir), "%s", s->opts.models_dir);
+    notify_monotonic("RELOADING=1");
+    f8d_log("reloading models from %s", r->dir);
+    s->reload = r;
+    s->work_in_flight++;
+    int rc = uv_queue_work(&s->loop, &r->work, reload_work, reload_done);
+    if (rc != 0) {
+        r->rc = -1;
+        snprintf(r->err, sizeof(r->err), "%s", uv_strerror(rc));
+        reload_done(&r->work, 0);
+    }
+}
+
+int f8d_server_reload(struct f8d_server *s, struct f8d_request *req)
+{
+    if (s->stopping)
+        return -1;
+    if (s->reload != NULL) {
+        /* One is running; it may have read the directory already: run another after it.
+         * A waiting request is answered by the running one (its models are at least as new
+         * as the request). */
+        s->reload_again = true;
+        if (req != NULL) {
+            req->next_free = s->reload->waiters;
+            s->reload->waiters = req;
+            f8d_request_suspend(req);
+        }
+        return 0;
+    }
+    if (req != NULL) {
+        req->next_free = NULL;
+        f8d_request_suspend(req);
+    }
+    start_reload(s, req);
+    return 0;
+}
+
+/* ---- watchdog ------------------------------------------------------------------------- */
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    sd_notify(0, "WATCHDOG=1"); /* sent from the loop: a stuck loop stops the pings */
+}
+
+static void start_watchdog(struct f8d_server *s)
+{
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+        uint64_t ms = usec / 2000u;
+        if (ms == 0)
+            ms = 1;
+        uv_timer_start(&s->watchdog_timer, on_watchdog, ms, ms);
+        f8d_log("systemd watchdog: pinging every %" PRIu64 " ms", ms);
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
 
 int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *err,
                     size_t errlen)
@@ -102,6 +310,16 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     s->mhd_epoll_fd = -1;
     if (s->opts.threads == 0)
         s->opts.threads = f8d_cpu_count();
+    s->batch_cfg = (struct f8d_batch_config){
+        .max_batch = s->opts.max_batch_size,
+        .instances = s->opts.instances ? s->opts.instances : s->opts.threads,
+        .max_queue = s->opts.max_queue,
+        .max_delay_ns = (uint64_t)s->opts.max_queue_delay_us * 1000u,
+        .max_pixels = s->opts.max_pixels,
+    };
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->id_seed = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 10) ^ (long)getpid() << 20);
 
     /* A client that hangs up must not kill the process. */
     struct sigaction sa;
@@ -109,9 +327,12 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    if (f8d_models_load_dir(&s->models, s->opts.models_dir, err, errlen) != 0)
+    if (f8d_metrics_init(&s->metrics) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    log_models(s);
+    }
+    if (f8d_models_load_dir(&s->models, s->opts.models_dir, &s->batch_cfg, err, errlen) != 0)
+        return -1;
 
     int rc = uv_loop_init(&s->loop);
     if (rc != 0) {
@@ -119,20 +340,30 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         return -1;
     }
     s->loop_ready = true;
+    if (f8d_models_attach(&s->models, s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    log_models(s);
     uv_timer_init(&s->loop, &s->drain_timer);
     s->drain_timer.data = s;
     s->handles_open++;
+    uv_timer_init(&s->loop, &s->watchdog_timer);
+    s->watchdog_timer.data = s;
+    s->handles_open++;
     if (start_signal(s, &s->sigint, SIGINT, err, errlen) != 0 ||
-        start_signal(s, &s->sigterm, SIGTERM, err, errlen) != 0)
+        start_signal(s, &s->sigterm, SIGTERM, err, errlen) != 0 ||
+        start_signal(s, &s->sighup, SIGHUP, err, errlen) != 0)
         return -1;
     if (f8d_http_start(s, err, errlen) != 0)
         return -1;
     const char *host = s->opts.host;
     int v6 = strchr(host, ':') != NULL;
     f8d_log("listening on http://%s%s%s:%u (%zu model(s), %u worker thread(s), max body %" PRIu64
-            " bytes)",
+            " bytes%s%s)",
             v6 ? "[" : "", host, v6 ? "]" : "", s->port, s->models.count, s->opts.threads,
-            s->opts.max_body_bytes);
+            s->opts.max_body_bytes, s->opts.config[0] ? ", config " : "", s->opts.config);
+    start_watchdog(s);
     sd_notify(0, "READY=1");
     return 0;
 }
@@ -147,14 +378,14 @@ int f8d_server_run(struct f8d_server *s)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     f8d_log("stopped after %" PRIu64 " request(s)", s->requests_total);
     return 0;
 }
 
 static void close_any(uv_handle_t *h, void *arg)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
+    if (h->data == arg && !uv_is_closing(h)) /* the server's own handles */
         uv_close(h, f8d_handle_closed);
 }
 
@@ -163,12 +394,16 @@ void f8d_server_free(struct f8d_server *s)
     if (s->mhd != NULL) /* init failed after HTTP started, or run never happened */
         f8d_http_stop(s);
     if (s->loop_ready) {
-        uv_walk(&s->loop, close_any, NULL);
+        f8d_models_release(&s->models);
+        uv_walk(&s->loop, close_any, s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         int rc = uv_loop_close(&s->loop);
         if (rc != 0)
             f8d_log("event loop still busy at exit: %s", uv_strerror(rc));
         s->loop_ready = false;
+    } else {
+        f8d_models_release(&s->models);
     }
-    f8d_models_free(&s->models);
+    free_request_pool(s);
+    f8d_metrics_free(&s->metrics);
 }

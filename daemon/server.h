@@ -1,13 +1,14 @@
 /*
- * f8d server: the one context that owns everything (options, models, the libuv loop and its
- * handles, the MHD daemon, counters), and its lifecycle:
+ * f8d server: the one context that owns everything (options, models, metrics, the libuv loop
+ * and its handles, the MHD daemon, counters), and its lifecycle:
  *
  *   f8d_server_init   load models, start HTTP on the loop, install signal handlers
  *   f8d_server_run    run the loop until a signal has stopped the server; returns 0
  *   f8d_server_free   free everything init made (also after a failed init)
  *
- * Threads: everything here runs on the loop thread, except the worker side of a prediction
- * (worker.h), which touches only its f8d_job.
+ * Threads: everything here runs on the loop thread, except the worker side of a batch
+ * (batcher.h), an infer parse job and a reload's model loading, which touch only what their
+ * job owns.
  */
 #ifndef F8D_SERVER_H
 #define F8D_SERVER_H
@@ -17,26 +18,34 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "models.h"
 #include "options.h"
 
-#define F8D_VERSION "0.1.0"
+#define F8D_VERSION "0.2.0"
 
-/* How long a stopping server waits for open requests before closing their connections. */
-#define F8D_DRAIN_TIMEOUT_MS 10000
+/* Request structs kept for reuse at most. */
+#define F8D_REQUEST_POOL_MAX 1024
+/* Body buffers at most this big stay with a recycled request. */
+#define F8D_KEEP_BODY_BYTES (256u * 1024u)
 
 struct MHD_Daemon;
+struct f8d_request;
+struct f8d_reload;
 
 struct f8d_server {
     struct f8d_options opts;
+    struct f8d_batch_config batch_cfg;
     struct f8d_models models;
+    struct f8d_metrics metrics;
 
     uv_loop_t loop;
     bool loop_ready;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_poll_t mhd_poll;      /* MHD's epoll fd */
     uv_timer_t mhd_timer;    /* MHD's next timeout */
-    uv_timer_t drain_timer;  /* shutdown: give up waiting for slow clients */
+    uv_timer_t drain_timer;  /* shutdown: drain delay, then give up waiting for slow clients */
+    uv_timer_t watchdog_timer; /* systemd watchdog pings */
     unsigned handles_open;   /* handles initialised and not yet closed */
 
     struct MHD_Daemon *mhd;
@@ -45,9 +54,19 @@ struct f8d_server {
     char mhd_error[256];     /* MHD's last log message (for startup errors) */
 
     unsigned active_requests; /* from the first access call to "completed" */
-    unsigned work_in_flight;  /* predictions handed to workers, not yet back */
+    unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
+    unsigned batches_in_flight;
     uint64_t requests_total;
-    bool stopping;           /* a signal came: not ready, not accepting */
+    uint64_t next_request_id;
+    uint32_t id_seed;
+    struct f8d_request *free_requests;
+    unsigned n_free_requests;
+
+    struct f8d_reload *reload; /* the reload in progress, or NULL */
+    bool reload_again;         /* another reload was asked for meanwhile */
+
+    bool stopping;           /* a signal came: not ready */
+    bool accepting_stopped;  /* the listening socket is closed */
     bool drain_expired;      /* stop without waiting for open requests */
     bool stopped;            /* HTTP is down, handles closing */
 };
@@ -63,5 +82,10 @@ bool f8d_server_ready(const struct f8d_server *s);
 /* Called on the loop thread after every MHD_run (never from inside an MHD callback): once a
  * stopping server has nothing left in flight, shuts HTTP down and closes every handle. */
 void f8d_server_check_stop(struct f8d_server *s);
+
+/* Starts a reload of the models directory (SIGHUP, or the endpoint). When `req` is given, it
+ * is answered (its connection resumed) when the reload is done. Returns 0, or -1 when the
+ * server is stopping. Loop thread. */
+int f8d_server_reload(struct f8d_server *s, struct f8d_request *req);
 
 #endif /* F8D_SERVER_H */

@@ -85,7 +85,8 @@ def test_unknown_model(daemon, fashion_test_set):
 
 
 @pytest.mark.parametrize("path", ["/", "/predictions", "/predictions/", "/predict/fashion",
-                                  "/predictions/fashion/extra", "/v2/health", "/metrics"])
+                                  "/predictions/fashion/extra", "/v2/health", "/metric",
+                                  "/v2/models/fashion/infer/x", "/v2/repository"])
 def test_unknown_path(daemon, path):
     status, hdrs, body = daemon.request("GET", path)
     assert_error(status, hdrs, body, 404)

@@ -38,8 +38,12 @@ def test_model_metadata(daemon, labels):
     assert status == 200
     assert meta["name"] == "fashion"
     assert meta["platform"] == "f8"
-    assert meta["inputs"][0]["shape"] == [1, 28, 28, 1]
-    assert meta["outputs"][0]["shape"] == [1, 10]
+    assert meta["versions"] == ["1"]
+    assert meta["inputs"][0] == {"name": "image", "datatype": "UINT8", "shape": [-1, 28, 28, 1]}
+    assert meta["inputs"][1] == {"name": "image_bytes", "datatype": "BYTES", "shape": [-1]}
+    assert meta["outputs"][0] == {"name": "logits", "datatype": "INT32", "shape": [-1, 10]}
+    assert meta["outputs"][1] == {"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]}
+    assert meta["parameters"]["max_batch_size"] >= 1
     assert len(labels) == 10 and all(isinstance(l, str) and l for l in labels)
 
 

@@ -182,7 +182,8 @@ def test_sigterm_with_stalled_upload(model_file):
 
 
 def test_max_pixels_and_resize(model_file):
-    """A JPEG larger than the model input is resized (200); one over --max-pixels is 413."""
+    """A JPEG larger than the model input is resized (200); one over --max-pixels is 422,
+    by /predictions and by infer."""
     d = models_dir()
     daemon = Daemon(d, "--max-pixels", 100 * 100)
     try:
@@ -199,8 +200,14 @@ def test_max_pixels_and_resize(model_file):
         huge.save(buf, format="JPEG", quality=90)
         status, hdrs, answer = daemon.request("POST", "/predictions/fashion",
                                               body=buf.getvalue())
-        assert status == 413, answer
-        assert hdrs["content-type"] == "application/json" and answer["error"]
+        assert status == 422, answer
+        assert hdrs["content-type"] == "application/json"
+        assert "101x100" in answer["error"] and "10000" in answer["error"]
+        import base64, json
+        body = json.dumps({"inputs": [{"name": "image_bytes", "datatype": "BYTES", "shape": [1],
+                                       "data": [base64.b64encode(buf.getvalue()).decode()]}]})
+        status, _, answer = daemon.request("POST", "/v2/models/fashion/infer", body=body)
+        assert status == 422, answer
     finally:
         rc = daemon.stop()
         shutil.rmtree(d)

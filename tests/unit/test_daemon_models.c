@@ -1,6 +1,6 @@
 /*
- * f8d model registry and worker job: loading a models directory (and its errors), the slot
- * pool, and one decode + inference job on real JPEG bytes.
+ * f8d model registry and batch job: loading a models directory (and its errors), instances,
+ * and batches of decode + inference on real JPEG bytes (the worker side, without a loop).
  *
  * The parts that need a valid model use models/fashion.f8 (run from the repository root, as
  * `make test-c` does), or the file named by F8D_TEST_MODEL.
@@ -13,10 +13,13 @@
 
 #include <turbojpeg.h>
 
+#include "batcher.h"
 #include "models.h"
-#include "worker.h"
 
 static char tmpdir[64];
+
+static const struct f8d_batch_config CFG = {
+    .max_batch = 4, .instances = 2, .max_queue = 8, .max_delay_ns = 0, .max_pixels = 0};
 
 static void write_file(const char *dir, const char *name, const void *data, size_t n)
 {
@@ -77,7 +80,7 @@ static void test_missing_dir(void)
 {
     struct f8d_models m;
     char err[512] = "";
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, "/nonexistent/f8d/models", err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, "/nonexistent/f8d/models", &CFG, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot read models directory /nonexistent/f8d/models"));
     CU_ASSERT_EQUAL(m.count, 0);
 }
@@ -89,7 +92,7 @@ static void test_no_models(void)
     write_file(tmpdir, "README.txt", "hello", 5);
     write_file(tmpdir, ".hidden.f8", "x", 1);
     write_file(tmpdir, ".f8", "x", 1);
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no models in"));
     remove_file(tmpdir, "README.txt");
     remove_file(tmpdir, ".hidden.f8");
@@ -101,7 +104,7 @@ static void test_invalid_model(void)
     struct f8d_models m;
     char err[512] = "";
     write_file(tmpdir, "broken.f8", "this is not a model file at all", 31);
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot load model"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "broken.f8: ") || strstr(err, "broken.f8"));
     CU_ASSERT_TRUE(strlen(err) > strlen("cannot load model ") + strlen(tmpdir) + 12);
@@ -115,7 +118,7 @@ static void test_decode_status(void)
     CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_OK), 200);
     CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EUNSUPPORTED), 400);
     CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EDECODE), 400);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_ETOOLARGE), 413);
+    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_ETOOLARGE), 422);
     CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_ENOMEM), 503);
     CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EINVAL), 500);
 }
@@ -135,28 +138,18 @@ static uint8_t *make_jpeg(unsigned long *size)
     return rc == 0 ? jpeg : NULL;
 }
 
-static void run_job(struct f8d_model *m, const uint8_t *body, size_t len, uint32_t k,
-                    uint64_t max_pixels, struct f8d_job *job)
+/* Runs n items through instance 0 of m, as a worker would. */
+static void run_batch(struct f8d_model *m, struct f8d_item *items, unsigned n, int32_t *logits)
 {
-    uint32_t n = m->info->num_classes;
-    memset(job, 0, sizeof(*job));
-    job->model = m->model;
-    job->pool = &m->pool;
-    job->body = body;
-    job->body_len = len;
-    job->max_pixels = max_pixels;
-    job->top_k = k;
-    job->logits = calloc(n, sizeof(int32_t));
-    job->indices = calloc(n, sizeof(uint32_t));
-    job->scores = calloc(n, sizeof(double));
-    f8d_job_run(job);
-}
-
-static void free_job(struct f8d_job *job)
-{
-    free(job->logits);
-    free(job->indices);
-    free(job->scores);
+    struct f8d_batch *b = m->instances[0].batch;
+    for (unsigned i = 0; i < n; i++) {
+        items[i].logits = logits + (size_t)i * m->info->num_classes;
+        items[i].status = 0;
+        b->items[i] = &items[i];
+    }
+    b->n = n;
+    f8d_batch_run(b);
+    b->n = 0;
 }
 
 static void test_real_model(void)
@@ -176,79 +169,81 @@ static void test_real_model(void)
 
     struct f8d_models m;
     char err[512] = "";
-    CU_ASSERT_EQUAL_FATAL(f8d_models_load_dir(&m, tmpdir, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(m.count, 2);
-    CU_ASSERT_STRING_EQUAL(m.items[0].name, "alpha"); /* sorted */
-    CU_ASSERT_STRING_EQUAL(m.items[1].name, "zeta");
-    CU_ASSERT_PTR_EQUAL(f8d_models_find(&m, "zeta"), &m.items[1]);
+    CU_ASSERT_STRING_EQUAL(m.items[0]->name, "alpha"); /* sorted */
+    CU_ASSERT_STRING_EQUAL(m.items[1]->name, "zeta");
+    CU_ASSERT_PTR_EQUAL(f8d_models_find(&m, "zeta"), m.items[1]);
+    CU_ASSERT_PTR_EQUAL(f8d_models_find(&m, "alpha"), m.items[0]);
     CU_ASSERT_PTR_NULL(f8d_models_find(&m, "zet"));
     CU_ASSERT_PTR_NULL(f8d_models_find(&m, "notes"));
     struct f8d_model *model = f8d_models_find(&m, "alpha");
     CU_ASSERT_PTR_NOT_NULL_FATAL(model);
-    CU_ASSERT_EQUAL(model->pool.created, 1); /* warmed up with one slot */
+    CU_ASSERT_EQUAL(model->cfg.instances, 2);
+    CU_ASSERT_EQUAL(model->n_free, 2);
+    CU_ASSERT_PTR_NOT_NULL(model->instances[1].batch);
     uint32_t classes = model->info->num_classes;
     CU_ASSERT_TRUE(classes >= 2);
 
-    /* a real JPEG: 200, top 5 best first, probabilities */
     unsigned long jsize;
     uint8_t *jpeg = make_jpeg(&jsize);
     CU_ASSERT_PTR_NOT_NULL_FATAL(jpeg);
-    struct f8d_job job;
-    uint32_t k = classes < 5 ? classes : 5;
-    run_job(model, jpeg, jsize, k, 0, &job);
-    CU_ASSERT_EQUAL(job.status, 200);
-    CU_ASSERT_EQUAL(job.count, k);
-    double sum = 0;
-    for (uint32_t i = 0; i < job.count; i++) {
-        CU_ASSERT_TRUE(job.indices[i] < classes);
-        CU_ASSERT_TRUE(job.scores[i] >= 0.0 && job.scores[i] <= 1.0);
-        if (i > 0)
-            CU_ASSERT_TRUE(job.scores[i] <= job.scores[i - 1]);
-        sum += job.scores[i];
-    }
-    CU_ASSERT_TRUE(sum <= 1.0 + 1e-12);
-    free_job(&job);
+    int32_t *logits = calloc(4 * classes, sizeof(int32_t));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(logits);
 
-    /* all classes: the scores sum to 1 */
-    run_job(model, jpeg, jsize, classes, 0, &job);
-    CU_ASSERT_EQUAL(job.count, classes);
-    sum = 0;
-    for (uint32_t i = 0; i < job.count; i++)
-        sum += job.scores[i];
-    CU_ASSERT_DOUBLE_EQUAL(sum, 1.0, 1e-9);
-    free_job(&job);
+    /* one image alone, then the same image in a batch of 4 with bad ones: same logits */
+    struct f8d_item items[4];
+    memset(items, 0, sizeof(items));
+    items[0].data = jpeg;
+    items[0].len = jsize;
+    run_batch(model, items, 1, logits);
+    CU_ASSERT_EQUAL(items[0].status, 200);
+    CU_ASSERT_EQUAL(model->instances[0].batch->rows, 1);
+    int32_t alone[64];
+    CU_ASSERT_FATAL(classes <= 64);
+    memcpy(alone, logits, classes * sizeof(int32_t));
 
-    /* over the pixel limit: 413 with f8img's message */
-    run_job(model, jpeg, jsize, 1, 100, &job);
-    CU_ASSERT_EQUAL(job.status, 413);
-    CU_ASSERT_TRUE(strlen(job.error) > 0);
-    free_job(&job);
+    memset(items, 0, sizeof(items));
+    items[0].data = (const uint8_t *)"hello, world"; /* not a JPEG */
+    items[0].len = 12;
+    items[1].data = jpeg;
+    items[1].len = jsize;
+    items[2].data = jpeg; /* truncated */
+    items[2].len = jsize / 3;
+    items[3].data = jpeg;
+    items[3].len = jsize;
+    memset(logits, 0x55, 4 * classes * sizeof(int32_t));
+    run_batch(model, items, 4, logits);
+    CU_ASSERT_EQUAL(items[0].status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(items[0].error, "JPEG"));
+    CU_ASSERT_EQUAL(items[1].status, 200);
+    CU_ASSERT_EQUAL(items[2].status, 400);
+    CU_ASSERT_TRUE(strlen(items[2].error) > 0);
+    CU_ASSERT_EQUAL(items[3].status, 200);
+    CU_ASSERT_EQUAL(model->instances[0].batch->rows, 2); /* only the good ones ran */
+    CU_ASSERT_EQUAL(memcmp(items[1].logits, alone, classes * sizeof(int32_t)), 0);
+    CU_ASSERT_EQUAL(memcmp(items[3].logits, alone, classes * sizeof(int32_t)), 0);
 
-    /* truncated JPEG and non-JPEG bytes: 400 with a message */
-    run_job(model, jpeg, jsize / 3, 1, 0, &job);
-    CU_ASSERT_EQUAL(job.status, 400);
-    CU_ASSERT_TRUE(strlen(job.error) > 0);
-    free_job(&job);
-    run_job(model, (const uint8_t *)"hello, world", 12, 1, 0, &job);
-    CU_ASSERT_EQUAL(job.status, 400);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.error, "JPEG"));
-    free_job(&job);
+    /* raw pixels skip the decoder; over the pixel limit is 422 with f8img's message */
+    uint8_t *pixels = calloc(model->image_bytes, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pixels);
+    memset(items, 0, sizeof(items));
+    items[0].data = pixels;
+    items[0].len = model->image_bytes;
+    items[0].raw = true;
+    items[1].data = jpeg;
+    items[1].len = jsize;
+    model->cfg.max_pixels = 100;
+    run_batch(model, items, 2, logits);
+    model->cfg.max_pixels = 0;
+    CU_ASSERT_EQUAL(items[0].status, 200);
+    CU_ASSERT_EQUAL(items[1].status, 422);
+    CU_ASSERT_PTR_NOT_NULL(strstr(items[1].error, "28x28"));
+    free(pixels);
+    free(logits);
     tjFree(jpeg);
 
-    /* the pool: two slots out at once makes a second one; given back, they are reused */
-    struct f8d_slot *a, *b, *c;
-    CU_ASSERT_EQUAL(f8d_pool_acquire(&model->pool, model->model, &a), 0);
-    CU_ASSERT_EQUAL(f8d_pool_acquire(&model->pool, model->model, &b), 0);
-    CU_ASSERT_PTR_NOT_EQUAL(a, b);
-    CU_ASSERT_EQUAL(model->pool.created, 2);
-    f8d_pool_release(&model->pool, a);
-    f8d_pool_release(&model->pool, b);
-    CU_ASSERT_EQUAL(f8d_pool_acquire(&model->pool, model->model, &c), 0);
-    CU_ASSERT_TRUE(c == a || c == b);
-    CU_ASSERT_EQUAL(model->pool.created, 2);
-    f8d_pool_release(&model->pool, c);
-
-    f8d_models_free(&m);
+    f8d_models_release(&m); /* never attached: freed at once */
     CU_ASSERT_EQUAL(m.count, 0);
     remove_file(tmpdir, "zeta.f8");
     remove_file(tmpdir, "alpha.f8");
@@ -264,7 +259,7 @@ int main(void)
     CU_add_test(s, "directory without models", test_no_models);
     CU_add_test(s, "invalid model file: the engine's message", test_invalid_model);
     CU_add_test(s, "f8img errors -> HTTP status", test_decode_status);
-    CU_add_test(s, "registry, job and pool on a real model", test_real_model);
+    CU_add_test(s, "registry, instances and batches on a real model", test_real_model);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -1,6 +1,9 @@
 /* f8d options: defaults, both flag spellings, bounds, errors, --help. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 
@@ -64,7 +67,11 @@ static void test_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "65536"));
     CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--port", "-1"), &o, err), -1);
     CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--port", "80x"), &o, err), -1);
-    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--threads", "0"), &o, err), -1);
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--threads", "1025"), &o, err), -1);
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--max-batch-size", "0"), &o, err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--max-batch-size"));
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--access-log", "maybe"), &o, err), -1);
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--max_queue", "3"), &o, err), -1);
     CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--max-body-bytes", "0"), &o, err), -1);
     CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--bogus"), &o, err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--bogus"));
@@ -78,15 +85,106 @@ static void test_help(void)
     char err[256];
     CU_ASSERT_EQUAL(parse(ARGV("--help"), &o, err), 1);
     CU_ASSERT_EQUAL(parse(ARGV("--bogus", "-h"), &o, err), 1);
-    char buf[4096] = "";
+    static char buf[16384] = "";
     FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     f8d_options_usage(f, "f8d");
     fclose(f);
     const char *flags[] = {"--models", "--host", "--port", "--threads", "--max-body-bytes",
-                           "--help"};
+                           "--max-batch-size", "--max-queue-delay-us", "--max-queue",
+                           "--config", "F8D_", "--help"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(buf, flags[i]));
+}
+
+static void write_conf(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config_file(void)
+{
+    struct f8d_options o;
+    char err[512];
+    char path[] = "/tmp/f8d_test_conf_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    write_conf(path, "# comment\n\nmodels = /srv/models\nport=9001   # trailing comment\n"
+                     "host = \"::1\"\nmax_batch_size = 32\nmax_queue_delay_us = 500\n"
+                     "access_log = off\n");
+    char *argv[] = {"f8d", "--config", path, "--port", "9002", NULL};
+    CU_ASSERT_EQUAL(f8d_options_load(5, argv, NULL, &o, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(o.models_dir, "/srv/models");
+    CU_ASSERT_STRING_EQUAL(o.host, "::1");
+    CU_ASSERT_EQUAL(o.port, 9002); /* the flag wins */
+    CU_ASSERT_EQUAL(o.max_batch_size, 32);
+    CU_ASSERT_EQUAL(o.max_queue_delay_us, 500);
+    CU_ASSERT_FALSE(o.access_log);
+    CU_ASSERT_STRING_EQUAL(o.config, path);
+
+    /* environment over the file, flags over the environment; F8D_CONFIG names the file */
+    char envc[128];
+    snprintf(envc, sizeof(envc), "F8D_CONFIG=%s", path);
+    char *env[] = {envc, "F8D_MAX_BATCH_SIZE=8", "F8D_PORT=7000", "OTHER=1", NULL};
+    char *argv2[] = {"f8d", "--port=7001", NULL};
+    CU_ASSERT_EQUAL(f8d_options_load(2, argv2, env, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(o.max_batch_size, 8);
+    CU_ASSERT_EQUAL(o.port, 7001);
+    CU_ASSERT_STRING_EQUAL(o.models_dir, "/srv/models");
+    char *bad_env[] = {"F8D_MAX_QUEUE=lots", NULL};
+    char *argv3[] = {"f8d", "--models", "m", NULL};
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv3, bad_env, &o, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "F8D_MAX_QUEUE"));
+
+    /* errors name the file and the line */
+    write_conf(path, "models = m\n\nmax_queue = -3\n");
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+    char want[128];
+    snprintf(want, sizeof(want), "%s:3: max_queue", path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+    write_conf(path, "models = m\nbogus_key = 1\n");
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s:2: unknown key 'bogus_key'", path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
+    write_conf(path, "models\n");
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: expected 'key = value'"));
+    write_conf(path, "host = \"unterminated\n");
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, ":1: host: missing closing quote"));
+    unlink(path);
+    CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot read config file"));
+}
+
+/* The shipped config/f8d.conf is exactly the defaults, every key present. */
+static void test_shipped_config_is_defaults(void)
+{
+    static char buf[16384];
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    f8d_options_write_defaults(f);
+    fclose(f);
+    FILE *shipped = fopen("config/f8d.conf", "r");
+    if (shipped == NULL) {
+        printf("\n    (config/f8d.conf not found: run from the repository root) ");
+        return;
+    }
+    static char text[32768];
+    size_t n = fread(text, 1, sizeof(text) - 1, shipped);
+    fclose(shipped);
+    text[n] = '\0';
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, buf));
+    struct f8d_options o, def;
+    char err[512] = "";
+    f8d_options_defaults(&def);
+    f8d_options_defaults(&o);
+    CU_ASSERT_EQUAL(f8d_options_read_file("config/f8d.conf", &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(memcmp(&o, &def, sizeof(o)), 0);
 }
 
 static void test_cpu_count(void)
@@ -104,6 +202,8 @@ int main(void)
     CU_add_test(s, "every flag, both spellings", test_all_flags);
     CU_add_test(s, "errors name the flag", test_errors);
     CU_add_test(s, "--help", test_help);
+    CU_add_test(s, "config file and environment", test_config_file);
+    CU_add_test(s, "config/f8d.conf holds every key at its default", test_shipped_config_is_defaults);
     CU_add_test(s, "cpu count", test_cpu_count);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

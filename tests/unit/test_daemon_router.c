@@ -81,6 +81,44 @@ static void test_model_routes(void)
     CU_ASSERT_EQUAL(f8d_route_parse("DELETE", "/v2/models/fashion/ready", &r), 405);
 }
 
+static void test_v2_infer_and_versions(void)
+{
+    struct f8d_route r;
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/models/fashion/infer", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_INFER);
+    CU_ASSERT_STRING_EQUAL(r.model, "fashion");
+    CU_ASSERT_STRING_EQUAL(r.version, "");
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/models/fashion/infer", &r), 405);
+    CU_ASSERT_STRING_EQUAL(r.allow, "POST");
+    CU_ASSERT_EQUAL(f8d_route_parse("PUT", "/v2/models/fashion/infer", &r), 405);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/models/fashion/versions/1/infer", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_INFER);
+    CU_ASSERT_STRING_EQUAL(r.version, "1");
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/models/fashion/versions/7", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_MODEL_META);
+    CU_ASSERT_STRING_EQUAL(r.version, "7");
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/models/fashion/versions/1/ready", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_MODEL_READY);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/models/fashion/versions/", &r), 404);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/models/fashion/versions/1/x", &r), 404);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/models/fashion/infer/", &r), 404);
+}
+
+static void test_metrics_and_repository(void)
+{
+    struct f8d_route r;
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/metrics", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_METRICS);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/metrics", &r), 405);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/repository/reload", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_RELOAD);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/repository/reload", &r), 405);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/repository/index", &r), 0);
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_REPO_INDEX);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/repository/index", &r), 0);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/repository", &r), 404);
+}
+
 static void test_top_k(void)
 {
     uint32_t k = 0;
@@ -118,6 +156,8 @@ int main(void)
     CU_add_test(s, "predict wrong method -> 405 + Allow", test_predict_wrong_method);
     CU_add_test(s, "health routes", test_health_routes);
     CU_add_test(s, "model routes", test_model_routes);
+    CU_add_test(s, "v2 infer and versions", test_v2_infer_and_versions);
+    CU_add_test(s, "metrics and repository", test_metrics_and_repository);
     CU_add_test(s, "top_k values", test_top_k);
     CU_add_test(s, "top_k bad values", test_top_k_bad);
     CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -1,0 +1,38 @@
+/*
+ * Model repository (KServe v2's repository extension, in part):
+ *   POST /v2/repository/reload   reloads the models directory, as SIGHUP does, and answers
+ *                                when done: 200 {"models":[{"name","state":"READY"},...]},
+ *                                or 500 {"error"} with the previous models still served
+ *   GET|POST /v2/repository/index  {"name","version","state":"READY"} for each model
+ */
+#include "handlers.h"
+#include "json_reply.h"
+#include "server.h"
+
+static json_t *index_of(const struct f8d_server *s)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < s->models.count; i++)
+        json_array_append_new(list, json_pack("{s:o, s:s, s:s}", "name",
+                                              f8d_json_string(s->models.items[i]->name),
+                                              "version", "1", "state", "READY"));
+    return list;
+}
+
+enum MHD_Result f8d_repository_finish(struct f8d_request *req)
+{
+    struct f8d_server *s = req->server;
+    if (req->route.kind == F8D_ROUTE_REPO_INDEX)
+        return f8d_reply_json(req, 200, index_of(s));
+    if (req->phase == F8D_PHASE_DONE) {
+        if (req->fail_status != 0)
+            return f8d_reply_error(req, req->fail_status, "%s", req->fail_error);
+        return f8d_reply_json(req, 200, json_pack("{s:o}", "models", index_of(s)));
+    }
+    if (req->phase != F8D_PHASE_BODY)
+        return MHD_YES;
+    req->phase = F8D_PHASE_PARSING;
+    if (f8d_server_reload(s, req) != 0)
+        return f8d_reply_error(req, 503, "the server is shutting down");
+    return MHD_YES;
+}
