@@ -6,6 +6,7 @@
 #   curl --data-binary @shoe.jpg -H 'Content-Type: image/jpeg' localhost:8080/predictions/fashion
 #
 # To serve your own models: -v /path/to/models:/models:ro
+# Reload them without a restart: docker kill -s HUP <container>
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
@@ -33,4 +34,6 @@ USER f8d
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD curl -fsS http://127.0.0.1:8080/v2/health/ready || exit 1
-ENTRYPOINT ["/usr/local/bin/f8d", "--models", "/models", "--host", "0.0.0.0", "--port", "8080"]
+# Every setting is an F8D_* variable (see config/f8d.conf): docker run -e F8D_MAX_BATCH_SIZE=32
+ENV F8D_MODELS=/models F8D_HOST=0.0.0.0 F8D_PORT=8080
+ENTRYPOINT ["/usr/local/bin/f8d"]

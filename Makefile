@@ -157,6 +157,8 @@ install: all
 	install -D -m 0644 systemd/f8d.service $(DESTDIR)/etc/systemd/system/f8d.service
 	test -e $(DESTDIR)/etc/default/f8d || \
 	    install -D -m 0644 config/f8d.env $(DESTDIR)/etc/default/f8d
+	test -e $(DESTDIR)/etc/f8d/f8d.conf || \
+	    install -D -m 0644 config/f8d.conf $(DESTDIR)/etc/f8d/f8d.conf
 
 clean:
 	rm -rf $(BUILD)

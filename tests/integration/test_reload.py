@@ -1,0 +1,133 @@
+"""Reload (SIGHUP and POST /v2/repository/reload): atomic, under load with zero failed
+requests; models added and removed; a broken model leaves the previous set serving."""
+
+import http.client
+import os
+import shutil
+import signal
+import threading
+import time
+
+import fmnist
+from f8d_process import Daemon, models_dir
+from test_batching import metric, metrics
+
+
+def load(daemon, jpegs, stop, results, model="fashion"):
+    """One client posting on a keep-alive connection until stop is set."""
+    conn = daemon.connection(timeout=30)
+    i = 0
+    try:
+        while not stop.is_set():
+            try:
+                status, _, answer = daemon.request("POST", "/predictions/%s?top_k=1" % model,
+                                                   body=jpegs[i % len(jpegs)], conn=conn)
+                results.append((status, answer, i % len(jpegs)))
+            except (OSError, http.client.HTTPException) as e:
+                results.append((None, repr(e), i % len(jpegs)))
+                conn.close()
+                conn = daemon.connection(timeout=30)
+            i += 1
+    finally:
+        conn.close()
+
+
+def test_reload_under_load_zero_failures(model_file, fashion_test_set):
+    images, _ = fashion_test_set
+    jpegs = [fmnist.to_jpeg(images[i]) for i in range(16)]
+    d = models_dir(("fashion", "other"))
+    daemon = Daemon(d, "--threads", 2, "--max-batch-size", 8)
+    stop = threading.Event()
+    results = []
+    try:
+        daemon.wait_ready()
+        clients = [threading.Thread(target=load, args=(daemon, jpegs, stop, results))
+                   for _ in range(6)]
+        for c in clients:
+            c.start()
+        time.sleep(0.3)
+        for n in range(3):  # signals
+            daemon.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.25)
+        for n in range(3):  # the endpoint answers when the new set serves
+            status, _, out = daemon.request("POST", "/v2/repository/reload")
+            assert status == 200, out
+            assert [m["name"] for m in out["models"]] == ["fashion", "other"]
+        time.sleep(0.3)
+        stop.set()
+        for c in clients:
+            c.join(30)
+        deadline = time.monotonic() + 10
+        while daemon.stderr.count("reloaded 2 model(s)") < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemon.stderr.count("reloaded 2 model(s)") >= 6, daemon.stderr[-3000:]
+        text = metrics(daemon)
+        assert metric(text, "f8d_reloads_total", result="ok") >= 6
+        assert metric(text, "f8d_reloads_total", result="failed") == 0
+    finally:
+        stop.set()
+        rc = daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    failed = [r for r in results if r[0] != 200]
+    assert not failed, failed[:5]
+    assert len(results) > 50
+    # the same image always gets the same class, before, during and after the reloads
+    seen = {}
+    for _, answer, i in results:
+        assert seen.setdefault(i, answer["predictions"][0]["index"]) == \
+            answer["predictions"][0]["index"]
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+    assert not daemon.server_errors(), daemon.server_errors()
+
+
+def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_test_set):
+    images, _ = fashion_test_set
+    jpeg = fmnist.to_jpeg(images[0])
+    d = models_dir(("fashion",))
+    daemon = Daemon(d)
+    try:
+        daemon.wait_ready()
+        status, _, _ = daemon.request("POST", "/predictions/second", body=jpeg)
+        assert status == 404
+        shutil.copy(os.path.join(d, "fashion.f8"), os.path.join(d, "second.f8"))
+        status, _, out = daemon.request("POST", "/v2/repository/reload")
+        assert status == 200, out
+        assert [m["name"] for m in out["models"]] == ["fashion", "second"]
+        status, _, answer = daemon.request("POST", "/predictions/second", body=jpeg)
+        assert status == 200 and answer["model"] == "second"
+        status, _, index = daemon.request("POST", "/v2/repository/index")
+        assert status == 200 and [m["name"] for m in index] == ["fashion", "second"]
+
+        # a broken file: the reload fails as a whole, both models keep serving
+        with open(os.path.join(d, "broken.f8"), "wb") as f:
+            f.write(b"F8MODEL\0" + b"\0" * 100)
+        status, hdrs, out = daemon.request("POST", "/v2/repository/reload")
+        assert status == 500 and "broken.f8" in out["error"], out
+        assert "reload failed" in out["error"]
+        for name in ("fashion", "second"):
+            status, _, answer = daemon.request("POST", "/predictions/" + name, body=jpeg)
+            assert status == 200
+        status, _, ready = daemon.request("GET", "/v2/health/ready")
+        assert status == 200
+        os.unlink(os.path.join(d, "broken.f8"))
+
+        # removed from the directory: gone after the next reload (SIGHUP this time)
+        os.unlink(os.path.join(d, "second.f8"))
+        daemon.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status, _, _ = daemon.request("GET", "/v2/models/second")
+            if status == 404:
+                break
+            time.sleep(0.05)
+        assert status == 404
+        text = metrics(daemon)
+        assert metric(text, "f8d_reloads_total", result="failed") == 1
+        assert metric(text, "f8d_models_loaded") == 1
+    finally:
+        rc = daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+    assert "reload failed, still serving the previous models" in daemon.stderr
