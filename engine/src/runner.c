@@ -2,8 +2,9 @@
  * The runner: activation buffers for one model and one maximum batch, the kernel chosen for
  * every op, an optional thread pool, and the op loop.
  *
- * Planning (f8_runner_create) gives every value a region of one arena, reusing memory by
- * liveness: a value lives from the op that writes it to the last op that reads it, and a
+ * Planning (f8_runner_create) gives every value a region of one image's part of the arena
+ * (the arena holds max_batch such parts, so each image's activations are contiguous and
+ * independent of the others'), reusing memory by liveness: a value lives from the op that writes it to the last op that reads it, and a
  * region whose value is dead is handed to the next value that fits (best fit; otherwise the
  * largest free region grows). An op's output never shares a region with its inputs, because
  * it is placed before they are released. Value 0 (the input) is read straight from the
@@ -33,7 +34,6 @@
 #include "f8_internal.h"
 
 #define NO_SLOT UINT32_MAX
-#define DENSE_CHUNK 6 /* images per DENSE work item: the conv kernel's pixel tile */
 
 typedef enum {
     RUN_SCALAR = 0, /* the reference kernel, one image per work item */
@@ -83,8 +83,10 @@ struct f8_runner {
     uint32_t max_batch;
     uint8_t *arena;
     size_t arena_size;
-    size_t *value_offset;    /* [num_values], offset of the value's region in the arena */
+    size_t *value_offset;    /* [num_values], offset of the value's region in image 0's part */
     size_t *image_bytes;     /* [num_values], bytes of one image of the value */
+    size_t *stride;          /* [num_values], bytes from one image of the value to the next */
+    size_t image_arena;      /* bytes of one image's part of the arena */
     const uint8_t **value_ptr; /* [num_values], filled by f8_run */
     f8_isa isa;
     uint32_t nthreads;
@@ -240,7 +242,7 @@ static uint32_t op_items(const op_plan *pl, uint32_t batch)
 {
     switch (pl->kind) {
     case RUN_SCALAR: return batch;
-    case RUN_DENSE: return (batch + DENSE_CHUNK - 1) / DENSE_CHUNK;
+    case RUN_DENSE: return batch;
     default: return batch * pl->rows;
     }
 }
@@ -267,15 +269,18 @@ static void run_items(const f8_op_impl *op, const op_plan *pl, uint32_t batch, u
         return;
     }
     if (pl->kind == RUN_DENSE) {
+        /* images [lo, hi): one 1 x n "image" when they lie back to back, else one by one */
         f8_conv_geom g = pl->geom;
-        const uint32_t b0 = lo * DENSE_CHUNK;
-        uint32_t b1 = hi * DENSE_CHUNK;
-        if (b1 > batch)
-            b1 = batch;
-        if (b1 <= b0)
-            return;
-        g.W = g.Wo = b1 - b0;
-        pl->conv(&g, in0 + b0 * in0_bytes, out + b0 * out_bytes, 0, 1);
+        const size_t k_bytes = g.Cin; /* u8/s8 input */
+        const size_t o_bytes = (size_t)g.Cout * f8_dtype_size(g.out_dtype);
+        if (in0_bytes == k_bytes && out_bytes == o_bytes) {
+            g.W = g.Wo = hi - lo;
+            pl->conv(&g, in0 + lo * in0_bytes, out + lo * out_bytes, 0, 1);
+        } else {
+            g.W = g.Wo = 1;
+            for (uint32_t b = lo; b < hi; b++)
+                pl->conv(&g, in0 + b * in0_bytes, out + b * out_bytes, 0, 1);
+        }
         return;
     }
     const uint32_t rows = pl->rows;
@@ -317,8 +322,8 @@ static void run_images(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_
             const f8_op_desc *d = &op->desc;
             const op_plan *pl = &r->plans[i];
             const int add = d->type == F8_OP_ADD;
-            const size_t s0 = r->image_bytes[d->input0], s1 = add ? r->image_bytes[d->input1] : 0;
-            const size_t so = r->image_bytes[d->output];
+            const size_t s0 = r->stride[d->input0], s1 = add ? r->stride[d->input1] : 0;
+            const size_t so = r->stride[d->output];
             run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + b * s0, s0,
                       add ? r->value_ptr[d->input1] + b * s1 : NULL, s1,
                       (uint8_t *)(uintptr_t)r->value_ptr[d->output] + b * so, so);
@@ -350,9 +355,9 @@ static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
         const int add = d->type == F8_OP_ADD;
         /* Output regions are never const: value 0 cannot be an op's output. */
         if (lo < hi)
-            run_items(op, pl, batch, lo, hi, r->value_ptr[d->input0], r->image_bytes[d->input0],
-                      add ? r->value_ptr[d->input1] : NULL, add ? r->image_bytes[d->input1] : 0,
-                      (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->image_bytes[d->output]);
+            run_items(op, pl, batch, lo, hi, r->value_ptr[d->input0], r->stride[d->input0],
+                      add ? r->value_ptr[d->input1] : NULL, add ? r->stride[d->input1] : 0,
+                      (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->stride[d->output]);
         if (T > 1)
             barrier(r);
         if (op_ns) {
@@ -489,8 +494,9 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
         goto out;
     r->value_offset = calloc(nv, sizeof *r->value_offset);
     r->image_bytes = calloc(nv, sizeof *r->image_bytes);
+    r->stride = calloc(nv, sizeof *r->stride);
     r->value_ptr = calloc(nv, sizeof *r->value_ptr);
-    if (!r->value_offset || !r->image_bytes || !r->value_ptr)
+    if (!r->value_offset || !r->image_bytes || !r->value_ptr || !r->stride)
         goto out;
 
     for (uint32_t v = 0; v < nv; v++) {
@@ -510,15 +516,8 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
     for (uint32_t i = 0; i < nops; i++) {
         const f8_op_desc *d = &model->ops[i].desc;
         const uint32_t v = d->output;
-        if (v != output) {
-            /* Bytes for max_batch images; the values are at most 2^33 bytes per image, so
-             * only a huge max_batch can overflow. */
-            if (r->image_bytes[v] > (SIZE_MAX - 63) / max_batch) {
-                rc = F8_ENOMEM;
-                goto out;
-            }
-            slot_of[v] = take_slot(slots, &num_slots, round64(r->image_bytes[v] * max_batch));
-        }
+        if (v != output) /* values are at most 2^33 bytes per image: no overflow */
+            slot_of[v] = take_slot(slots, &num_slots, round64(r->image_bytes[v]));
         const uint32_t ins[3] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0, v};
         for (int k = 0; k < 3; k++)
             if (ins[k] != 0 && slot_of[ins[k]] != NO_SLOT && last_use[ins[k]] == i)
@@ -537,8 +536,18 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
         }
         total += slots[s].size;
     }
-    for (uint32_t v = 0; v < nv; v++)
+    /* The arena is max_batch copies of one image's regions: every image has its own, so
+     * images may run through the ops independently (image-major threads). */
+    for (uint32_t v = 0; v < nv; v++) {
         r->value_offset[v] = slot_of[v] == NO_SLOT ? 0 : slot_offset[slot_of[v]];
+        r->stride[v] = slot_of[v] == NO_SLOT ? r->image_bytes[v] : total;
+    }
+    r->image_arena = total;
+    if (total > SIZE_MAX / max_batch) {
+        rc = F8_ENOMEM;
+        goto out;
+    }
+    total *= max_batch;
     r->arena_size = total;
     if (total && posix_memalign((void **)&r->arena, 64, total) != 0) {
         r->arena = NULL;
@@ -570,6 +579,7 @@ void f8_runner_destroy(f8_runner *runner)
     free(runner->arena);
     free(runner->value_offset);
     free(runner->image_bytes);
+    free(runner->stride);
     free(runner->value_ptr);
     free(runner->plans);
     free(runner);

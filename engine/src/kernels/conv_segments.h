@@ -26,9 +26,12 @@ f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr,
 {
     const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg = kw * Cin, seg4 = g->pk->seg4;
     const size_t total = (size_t)g->H * W * Cin;
+    uint32_t oy = pix0 / g->Wo, ox = pix0 % g->Wo; /* of pixel pix0 + m, kept incrementally */
     for (int m = 0; m < MR; m++) {
-        const uint32_t pix = pix0 + ((uint32_t)m < mr ? (uint32_t)m : mr - 1);
-        const uint32_t oy = pix / g->Wo, ox = pix % g->Wo;
+        if (m > 0 && (uint32_t)m < mr && ++ox == g->Wo) {
+            ox = 0;
+            oy++;
+        }
         const int64_t ix0 = (int64_t)ox * g->sw - g->pl;
         for (uint32_t ky = 0; ky < g->kh; ky++) {
             const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;

@@ -22,10 +22,50 @@ void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const voi
     }
 }
 
+/* MAXPOOL whose epilogue is the identity (same 8-bit dtype in and out, shift 0): the max of
+ * bytes is the max of the values, 64 channels per zmm; ReLU is a max with 0 (a no-op on u8). */
+static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y, uint32_t row0,
+                          uint32_t row1)
+{
+    const uint32_t H = a->in0.h, W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const int s8 = a->in0.dtype == F8_DTYPE_S8;
+    for (uint32_t oy = row0; oy < row1; oy++) {
+        const int64_t iy0 = (int64_t)oy * a->stride_h - a->pad_top;
+        const uint32_t ky0 = iy0 < 0 ? (uint32_t)-iy0 : 0;
+        uint32_t ky1 = a->kernel_h;
+        if (iy0 + ky1 > H)
+            ky1 = (uint32_t)(H - iy0);
+        for (uint32_t ox = 0; ox < Wo; ox++) {
+            const int64_t ix0 = (int64_t)ox * a->stride_w - a->pad_left;
+            const uint32_t kx0 = ix0 < 0 ? (uint32_t)-ix0 : 0;
+            uint32_t kx1 = a->kernel_w;
+            if (ix0 + kx1 > W)
+                kx1 = (uint32_t)(W - ix0);
+            for (uint32_t c = 0; c < C; c += 64) {
+                const __mmask64 k = C - c >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c)) - 1);
+                __m512i v = _mm512_set1_epi8(s8 ? (char)-128 : 0);
+                for (uint32_t ky = ky0; ky < ky1; ky++)
+                    for (uint32_t kx = kx0; kx < kx1; kx++) {
+                        const __m512i e = _mm512_maskz_loadu_epi8(
+                            k, x + ((size_t)(iy0 + ky) * W + (size_t)(ix0 + kx)) * C + c);
+                        v = s8 ? _mm512_max_epi8(v, e) : _mm512_max_epu8(v, e);
+                    }
+                if (s8 && a->relu)
+                    v = _mm512_max_epi8(v, _mm512_setzero_si512());
+                _mm512_mask_storeu_epi8(y + ((size_t)oy * Wo + ox) * C + c, k, v);
+            }
+        }
+    }
+}
+
 void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1)
 {
     const uint32_t H = a->in0.h, W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    if (a->in0.dtype == a->out.dtype && a->in0.dtype != F8_DTYPE_S32 && a->in0.fl == a->out.fl) {
+        maxpool_bytes(a, x, y, row0, row1);
+        return;
+    }
     const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
     for (uint32_t oy = row0; oy < row1; oy++) {
         const int64_t iy0 = (int64_t)oy * a->stride_h - a->pad_top;
