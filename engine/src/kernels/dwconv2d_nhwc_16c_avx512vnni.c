@@ -72,12 +72,77 @@ F8_INLINE void dw_tile(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_
                        f8_epi_zmm_apply(&e, acc[m]), k);
 }
 
+/* 3×3 kernels, output pixels [ox_lo, ox_hi) whose windows lie inside the image horizontally:
+ * the 9 weights, bias and epilogue constants of the block stay in registers while the pixels
+ * stream by; kernel rows in the top/bottom padding get zero weights (and read a valid row). */
+F8_INLINE void dw3x3_row(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
+                         uint32_t ox_lo, uint32_t ox_hi, uint32_t blk, const int s8,
+                         const int full)
+{
+    const f8_packed *pk = g->pk;
+    const uint32_t C = g->Cout, W = g->W;
+    const uint32_t ch = blk * 16;
+    const __mmask16 k = f8_mask16(C - ch);
+    const int32_t *wb = pk->wdw + (size_t)blk * 9 * 16;
+    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
+    __m512i w[9];
+    const uint8_t *row[3];
+    for (int ky = 0; ky < 3; ky++) {
+        const int64_t iy = iy0 + ky;
+        const int ok = iy >= 0 && iy < (int64_t)g->H;
+        const int64_t use = ok ? iy : (iy0 + 1 >= 0 && iy0 + 1 < (int64_t)g->H ? iy0 + 1 : iy0 + 2 < (int64_t)g->H && iy0 + 2 >= 0 ? iy0 + 2 : 0);
+        row[ky] = x + (size_t)use * W * C + ch;
+        for (int kx = 0; kx < 3; kx++)
+            w[ky * 3 + kx] = ok ? _mm512_load_si512(wb + (ky * 3 + kx) * 16) : _mm512_setzero_si512();
+    }
+    const __m512i bias = _mm512_load_si512(pk->bias + ch);
+    const f8_epi_zmm e = f8_epi_zmm_load(&pk->ep, ch, g->relu);
+    const size_t sC = (size_t)g->sw * C;
+    size_t off = ((size_t)ox_lo * g->sw - g->pl) * C;
+    for (uint32_t ox = ox_lo; ox < ox_hi; ox++, off += sC) {
+        __m512i a0 = bias, a1 = _mm512_setzero_si512();
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ky++) {
+            const uint8_t *p = row[ky] + off;
+            a0 = _mm512_dpwssd_epi32(a0, load_x(p, s8, k, full), w[ky * 3]);
+            a1 = _mm512_dpwssd_epi32(a1, load_x(p + C, s8, k, full), w[ky * 3 + 1]);
+            a0 = _mm512_dpwssd_epi32(a0, load_x(p + 2 * C, s8, k, full), w[ky * 3 + 2]);
+        }
+        f8_store16(y, g->out_dtype, ((size_t)oy * g->Wo + ox) * C + ch,
+                   f8_epi_zmm_apply(&e, _mm512_add_epi32(a0, a1)), k);
+    }
+}
+
 void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                      uint32_t row0, uint32_t row1)
 {
     const uint8_t *x = xv;
     const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
     const int s8 = g->in_s8;
+    if (g->kh == 3 && g->kw == 3 && g->H >= 1) {
+        /* interior pixels: ox·sw − pl >= 0 and ox·sw − pl + 3 <= W */
+        uint32_t lo = (g->pl + g->sw - 1) / g->sw;
+        uint32_t hi = g->W + g->pl >= 3 ? (g->W + g->pl - 3) / g->sw + 1 : 0;
+        if (hi > g->Wo)
+            hi = g->Wo;
+        if (lo > hi)
+            lo = hi;
+        for (uint32_t oy = row0; oy < row1; oy++)
+            for (uint32_t blk = 0; blk < nblk; blk++) {
+                const int full = blk < full_blocks;
+                for (uint32_t ox = 0; ox < lo; ox++)
+                    s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
+                       : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
+                if (s8)
+                    full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 0);
+                else
+                    full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 0);
+                for (uint32_t ox = hi; ox < g->Wo; ox++)
+                    s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
+                       : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
+            }
+        return;
+    }
     for (uint32_t oy = row0; oy < row1; oy++)
         for (uint32_t ox = 0; ox < g->Wo; ox += MR) {
             const uint32_t mr = g->Wo - ox < MR ? g->Wo - ox : MR;
