@@ -36,13 +36,21 @@ void f8img_decoder_destroy(f8img_decoder *decoder);
 int f8img_read_header(f8img_decoder *decoder, const uint8_t *data, size_t size,
                       uint32_t *width, uint32_t *height, char *err, size_t errlen);
 
-/* Decodes `data` into `out` (out_h*out_w*out_c bytes, NHWC): grayscale when out_c == 1,
- * RGB when out_c == 3, resized when the decoded size differs. Images whose header says
- * width*height > max_pixels are refused with F8IMG_ETOOLARGE before any pixel memory is
- * allocated (max_pixels = 0: no limit). */
+/* Decodes `data` into `out` (out_h*out_w*out_c bytes, NHWC): grayscale (libjpeg's
+ * luminance) when out_c == 1, RGB when out_c == 3. Baseline and progressive; grayscale, YCbCr,
+ * CMYK and YCCK files. The IDCT scales by 1/f8img_scale_denominator() (DCT-domain scaling),
+ * then the result is resized (docs/FORMAT.md §4 bilinear) when its size differs from the
+ * output's. Images whose header says width*height > max_pixels are refused with
+ * F8IMG_ETOOLARGE before any pixel memory is allocated (max_pixels = 0: no limit). */
 int f8img_decode_to_input(f8img_decoder *decoder, const uint8_t *data, size_t size,
                           uint32_t out_h, uint32_t out_w, uint32_t out_c, uint64_t max_pixels,
                           uint8_t *out, char *err, size_t errlen);
+
+/* The DCT scaling denominator a used for a width x height JPEG and an out_w x out_h output:
+ * the largest of 8, 4, 2 with a*out_w <= width and a*out_h <= height, else 1 (the rule of
+ * Pillow's Image.draft). The decoded size is ceil(width/a) x ceil(height/a). */
+uint32_t f8img_scale_denominator(uint32_t width, uint32_t height, uint32_t out_w,
+                                 uint32_t out_h);
 
 const char *f8img_strerror(int err);
 

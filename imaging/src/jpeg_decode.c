@@ -1,14 +1,16 @@
 /*
  * f8img: JPEG bytes -> a model's input tensor (docs/FORMAT.md §4) with TurboJPEG.
  *
- * Decode at full size into TJPF_GRAY (libjpeg's luminance, for 1-channel models) or TJPF_RGB
- * (3-channel), then f8_image_resize when the size differs from the model's input. When it does
- * not, the decoder writes straight into the caller's tensor. The pixel-count limit is checked
- * on the header, before any pixel memory exists.
+ * Decode into TJPF_GRAY (libjpeg's luminance, for 1-channel models) or TJPF_RGB (3-channel),
+ * scaled in the DCT domain by 1/a, a in {8, 4, 2, 1} the largest with a*out_w <= width and
+ * a*out_h <= height (Pillow's Image.draft rule, so the trainer's PIL pipeline gets the same
+ * pixels), then f8_image_resize when the scaled size differs from the model's input. When it
+ * does not, the decoder writes straight into the caller's tensor. The pixel-count limit is
+ * checked on the header, before any pixel memory exists. Progressive JPEGs decode the same way.
  *
- * CMYK / YCCK JPEGs are refused with F8IMG_EUNSUPPORTED: converting them needs the Adobe
- * inversion convention guessed right, and a wrong guess would silently feed the model
- * inverted colours. Any libjpeg warning (truncated data, corrupt entropy segments) is an
+ * CMYK / YCCK JPEGs are decoded to CMYK and converted as Pillow converts them (inverted inks
+ * when the Adobe APP14 marker is present, as Photoshop writes them), then to luminance for
+ * 1-channel models. Any libjpeg warning (truncated data, corrupt entropy segments) is an
  * error, F8IMG_EDECODE: the model never sees a half-grey image.
  *
  * After any TurboJPEG failure the handle is replaced: in TurboJPEG 2.1 an error inside
@@ -153,6 +155,90 @@ int f8img_read_header(f8img_decoder *decoder, const uint8_t *data, size_t size, 
     return F8IMG_OK;
 }
 
+/* Whether the JPEG carries an Adobe APP14 segment (Photoshop's CMYK JPEGs store inverted
+ * ink values; Pillow and Photoshop read them inverted when the marker is there). Walks the
+ * marker segments up to the first SOS. */
+static int has_adobe_marker(const uint8_t *d, size_t n)
+{
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (d[i] != 0xFF)
+            return 0;
+        uint8_t m = d[i + 1];
+        if (m == 0xFF) {
+            i++;
+            continue;
+        }
+        if (m == 0xDA || m == 0xD9)
+            return 0;
+        size_t len = (size_t)d[i + 2] << 8 | d[i + 3];
+        if (len < 2)
+            return 0;
+        if (m == 0xEE && len >= 7 && i + 9 <= n && memcmp(d + i + 4, "Adobe", 5) == 0)
+            return 1;
+        i += 2 + len;
+    }
+    return 0;
+}
+
+/* Pillow's MULDIV255: a*b/255, rounded. */
+static inline uint8_t muldiv255(unsigned a, unsigned b)
+{
+    unsigned t = a * b + 128;
+    return (uint8_t)(((t >> 8) + t) >> 8);
+}
+
+/* CMYK (as stored) to RGB or libjpeg's luminance, as Pillow converts it: with the Adobe
+ * marker the stored values are inverted inks (R = K' - K'*(255-C')/255), without it plain
+ * inks (R = (255-K) - (255-K)*C/255). */
+static void cmyk_convert(const uint8_t *src, size_t pixels, int adobe, uint32_t out_c,
+                         uint8_t *dst)
+{
+    for (size_t i = 0; i < pixels; i++, src += 4) {
+        unsigned c = adobe ? 255u - src[0] : src[0];
+        unsigned m = adobe ? 255u - src[1] : src[1];
+        unsigned y = adobe ? 255u - src[2] : src[2];
+        unsigned nk = adobe ? src[3] : 255u - src[3];
+        uint8_t r = (uint8_t)(nk - muldiv255(c, nk));
+        uint8_t g = (uint8_t)(nk - muldiv255(m, nk));
+        uint8_t b = (uint8_t)(nk - muldiv255(y, nk));
+        if (out_c == 3) {
+            dst[0] = r;
+            dst[1] = g;
+            dst[2] = b;
+            dst += 3;
+        } else { /* ITU-R 601 luminance, libjpeg's and Pillow's fixed point */
+            *dst++ = (uint8_t)((r * 19595u + g * 38470u + b * 7471u + 32768u) >> 16);
+        }
+    }
+}
+
+static int grow_scratch(f8img_decoder *dec, size_t need)
+{
+    if (need <= dec->scratch_size)
+        return 0;
+    free(dec->scratch);
+    dec->scratch_size = 0;
+    dec->scratch = malloc(need);
+    if (!dec->scratch)
+        return -1;
+    dec->scratch_size = need;
+    return 0;
+}
+
+uint32_t f8img_scale_denominator(uint32_t width, uint32_t height, uint32_t out_w, uint32_t out_h)
+{
+    static const uint32_t denoms[] = {8, 4, 2};
+    if (out_w == 0 || out_h == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof(denoms) / sizeof(denoms[0]); i++) {
+        uint64_t a = denoms[i];
+        if (a * out_w <= width && a * out_h <= height)
+            return (uint32_t)a;
+    }
+    return 1;
+}
+
 int f8img_decode_to_input(f8img_decoder *decoder, const uint8_t *data, size_t size,
                           uint32_t out_h, uint32_t out_w, uint32_t out_c, uint64_t max_pixels,
                           uint8_t *out, char *err, size_t errlen)
@@ -173,30 +259,30 @@ int f8img_decode_to_input(f8img_decoder *decoder, const uint8_t *data, size_t si
         return set_err(err, errlen, F8IMG_ETOOLARGE,
                        "image is %dx%d (%llu pixels), over the limit of %llu pixels", w, h,
                        (unsigned long long)pixels, (unsigned long long)max_pixels);
-    if (cs == TJCS_CMYK || cs == TJCS_YCCK)
-        return set_err(err, errlen, F8IMG_EUNSUPPORTED,
-                       "CMYK JPEGs are not supported: convert the image to RGB or grayscale");
 
-    uint8_t *dst = out;
-    const int resize = (uint32_t)w != out_w || (uint32_t)h != out_h;
-    if (resize) {
-        const size_t need = (size_t)pixels * out_c;
-        if (need > decoder->scratch_size) {
-            free(decoder->scratch);
-            decoder->scratch_size = 0;
-            decoder->scratch = malloc(need);
-            if (!decoder->scratch)
-                return set_err(err, errlen, F8IMG_ENOMEM,
-                               "out of memory for a %dx%d image", w, h);
-            decoder->scratch_size = need;
-        }
+    /* DCT-domain scaling: libjpeg's IDCT writes 1/a of the size directly. */
+    const uint32_t a = f8img_scale_denominator((uint32_t)w, (uint32_t)h, out_w, out_h);
+    const uint32_t sw = ((uint32_t)w + a - 1) / a, sh = ((uint32_t)h + a - 1) / a;
+    const int cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
+    const uint32_t dec_c = cmyk ? 4 : out_c;
+    const int resize = sw != out_w || sh != out_h;
+    const size_t scaled = (size_t)sw * sh;
+
+    uint8_t *dst = out, *conv = out;
+    if (resize || cmyk) {
+        size_t need = scaled * dec_c + ((cmyk && resize) ? scaled * out_c : 0);
+        if (grow_scratch(decoder, need) != 0)
+            return set_err(err, errlen, F8IMG_ENOMEM, "out of memory for a %dx%d image", w, h);
         dst = decoder->scratch;
+        conv = cmyk ? (resize ? decoder->scratch + scaled * 4 : out) : dst;
     }
-    const int pf = out_c == 1 ? TJPF_GRAY : TJPF_RGB;
-    if (tjDecompress2(decoder->tj, data, (unsigned long)size, dst, w, w * (int)out_c, h, pf,
-                      TJFLAG_STOPONWARNING) != 0)
+    const int pf = cmyk ? TJPF_CMYK : (out_c == 1 ? TJPF_GRAY : TJPF_RGB);
+    if (tjDecompress2(decoder->tj, data, (unsigned long)size, dst, (int)sw, (int)(sw * dec_c),
+                      (int)sh, pf, TJFLAG_STOPONWARNING) != 0)
         return tj_fail(decoder, err, errlen, "corrupt JPEG");
-    if (resize && f8_image_resize(dst, (uint32_t)h, (uint32_t)w, out_c, out, out_h, out_w) != F8_OK)
+    if (cmyk)
+        cmyk_convert(dst, scaled, has_adobe_marker(data, size), out_c, conv);
+    if (resize && f8_image_resize(conv, sh, sw, out_c, out, out_h, out_w) != F8_OK)
         return set_err(err, errlen, F8IMG_EINVAL, "resize failed");
     return F8IMG_OK;
 }

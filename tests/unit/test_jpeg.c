@@ -1,7 +1,8 @@
 /*
  * f8img: real JPEGs made here with tjCompress2 (quality 100), decoded to 1 and 3 channels and
  * compared with their source pixels; the resize path against f8_image_resize; and the error
- * classes: not a JPEG, corrupt/truncated, over the pixel limit, CMYK, bad arguments.
+ * classes: not a JPEG, corrupt/truncated, over the pixel limit, bad arguments; CMYK,
+ * progressive and DCT-scaled decodes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -261,22 +262,157 @@ static void test_too_large(void)
     free(jpeg);
 }
 
-static void test_cmyk_refused(void)
+static uint8_t *encode_flags(const uint8_t *pixels, int w, int h, int pf, int subsamp,
+                             int flags, size_t *size)
 {
-    static uint8_t cmyk[16 * 16 * 4];
-    for (size_t i = 0; i < sizeof cmyk; i++)
-        cmyk[i] = (uint8_t)(i * 7);
+    tjhandle tj = tjInitCompress();
+    unsigned char *jpeg = NULL;
+    unsigned long n = 0;
+    const int rc = tjCompress2(tj, pixels, w, 0, h, pf, &jpeg, &n, subsamp, 100,
+                               TJFLAG_ACCURATEDCT | flags);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    uint8_t *copy = malloc(n);
+    memcpy(copy, jpeg, n);
+    tjFree(jpeg);
+    tjDestroy(tj);
+    *size = n;
+    return copy;
+}
+
+static uint8_t muldiv255(unsigned a, unsigned b)
+{
+    unsigned t = a * b + 128;
+    return (uint8_t)(((t >> 8) + t) >> 8);
+}
+
+/* TurboJPEG writes CMYK as YCCK with an Adobe marker and the values as given; readers that
+ * follow Photoshop (Pillow, f8img) take them as inverted inks. */
+static void test_cmyk(void)
+{
+    enum { S = 16 };
+    static uint8_t cmyk[S * S * 4];
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            uint8_t *p = cmyk + (y * S + x) * 4;
+            p[0] = (uint8_t)(40 + x * 8);
+            p[1] = (uint8_t)(200 - y * 6);
+            p[2] = (uint8_t)(90 + x * 3 + y * 3);
+            p[3] = (uint8_t)(255 - x * 4);
+        }
     size_t size;
-    uint8_t *jpeg = encode(cmyk, 16, 16, TJPF_CMYK, TJSAMP_444, &size);
+    uint8_t *jpeg = encode(cmyk, S, S, TJPF_CMYK, TJSAMP_444, &size);
     f8img_decoder *d = NULL;
     CU_ASSERT_EQUAL_FATAL(f8img_decoder_create(&d), F8IMG_OK);
     char err[256];
-    uint8_t out[16 * 16 * 3];
-    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, 16, 16, 3, 0, out, err, sizeof err),
-                    F8IMG_EUNSUPPORTED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "CMYK"));
+    uint8_t rgb[S * S * 3], gray[S * S], want_rgb[S * S * 3], want_gray[S * S];
+    for (int i = 0; i < S * S; i++) {
+        const uint8_t *p = cmyk + i * 4;
+        unsigned k = p[3];
+        for (int c = 0; c < 3; c++)
+            want_rgb[i * 3 + c] = (uint8_t)(k - muldiv255(255u - p[c], k));
+        want_gray[i] = (uint8_t)((want_rgb[i * 3] * 19595u + want_rgb[i * 3 + 1] * 38470u +
+                                  want_rgb[i * 3 + 2] * 7471u + 32768u) >> 16);
+    }
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, S, S, 3, 0, rgb, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_TRUE(max_abs_diff(rgb, want_rgb, sizeof rgb) <= 4);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, S, S, 1, 0, gray, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_TRUE(max_abs_diff(gray, want_gray, sizeof gray) <= 4);
+    /* resized (2x DCT scaling, then bilinear): close to the resize of the full conversion */
+    uint8_t small[6 * 6 * 3], small_want[6 * 6 * 3];
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, 6, 6, 3, 0, small, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(f8_image_resize(want_rgb, S, S, 3, small_want, 6, 6), F8_OK);
+    CU_ASSERT_TRUE(max_abs_diff(small, small_want, sizeof small) <= 12);
     f8img_decoder_destroy(d);
     free(jpeg);
+}
+
+static void test_scale_rule(void)
+{
+    CU_ASSERT_EQUAL(f8img_scale_denominator(224, 224, 28, 28), 8);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(223, 224, 28, 28), 4);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(56, 56, 28, 28), 2);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(55, 56, 28, 28), 1);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(28, 28, 28, 28), 1);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(10, 10, 28, 28), 1); /* upscale */
+    CU_ASSERT_EQUAL(f8img_scale_denominator(640, 480, 224, 224), 2);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(4000, 3000, 224, 224), 8);
+    CU_ASSERT_EQUAL(f8img_scale_denominator(90, 100, 12, 10), 4);
+}
+
+/* A 224x160 JPEG to 28x20: the IDCT writes 1/8 scale, no resize; equal to TurboJPEG's own
+ * scaled decode. To 40x30: 1/4 scale (56x40), then the bilinear resize. */
+static void test_dct_scaling(void)
+{
+    enum { BW = 224, BH = 160 };
+    static uint8_t src[BW * BH * 3];
+    for (int y = 0; y < BH; y++)
+        for (int x = 0; x < BW; x++) {
+            uint8_t *p = src + (y * BW + x) * 3;
+            p[0] = (uint8_t)(x + y);
+            p[1] = (uint8_t)(x * 2 - y);
+            p[2] = (uint8_t)((x ^ y) & 0xFF);
+        }
+    size_t size;
+    uint8_t *jpeg = encode(src, BW, BH, TJPF_RGB, TJSAMP_420, &size);
+    tjhandle tj = tjInitDecompress();
+    static uint8_t eighth[28 * 20 * 3], quarter[56 * 40 * 3], q_gray[56 * 40];
+    CU_ASSERT_EQUAL(tjDecompress2(tj, jpeg, size, eighth, 28, 0, 20, TJPF_RGB, 0), 0);
+    CU_ASSERT_EQUAL(tjDecompress2(tj, jpeg, size, quarter, 56, 0, 40, TJPF_RGB, 0), 0);
+    CU_ASSERT_EQUAL(tjDecompress2(tj, jpeg, size, q_gray, 56, 0, 40, TJPF_GRAY, 0), 0);
+    tjDestroy(tj);
+
+    f8img_decoder *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(f8img_decoder_create(&d), F8IMG_OK);
+    char err[256];
+    static uint8_t got[28 * 20 * 3], want[40 * 30 * 3], got2[40 * 30 * 3];
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, 20, 28, 3, 0, got, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(memcmp(got, eighth, sizeof got), 0);
+    CU_ASSERT_EQUAL(f8_image_resize(quarter, 40, 56, 3, want, 30, 40), F8_OK);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, 30, 40, 3, 0, got2, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(memcmp(got2, want, sizeof got2), 0);
+    static uint8_t gwant[30 * 40], ggot[30 * 40];
+    CU_ASSERT_EQUAL(f8_image_resize(q_gray, 40, 56, 1, gwant, 30, 40), F8_OK);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, jpeg, size, 30, 40, 1, 0, ggot, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(memcmp(ggot, gwant, sizeof ggot), 0);
+    f8img_decoder_destroy(d);
+    free(jpeg);
+}
+
+/* Progressive coding reorders the same quantised coefficients: the pixels are the same as
+ * the baseline file's, at full size and DCT-scaled. */
+static void test_progressive(void)
+{
+    size_t bsize, psize;
+    uint8_t *base = encode_flags(rgb_src, W, H, TJPF_RGB, TJSAMP_420, 0, &bsize);
+    uint8_t *prog = encode_flags(rgb_src, W, H, TJPF_RGB, TJSAMP_420, TJFLAG_PROGRESSIVE, &psize);
+    CU_ASSERT_NOT_EQUAL(bsize, psize); /* really a different file */
+    f8img_decoder *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(f8img_decoder_create(&d), F8IMG_OK);
+    char err[256];
+    static uint8_t a[H * W * 3], b[H * W * 3], sa[16 * 24], sb[16 * 24];
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, base, bsize, H, W, 3, 0, a, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, prog, psize, H, W, 3, 0, b, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(memcmp(a, b, sizeof a), 0);
+    CU_ASSERT_TRUE(max_abs_diff(a, rgb_src, sizeof a) <= 16);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, base, bsize, 16, 24, 1, 0, sa, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, prog, psize, 16, 24, 1, 0, sb, err, sizeof err),
+                    F8IMG_OK);
+    CU_ASSERT_EQUAL(memcmp(sa, sb, sizeof sa), 0);
+    /* a truncated progressive file is an error, not a half-decoded image */
+    CU_ASSERT_EQUAL(f8img_decode_to_input(d, prog, psize * 2 / 3, H, W, 3, 0, b, err,
+                                          sizeof err), F8IMG_EDECODE);
+    f8img_decoder_destroy(d);
+    free(base);
+    free(prog);
 }
 
 static void test_bad_arguments(void)
@@ -315,7 +451,10 @@ int main(void)
         {"not a JPEG", test_not_a_jpeg},
         {"truncated and damaged JPEGs", test_truncated_and_corrupt},
         {"pixel limit from the header", test_too_large},
-        {"CMYK refused", test_cmyk_refused},
+        {"CMYK (Adobe, inverted inks) to RGB and luminance", test_cmyk},
+        {"DCT scaling rule (Pillow's draft)", test_scale_rule},
+        {"DCT-scaled decode equals TurboJPEG's, then the resize", test_dct_scaling},
+        {"progressive equals baseline", test_progressive},
         {"bad arguments", test_bad_arguments},
         CU_TEST_INFO_NULL,
     };
