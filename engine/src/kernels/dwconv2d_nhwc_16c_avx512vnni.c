@@ -99,6 +99,39 @@ F8_INLINE void dw3x3_row(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
     const f8_epi_zmm e = f8_epi_zmm_load(&pk->ep, ch, g->relu);
     const size_t sC = (size_t)g->sw * C;
     size_t off = ((size_t)ox_lo * g->sw - g->pl) * C;
+    if (ox_lo >= ox_hi)
+        return;
+    if (g->sw <= 2) {
+        /* sliding window: each input pixel is widened once per kernel row (stride 1), or
+         * the shared column of neighbouring windows is kept (stride 2) */
+        __m512i c0[3], c1[3];
+        for (int ky = 0; ky < 3; ky++) {
+            c0[ky] = load_x(row[ky] + off, s8, k, full);
+            c1[ky] = g->sw == 1 ? load_x(row[ky] + off + C, s8, k, full) : _mm512_setzero_si512();
+        }
+        for (uint32_t ox = ox_lo; ox < ox_hi; ox++, off += sC) {
+            __m512i a0 = bias, a1 = _mm512_setzero_si512();
+#pragma GCC unroll 3
+            for (int ky = 0; ky < 3; ky++) {
+                const uint8_t *p = row[ky] + off;
+                if (g->sw == 2)
+                    c1[ky] = load_x(p + C, s8, k, full);
+                const __m512i c2 = load_x(p + 2 * C, s8, k, full);
+                a0 = _mm512_dpwssd_epi32(a0, c0[ky], w[ky * 3]);
+                a1 = _mm512_dpwssd_epi32(a1, c1[ky], w[ky * 3 + 1]);
+                a0 = _mm512_dpwssd_epi32(a0, c2, w[ky * 3 + 2]);
+                if (g->sw == 1) {
+                    c0[ky] = c1[ky];
+                    c1[ky] = c2;
+                } else {
+                    c0[ky] = c2;
+                }
+            }
+            f8_store16(y, g->out_dtype, ((size_t)oy * g->Wo + ox) * C + ch,
+                       f8_epi_zmm_apply(&e, _mm512_add_epi32(a0, a1)), k);
+        }
+        return;
+    }
     for (uint32_t ox = ox_lo; ox < ox_hi; ox++, off += sC) {
         __m512i a0 = bias, a1 = _mm512_setzero_si512();
 #pragma GCC unroll 3
