@@ -27,6 +27,31 @@ f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr,
     const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg = kw * Cin, seg4 = g->pk->seg4;
     const size_t total = (size_t)g->H * W * Cin;
     uint32_t oy = pix0 / g->Wo, ox = pix0 % g->Wo; /* of pixel pix0 + m, kept incrementally */
+    {
+        /* Fast path: the tile lies in one output row and all its windows inside the image
+         * horizontally, and the last segment's seg4 bytes stay inside the tensor. */
+        const int64_t ixa = (int64_t)ox * g->sw - g->pl;
+        const int64_t ixb = (int64_t)(ox + mr - 1) * g->sw - g->pl;
+        const int64_t iy_last = (int64_t)oy * g->sh - g->pt + g->kh - 1;
+        const int64_t iy_end = iy_last < (int64_t)g->H ? iy_last : (int64_t)g->H - 1;
+        if (ox + mr <= g->Wo && ixa >= 0 && ixb + kw <= W &&
+            (iy_end < 0 || ((size_t)iy_end * W + (size_t)ixb) * Cin + seg4 <= total)) {
+            const size_t step = (size_t)g->sw * Cin;
+            for (uint32_t ky = 0; ky < g->kh; ky++) {
+                const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;
+                const uint8_t **p = &ptrs[ky * (uint32_t)MR];
+                if (iy < 0 || iy >= (int64_t)g->H) {
+                    for (int m = 0; m < MR; m++)
+                        p[m] = g->zero;
+                    continue;
+                }
+                const uint8_t *base = x + ((size_t)iy * W + (size_t)ixa) * Cin;
+                for (int m = 0; m < MR; m++)
+                    p[m] = base + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step;
+            }
+            return;
+        }
+    }
     for (int m = 0; m < MR; m++) {
         if (m > 0 && (uint32_t)m < mr && ++ox == g->Wo) {
             ox = 0;
