@@ -48,7 +48,7 @@ $(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
-.PHONY: all deps run test test-c test-trainer test-integration model clean asan install bench
+.PHONY: all deps run test test-c test-trainer test-integration model clean asan install bench bench-daemon
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
 
@@ -140,10 +140,23 @@ $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
 
+$(BUILD)/bench/layer_bench: bench/layer_bench.c $(BUILD)/libf8.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) -o $@ $^ $(LIBS_ENGINE)
+
 bench: deps
 	@./scripts/install-bench-deps.sh
 	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/bench/vnni_peak
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/run_bench.py --out bench/RESULTS.md
+	@$(MAKE) --no-print-directory bench-daemon
+
+# f8d under wrk at 1/16/64 connections, engine alone in the same run (bench/daemon/run.py):
+# its own section of bench/RESULTS.md, between the daemon-bench markers.
+bench-daemon: deps
+	@./scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/f8d
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/run.py --f8d $(BUILD)/f8d \
+	    --f8 $(BUILD)/f8 --out bench/RESULTS.md
 
 # ---- install (systemd deployment) ---------------------------------------------------
 PREFIX  ?= /usr/local

@@ -17,6 +17,7 @@
 typedef struct {
     __m512i sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi;
     int any_left, relu;
+    int u8fast; /* u8 output, right shifts only: see f8_epi_zmm_apply */
 } f8_epi_zmm;
 
 F8_INLINE f8_epi_zmm f8_epi_zmm_load(const f8_epi *e, size_t ch, int relu)
@@ -37,11 +38,21 @@ F8_INLINE f8_epi_zmm f8_epi_zmm_load(const f8_epi *e, size_t ch, int relu)
         z.sl = z.lo_pre = z.hi_pre = _mm512_setzero_si512();
     }
     z.relu = relu;
+    z.u8fast = !e->any_left && e->lo == 0 && e->hi == 255;
     return z;
 }
 
 F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
 {
+    if (z->u8fast) {
+        /* u8 output: requant(v) <= 0 for v < 0 and requant(0) = 0, so max(v, 0) first changes
+         * nothing (ReLU or not). For 0 <= v < 2^31, v + (2^(sr-1) - 1) + (q & 1) < 2^32:
+         * one unsigned shift rounds half to even, q = floor(v / 2^sr) + round. The clamp at
+         * 255 is the saturating store (f8_store16's vpmovusdb). */
+        v = _mm512_max_epi32(v, _mm512_setzero_si512());
+        const __m512i bit = _mm512_and_si512(_mm512_srlv_epi32(v, z->sr), z->one);
+        return _mm512_srlv_epi32(_mm512_add_epi32(_mm512_add_epi32(v, z->hm1), bit), z->sr);
+    }
     if (z->relu)
         v = _mm512_max_epi32(v, _mm512_setzero_si512());
     __m512i q = _mm512_srav_epi32(v, z->sr);
@@ -58,11 +69,14 @@ F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
     return _mm512_mask_mov_epi32(q, lt, z->lo);
 }
 
-/* Stores the lanes of mask k of q (already clamped to dtype's range) at element index i. */
+/* Stores the lanes of mask k of q at element index i: q is clamped to dtype's range, except
+ * that u8 values may exceed 255 (never be negative) and saturate here. */
 F8_INLINE void f8_store16(void *y, f8_dtype dtype, size_t i, __m512i q, __mmask16 k)
 {
     if (dtype == F8_DTYPE_S32)
         _mm512_mask_storeu_epi32((int32_t *)y + i, k, q);
+    else if (dtype == F8_DTYPE_U8)
+        _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtusepi32_epi8(q));
     else
         _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtepi32_epi8(q));
 }
