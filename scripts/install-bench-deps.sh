@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what `make bench` needs on top of scripts/install-deps.sh: torchvision (its
-# quantizable ResNet / MobileNet-V2 models are the PyTorch int8 peer in bench/RESULTS.md).
+# quantizable ResNet / MobileNet-V2 models are the PyTorch int8 peer in bench/RESULTS.md) and
+# wrk (the HTTP load generator that drives f8d in bench/daemon/run.py).
 # `make test` does not need any of this. Idempotent.
 set -eu
 
@@ -8,6 +9,7 @@ PACKAGES="
 python3-torch
 python3-torchvision
 python3-numpy
+wrk
 "
 
 missing=""
