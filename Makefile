@@ -157,15 +157,6 @@ bench-daemon: deps
 	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/f8d
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/run.py --f8d $(BUILD)/f8d \
 	    --f8 $(BUILD)/f8 --out bench/RESULTS.md
-	@$(MAKE) --no-print-directory bench-daemon
-
-# f8d under wrk at 1/16/64 connections, engine alone in the same run (bench/daemon/run.py):
-# its own section of bench/RESULTS.md, between the daemon-bench markers.
-bench-daemon: deps
-	@./scripts/install-bench-deps.sh
-	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/f8d
-	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/run.py --f8d $(BUILD)/f8d \
-	    --f8 $(BUILD)/f8 --out bench/RESULTS.md
 
 # ---- install (systemd deployment) ---------------------------------------------------
 PREFIX  ?= /usr/local
