@@ -58,6 +58,7 @@ void f8_epi16_init(f8_epi16 *e, int n, f8_dtype out)
     e->ep.lo = lo;
     e->ep.hi = hi;
     e->ep.any_left = n < 0;
+    e->ep.max_sr = n > 0 ? n : 0;
 }
 
 void f8_pack_free(f8_packed *pk)
@@ -146,9 +147,11 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
         epi_lane(sr, mask, hm1, one, sl, lo_pre, hi_pre, o, a->fl_w[o] + a->in0.fl - a->out.fl,
                  lo, hi);
     }
-    int any_left = 0;
-    for (uint32_t o = 0; o < c16; o++)
+    int any_left = 0, max_sr = 0;
+    for (uint32_t o = 0; o < c16; o++) {
         any_left |= sl[o] > 0;
+        max_sr = sr[o] > max_sr ? sr[o] : max_sr;
+    }
 
     pk->kind = dw ? F8_PACK_DW : F8_PACK_GEMM;
     pk->seg4 = dw ? 0 : seg4;
@@ -156,7 +159,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     pk->w = dw ? NULL : (const int8_t *)mem;
     pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;
     pk->bias = bias;
-    pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left};
+    pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr};
     pk->mem = mem;
     return F8_OK;
 }

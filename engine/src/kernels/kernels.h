@@ -115,6 +115,7 @@ typedef struct {
     const int32_t *sr, *mask, *hm1, *one, *sl, *lo_pre, *hi_pre; /* [nblk * 16] each */
     int32_t lo, hi;  /* the output dtype's range */
     int any_left;    /* some channel has sl > 0 (else out = clamp(q, lo, hi)) */
+    int max_sr;      /* the largest sr */
 } f8_epi;
 
 typedef enum { F8_PACK_NONE = 0, F8_PACK_GEMM, F8_PACK_DW } f8_pack_kind;

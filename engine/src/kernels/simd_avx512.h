@@ -18,6 +18,8 @@ typedef struct {
     __m512i sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi;
     int any_left, relu;
     int u8fast; /* u8 output, right shifts only: see f8_epi_zmm_apply */
+    int s8fast; /* s8 output, right shifts of at most 23 bits only */
+    __m512i c_lo, c_hi; /* s8fast: the pre-clamp bounds */
 } f8_epi_zmm;
 
 F8_INLINE f8_epi_zmm f8_epi_zmm_load(const f8_epi *e, size_t ch, int relu)
@@ -39,6 +41,9 @@ F8_INLINE f8_epi_zmm f8_epi_zmm_load(const f8_epi *e, size_t ch, int relu)
     }
     z.relu = relu;
     z.u8fast = !e->any_left && e->lo == 0 && e->hi == 255;
+    z.s8fast = !e->any_left && e->lo == -127 && e->hi == 127 && e->max_sr <= 23;
+    z.c_hi = _mm512_sllv_epi32(_mm512_set1_epi32(128), z.sr);
+    z.c_lo = relu ? _mm512_setzero_si512() : _mm512_sub_epi32(_mm512_setzero_si512(), z.c_hi);
     return z;
 }
 
@@ -52,6 +57,16 @@ F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
         v = _mm512_max_epi32(v, _mm512_setzero_si512());
         const __m512i bit = _mm512_and_si512(_mm512_srlv_epi32(v, z->sr), z->one);
         return _mm512_srlv_epi32(_mm512_add_epi32(_mm512_add_epi32(v, z->hm1), bit), z->sr);
+    }
+    if (z->s8fast) {
+        /* s8 output, sr <= 23: clamping v to ±128·2^sr first changes no result (both ends
+         * still round beyond ±127) and keeps v + 2^(sr-1) - 1 + (q & 1) inside 31 bits, so
+         * one arithmetic shift rounds half to even; ReLU is the lower bound 0. The upper
+         * clamp at 127 is the saturating store (vpmovsdb). */
+        v = _mm512_min_epi32(_mm512_max_epi32(v, z->c_lo), z->c_hi);
+        const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(v, z->sr), z->one);
+        const __m512i q = _mm512_srav_epi32(_mm512_add_epi32(_mm512_add_epi32(v, z->hm1), bit), z->sr);
+        return _mm512_max_epi32(q, z->lo);
     }
     if (z->relu)
         v = _mm512_max_epi32(v, _mm512_setzero_si512());
@@ -70,7 +85,7 @@ F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
 }
 
 /* Stores the lanes of mask k of q at element index i: q is clamped to dtype's range, except
- * that u8 values may exceed 255 (never be negative) and saturate here. */
+ * that u8 values may exceed 255 (never be negative) and s8 values 127: they saturate here. */
 F8_INLINE void f8_store16(void *y, f8_dtype dtype, size_t i, __m512i q, __mmask16 k)
 {
     if (dtype == F8_DTYPE_S32)
@@ -78,7 +93,7 @@ F8_INLINE void f8_store16(void *y, f8_dtype dtype, size_t i, __m512i q, __mmask1
     else if (dtype == F8_DTYPE_U8)
         _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtusepi32_epi8(q));
     else
-        _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtepi32_epi8(q));
+        _mm_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtsepi32_epi8(q));
 }
 
 /* Loads up to 16 elements (mask k) of a u8/s8/s32 tensor as s32 lanes. */
