@@ -1,5 +1,6 @@
 """`make bench`: libf8 against PyTorch's int8 (onednn) side by side, on this machine, in one
-run, interleaved; writes bench/RESULTS.md.
+run, interleaved; writes its section of bench/RESULTS.md (between the engine-bench markers;
+bench/daemon/run.py owns another).
 
     PYTHONPATH=trainer /usr/bin/python3 bench/run_bench.py [--rounds R] [--quick] [--out PATH]
 
@@ -239,9 +240,24 @@ def main():
             seen.add(c)
             w(c)
     w("```")
-    with open(args.out, "w") as f:
-        f.write("\n".join(L) + "\n")
+    write_section(args.out, BEGIN + "\n" + "\n".join(L) + "\n" + END)
     print(args.out)
+
+
+BEGIN, END = "<!-- engine-bench:begin -->", "<!-- engine-bench:end -->"
+
+
+def write_section(path, text):
+    """Replaces the engine section of bench/RESULTS.md (between the markers), or puts it first;
+    other sections (bench/daemon/run.py's) stay as they are."""
+    old = open(path).read() if os.path.exists(path) else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + text + rest.split(END, 1)[1]
+    else:
+        new = text + "\n\n" + old if old else text + "\n"
+    with open(path, "w") as f:
+        f.write(new)
 
 
 if __name__ == "__main__":

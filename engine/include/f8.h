@@ -158,9 +158,9 @@ size_t f8_runner_arena_bytes(const f8_runner *runner);
  * batch*num_classes s32 logits (image-major). Allocates nothing. */
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);
 
-/* f8_run that also adds each op's wall time in nanoseconds, as the calling thread sees it
- * (the other threads included: it waits for them), to op_ns[0 .. num_ops-1]. For profiling;
- * allocates nothing. */
+/* f8_run that also adds each op's time in nanoseconds to op_ns[0 .. num_ops-1]: with one
+ * thread its CPU time, with more the wall time the calling thread sees (it waits for the
+ * others). For profiling; allocates nothing. */
 int f8_run_profiled(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits,
                     uint64_t *op_ns);
 
