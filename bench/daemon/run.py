@@ -167,7 +167,7 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     n = cpus()
     print("daemon bench: %s (%s), batch %d" % (name, source, batch), flush=True)
     load0, others = loadavg(), busy_others()
-    eng_sum, eng_mt, isa, ecmd, ecmd_mt = engine_only(a.f8, model_path, batch, n, iters)
+    before = engine_only(a.f8, model_path, batch, n, iters)
     d = F8d(a.f8d, model_path, name, ["--threads", n, "--max-batch-size", batch,
                                         "--max-queue-delay-us", delay_us, "--max-queue", 1024])
     rows = []
@@ -189,10 +189,17 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
                   % (c, r["rps"], r["p50"], r["p99"], r["mean_batch"]), flush=True)
     finally:
         d.stop()
+    # the engine alone again: the mean of before and after evens out drifting machine load
+    after = engine_only(a.f8, model_path, batch, n, iters)
+    eng_sum, eng_mt = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+    isa, ecmd, ecmd_mt = before[2:]
+    print("  engine alone: %.1f images/s (%.1f before, %.1f after the daemon)"
+          % (eng_sum, before[0], after[0]), flush=True)
     return {"name": name, "source": source, "batch": batch, "delay_us": delay_us,
             "argv": " ".join(d.argv), "rows": rows, "engine_sum": eng_sum,
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
-            "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others}
+            "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
+            "engine_runs": (before[0], after[0])}
 
 
 def section(results, a):
@@ -221,8 +228,10 @@ def section(results, a):
             note += "; also running on this machine: " + ", ".join(r["others"])
         L += ["", note + "."]
         L += ["", "Engine alone, same model and batch (%s): %.0f images/s from %d concurrent "
-              "single-threaded runners (what f8d's instances do); %.0f images/s from one runner "
-              "with %d threads." % (r["isa"], r["engine_sum"], n, r["engine_mt"], n),
+              "single-threaded runners (what f8d's instances do; mean of %.0f measured before "
+              "and %.0f after the daemon); %.0f images/s from one runner with %d threads." % (
+                  r["isa"], r["engine_sum"], n, r["engine_runs"][0], r["engine_runs"][1],
+                  r["engine_mt"], n),
               "Daemon at %d connections: **%.0f%%** of the engine-alone images/s; "
               "%d vs 1 connection: **%.2f×** the images/s." % (
                   last["conns"], 100 * last["rps"] / r["engine_sum"], last["conns"],
