@@ -50,8 +50,12 @@ static f8_dtype rnd_dtype(int allow_s32)
 }
 
 /* Shift n for an output channel: mostly moderate right shifts, some left, some extreme. */
+static int right_shifts_only; /* set by tests of the right-shift-only epilogues */
+
 static int rnd_shift(void)
 {
+    if (right_shifts_only)
+        return rnd() % 8 ? rnd_in(0, 14) : rnd_in(0, 31);
     switch (rnd() % 4) {
     case 0:
     case 1: return rnd_in(0, 14);
@@ -173,6 +177,8 @@ static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped
         g = 1;
         cin = rnd() % 3 ? (uint32_t)rnd_in(1, 80) : (uint32_t)rnd_in(1, 4);
         cout = rnd() % 3 ? (uint32_t)rnd_in(1, 140) : 64 * (uint32_t)rnd_in(1, 2);
+        if (right_shifts_only && rnd() % 2)
+            cout = 64 * (uint32_t)rnd_in(1, 2);
     }
     a->groups = g;
     const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 13);
@@ -239,6 +245,15 @@ static void test_conv_resnet_shapes(void)
         compare_op(&op, 2, "resnet-shaped conv");
         free_weights(&t);
     }
+}
+
+/* Only right shifts: the u8/s8 fast epilogues and the 6x64 tile's register epilogue. */
+static void test_conv_right_shifts(void)
+{
+    right_shifts_only = 1;
+    for (int i = 0; i < 150; i++)
+        random_conv(i % 3 == 2 ? 1 : 0);
+    right_shifts_only = 0;
 }
 
 static void test_dense_random(void)
@@ -454,6 +469,7 @@ int main(void)
         {"conv2d: random shapes, every path", test_conv_random},
         {"conv2d: ResNet-like shapes and stems", test_conv_resnet_shapes},
         {"conv2d: depthwise random shapes", test_dwconv_random},
+        {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},

@@ -33,7 +33,40 @@
     "vmovdqu64 %%zmm" #a2 ", " #off "+128(%[out])\n\t"                                          \
     "vmovdqu64 %%zmm" #a3 ", " #off "+192(%[out])\n\t"
 
-#define KERNEL_ASM(F0, F1, F2, F3, F4, F5)                                                     \
+#define STORE_ACC                                                                              \
+    ST4(0, 8, 9, 10, 11) ST4(256, 12, 13, 14, 15) ST4(512, 16, 17, 18, 19)                     \
+    ST4(768, 20, 21, 22, 23) ST4(1024, 24, 25, 26, 27) ST4(1280, 28, 29, 30, 31)
+
+/* The u8 epilogue of simd_avx512.h (max 0, rounding unsigned shift, saturating store) on the
+ * accumulators still in registers; %[out] is a u8_ctx. */
+#define EP1(a, p, o)                                                                           \
+    "vpmaxsd %%zmm7, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpsrlvd %%zmm0, %%zmm" #a ", %%zmm4\n\t"                                                  \
+    "vpandd %%zmm2, %%zmm4, %%zmm4\n\t"                                                         \
+    "vpaddd %%zmm1, %%zmm" #a ", %%zmm" #a "\n\t"                                               \
+    "vpaddd %%zmm4, %%zmm" #a ", %%zmm" #a "\n\t"                                               \
+    "vpsrlvd %%zmm0, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpmovusdb %%zmm" #a ", " #o "(%[" #p "])\n\t"
+#define EPJ(o64, o16, a0, a1, a2, a3, a4, a5)                                                  \
+    "vmovdqu64 " #o64 "(%[cnt]), %%zmm0\n\t"                                                   \
+    "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
+    "vmovdqu64 " #o64 "(%[ptrs]), %%zmm2\n\t"                                                  \
+    EP1(a0, p0, o16) EP1(a1, p1, o16) EP1(a2, p2, o16) EP1(a3, p3, o16) EP1(a4, p4, o16)       \
+    EP1(a5, p5, o16)
+#define EPILOGUE_U8                                                                            \
+    "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"                                                        \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
+    EPJ(0, 0, 8, 12, 16, 20, 24, 28) EPJ(64, 16, 9, 13, 17, 21, 25, 29)                        \
+    EPJ(128, 32, 10, 14, 18, 22, 26, 30) EPJ(192, 48, 11, 15, 19, 23, 27, 31)
+
+typedef struct {
+    const int32_t *sr, *hm1, *one; /* at the tile's first channel */
+    uint8_t *o[6];                 /* the 6 pixels' outputs at the tile's first channel */
+} u8_ctx;
+
+#define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
     __asm__ volatile(                                                                          \
         "vmovdqu64 0(%[bias]), %%zmm0\n\t"                                                     \
         "vmovdqu64 64(%[bias]), %%zmm1\n\t"                                                    \
@@ -75,8 +108,7 @@
         "jnz 2b\n\t"                                                                           \
         "decl %[rows]\n\t"                                                                     \
         "jnz 1b\n\t"                                                                           \
-        ST4(0, 8, 9, 10, 11) ST4(256, 12, 13, 14, 15) ST4(512, 16, 17, 18, 19)                 \
-        ST4(768, 20, 21, 22, 23) ST4(1024, 24, 25, 26, 27) ST4(1280, 28, 29, 30, 31)           \
+        TAIL                                                                                   \
         : [ptrs] "+r"(ptrs), [w] "+r"(w), [rows] "+m"(rows), [p0] "=&r"(p0), [p1] "=&r"(p1),    \
           [p2] "=&r"(p2), [p3] "=&r"(p3), [p4] "=&r"(p4), [p5] "=&r"(p5), [cnt] "=&r"(cnt)      \
         : [steps] "m"(steps), [bias] "r"(bias), [out] "r"(out), [flipv] "m"(flipv)             \
@@ -96,9 +128,25 @@ static void tile_6x64_asm(const uint8_t **ptrs, uint32_t kh, const int8_t *w, ui
     uint32_t rows = kh;
     const int32_t flipv = (int32_t)0x80808080u;
     if (s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6));
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), STORE_ACC);
     else
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP);
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, STORE_ACC);
+}
+
+/* The same tile with u8 outputs, right shifts only, 64 real channels: requantized and stored
+ * from the registers. */
+static void tile_6x64_asm_u8(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
+                             const int32_t *bias, const u8_ctx *ctx, int s8)
+{
+    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
+    uint64_t cnt;
+    uint32_t rows = kh;
+    const int32_t flipv = (int32_t)0x80808080u;
+    const u8_ctx *out = ctx;
+    if (s8)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_U8);
+    else
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_U8);
 }
 
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
@@ -171,6 +219,20 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     const uint32_t nb = pk->nblk - b0 < 4 ? pk->nblk - b0 : 4;
     const int s8 = g->in_s8;
     __m512i acc[MR * 4];
+    const f8_epi *ep = &pk->ep;
+    if (nb == 4 && mr == MR && g->out_dtype == F8_DTYPE_U8 && !ep->any_left &&
+        (b0 + 4) * 16 <= g->Cout) {
+        size_t step;
+        const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+        u8_ctx ctx;
+        ctx.sr = ep->sr + (size_t)b0 * 16;
+        ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
+        ctx.one = ep->one + (size_t)b0 * 16;
+        for (int m = 0; m < MR; m++)
+            ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+        tile_6x64_asm_u8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
+        return;
+    }
     if (nb == 4) {
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
