@@ -251,7 +251,7 @@ static void test_conv_resnet_shapes(void)
 static void test_conv_right_shifts(void)
 {
     right_shifts_only = 1;
-    for (int i = 0; i < 150; i++)
+    for (int i = 0; i < 300; i++)
         random_conv(i % 3 == 2 ? 1 : 0);
     right_shifts_only = 0;
 }

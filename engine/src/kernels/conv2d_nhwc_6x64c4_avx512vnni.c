@@ -13,6 +13,8 @@
  * accumulators of the intrinsics version. Narrower channel tiles (Cout not a multiple of 64)
  * use intrinsics.
  */
+#include <stddef.h>
+
 #include "conv_segments.h"
 #include "simd_avx512.h"
 
@@ -61,10 +63,45 @@
     EPJ(0, 0, 8, 12, 16, 20, 24, 28) EPJ(64, 16, 9, 13, 17, 21, 25, 29)                        \
     EPJ(128, 32, 10, 14, 18, 22, 26, 30) EPJ(192, 48, 11, 15, 19, 23, 27, 31)
 
+/* The s8 epilogue (clamp to ±128·2^sr or [0, 128·2^sr] with ReLU, rounding arithmetic shift,
+ * max −127, saturating store). zmm3 = 128·2^sr, zmm5 = the lower bound, zmm6 = −127. */
+#define ES1(a, p, o)                                                                           \
+    "vpmaxsd %%zmm5, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpminsd %%zmm3, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpsravd %%zmm0, %%zmm" #a ", %%zmm4\n\t"                                                  \
+    "vpandd %%zmm2, %%zmm4, %%zmm4\n\t"                                                         \
+    "vpaddd %%zmm1, %%zmm" #a ", %%zmm" #a "\n\t"                                               \
+    "vpaddd %%zmm4, %%zmm" #a ", %%zmm" #a "\n\t"                                               \
+    "vpsravd %%zmm0, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpmaxsd %%zmm6, %%zmm" #a ", %%zmm" #a "\n\t"                                              \
+    "vpmovsdb %%zmm" #a ", " #o "(%[" #p "])\n\t"
+#define ESJ(o64, o16, LOWER, a0, a1, a2, a3, a4, a5)                                           \
+    "vmovdqu64 " #o64 "(%[cnt]), %%zmm0\n\t"                                                   \
+    "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
+    "vmovdqu64 " #o64 "(%[ptrs]), %%zmm2\n\t"                                                  \
+    "vpbroadcastd 72(%[out]), %%zmm3\n\t"                                                      \
+    "vpsllvd %%zmm0, %%zmm3, %%zmm3\n\t"                                                        \
+    LOWER                                                                                      \
+    ES1(a0, p0, o16) ES1(a1, p1, o16) ES1(a2, p2, o16) ES1(a3, p3, o16) ES1(a4, p4, o16)       \
+    ES1(a5, p5, o16)
+#define LOWER_RELU "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+#define LOWER_NEG "vpxord %%zmm5, %%zmm5, %%zmm5\n\t vpsubd %%zmm3, %%zmm5, %%zmm5\n\t"
+#define EPILOGUE_S8(LOWER)                                                                     \
+    "vpbroadcastd 76(%[out]), %%zmm6\n\t"                                                      \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
+    ESJ(0, 0, LOWER, 8, 12, 16, 20, 24, 28) ESJ(64, 16, LOWER, 9, 13, 17, 21, 25, 29)          \
+    ESJ(128, 32, LOWER, 10, 14, 18, 22, 26, 30) ESJ(192, 48, LOWER, 11, 15, 19, 23, 27, 31)
+
 typedef struct {
     const int32_t *sr, *hm1, *one; /* at the tile's first channel */
     uint8_t *o[6];                 /* the 6 pixels' outputs at the tile's first channel */
+    int32_t c128, cm127;           /* 128 and −127 (s8 epilogue) */
 } u8_ctx;
+_Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
+                   offsetof(u8_ctx, cm127) == 76,
+               "the assembly epilogues address u8_ctx by these offsets");
 
 #define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
     __asm__ volatile(                                                                          \
@@ -149,6 +186,25 @@ static void tile_6x64_asm_u8(const uint8_t **ptrs, uint32_t kh, const int8_t *w,
         KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_U8);
 }
 
+/* The same with s8 outputs (right shifts of at most 23 bits). */
+static void tile_6x64_asm_s8(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
+                             const int32_t *bias, const u8_ctx *ctx, int s8, int relu)
+{
+    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
+    uint64_t cnt;
+    uint32_t rows = kh;
+    const int32_t flipv = (int32_t)0x80808080u;
+    const u8_ctx *out = ctx;
+    if (s8 && relu)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_S8(LOWER_RELU));
+    else if (s8)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_S8(LOWER_NEG));
+    else if (relu)
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_RELU));
+    else
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_NEG));
+}
+
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                           uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
@@ -220,17 +276,24 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     const int s8 = g->in_s8;
     __m512i acc[MR * 4];
     const f8_epi *ep = &pk->ep;
-    if (nb == 4 && mr == MR && g->out_dtype == F8_DTYPE_U8 && !ep->any_left &&
-        (b0 + 4) * 16 <= g->Cout) {
+    const int u8 = g->out_dtype == F8_DTYPE_U8;
+    if (nb == 4 && mr == MR && !ep->any_left && (b0 + 4) * 16 <= g->Cout &&
+        (u8 || (g->out_dtype == F8_DTYPE_S8 && ep->max_sr <= 23))) {
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
         u8_ctx ctx;
         ctx.sr = ep->sr + (size_t)b0 * 16;
         ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
         ctx.one = ep->one + (size_t)b0 * 16;
+        ctx.c128 = 128;
+        ctx.cm127 = -127;
         for (int m = 0; m < MR; m++)
             ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-        tile_6x64_asm_u8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
+        if (u8)
+            tile_6x64_asm_u8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
+        else
+            tile_6x64_asm_s8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8,
+                             g->relu);
         return;
     }
     if (nb == 4) {
