@@ -118,7 +118,8 @@ static int instance_init(struct f8d_model *m, struct f8d_instance *in)
         return F8_ENOMEM;
     if (f8img_decoder_create(&in->decoder) != 0)
         return F8_ENOMEM;
-    int rc = f8_runner_create(m->model, (uint32_t)nb, &in->runner);
+    f8_runner_options ro = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO};
+    int rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &in->runner);
     if (rc == 0)
         rc = f8_run(in->runner, in->input, 1, in->logits);
     if (rc == 0 && nb > 1)

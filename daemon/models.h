@@ -34,6 +34,7 @@ struct f8d_instance {
 struct f8d_batch_config {
     unsigned max_batch;         /* images per f8_run */
     unsigned instances;         /* batches that may run at once */
+    unsigned engine_threads;    /* threads inside one f8_run */
     unsigned max_queue;         /* queued images at most */
     uint64_t max_delay_ns;      /* max_queue_delay_us, in ns */
     uint64_t max_pixels;

@@ -31,6 +31,9 @@ static const struct opt_def OPTS[] = {
      "worker threads for decoding and inference; 0 = one per usable CPU (affinity, cgroup)"},
     {"instances", "N", OPT_UINT, 0, 256, OFF(instances),
      "batches of one model that may run at once; 0 = threads"},
+    {"engine_threads", "N", OPT_UINT, 0, 256, OFF(engine_threads),
+     "threads inside one engine run (the worker's included); 0 = 1. With few instances, "
+     "lowers latency at low load"},
     {"max_batch_size", "N", OPT_UINT, 1, 1024, OFF(max_batch_size),
      "images per engine run at most"},
     {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, OFF(max_queue_delay_us),

@@ -37,6 +37,7 @@ struct f8d_options {
     unsigned port;                 /* port; 0 = any free port */
     unsigned threads;              /* worker threads; 0 = one per CPU this process may use */
     unsigned instances;            /* concurrent batches per model; 0 = threads */
+    unsigned engine_threads;       /* threads inside one f8_run; 0 = 1 */
     unsigned max_batch_size;       /* images per f8_run */
     unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
     unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */

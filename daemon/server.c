@@ -151,10 +151,11 @@ static void log_models(const struct f8d_server *s)
         const f8_model_info *info = m->info;
         f8d_log("model %s: %s, input %" PRIu32 "x%" PRIu32 "x%" PRIu32 ", %" PRIu32
                 " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u, %u "
-                "instance(s), queue %u",
+                "instance(s) of %u thread(s) (%s), queue %u",
                 m->name, m->path, info->input_h, info->input_w, info->input_c,
                 info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch,
-                m->cfg.instances, m->cfg.max_queue);
+                m->cfg.instances, f8_runner_threads(m->instances[0].runner),
+                f8_isa_name(f8_runner_isa(m->instances[0].runner)), m->cfg.max_queue);
     }
 }
 
@@ -313,6 +314,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     s->batch_cfg = (struct f8d_batch_config){
         .max_batch = s->opts.max_batch_size,
         .instances = s->opts.instances ? s->opts.instances : s->opts.threads,
+        .engine_threads = s->opts.engine_threads ? s->opts.engine_threads : 1,
         .max_queue = s->opts.max_queue,
         .max_delay_ns = (uint64_t)s->opts.max_queue_delay_us * 1000u,
         .max_pixels = s->opts.max_pixels,

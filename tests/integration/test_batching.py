@@ -150,3 +150,20 @@ def test_infer_request_larger_than_queue_is_400(model_file, jpegs):
         assert status == 400 and "max_queue" in out["error"]
     finally:
         finish(daemon, d)
+
+
+def test_engine_threads_same_answers(model_file, daemon, jpegs):
+    """One instance whose engine runs use 2 threads answers exactly like the session daemon."""
+    other, d = start("--instances", 1, "--engine-threads", 2, "--max-batch-size", 4)
+    try:
+        assert re.search(r"1 instance\(s\) of 2 thread\(s\)", other.stderr)
+        body = json.dumps({"inputs": [{"name": "image_bytes", "datatype": "BYTES",
+                                       "shape": [len(jpegs)],
+                                       "data": [base64.b64encode(j).decode() for j in jpegs]}],
+                           "outputs": [{"name": "logits"}]})
+        s1, _, a = other.request("POST", "/v2/models/fashion/infer", body=body)
+        s2, _, b = daemon.request("POST", "/v2/models/fashion/infer", body=body)
+        assert s1 == s2 == 200
+        assert a["outputs"][0]["data"] == b["outputs"][0]["data"]
+    finally:
+        finish(other, d)
