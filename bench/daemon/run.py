@@ -110,6 +110,13 @@ class F8d:
             raise RuntimeError("f8d did not start: " + " ".join(self.argv))
         self.url = "http://127.0.0.1:%d" % self.port
 
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
     def metrics(self):
         with urllib.request.urlopen(self.url + "/metrics") as r:
             return r.read().decode()
@@ -167,7 +174,7 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     n = cpus()
     print("daemon bench: %s (%s), batch %d" % (name, source, batch), flush=True)
     load0, others = loadavg(), busy_others()
-    before = engine_only(a.f8, model_path, batch, n, iters)
+    eng_before = engine_only(a.f8, model_path, batch, n, iters)
     d = F8d(a.f8d, model_path, name, ["--threads", n, "--max-batch-size", batch,
                                         "--max-queue-delay-us", delay_us, "--max-queue", 1024])
     rows = []
@@ -176,8 +183,10 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
         run_wrk(url, jpeg, 1, 1, n)  # warm-up
         for c in a.connections:
             before = d.metrics()
+            rss0 = d.rss_kib()
             r = run_wrk(url, jpeg, c, a.duration, n)
             after = d.metrics()
+            r["rss"] = (rss0, d.rss_kib())
             batches = metric(after, "f8d_batch_size_count", name) - \
                 metric(before, "f8d_batch_size_count", name)
             images = metric(after, "f8d_batch_size_sum", name) - \
@@ -190,16 +199,16 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     finally:
         d.stop()
     # the engine alone again: the mean of before and after evens out drifting machine load
-    after = engine_only(a.f8, model_path, batch, n, iters)
-    eng_sum, eng_mt = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
-    isa, ecmd, ecmd_mt = before[2:]
+    eng_after = engine_only(a.f8, model_path, batch, n, iters)
+    eng_sum, eng_mt = (eng_before[0] + eng_after[0]) / 2, (eng_before[1] + eng_after[1]) / 2
+    isa, ecmd, ecmd_mt = eng_before[2:]
     print("  engine alone: %.1f images/s (%.1f before, %.1f after the daemon)"
-          % (eng_sum, before[0], after[0]), flush=True)
+          % (eng_sum, eng_before[0], eng_after[0]), flush=True)
     return {"name": name, "source": source, "batch": batch, "delay_us": delay_us,
             "argv": " ".join(d.argv), "rows": rows, "engine_sum": eng_sum,
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
             "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
-            "engine_runs": (before[0], after[0])}
+            "engine_runs": (eng_before[0], eng_after[0])}
 
 
 def section(results, a):
@@ -214,14 +223,14 @@ def section(results, a):
     for r in results:
         L += ["### %s (%s), JPEG of %d bytes, max_batch_size %d" % (
             r["name"], r["source"], r["jpeg_bytes"], r["batch"]), "",
-            "| connections | requests/s | images/s | p50 ms | p99 ms | mean batch | errors |",
-            "|---:|---:|---:|---:|---:|---:|---|"]
+            "| connections | requests/s | images/s | p50 ms | p99 ms | mean batch | f8d RSS MiB (before → after) | errors |",
+            "|---:|---:|---:|---:|---:|---:|---|---|"]
         for row in r["rows"]:
             err = "none" if not row["non2xx"] and not row["errors"] else \
                 "%d non-2xx %s" % (row["non2xx"], row["errors"])
-            L.append("| %d | %.0f | %.0f | %.2f | %.2f | %.1f | %s |" % (
+            L.append("| %d | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f → %.1f | %s |" % (
                 row["conns"], row["rps"], row["rps"], row["p50"], row["p99"],
-                row["mean_batch"], err))
+                row["mean_batch"], row["rss"][0] / 1024, row["rss"][1] / 1024, err))
         last, first = r["rows"][-1], r["rows"][0]
         note = "Load average %.2f before, %.2f after" % r["load"]
         if r["others"]:
