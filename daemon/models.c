@@ -174,6 +174,14 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name, ch
 int f8d_models_load_dir(struct f8d_models *models, const char *dir,
                         const struct f8d_batch_config *cfg, char *err, size_t errlen)
 {
+    return f8d_models_load_dir_with(models, dir, cfg, NULL, 0, err, errlen);
+}
+
+int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
+                             const struct f8d_batch_config *cfg,
+                             const struct f8d_model_config *per_model, size_t n_per_model,
+                             char *err, size_t errlen)
+{
     char **names;
     size_t n;
 
@@ -195,6 +203,10 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir,
             break;
         }
         m->cfg = *cfg;
+        for (size_t k = 0; k < n_per_model; k++) {
+            if (strcmp(per_model[k].name, names[i]) == 0)
+                m->cfg = per_model[k].cfg;
+        }
         models->items[models->count++] = m;
         rc = open_model(m, dir, names[i], err, errlen);
     }

@@ -40,6 +40,12 @@ struct f8d_batch_config {
     uint64_t max_pixels;
 };
 
+/* Settings for one model by name (a [model NAME] config section), over the default. */
+struct f8d_model_config {
+    const char *name;
+    struct f8d_batch_config cfg;
+};
+
 struct f8d_model {
     char *name;                 /* file name without ".f8" */
     char *path;
@@ -72,6 +78,12 @@ struct f8d_models {
  * cannot run. On failure nothing stays allocated. Safe on any thread. */
 int f8d_models_load_dir(struct f8d_models *models, const char *dir,
                         const struct f8d_batch_config *cfg, char *err, size_t errlen);
+
+/* Same, with per-model settings: a model named in per_model[0..n) gets that entry's cfg. */
+int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
+                             const struct f8d_batch_config *cfg,
+                             const struct f8d_model_config *per_model, size_t n, char *err,
+                             size_t errlen);
 
 /* The model called name, or NULL. */
 struct f8d_model *f8d_models_find(const struct f8d_models *models, const char *name);

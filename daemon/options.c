@@ -239,12 +239,71 @@ static char *trim(char *s)
     return s;
 }
 
-/* One line of the config file; 0, or -1 with a message (without the file:line prefix). */
-static int config_line(char *line, struct f8d_options *opts, char *err, size_t errlen)
+/* The field of a [model] section that `key` sets, and its F8D_MS_* bit; NULL if the key
+ * cannot be set per model. */
+static unsigned *section_field(struct f8d_model_section *sec, const char *key, unsigned *bit)
+{
+    if (strcmp(key, "instances") == 0)
+        return *bit = F8D_MS_INSTANCES, &sec->instances;
+    if (strcmp(key, "engine_threads") == 0)
+        return *bit = F8D_MS_ENGINE_THREADS, &sec->engine_threads;
+    if (strcmp(key, "max_batch_size") == 0)
+        return *bit = F8D_MS_MAX_BATCH_SIZE, &sec->max_batch_size;
+    if (strcmp(key, "max_queue_delay_us") == 0)
+        return *bit = F8D_MS_MAX_QUEUE_DELAY_US, &sec->max_queue_delay_us;
+    if (strcmp(key, "max_queue") == 0)
+        return *bit = F8D_MS_MAX_QUEUE, &sec->max_queue;
+    return NULL;
+}
+
+/* "[model NAME]": starts a section. */
+static int section_line(char *s, struct f8d_options *opts, int *section, char *err,
+                        size_t errlen)
+{
+    size_t n = strlen(s);
+    if (s[n - 1] != ']') {
+        snprintf(err, errlen, "expected '[model NAME]', got '%.64s'", s);
+        return -1;
+    }
+    s[n - 1] = '\0';
+    char *inner = trim(s + 1);
+    if (strncmp(inner, "model", 5) != 0 || (inner[5] != ' ' && inner[5] != '\t')) {
+        snprintf(err, errlen, "unknown section '[%.64s]' (sections: [model NAME])", inner);
+        return -1;
+    }
+    char *name = trim(inner + 5);
+    if (*name == '\0' || strlen(name) >= sizeof(opts->models[0].name) ||
+        strchr(name, '/') != NULL || strpbrk(name, " \t") != NULL) {
+        snprintf(err, errlen, "bad model name in '[model %.64s]'", name);
+        return -1;
+    }
+    for (unsigned i = 0; i < opts->n_models; i++) {
+        if (strcmp(opts->models[i].name, name) == 0) {
+            snprintf(err, errlen, "[model %s] appears twice", name);
+            return -1;
+        }
+    }
+    if (opts->n_models == F8D_MAX_MODEL_SECTIONS) {
+        snprintf(err, errlen, "more than %d [model] sections", F8D_MAX_MODEL_SECTIONS);
+        return -1;
+    }
+    struct f8d_model_section *sec = &opts->models[opts->n_models];
+    memset(sec, 0, sizeof(*sec));
+    memcpy(sec->name, name, strlen(name) + 1);
+    *section = (int)opts->n_models++;
+    return 0;
+}
+
+/* One line of the config file; 0, or -1 with a message (without the file:line prefix).
+ * *section is the [model] section the line is in, -1 before any. */
+static int config_line(char *line, struct f8d_options *opts, int *section, char *err,
+                       size_t errlen)
 {
     char *s = trim(line);
     if (*s == '\0' || *s == '#')
         return 0;
+    if (*s == '[')
+        return section_line(s, opts, section, err, errlen);
     char *eq = strchr(s, '=');
     if (eq == NULL) {
         snprintf(err, errlen, "expected 'key = value', got '%.64s'", s);
@@ -278,7 +337,31 @@ static int config_line(char *line, struct f8d_options *opts, char *err, size_t e
         snprintf(err, errlen, "missing key before '='");
         return -1;
     }
-    return f8d_options_set(opts, key, value, err, errlen);
+    if (*section < 0)
+        return f8d_options_set(opts, key, value, err, errlen);
+    struct f8d_model_section *sec = &opts->models[*section];
+    const struct opt_def *d = find_key(key, strlen(key));
+    unsigned bit = 0;
+    unsigned *field = d ? section_field(sec, key, &bit) : NULL;
+    if (d == NULL) {
+        snprintf(err, errlen, "unknown key '%.64s'", key);
+        return -1;
+    }
+    if (field == NULL) {
+        snprintf(err, errlen, "%s cannot be set per model (in [model %s]: instances, "
+                              "engine_threads, max_batch_size, max_queue_delay_us, max_queue)",
+                 key, sec->name);
+        return -1;
+    }
+    uint64_t v;
+    if (parse_u64(value, d->min, d->max, &v) != 0) {
+        snprintf(err, errlen, "%s: '%.64s' is not an integer in [%" PRIu64 ", %" PRIu64 "]",
+                 key, value, d->min, d->max);
+        return -1;
+    }
+    *field = (unsigned)v;
+    sec->set |= bit;
+    return 0;
 }
 
 int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err, size_t errlen)
@@ -291,7 +374,7 @@ int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err,
     char line[8192];
     char msg[512];
     unsigned lineno = 0;
-    int rc = 0;
+    int rc = 0, section = -1;
     while (fgets(line, sizeof(line), f) != NULL) {
         lineno++;
         size_t n = strlen(line);
@@ -300,7 +383,7 @@ int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err,
             rc = -1;
             break;
         }
-        if (config_line(line, opts, msg, sizeof(msg)) != 0) {
+        if (config_line(line, opts, &section, msg, sizeof(msg)) != 0) {
             snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
             rc = -1;
             break;

@@ -7,7 +7,9 @@
  * built-in default, config file (--config FILE, or F8D_CONFIG), environment, flags.
  *
  * Config file: one `key = value` per line; `#` starts a comment; blank lines are ignored;
- * values may be quoted with "...". An error names the file and the line.
+ * values may be quoted with "...". A `[model NAME]` line starts a section whose keys
+ * (instances, engine_threads, max_batch_size, max_queue_delay_us, max_queue) apply to model
+ * NAME only. An error names the file and the line.
  */
 #ifndef F8D_OPTIONS_H
 #define F8D_OPTIONS_H
@@ -29,6 +31,23 @@
 #define F8D_DEFAULT_DRAIN_TIMEOUT_MS 10000u
 #define F8D_MAX_THREADS 1024u
 #define F8D_PATH_MAX 4096
+#define F8D_MAX_MODEL_SECTIONS 32
+
+/* A `[model NAME]` section of the config file: batching settings for one model. `set` has
+ * bit F8D_MS_* for each key the section gives; the others come from the global keys. */
+enum {
+    F8D_MS_INSTANCES = 1u << 0,
+    F8D_MS_ENGINE_THREADS = 1u << 1,
+    F8D_MS_MAX_BATCH_SIZE = 1u << 2,
+    F8D_MS_MAX_QUEUE_DELAY_US = 1u << 3,
+    F8D_MS_MAX_QUEUE = 1u << 4
+};
+
+struct f8d_model_section {
+    char name[256];
+    unsigned set;
+    unsigned instances, engine_threads, max_batch_size, max_queue_delay_us, max_queue;
+};
 
 struct f8d_options {
     char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
@@ -48,6 +67,8 @@ struct f8d_options {
     unsigned drain_delay_ms;       /* SIGTERM: not ready but still accepting this long */
     unsigned drain_timeout_ms;     /* SIGTERM: then close connections still open after this */
     bool access_log;               /* one log line per request */
+    struct f8d_model_section models[F8D_MAX_MODEL_SECTIONS]; /* [model NAME] sections */
+    unsigned n_models;
 };
 
 /* Fills `opts` with the defaults. */

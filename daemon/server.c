@@ -164,7 +164,9 @@ static void log_models(const struct f8d_server *s)
 static void reload_work(uv_work_t *w)
 {
     struct f8d_reload *r = w->data;
-    r->rc = f8d_models_load_dir(&r->models, r->dir, &r->cfg, r->err, sizeof(r->err));
+    const struct f8d_server *s = r->server; /* model_cfgs: immutable once serving */
+    r->rc = f8d_models_load_dir_with(&r->models, r->dir, &r->cfg, s->model_cfgs, s->n_model_cfgs,
+                                     r->err, sizeof(r->err));
 }
 
 static void notify_monotonic(const char *state)
@@ -319,6 +321,21 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         .max_delay_ns = (uint64_t)s->opts.max_queue_delay_us * 1000u,
         .max_pixels = s->opts.max_pixels,
     };
+    for (unsigned i = 0; i < s->opts.n_models; i++) {
+        const struct f8d_model_section *sec = &s->opts.models[i];
+        struct f8d_batch_config c = s->batch_cfg;
+        if (sec->set & F8D_MS_INSTANCES)
+            c.instances = sec->instances ? sec->instances : s->opts.threads;
+        if (sec->set & F8D_MS_ENGINE_THREADS)
+            c.engine_threads = sec->engine_threads ? sec->engine_threads : 1;
+        if (sec->set & F8D_MS_MAX_BATCH_SIZE)
+            c.max_batch = sec->max_batch_size;
+        if (sec->set & F8D_MS_MAX_QUEUE_DELAY_US)
+            c.max_delay_ns = (uint64_t)sec->max_queue_delay_us * 1000u;
+        if (sec->set & F8D_MS_MAX_QUEUE)
+            c.max_queue = sec->max_queue;
+        s->model_cfgs[s->n_model_cfgs++] = (struct f8d_model_config){sec->name, c};
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->id_seed = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 10) ^ (long)getpid() << 20);
@@ -333,8 +350,14 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (f8d_models_load_dir(&s->models, s->opts.models_dir, &s->batch_cfg, err, errlen) != 0)
+    if (f8d_models_load_dir_with(&s->models, s->opts.models_dir, &s->batch_cfg, s->model_cfgs,
+                                 s->n_model_cfgs, err, errlen) != 0)
         return -1;
+    for (size_t i = 0; i < s->n_model_cfgs; i++) {
+        if (f8d_models_find(&s->models, s->model_cfgs[i].name) == NULL)
+            f8d_log("config: [model %s] names no model in %s (yet)", s->model_cfgs[i].name,
+                    s->opts.models_dir);
+    }
 
     int rc = uv_loop_init(&s->loop);
     if (rc != 0) {

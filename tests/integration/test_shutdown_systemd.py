@@ -208,3 +208,40 @@ def test_shipped_config_runs(model_file):
         rc = daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
     assert rc == 0, daemon.stderr
+
+
+def test_per_model_config_sections(model_file, fashion_test_set):
+    """[model NAME] sections give one model its own batching; the others keep the global
+    keys, across a reload too."""
+    images, _ = fashion_test_set
+    d = models_dir(("fashion", "small"))
+    conf = os.path.join(d, "f8d.conf")
+    with open(conf, "w") as f:
+        f.write("max_batch_size = 6\nmax_queue = 40\n\n[model small]\nmax_batch_size = 2\n"
+                "max_queue_delay_us = 1000\n\n[model absent]\nmax_queue = 3\n")
+    daemon = Daemon(d, "--config", conf)
+    try:
+        daemon.wait_ready()
+
+        def params(name):
+            status, _, meta = daemon.request("GET", "/v2/models/" + name)
+            assert status == 200
+            return meta["parameters"]
+
+        for _ in range(2):
+            p = params("small")
+            assert (p["max_batch_size"], p["max_queue"], p["max_queue_delay_us"]) == (2, 40, 1000)
+            p = params("fashion")
+            assert (p["max_batch_size"], p["max_queue"], p["max_queue_delay_us"]) == (6, 40, 0)
+            status, _, _ = daemon.request("POST", "/v2/repository/reload")
+            assert status == 200
+        status, _, answer = daemon.request("POST", "/predictions/small",
+                                           body=fmnist.to_jpeg(images[0]))
+        assert status == 200 and answer["model"] == "small"
+        rc = daemon.stop()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    assert rc == 0, daemon.stderr
+    assert "[model absent] names no model" in daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr

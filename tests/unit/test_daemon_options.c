@@ -161,6 +161,53 @@ static void test_config_file(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot read config file"));
 }
 
+static void test_model_sections(void)
+{
+    struct f8d_options o;
+    char err[512];
+    char path[] = "/tmp/f8d_test_conf_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    write_conf(path, "models = m\nmax_batch_size = 16\n\n[model resnet18]\nmax_batch_size = 8\n"
+                     "instances = 1\n# comment\n[ model fashion ]\nmax_queue_delay_us = 200\n"
+                     "max_queue = 64\nengine_threads = 2\n");
+    char *argv[] = {"f8d", "--config", path, NULL};
+    CU_ASSERT_EQUAL_FATAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(o.max_batch_size, 16);
+    CU_ASSERT_EQUAL_FATAL(o.n_models, 2);
+    CU_ASSERT_STRING_EQUAL(o.models[0].name, "resnet18");
+    CU_ASSERT_EQUAL(o.models[0].set, F8D_MS_MAX_BATCH_SIZE | F8D_MS_INSTANCES);
+    CU_ASSERT_EQUAL(o.models[0].max_batch_size, 8);
+    CU_ASSERT_EQUAL(o.models[0].instances, 1);
+    CU_ASSERT_STRING_EQUAL(o.models[1].name, "fashion");
+    CU_ASSERT_EQUAL(o.models[1].set,
+                    F8D_MS_MAX_QUEUE_DELAY_US | F8D_MS_MAX_QUEUE | F8D_MS_ENGINE_THREADS);
+    CU_ASSERT_EQUAL(o.models[1].max_queue_delay_us, 200);
+    CU_ASSERT_EQUAL(o.models[1].max_queue, 64);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"[model a]\nport = 80\n", ":2: port cannot be set per model"},
+        {"[model a]\nmax_batch_size = 0\n", ":2: max_batch_size: '0' is not an integer"},
+        {"[model a]\nbogus = 1\n", ":2: unknown key 'bogus'"},
+        {"models = m\n[model a]\n[model a]\n", ":3: [model a] appears twice"},
+        {"[server]\n", ":1: unknown section '[server]'"},
+        {"[model a/b]\n", ":1: bad model name"},
+        {"[model a\n", ":1: expected '[model NAME]'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_conf(path, bad[i].text);
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
+        if (strstr(err, bad[i].want) == NULL)
+            printf("\n    want '%s' in '%s' ", bad[i].want, err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].want));
+    }
+    unlink(path);
+}
+
 /* The shipped config/f8d.conf is exactly the defaults, every key present. */
 static void test_shipped_config_is_defaults(void)
 {
@@ -203,6 +250,7 @@ int main(void)
     CU_add_test(s, "errors name the flag", test_errors);
     CU_add_test(s, "--help", test_help);
     CU_add_test(s, "config file and environment", test_config_file);
+    CU_add_test(s, "[model NAME] sections", test_model_sections);
     CU_add_test(s, "config/f8d.conf holds every key at its default", test_shipped_config_is_defaults);
     CU_add_test(s, "cpu count", test_cpu_count);
     CU_basic_set_mode(CU_BRM_VERBOSE);
