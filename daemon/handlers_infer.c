@@ -513,8 +513,14 @@ static enum MHD_Result answer(struct f8d_request *req)
     if (req->fail_status != 0)
         return f8d_reply_error(req, req->fail_status, "%s", req->fail_error);
     unsigned status = f8d_request_item_error(req, &msg);
-    if (status != 0)
+    if (status != 0) {
+        unsigned bad = 0;
+        while (bad < req->n_items && req->items[bad].status == 200)
+            bad++;
+        if (req->n_items > 1)
+            return f8d_reply_error(req, status, "image %u of %u: %s", bad, req->n_items, msg);
         return f8d_reply_error(req, status, "%s", msg);
+    }
     const struct f8d_infer *in = req->infer;
     uint32_t c = req->model->info->num_classes;
     double *probs = malloc(c * sizeof(double));

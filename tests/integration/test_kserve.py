@@ -183,9 +183,12 @@ def test_malformed_requests_are_400(daemon, body, words):
     assert words in out["error"], out
 
 
-def test_undecodable_image_is_400(daemon):
+def test_undecodable_image_is_400(daemon, reference):
     status, _, out = infer(daemon, {"inputs": [bytes_input([b"not a jpeg at all"])]})
     assert status == 400 and "JPEG" in out["error"]
+    jpegs, _, _ = reference
+    status, _, out = infer(daemon, {"inputs": [bytes_input([jpegs[0], jpegs[1][:200], jpegs[2]])]})
+    assert status == 400 and out["error"].startswith("image 1 of 3: "), out
 
 
 def test_infer_errors_404_405_413(daemon, reference):
