@@ -6,7 +6,8 @@ Runs as a small server so that bench/run_bench.py can interleave it with f8 runs
 rebuilding the model: one JSON command per stdin line, one JSON answer per stdout line.
 
     {"cmd": "bench", "batch": 16, "threads": 1, "iters": 10}
-      -> {"images_per_s", "ms_per_batch" (median), "ms_min", "ms_max", "peak_rss_kib"}
+      -> {"images_per_s", "ms_per_batch" (median), "ms_min", "ms_max", "cpu_ms_per_batch"
+          (median process CPU time, all threads), "peak_rss_kib"}
 
 peak_rss_kib is the process's VmHWM since the quantized model was ready (the float model is
 freed and the high-water mark reset through /proc/self/clear_refs before any timing), i.e.
@@ -66,15 +67,16 @@ def main():
         batch, threads, iters = req["batch"], req["threads"], req.get("iters", 10)
         torch.set_num_threads(threads)
         x = torch.rand(batch, 3, 224, 224, generator=torch.Generator().manual_seed(1))
-        times = []
+        times, cpu = [], []
         try:
             with torch.no_grad():
                 for _ in range(2):
                     model(x)
                 for _ in range(iters):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     model(x)
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
         except RuntimeError as e:  # onednn sometimes fails to build a primitive
             print(json.dumps({"model": name, "batch": batch, "threads": threads,
                               "error": str(e).splitlines()[0]}), flush=True)
@@ -83,6 +85,7 @@ def main():
         print(json.dumps({"model": name, "batch": batch, "threads": threads, "iters": iters,
                           "images_per_s": batch / med, "ms_per_batch": med * 1e3,
                           "ms_min": min(times) * 1e3, "ms_max": max(times) * 1e3,
+                          "cpu_ms_per_batch": statistics.median(cpu) * 1e3,
                           "peak_rss_kib": vm("VmHWM")}), flush=True)
 
 

@@ -180,27 +180,38 @@ def main():
       "interleaved in time).\n")
 
     w("## Side by side (images/s, higher is better; latency = ms per batch)\n")
-    w("| model | batch | threads | f8 img/s | PyTorch img/s | f8 / PyTorch | target | f8 ms | PyTorch ms | f8 latency / PyTorch | f8 GMAC/s | % of VNNI peak |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    w("Wall-clock figures are what the acceptance asks for; on a shared host they also carry "
+      "the other processes' load. The CPU-time ratio (PyTorch's process CPU ms per batch over "
+      "f8's, all threads) is immune to being descheduled: with 1 thread it is the speed ratio "
+      "on an idle core; with 2 it compares total work.\n")
+    w("| model | batch | threads | f8 img/s | PyTorch img/s | f8 / PyTorch (wall) | f8 / PyTorch (CPU time) | target (wall; CPU) | f8 ms | PyTorch ms | f8 latency / PyTorch | f8 GMAC/s | % of VNNI peak |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (name, batch, threads), r in results.items():
         f = r["f8"]
         fi, fm, fg = med(f, "images_per_s"), med(f, "ms_per_batch"), med(f, "gmacs")
+        fc = med(f, "cpu_ms_per_batch")
         pk = peak1 if threads == 1 else peak2
         if r["torch"]:
             t = r["torch"]
-            ti, tm = med(t, "images_per_s"), med(t, "ms_per_batch")
+            ti, tm, tc = med(t, "images_per_s"), med(t, "ms_per_batch"), med(t, "cpu_ms_per_batch")
+            yn = lambda ok: "yes" if ok else "no"
             if batch == 16:
-                tgt = f"≥ {TARGET[name]}×: {'yes' if fi / ti >= TARGET[name] else 'no'}"
+                tgt = (f"≥ {TARGET[name]}×: {yn(fi / ti >= TARGET[name])}; "
+                       f"{yn(tc / fc >= TARGET[name])}")
             else:
-                tgt = f"latency ≤ 0.8×: {'yes' if fm / tm <= 0.8 else 'no'}"
+                tgt = f"latency ≤ 0.8×: {yn(fm / tm <= 0.8)}; {yn(fc / tc <= 0.8)}"
             w(f"| {name} | {batch} | {threads} | {fi:.1f} ({rng(f, 'images_per_s')}) | "
-              f"{ti:.1f} ({rng(t, 'images_per_s')}) | **{fi / ti:.2f}×** | {tgt} | {fm:.2f} | "
-              f"{tm:.2f} | {fm / tm:.2f} | {fg:.0f} | {100 * fg / pk:.0f}% |")
+              f"{ti:.1f} ({rng(t, 'images_per_s')}) | **{fi / ti:.2f}×** | **{tc / fc:.2f}×** | "
+              f"{tgt} | {fm:.2f} | {tm:.2f} | {fm / tm:.2f} | {fg:.0f} | {100 * fg / pk:.0f}% |")
         else:
             why = "PyTorch failed: " + r["errors"][0] if r.get("errors") else "vs peak only"
-            w(f"| {name} | {batch} | {threads} | {fi:.1f} ({rng(f, 'images_per_s')}) | — | — | "
+            w(f"| {name} | {batch} | {threads} | {fi:.1f} ({rng(f, 'images_per_s')}) | — | — | — | "
               f"{why} | {fm:.2f} | — | — | {fg:.0f} | {100 * fg / pk:.0f}% |")
     w("")
+    w("Achieved GMAC/s per CPU second (f8, 1 thread, batch 16), against the 1-thread peak: " +
+      ", ".join(f"{n} {r['f8'][0]['gmac_per_image'] * 16 / (med(r['f8'], 'cpu_ms_per_batch') / 1e3):.0f} "
+                f"({100 * r['f8'][0]['gmac_per_image'] * 16 / (med(r['f8'], 'cpu_ms_per_batch') / 1e3) / peak1:.0f}%)"
+                for (n, b, th), r in results.items() if b == 16 and th == 1) + ".\n")
     w("## Per layer type (f8, batch 16, 1 thread; GMAC/s and share of the 1-thread VNNI peak)\n")
     types = sorted({t for n in ALL_MODELS for t in layers[n]})
     w("| layer type | " + " | ".join(ALL_MODELS) + " |")

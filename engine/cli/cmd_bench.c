@@ -21,6 +21,8 @@ static void bench_usage(FILE *f)
                "\n"
                "Runs MODEL on random images and prints, as its last line, one JSON object:\n"
                "images_per_s, ms_per_batch (median), gmacs (achieved GMAC/s), isa, threads,\n"
+               "cpu_ms_per_batch (median process CPU time: all threads, none of the time the\n"
+               "host ran something else),\n"
                "batch, peak_rss_kib (VmHWM), arena_bytes, and with --layers the time per layer type.\n"
                "\n"
                "Options:\n"
@@ -36,6 +38,13 @@ static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -172,9 +181,9 @@ int cmd_bench(int argc, char **argv)
     const size_t img = (size_t)info->input_h * info->input_w * info->input_c;
     uint8_t *images = malloc(img * batch);
     int32_t *logits = malloc(sizeof *logits * info->num_classes * batch);
-    double *t = malloc(sizeof *t * iters);
+    double *t = malloc(sizeof *t * iters), *c = malloc(sizeof *c * iters);
     uint64_t *op_ns = calloc(info->num_ops, sizeof *op_ns);
-    if (!images || !logits || !t || !op_ns) {
+    if (!images || !logits || !t || !c || !op_ns) {
         cli_error("bench", "out of memory");
         rc = 1;
         goto out;
@@ -187,12 +196,15 @@ int cmd_bench(int argc, char **argv)
     for (int w = 0; w < 2; w++)
         f8_run(r, images, (uint32_t)batch, logits);
     for (uint64_t k = 0; k < iters; k++) {
-        const double t0 = now_s();
+        const double t0 = now_s(), c0 = cpu_s();
         f8_run(r, images, (uint32_t)batch, logits);
         t[k] = now_s() - t0;
+        c[k] = cpu_s() - c0;
     }
     qsort(t, iters, sizeof *t, cmp_double);
+    qsort(c, iters, sizeof *c, cmp_double);
     const double med = iters % 2 ? t[iters / 2] : (t[iters / 2 - 1] + t[iters / 2]) / 2;
+    const double cmed = iters % 2 ? c[iters / 2] : (c[iters / 2 - 1] + c[iters / 2]) / 2;
 
     double type_s[L_COUNT] = {0};
     uint64_t type_macs[L_COUNT] = {0};
@@ -225,10 +237,10 @@ int cmd_bench(int argc, char **argv)
     printf("{\"model\": \"%s\", \"isa\": \"%s\", \"threads\": %u, \"batch\": %" PRIu64
            ", \"iters\": %" PRIu64 ", \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
            "\"ms_min\": %.3f, \"ms_max\": %.3f, \"gmacs\": %.1f, \"gmac_per_image\": %.4f, "
-           "\"peak_rss_kib\": %ld, \"arena_bytes\": %zu",
+           "\"cpu_ms_per_batch\": %.3f, \"peak_rss_kib\": %ld, \"arena_bytes\": %zu",
            info->name, f8_isa_name(f8_runner_isa(r)), f8_runner_threads(r), batch, iters,
            (double)batch / med, med * 1e3, t[0] * 1e3, t[iters - 1] * 1e3,
-           (double)macs * (double)batch / med * 1e-9, (double)macs * 1e-9, peak_rss_kib(),
+           (double)macs * (double)batch / med * 1e-9, (double)macs * 1e-9, cmed * 1e3, peak_rss_kib(),
            f8_runner_arena_bytes(r));
     if (layers) {
         printf(", \"layers\": {");
@@ -249,6 +261,7 @@ out:
     free(images);
     free(logits);
     free(t);
+    free(c);
     free(op_ns);
     f8_runner_destroy(r);
     f8_model_close(m);

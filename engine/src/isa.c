@@ -2,6 +2,7 @@
  * Kernel path selection: what the CPU supports (cpuid + xgetbv), and the F8_ISA override.
  * Decided once per runner (f8_runner_create_opts); kernels never test features themselves.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,14 +52,18 @@ static int detect(f8_isa isa)
 
 int f8_isa_supported(f8_isa isa)
 {
-    static int cache[4] = {-1, -1, -1, -1}; /* benign race: every thread computes the same */
+    /* every thread that races here computes and stores the same value */
+    static _Atomic int cache[4] = {-1, -1, -1, -1};
     if (isa == F8_ISA_SCALAR)
         return 1;
     if (isa != F8_ISA_AVX2 && isa != F8_ISA_AVX512VNNI)
         return 0;
-    if (cache[isa] < 0)
-        cache[isa] = detect(isa);
-    return cache[isa];
+    int v = atomic_load_explicit(&cache[isa], memory_order_relaxed);
+    if (v < 0) {
+        v = detect(isa);
+        atomic_store_explicit(&cache[isa], v, memory_order_relaxed);
+    }
+    return v;
 }
 
 f8_isa f8_isa_best(void)
