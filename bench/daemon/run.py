@@ -158,6 +158,8 @@ def engine_only(f8, model, batch, procs, iters):
     """images/s of `procs` concurrent single-threaded runners at `batch` (what the daemon's
     instances do), summed; plus one runner using every CPU."""
     cmd = [f8, "bench", model, "--batch", str(batch), "--threads", "1", "--iters", str(iters)]
+    alone = json.loads(subprocess.run(cmd, capture_output=True, text=True,
+                                      check=True).stdout.strip().splitlines()[-1])["images_per_s"]
     ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(procs)]
     total = 0.0
     for p in ps:
@@ -167,7 +169,7 @@ def engine_only(f8, model, batch, procs, iters):
               "--iters", str(iters)]
     mt = json.loads(subprocess.run(cmd_mt, capture_output=True, text=True,
                                    check=True).stdout.strip().splitlines()[-1])
-    return total, mt["images_per_s"], mt.get("isa", "?"), " ".join(cmd), " ".join(cmd_mt)
+    return total, mt["images_per_s"], mt.get("isa", "?"), " ".join(cmd), " ".join(cmd_mt), alone
 
 
 def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
@@ -175,6 +177,9 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     print("daemon bench: %s (%s), batch %d" % (name, source, batch), flush=True)
     load0, others = loadavg(), busy_others()
     eng_before = engine_only(a.f8, model_path, batch, n, iters)
+    b1 = json.loads(subprocess.run([a.f8, "bench", model_path, "--batch", "1", "--threads", "1",
+                                    "--iters", str(iters)], capture_output=True, text=True,
+                                   check=True).stdout.strip().splitlines()[-1])["images_per_s"]
     d = F8d(a.f8d, model_path, name, ["--threads", n, "--max-batch-size", batch,
                                         "--max-queue-delay-us", delay_us, "--max-queue", 1024])
     rows = []
@@ -201,14 +206,16 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     # the engine alone again: the mean of before and after evens out drifting machine load
     eng_after = engine_only(a.f8, model_path, batch, n, iters)
     eng_sum, eng_mt = (eng_before[0] + eng_after[0]) / 2, (eng_before[1] + eng_after[1]) / 2
-    isa, ecmd, ecmd_mt = eng_before[2:]
+    isa, ecmd, ecmd_mt = eng_before[2:5]
+    eng_alone = (eng_before[5] + eng_after[5]) / 2
     print("  engine alone: %.1f images/s (%.1f before, %.1f after the daemon)"
           % (eng_sum, eng_before[0], eng_after[0]), flush=True)
     return {"name": name, "source": source, "batch": batch, "delay_us": delay_us,
             "argv": " ".join(d.argv), "rows": rows, "engine_sum": eng_sum,
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
             "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
-            "engine_runs": (eng_before[0], eng_after[0])}
+            "engine_runs": (eng_before[0], eng_after[0]), "engine_alone": eng_alone,
+            "engine_b1": b1}
 
 
 def section(results, a):
@@ -238,9 +245,13 @@ def section(results, a):
         L += ["", note + "."]
         L += ["", "Engine alone, same model and batch (%s): %.0f images/s from %d concurrent "
               "single-threaded runners (what f8d's instances do; mean of %.0f measured before "
-              "and %.0f after the daemon); %.0f images/s from one runner with %d threads." % (
-                  r["isa"], r["engine_sum"], n, r["engine_runs"][0], r["engine_runs"][1],
-                  r["engine_mt"], n),
+              "and %.0f after the daemon); %.0f images/s from one runner with %d threads; "
+              "%.0f images/s from one single-threaded runner alone (so %d CPUs give %.2f× one)."
+              % (r["isa"], r["engine_sum"], n, r["engine_runs"][0], r["engine_runs"][1],
+                 r["engine_mt"], n, r["engine_alone"], n, r["engine_sum"] / r["engine_alone"]),
+              "One single-threaded runner at batch 1: %.0f images/s (batch %d gains %.2f× over "
+              "batch 1 in the engine itself)." % (r["engine_b1"], r["batch"],
+                                                   r["engine_alone"] / r["engine_b1"]),
               "Daemon at %d connections: **%.0f%%** of the engine-alone images/s; "
               "%d vs 1 connection: **%.2f×** the images/s." % (
                   last["conns"], 100 * last["rps"] / r["engine_sum"], last["conns"],
