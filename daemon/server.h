@@ -24,10 +24,10 @@
 
 #define F8D_VERSION "0.2.0"
 
-/* Request structs kept for reuse at most. */
-#define F8D_REQUEST_POOL_MAX 1024
+/* Request structs kept for reuse at most (with their bodies: at most 16 MiB held). */
+#define F8D_REQUEST_POOL_MAX 256
 /* Body buffers at most this big stay with a recycled request. */
-#define F8D_KEEP_BODY_BYTES (256u * 1024u)
+#define F8D_KEEP_BODY_BYTES (64u * 1024u)
 
 struct MHD_Daemon;
 struct f8d_request;
