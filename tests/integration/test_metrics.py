@@ -67,3 +67,14 @@ def test_request_ids(daemon, fashion_test_set):
         time.sleep(0.05)
     assert pat.search(daemon.stderr)
     assert re.search(r"f8d: GET /v2/health/live 200 [\d.]+ ms id=%s" % generated, daemon.stderr)
+
+
+def test_metrics_methods(daemon):
+    c = daemon.connection()
+    c.request("HEAD", "/metrics")
+    r = c.getresponse()
+    assert r.status == 200 and r.read() == b""
+    assert r.getheader("content-type").startswith("text/plain; version=0.0.4")
+    c.close()
+    status, hdrs, body = daemon.request("POST", "/metrics", body=b"x")
+    assert status == 405 and hdrs["allow"] == "GET, HEAD" and body["error"]
