@@ -59,7 +59,7 @@ def test_sigterm_flushes_queued_requests(model_file, fashion_test_set):
 def test_drain_delay_keeps_accepting_while_not_ready(model_file, fashion_test_set):
     images, _ = fashion_test_set
     d = models_dir()
-    daemon = Daemon(d, "--drain-delay-ms", 800)
+    daemon = Daemon(d, "--drain-delay-ms", 1500)
     try:
         daemon.wait_ready()
         daemon.send_signal(signal.SIGTERM)
@@ -70,7 +70,7 @@ def test_drain_delay_keeps_accepting_while_not_ready(model_file, fashion_test_se
         status, _, answer = daemon.request("POST", "/predictions/fashion",
                                            body=fmnist.to_jpeg(images[0]))
         assert status == 200, answer
-        time.sleep(1.0)
+        time.sleep(1.8)
         try:
             socket.create_connection(("127.0.0.1", daemon.port), timeout=2).close()
             refused = False
