@@ -94,6 +94,8 @@ struct f8_runner {
     pool pool;
     int pool_started;
     worker_arg *args;
+    uint8_t *stage;            /* DENSE staging, per thread: inputs, then outputs */
+    size_t stage_in, stage_thread; /* bytes of the input part / of one thread's part */
 };
 
 typedef struct {
@@ -310,31 +312,68 @@ static uint64_t now_ns(const f8_runner *r)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* DENSE on images [b0, b1) at once: their inputs are copied back to back into the thread's
+ * staging buffer so that the kernel reads each weight tile once per 6 images (as a 1 x n
+ * image), and the outputs go straight to the value when it is laid out back to back (the
+ * logits) or through the staging buffer. */
+static void run_dense_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1, uint32_t tid)
+{
+    const f8_op_desc *d = &r->model->ops[i].desc;
+    const op_plan *pl = &r->plans[i];
+    const size_t k = r->image_bytes[d->input0], so = r->image_bytes[d->output];
+    uint8_t *sin = r->stage + (size_t)tid * r->stage_thread, *sout = sin + r->stage_in;
+    for (uint32_t b = b0; b < b1; b++)
+        memcpy(sin + (size_t)(b - b0) * k, r->value_ptr[d->input0] + b * r->stride[d->input0], k);
+    uint8_t *out = (uint8_t *)(uintptr_t)r->value_ptr[d->output];
+    const int direct = r->stride[d->output] == so;
+    f8_conv_geom g = pl->geom;
+    g.W = g.Wo = b1 - b0;
+    pl->conv(&g, sin, direct ? out + b0 * so : sout, 0, 1);
+    if (!direct)
+        for (uint32_t b = b0; b < b1; b++)
+            memcpy(out + b * r->stride[d->output], sout + (size_t)(b - b0) * so, so);
+}
+
 /* Image-major: this thread's images one after the other, each through every op (its
- * activations stay in cache; no barriers). Used when the images split evenly enough. */
+ * activations stay in cache; no barriers) up to a DENSE op, which runs for all of them at
+ * once; then the same for the ops after it. Used when the images split evenly enough. */
 static void run_images(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
 {
-    const uint32_t T = r->nthreads;
+    const uint32_t T = r->nthreads, nops = r->model->info.num_ops;
     const uint32_t b0 = (uint32_t)((uint64_t)batch * tid / T);
     const uint32_t b1 = (uint32_t)((uint64_t)batch * (tid + 1) / T);
-    for (uint32_t b = b0; b < b1; b++) {
-        uint64_t t0 = op_ns ? now_ns(r) : 0;
-        for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
-            const f8_op_impl *op = &r->model->ops[i];
-            const f8_op_desc *d = &op->desc;
-            const op_plan *pl = &r->plans[i];
-            const int add = d->type == F8_OP_ADD;
-            const size_t s0 = r->stride[d->input0], s1 = add ? r->stride[d->input1] : 0;
-            const size_t so = r->stride[d->output];
-            run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + b * s0, s0,
-                      add ? r->value_ptr[d->input1] + b * s1 : NULL, s1,
-                      (uint8_t *)(uintptr_t)r->value_ptr[d->output] + b * so, so);
-            if (op_ns) {
-                const uint64_t t1 = now_ns(r);
-                op_ns[i] += t1 - t0;
-                t0 = t1;
+    for (uint32_t i = 0; i < nops;) {
+        uint32_t e = i;
+        while (e < nops && r->plans[e].kind != RUN_DENSE)
+            e++;
+        for (uint32_t b = b0; b < b1; b++) {
+            uint64_t t0 = op_ns ? now_ns(r) : 0;
+            for (uint32_t o = i; o < e; o++) {
+                const f8_op_impl *op = &r->model->ops[o];
+                const f8_op_desc *d = &op->desc;
+                const op_plan *pl = &r->plans[o];
+                const int add = d->type == F8_OP_ADD;
+                const size_t s0 = r->stride[d->input0], s1 = add ? r->stride[d->input1] : 0;
+                const size_t so = r->stride[d->output];
+                run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + b * s0, s0,
+                          add ? r->value_ptr[d->input1] + b * s1 : NULL, s1,
+                          (uint8_t *)(uintptr_t)r->value_ptr[d->output] + b * so, so);
+                if (op_ns) {
+                    const uint64_t t1 = now_ns(r);
+                    op_ns[o] += t1 - t0;
+                    t0 = t1;
+                }
             }
         }
+        if (e < nops) {
+            const uint64_t t0 = op_ns ? now_ns(r) : 0;
+            if (b0 < b1)
+                run_dense_batch(r, e, b0, b1, tid);
+            if (op_ns)
+                op_ns[e] += now_ns(r) - t0;
+            e++;
+        }
+        i = e;
     }
 }
 
@@ -356,7 +395,9 @@ static void run_ops(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
         const uint32_t hi = (uint32_t)((uint64_t)items * (tid + 1) / T);
         const int add = d->type == F8_OP_ADD;
         /* Output regions are never const: value 0 cannot be an op's output. */
-        if (lo < hi)
+        if (lo < hi && pl->kind == RUN_DENSE)
+            run_dense_batch(r, i, lo, hi, tid);
+        else if (lo < hi)
             run_items(op, pl, batch, lo, hi, r->value_ptr[d->input0], r->stride[d->input0],
                       add ? r->value_ptr[d->input1] : NULL, add ? r->stride[d->input1] : 0,
                       (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->stride[d->output]);
@@ -555,8 +596,29 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
         r->arena = NULL;
         goto out;
     }
-    for (uint32_t i = 0; i < nops; i++)
+    size_t kmax = 0, omax = 0;
+    for (uint32_t i = 0; i < nops; i++) {
         plan_op(&model->ops[i], isa, model->zero, &r->plans[i]);
+        if (r->plans[i].kind == RUN_DENSE) {
+            const f8_op_desc *d = &model->ops[i].desc;
+            kmax = r->image_bytes[d->input0] > kmax ? r->image_bytes[d->input0] : kmax;
+            omax = r->image_bytes[d->output] > omax ? r->image_bytes[d->output] : omax;
+        }
+    }
+    if (kmax) {
+        if (kmax > SIZE_MAX / 2 / max_batch || omax > SIZE_MAX / 2 / max_batch) {
+            rc = F8_ENOMEM;
+            goto out;
+        }
+        r->stage_in = round64(kmax * max_batch);
+        r->stage_thread = r->stage_in + round64(omax * max_batch);
+        if (r->stage_thread > SIZE_MAX / nthreads ||
+            posix_memalign((void **)&r->stage, 64, r->stage_thread * nthreads) != 0) {
+            r->stage = NULL;
+            rc = F8_ENOMEM;
+            goto out;
+        }
+    }
     if (nthreads > 1 && (rc = pool_start(r)) != F8_OK)
         goto out;
     rc = F8_OK;
@@ -584,6 +646,7 @@ void f8_runner_destroy(f8_runner *runner)
     free(runner->stride);
     free(runner->value_ptr);
     free(runner->plans);
+    free(runner->stage);
     free(runner);
 }
 

@@ -399,10 +399,35 @@ static f8_model *random_model(void)
     return model;
 }
 
+/* conv -> DENSE (u8, an activation in the arena) -> DENSE (the logits): the runner's batched
+ * DENSE with outputs staged and copied back. */
+static f8_model *dense_chain_model(void)
+{
+    mb_model m;
+    const uint32_t H = 6, W = 5, C1 = 7, D = 37, K = 10;
+    mb_init(&m, H, W, 3, 8, K);
+    uint32_t v1 = mb_value(&m, H, W, C1, F8_DTYPE_S8, 4);
+    uint32_t v2 = mb_value(&m, 1, 1, D, F8_DTYPE_U8, 4);
+    uint32_t v3 = mb_value(&m, 1, 1, K, F8_DTYPE_S32, 6);
+    m.output_value = v3;
+    slot_weights(0, C1, 27, 7, 8, 4);
+    mb_conv(&m, 0, v1, 3, 3, 1, 1, 1, 0, mw.w[0], mw.b[0], mw.f[0]);
+    slot_weights(1, D, H * W * C1, 9, 4, 4);
+    mb_dense(&m, v1, v2, 1, mw.w[1], mw.b[1], mw.f[1]);
+    slot_weights(2, K, D, 7, 4, 6);
+    mb_dense(&m, v2, v3, 0, mw.w[2], mw.b[2], mw.f[2]);
+    char err[F8_ERRMSG_SIZE];
+    int rc;
+    f8_model *model = mb_open(&m, err, sizeof err, &rc);
+    if (!model)
+        fprintf(stderr, "dense chain model: %s\n", err);
+    return model;
+}
+
 static void test_models_all_paths(void)
 {
-    for (int trial = 0; trial < 3; trial++) {
-        f8_model *m = random_model();
+    for (int trial = 0; trial < 4; trial++) {
+        f8_model *m = trial == 3 ? dense_chain_model() : random_model();
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
         const f8_model_info *info = f8_model_get_info(m);
         const size_t img = (size_t)info->input_h * info->input_w * info->input_c;
