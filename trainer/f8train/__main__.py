@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+
+# OpenMP threads that spin while waiting steal the CPU from each other as soon as anything else
+# runs on the 2 cores: measured 20 s → 14.5 s for a short training run beside one busy process,
+# and no difference on an idle machine. Must be set before torch (libgomp) loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _shape(text: str):
