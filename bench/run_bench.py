@@ -42,11 +42,15 @@ def last_json(out):
 
 
 def cpu_model():
+    """'model name' plus cpuid family/model (VMs often report a bare 'AMD EPYC')."""
+    info = {}
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor()
+            if ":" in line:
+                k, v = (x.strip() for x in line.split(":", 1))
+                info.setdefault(k, v)
+    name = info.get("model name", platform.processor())
+    return f"{name} (cpu family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
 
 
 def cpu_flags():
