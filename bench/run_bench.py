@@ -187,7 +187,10 @@ def main():
     w("Wall-clock figures are what the acceptance asks for; on a shared host they also carry "
       "the other processes' load. The CPU-time ratio (PyTorch's process CPU ms per batch over "
       "f8's, all threads) is immune to being descheduled: with 1 thread it is the speed ratio "
-      "on an idle core; with 2 it compares total work.\n")
+      "on an idle core; with 2 it compares total work. PyTorch's OpenMP threads spin-wait for "
+      "each other: on a shared 2-vCPU host where the other vCPU is busy its 2-thread figures "
+      "collapse (f8's image-major threads do not wait for each other), so the 2-thread rows "
+      "say more about the host than about the kernels; on an idle host both scale about 2×.\n")
     w("| model | batch | threads | f8 img/s | PyTorch img/s | f8 / PyTorch (wall) | f8 / PyTorch (CPU time) | target (wall; CPU) | f8 ms | PyTorch ms | f8 latency / PyTorch | f8 GMAC/s | % of VNNI peak |")
     w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (name, batch, threads), r in results.items():
