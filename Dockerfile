@@ -14,7 +14,7 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential pkg-config libuv1-dev libmicrohttpd-dev libturbojpeg0-dev \
       libjansson-dev libsystemd-dev \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY Makefile ./
 COPY engine engine
@@ -26,7 +26,7 @@ FROM ${BASE}
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 curl \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --no-create-home --shell /usr/sbin/nologin f8d
 COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/
 COPY models/*.f8 /models/
