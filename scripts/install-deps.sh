@@ -2,6 +2,10 @@
 # Installs the Debian 12 packages f8serve needs to build, run, train and test.
 # Idempotent: packages already installed are skipped, so `make run` / `make test`
 # cost nothing extra on a prepared machine.
+#
+#   scripts/install-deps.sh           what `make run`, `make test` and `make model` need
+#   scripts/install-deps.sh --bench   also what `make bench` needs: torchvision (its quantizable
+#                                     models are the PyTorch int8 peer) and wrk (HTTP load)
 set -eu
 
 PACKAGES="
@@ -21,6 +25,17 @@ python3-pytest
 python3-pil
 dataset-fashion-mnist
 "
+
+BENCH_PACKAGES="
+python3-torchvision
+wrk
+"
+
+case "${1:-}" in
+    "") ;;
+    --bench) PACKAGES="$PACKAGES $BENCH_PACKAGES" ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
