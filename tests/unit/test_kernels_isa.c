@@ -32,8 +32,20 @@ static int32_t rnd_in(int32_t lo, int32_t hi) /* inclusive */
 static const f8_isa simd[] = {F8_ISA_AVX2, F8_ISA_AVX512VNNI};
 #define NSIMD 2
 
+static int extreme_fill; /* inputs near the ends of their range (saturation paths) */
+
 static void fill(void *p, f8_dtype t, size_t n)
 {
+    static const int8_t s8x[] = {-127, -126, -100, -1, 0, 1, 100, 126, 127};
+    static const uint8_t u8x[] = {0, 1, 2, 127, 128, 200, 253, 254, 255};
+    for (size_t i = 0; i < n && extreme_fill && t != F8_DTYPE_S32; i++) {
+        if (t == F8_DTYPE_U8)
+            ((uint8_t *)p)[i] = u8x[rnd() % sizeof u8x];
+        else
+            ((int8_t *)p)[i] = s8x[rnd() % sizeof s8x];
+    }
+    if (extreme_fill && t != F8_DTYPE_S32)
+        return;
     for (size_t i = 0; i < n; i++) {
         if (t == F8_DTYPE_U8)
             ((uint8_t *)p)[i] = (uint8_t)rnd();
@@ -298,6 +310,29 @@ static void test_add_random(void)
     }
 }
 
+/* 8-bit inputs, small alignments, right shifts <= 7, values at the ends of their ranges: the
+ * 16-bit ADD path and its clamps. */
+static void test_add_extremes(void)
+{
+    extreme_fill = 1;
+    for (int i = 0; i < 200; i++) {
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        op.desc.type = F8_OP_ADD;
+        a->groups = 1;
+        const uint32_t H = (uint32_t)rnd_in(1, 5), W = (uint32_t)rnd_in(1, 9),
+                       C = (uint32_t)rnd_in(1, 70);
+        const int fa = rnd_in(-4, 8), fb = fa + rnd_in(-6, 6), f = fa > fb ? fa : fb;
+        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(0), fa};
+        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(0), fb};
+        a->out = (f8_value_desc){H, W, C, rnd_dtype(0), f - rnd_in(0, 7)};
+        a->relu = (int)(rnd() & 1);
+        compare_op(&op, (uint32_t)rnd_in(1, 2), "add (8-bit extremes)");
+    }
+    extreme_fill = 0;
+}
+
 static void test_pool_random(void)
 {
     for (int i = 0; i < 200; i++) {
@@ -498,6 +533,7 @@ int main(void)
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},
+        {"add: 8-bit extremes, small shifts", test_add_extremes},
         {"pools: random windows, padding, dtypes", test_pool_random},
         {"models: every path x threads x batches", test_models_all_paths},
         CU_TEST_INFO_NULL,

@@ -6,10 +6,68 @@
  */
 #include "simd_avx512.h"
 
+F8_INLINE __m512i load32x16(const void *x, f8_dtype dtype, size_t i, __mmask32 k)
+{
+    const __m256i v = _mm256_maskz_loadu_epi8(k, (const uint8_t *)x + i);
+    return dtype == F8_DTYPE_U8 ? _mm512_cvtepu8_epi16(v) : _mm512_cvtepi8_epi16(v);
+}
+
+/* ADD of two 8-bit inputs into an 8-bit output with a right shift, in 16-bit lanes (32
+ * elements per zmm) where everything fits: |a·2^sa| + |b·2^sb| <= 2·255·2^max(sa,sb) < 2^15;
+ * u8 out: max 0, unsigned rounding shift (sum < 2^16 for sr <= 15), saturating narrow;
+ * s8 out: pre-clamp to ±128·2^sr (sr <= 7), arithmetic rounding shift, max −127, saturating
+ * narrow (the 32-bit forms of simd_avx512.h, same argument). */
+static int add16_ok(const f8_kernel_args *a, const f8_epi *ep)
+{
+    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb;
+    const int sh = f - fa > f - fb ? f - fa : f - fb;
+    if (a->in0.dtype == F8_DTYPE_S32 || a->in1.dtype == F8_DTYPE_S32 || ep->any_left || sh > 6)
+        return 0;
+    if (a->out.dtype == F8_DTYPE_U8)
+        return ep->max_sr <= 15;
+    return a->out.dtype == F8_DTYPE_S8 && ep->max_sr <= 7;
+}
+
+static void add16(const f8_kernel_args *a, const f8_epi *ep, const void *x0, const void *x1,
+                  void *y, size_t i0, size_t end)
+{
+    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb;
+    const __m512i sa = _mm512_set1_epi16((short)(f - fa)), sb = _mm512_set1_epi16((short)(f - fb));
+    const int sr = ep->sr[0];
+    const __m512i vsr = _mm512_set1_epi16((short)sr), hm1 = _mm512_set1_epi16((short)ep->hm1[0]);
+    const __m512i one = _mm512_set1_epi16((short)ep->one[0]);
+    const int u8 = a->out.dtype == F8_DTYPE_U8;
+    const __m512i hi = _mm512_set1_epi16((short)(128 << sr));
+    const __m512i lo = a->relu ? _mm512_setzero_si512() : _mm512_set1_epi16((short)-(128 << sr));
+    const __m512i m127 = _mm512_set1_epi16(-127);
+    for (size_t i = i0; i < end; i += 32) {
+        const size_t n = end - i < 32 ? end - i : 32;
+        const __mmask32 k = n == 32 ? ~(__mmask32)0 : (((__mmask32)1 << n) - 1);
+        __m512i v = _mm512_add_epi16(_mm512_sllv_epi16(load32x16(x0, a->in0.dtype, i, k), sa),
+                                     _mm512_sllv_epi16(load32x16(x1, a->in1.dtype, i, k), sb));
+        if (u8) {
+            v = _mm512_max_epi16(v, _mm512_setzero_si512());
+            const __m512i bit = _mm512_and_si512(_mm512_srlv_epi16(v, vsr), one);
+            v = _mm512_srlv_epi16(_mm512_add_epi16(_mm512_add_epi16(v, hm1), bit), vsr);
+            _mm256_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtusepi16_epi8(v));
+        } else {
+            v = _mm512_min_epi16(_mm512_max_epi16(v, lo), hi);
+            const __m512i bit = _mm512_and_si512(_mm512_srav_epi16(v, vsr), one);
+            v = _mm512_srav_epi16(_mm512_add_epi16(_mm512_add_epi16(v, hm1), bit), vsr);
+            v = _mm512_max_epi16(v, m127);
+            _mm256_mask_storeu_epi8((uint8_t *)y + i, k, _mm512_cvtsepi16_epi8(v));
+        }
+    }
+}
+
 void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                             const void *x1, void *y, uint32_t row0, uint32_t row1)
 {
     const size_t row = (size_t)a->out.w * a->out.c;
+    if (add16_ok(a, ep)) {
+        add16(a, ep, x0, x1, y, row0 * row, row1 * row);
+        return;
+    }
     const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb;
     const __m512i sa = _mm512_set1_epi32(f - fa), sb = _mm512_set1_epi32(f - fb);
     const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
