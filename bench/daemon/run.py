@@ -154,6 +154,14 @@ def run_wrk(url, jpeg, conns, duration, threads):
             "errors": errors.group(1).strip() if errors else ""}
 
 
+def engine_concurrent(f8, model, batch, procs, iters):
+    """images/s of `procs` concurrent single-threaded runners at `batch`, summed."""
+    cmd = [f8, "bench", model, "--batch", str(batch), "--threads", "1", "--iters", str(iters)]
+    ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(procs)]
+    return sum(json.loads(p.communicate()[0].strip().splitlines()[-1])["images_per_s"]
+               for p in ps)
+
+
 def engine_only(f8, model, batch, procs, iters):
     """images/s of `procs` concurrent single-threaded runners at `batch` (what the daemon's
     instances do), summed; plus one runner using every CPU."""
@@ -187,10 +195,14 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
         url = d.url + "/predictions/" + name
         run_wrk(url, jpeg, 1, 1, n)  # warm-up
         for c in a.connections:
+            # the engine alone right before and after each point (f8d idle meanwhile): the
+            # ratio stays fair when other work on the machine comes and goes
+            e0 = engine_concurrent(a.f8, model_path, batch, n, iters)
             before = d.metrics()
             rss0 = d.rss_kib()
             r = run_wrk(url, jpeg, c, a.duration, n)
             after = d.metrics()
+            r["engine"] = (e0 + engine_concurrent(a.f8, model_path, batch, n, iters)) / 2
             r["rss"] = (rss0, d.rss_kib())
             batches = metric(after, "f8d_batch_size_count", name) - \
                 metric(before, "f8d_batch_size_count", name)
@@ -200,7 +212,8 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             r["conns"] = c
             rows.append(r)
             print("  %3d connections: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  mean batch %.1f"
-                  % (c, r["rps"], r["p50"], r["p99"], r["mean_batch"]), flush=True)
+                  "  (engine alone %.1f images/s)"
+                  % (c, r["rps"], r["p50"], r["p99"], r["mean_batch"], r["engine"]), flush=True)
     finally:
         d.stop()
     # the engine alone again: the mean of before and after evens out drifting machine load
@@ -230,20 +243,21 @@ def section(results, a):
     for r in results:
         L += ["### %s (%s), JPEG of %d bytes, max_batch_size %d" % (
             r["name"], r["source"], r["jpeg_bytes"], r["batch"]), "",
-            "| connections | requests/s | images/s | p50 ms | p99 ms | mean batch | f8d RSS MiB (before → after) | errors |",
-            "|---:|---:|---:|---:|---:|---:|---|---|"]
+            "| connections | requests/s = images/s | p50 ms | p99 ms | mean batch | engine alone, images/s | f8d / engine | f8d RSS MiB | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for row in r["rows"]:
             err = "none" if not row["non2xx"] and not row["errors"] else \
                 "%d non-2xx %s" % (row["non2xx"], row["errors"])
-            L.append("| %d | %.0f | %.0f | %.2f | %.2f | %.1f | %.1f → %.1f | %s |" % (
-                row["conns"], row["rps"], row["rps"], row["p50"], row["p99"],
-                row["mean_batch"], row["rss"][0] / 1024, row["rss"][1] / 1024, err))
+            L.append("| %d | %.0f | %.2f | %.2f | %.1f | %.0f | %.0f%% | %.1f → %.1f | %s |" % (
+                row["conns"], row["rps"], row["p50"], row["p99"], row["mean_batch"],
+                row["engine"], 100 * row["rps"] / row["engine"], row["rss"][0] / 1024,
+                row["rss"][1] / 1024, err))
         last, first = r["rows"][-1], r["rows"][0]
         note = "Load average %.2f before, %.2f after" % r["load"]
         if r["others"]:
             note += "; also running on this machine: " + ", ".join(r["others"])
         L += ["", note + "."]
-        L += ["", "Engine alone, same model and batch (%s): %.0f images/s from %d concurrent "
+        L += ["", "Engine alone over the whole model run, same model and batch (%s): %.0f images/s from %d concurrent "
               "single-threaded runners (what f8d's instances do; mean of %.0f measured before "
               "and %.0f after the daemon); %.0f images/s from one runner with %d threads; "
               "%.0f images/s from one single-threaded runner alone (so %d CPUs give %.2f× one)."
@@ -252,9 +266,9 @@ def section(results, a):
               "One single-threaded runner at batch 1: %.0f images/s (batch %d gains %.2f× over "
               "batch 1 in the engine itself)." % (r["engine_b1"], r["batch"],
                                                    r["engine_alone"] / r["engine_b1"]),
-              "Daemon at %d connections: **%.0f%%** of the engine-alone images/s; "
-              "%d vs 1 connection: **%.2f×** the images/s." % (
-                  last["conns"], 100 * last["rps"] / r["engine_sum"], last["conns"],
+              "Daemon at %d connections: **%.0f%%** of the engine-alone images/s measured "
+              "around that point; %d vs 1 connection: **%.2f×** the images/s." % (
+                  last["conns"], 100 * last["rps"] / last["engine"], last["conns"],
                   last["rps"] / first["rps"]), ""]
     L += ["Commands:", "", "```"]
     for r in results:
@@ -297,12 +311,12 @@ def main():
             jpeg = os.path.join(work, "fashion.jpg")
             fashion_jpeg(jpeg)
             results.append(bench_model(a, "fashion", os.path.join(ROOT, "models", "fashion.f8"),
-                                       "models/fashion.f8", jpeg, 64, 0, 200))
+                                       "models/fashion.f8", jpeg, 64, 0, 1000))
         if "resnet18" in a.models:
             path, source = resnet18(work)
             jpeg = os.path.join(work, "photo.jpg")
             photo_jpeg(jpeg)
-            results.append(bench_model(a, "resnet18", path, source, jpeg, 8, 0, 10))
+            results.append(bench_model(a, "resnet18", path, source, jpeg, 8, 0, 30))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_section(a.out, section(results, a))
