@@ -4,6 +4,7 @@
 #   make test    install, build (release + sanitizers), run every test: C (CUnit), trainer
 #                (pytest), integration (pytest against a real f8d on loopback)
 #   make model   retrain models/fashion.f8 (minutes on 2 cores; the result is committed)
+#   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #
 # Sources are found by wildcard: a new .c file in a part's src/ folder is built without
@@ -48,7 +49,7 @@ $(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
-.PHONY: all deps run test test-c test-trainer test-integration model clean asan install bench bench-daemon
+.PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
 
@@ -134,6 +135,11 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 model: deps
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train fashion --out models/fashion.f8 \
 	    --report models/fashion.report.json
+
+# ResNet-18/50, MobileNet-V1/V2 (torchvision layouts, 224x224x3, 1000 classes) with random
+# weights, BN folded, FLs calibrated on random images: build/zoo/NAME.f8 (about a minute).
+zoo:
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train zoo --out $(BUILD)/zoo
 
 # ---- benchmarks (engine vs PyTorch int8; bench/RESULTS.md) ----------------------------
 $(BUILD)/bench/vnni_peak: bench/vnni_peak.c

@@ -39,6 +39,25 @@ def cmd_random_model(args) -> int:
     return 0
 
 
+def cmd_zoo(args) -> int:
+    import time
+    import torch
+    from . import fileformat, zoo
+    h, w, c = args.input
+    os.makedirs(args.out, exist_ok=True)
+    state = torch.load(args.state_dict, map_location="cpu") if args.state_dict else None
+    for arch in args.arch:
+        t0 = time.time()
+        g, _ = zoo.random_model(arch, h, w, c, args.classes, seed=args.seed, n_calib=args.calib,
+                                state_dict=state, created_by=command_line())
+        path = os.path.join(args.out, arch + ".f8")
+        tmp = path + ".tmp"
+        size = fileformat.write(g, tmp)
+        os.replace(tmp, path)               # atomic: a reader may have the old file mmapped
+        print(f"wrote {path}: {len(g.ops)} ops, {size} bytes, {time.time() - t0:.1f} s")
+    return 0
+
+
 def cmd_fashion(args) -> int:
     from . import train
     return train.main(args, command_line())
@@ -91,6 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--zoo", action="store_true",
                    help="an op zoo exercising every op and option instead of a small CNN")
     r.set_defaults(func=cmd_random_model)
+
+    z = sub.add_parser("zoo", help="export ResNet-18/50, MobileNet-V1/V2 (torchvision layouts) "
+                       "as .f8: random weights, or a state_dict; BN folded, FLs calibrated")
+    z.add_argument("--out", default="build/zoo", help="output folder (default build/zoo)")
+    z.add_argument("--arch", nargs="+", default=["resnet18", "resnet50", "mobilenet_v1",
+                                                   "mobilenet_v2"],
+                   choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2"],
+                   help="architectures (default: all four)")
+    z.add_argument("--input", type=_shape, default=(224, 224, 3),
+                   help="HxWxC (default 224x224x3)")
+    z.add_argument("--classes", type=int, default=1000, help="number of classes (default 1000)")
+    z.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    z.add_argument("--calib", type=int, default=8,
+                   help="random calibration images for the FLs (default 8)")
+    z.add_argument("--state-dict", help="a torchvision-style state_dict (.pth) to convert "
+                   "instead of random weights (one --arch)")
+    z.set_defaults(func=cmd_zoo)
 
     f = sub.add_parser("fashion", help="train, quantize and export the Fashion-MNIST model")
     f.add_argument("--out", required=True, help="output .f8 path")

@@ -9,8 +9,10 @@ of integers is exact, in any order, as long as every partial sum stays below 2^2
 2^53 (float64). Every partial sum is bounded by B = max|in| · max_o Σ|w[o]|, known from the
 weights and the input dtype before running. When B < 2^24 the sums go to torch's float32
 convolution (direct algorithm, no Winograd or other transforms, so it only multiplies and adds);
-otherwise, or without torch, to im2col + a float64 matmul in numpy. Either way the result is
-converted back to int64 before anything else touches it, and the tests compare both routes.
+otherwise to torch's float64 convolution (CPU float64 has no transformed algorithms either: im2col
+and a matrix product; B < 2^53 always, FORMAT.md §1.2), or without torch (or with FAST_SUMS off)
+to im2col + a float64 matmul in numpy. Either way the result is converted back to int64 before
+anything else touches it, and the tests compare the routes.
 """
 
 from __future__ import annotations
@@ -108,11 +110,12 @@ def _use_float32(op: Op, in_dtype: int) -> bool:
     return FAST_SUMS and torch is not None and _sum_bound(op, in_dtype) < FLOAT32_EXACT
 
 
-def _conv_sums_float32(x: np.ndarray, op: Op) -> np.ndarray:
-    """Σ in·w through torch's float32 conv; exact because B < 2^24 (module docstring)."""
-    t = torch.from_numpy(x.astype(np.float32)).permute(0, 3, 1, 2)           # NHWC → NCHW view
+def _conv_sums_float32(x: np.ndarray, op: Op, dt=np.float32) -> np.ndarray:
+    """Σ in·w through torch's float32 conv; exact because B < 2^24 (module docstring).
+    With dt = float64, exact for every bound a valid file has (B < 2^53)."""
+    t = torch.from_numpy(x.astype(dt)).permute(0, 3, 1, 2)                   # NHWC → NCHW view
     t = _F.pad(t, (op.pad_left, op.pad_right, op.pad_top, op.pad_bottom))     # zeros, §3
-    w = torch.from_numpy(op.weights.astype(np.float32)).permute(0, 3, 1, 2)   # [o][i][ky][kx]
+    w = torch.from_numpy(op.weights.astype(dt)).permute(0, 3, 1, 2)          # [o][i][ky][kx]
     with torch.no_grad():
         y = _F.conv2d(t, w, None, (op.stride_h, op.stride_w), 0, 1, op.groups)
     return y.permute(0, 2, 3, 1).numpy().astype(np.int64)
@@ -140,6 +143,8 @@ def conv2d(x: np.ndarray, op: Op, fl_x: int, in_dtype: int) -> Tuple[np.ndarray,
     #            x·stride_w + kx − pad_left, g·(Cin/G) + i) · w[o][ky][kx][i], g = o / (Cout/G)
     if _use_float32(op, in_dtype):
         acc = _conv_sums_float32(x, op)
+    elif FAST_SUMS and torch is not None:
+        acc = _conv_sums_float32(x, op, np.float64)
     else:
         acc = _conv_sums_float64(x, op)
     acc += op.bias.astype(np.int64)
