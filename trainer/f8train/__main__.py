@@ -58,6 +58,42 @@ def cmd_zoo(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """Post-training calibration: float zoo model + a few hundred images → .f8, no retraining."""
+    import time
+    import numpy as np
+    import torch
+    from . import fileformat, imagefolder, simulate, zoo
+    h, w, c = args.input
+    t0 = time.time()
+    x, _, classes = imagefolder.load_folder(args.data, h, w, c, limit=args.images,
+                                            seed=args.seed)
+    model = zoo.build_float(args.arch, len(classes), c)
+    if args.state_dict:
+        model.load_state_dict(torch.load(args.state_dict, map_location="cpu"))
+    meta = [("name", args.name or args.arch), ("labels", "\n".join(classes)),
+            ("description", f"{args.arch}, post-training calibration on {len(x)} images "
+                            f"of {args.data}"),
+            ("created_by", command_line())]
+    g = zoo.to_graph(args.arch, model, h, w, c, x, meta)
+    print(f"calibrated on {len(x)} images in {time.time() - t0:.1f} s")
+    if args.eval_data:
+        xe, ye, _ = imagefolder.load_folder(args.eval_data, h, w, c)
+        pred = simulate.top1(simulate.run(g, xe, batch=32))
+        with torch.no_grad():
+            fp = np.concatenate([model(zoo.images_to_float(xe[i:i + 64])).argmax(1).numpy()
+                                 for i in range(0, len(xe), 64)])
+        acc_int, acc_fp = 100 * float(np.mean(pred == ye)), 100 * float(np.mean(fp == ye))
+        print(f"top-1 on {len(xe)} images: float {acc_fp:.2f}%, integer {acc_int:.2f}% "
+              f"(loss {acc_fp - acc_int:.2f} points)")
+        g.meta += [("accuracy.fp32", f"{acc_fp:.2f}"), ("accuracy.int", f"{acc_int:.2f}")]
+    tmp = args.out + ".tmp"
+    size = fileformat.write(g, tmp)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}: {len(g.ops)} ops, {size} bytes")
+    return 0
+
+
 def cmd_fashion(args) -> int:
     from . import train
     return train.main(args, command_line())
@@ -128,6 +164,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "instead of random weights (one --arch)")
     z.set_defaults(func=cmd_zoo)
 
+    cal = sub.add_parser("calibrate", help="post-training calibration: a float zoo model "
+                         "(state_dict) + a few hundred ImageFolder JPEGs -> .f8, no retraining")
+    cal.add_argument("--arch", required=True,
+                     choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2"])
+    cal.add_argument("--state-dict", help="torchvision-style state_dict (.pth); without it, "
+                     "random weights (a smoke test)")
+    cal.add_argument("--data", required=True, help="ImageFolder directory (one folder per "
+                     "class) of JPEGs to calibrate on")
+    cal.add_argument("--images", type=int, default=256,
+                     help="calibration images drawn from --data (default 256)")
+    cal.add_argument("--eval-data", help="ImageFolder directory to measure float and integer "
+                     "top-1 on (written into the metadata)")
+    cal.add_argument("--input", type=_shape, default=(224, 224, 3),
+                     help="HxWxC (default 224x224x3)")
+    cal.add_argument("--name", help="model name in the metadata (default: the architecture)")
+    cal.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    cal.add_argument("--out", required=True, help="output .f8 path")
+    cal.set_defaults(func=cmd_calibrate)
+
     f = sub.add_parser("fashion", help="train, quantize and export the Fashion-MNIST model")
     f.add_argument("--out", required=True, help="output .f8 path")
     f.add_argument("--report", help="output report JSON path")
@@ -136,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--quick", action="store_true",
                    help="a few thousand images, 1 epoch each: a smoke test, not a model")
     f.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    f.add_argument("--widths", type=int, nargs=3, metavar=("W28", "W14", "W7"),
+                   help="channels at 28x28, 14x14, 7x7 (default 16 32 56)")
     f.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="folder with the Fashion-MNIST idx .gz files")
     f.set_defaults(func=cmd_fashion)

@@ -127,7 +127,7 @@ def jpeg_round_trip(images: np.ndarray, quality: int) -> Optional[np.ndarray]:
 
 
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
-        seed: int, data_root: str, created_by: str, log=print) -> Dict:
+        seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS) -> Dict:
     t_start = time.time()
     torch.set_num_threads(os.cpu_count() or 1)   # torch defaults to 1 thread here
     torch.manual_seed(seed)
@@ -142,7 +142,7 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     y_te = ds["test_y"][:n_test].astype(np.int64)
     x_te = torch.from_numpy(x_te_np.copy())
 
-    model = FashionNet(WIDTHS)
+    model = FashionNet(tuple(widths))
     model = model.to(memory_format=torch.channels_last)
     log(f"FashionNet: {model.macs() / 1e6:.2f} M MACs/image, "
         f"{sum(p.numel() for p in model.parameters())} parameters; "
@@ -225,6 +225,7 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
                             "augmentation": "random crop (pad 2) + horizontal flip",
                             "calibration_batches": CALIB_BATCHES},
         "seed": seed,
+        "widths": list(widths),
         "quick": quick,
         "created_by": created_by,
         "torch_version": torch.__version__,
@@ -244,5 +245,7 @@ def main(args, created_by: str) -> int:
     quick = args.quick
     epochs_fp = args.epochs_fp if args.epochs_fp is not None else (1 if quick else EPOCHS_FP)
     epochs_q = args.epochs_q if args.epochs_q is not None else (1 if quick else EPOCHS_Q)
-    run(args.out, args.report, epochs_fp, epochs_q, quick, args.seed, args.data, created_by)
+    widths = args.widths if getattr(args, "widths", None) else WIDTHS
+    run(args.out, args.report, epochs_fp, epochs_q, quick, args.seed, args.data, created_by,
+        widths=widths)
     return 0

@@ -56,3 +56,14 @@ def test_fl_rule_per_channel():
     w = rng.normal(size=(3, 3, 3, 600)) * np.array([1.0, 0.125, 4.0])[:, None, None, None]
     assert zoo.weight_fls(w).tolist() == [5, 8, 3]
     assert zoo.fl_rule(1.0, signed=False) == 6     # floor(log2 70)
+
+
+def test_state_dict_is_converted_as_given(tmp_path):
+    """`--state-dict`: a torchvision-style checkpoint gives the same file as the model itself."""
+    model = zoo.build_float("resnet18", 3, 1)
+    imgs = zoo.calibration_images(32, 32, 1, 4, 0)
+    zoo.set_bn_statistics(model, imgs)
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    g1, _ = zoo.random_model("resnet18", 32, 32, 1, 3, seed=0, n_calib=4, state_dict=sd)
+    g2 = zoo.to_graph("resnet18", model, 32, 32, 1, imgs, g1.meta)
+    assert fileformat.to_bytes(g1) == fileformat.to_bytes(g2)
