@@ -23,6 +23,9 @@ python3-numpy
 python3-torch
 python3-pytest
 python3-pil
+python3-torchvision
+python3-tqdm
+python3-matplotlib
 dataset-fashion-mnist
 "
 

@@ -55,11 +55,15 @@ def _optimizer(model: FashionNet, lr: float):
 
 
 def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
-                 gen: torch.Generator, log, warmup: bool) -> None:
+                 gen: torch.Generator, log, warmup: bool, phase: str = "fp32",
+                 history: Optional[list] = None, eval_fn=None, ckpt=None) -> None:
     """SGD over augmented batches. FP32: one-cycle (warm up then anneal); quantized: cosine
-    from `lr` to 0, BN frozen because the fake-quant forward folds it with running stats."""
+    from `lr` to 0, BN frozen because the fake-quant forward folds it with running stats.
+    `history` gets one dict per epoch; `eval_fn()` → test top-1; `ckpt` (a Checkpoint) saves
+    after every epoch and, on resume, restores the optimizer and skips finished epochs."""
     if epochs <= 0:
         return
+    history = [] if history is None else history
     opt = _optimizer(model, lr)
     steps_per_epoch = max(1, len(x) // BATCH)
     total = epochs * steps_per_epoch
@@ -69,11 +73,13 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
-    for epoch in range(epochs):
+    start = ckpt.restore_phase(phase, opt, sched, gen) if ckpt is not None else 0
+    for epoch in range(start, epochs):
         model.train()
         if model.quantized:
             model.freeze_bn()
         t0, loss_sum, correct, seen = time.time(), 0.0, 0, 0
+        bar = _progress(steps_per_epoch + 1, f"{phase} {epoch + 1}/{epochs}")
         for idx in data.batches(len(x), BATCH, gen):
             xb = data.to_input(data.augment(x[idx], gen))
             out = model(xb)
@@ -85,8 +91,68 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
             loss_sum += float(loss) * len(idx)
             correct += int((out.argmax(1) == y[idx]).sum())
             seen += len(idx)
-        log(f"  epoch {epoch + 1}/{epochs}: loss {loss_sum / max(seen, 1):.4f} "
-            f"train acc {100 * correct / max(seen, 1):.2f}% ({time.time() - t0:.0f} s)")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+        if bar is not None:
+            bar.close()
+        rec = {"phase": phase, "epoch": epoch + 1, "loss": round(loss_sum / max(seen, 1), 4),
+               "train_acc": round(100 * correct / max(seen, 1), 2),
+               "seconds": round(time.time() - t0, 1)}
+        if eval_fn is not None:
+            rec["test_acc"] = round(eval_fn(), 2)
+        history.append(rec)
+        log(f"  epoch {epoch + 1}/{epochs}: loss {rec['loss']:.4f} train acc "
+            f"{rec['train_acc']:.2f}%" + (f" test {rec['test_acc']:.2f}%" if eval_fn else "") +
+            f" ({rec['seconds']:.0f} s)")
+        if ckpt is not None:
+            ckpt.save(phase, epoch + 1, opt, sched, gen)
+
+
+def _progress(total: int, desc: str):
+    """A tqdm bar on stderr when tqdm (Debian python3-tqdm) is there and stderr is a terminal."""
+    import sys
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, unit="batch")
+
+
+class Checkpoint:
+    """One file, rewritten atomically after every epoch: model, optimizer, scheduler, the data
+    order generator, the epoch history and the results so far. `resume` continues a run."""
+
+    def __init__(self, path: str, model: FashionNet, state: Dict, resume: bool):
+        self.path, self.model, self.state = path, model, state
+        self.saved = torch.load(path) if resume and os.path.exists(path) else None
+        if self.saved is not None:
+            model.load_state_dict(self.saved["model"])
+            model.quantized = self.saved["quantized"]
+            state.update(self.saved["state"])
+
+    def done(self, phase: str) -> bool:
+        """The phase finished in the saved run (its results are in `state`)."""
+        return self.saved is not None and phase in self.saved["state"].get("finished", [])
+
+    def restore_phase(self, phase, opt, sched, gen) -> int:
+        s = self.saved
+        if s is None or s["phase"] != phase:
+            return 0
+        opt.load_state_dict(s["opt"])
+        sched.load_state_dict(s["sched"])
+        gen.set_state(s["gen"])
+        return s["epoch"]
+
+    def save(self, phase, epoch, opt, sched, gen) -> None:
+        tmp = self.path + ".tmp"
+        torch.save({"model": self.model.state_dict(), "quantized": self.model.quantized,
+                    "phase": phase, "epoch": epoch, "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "gen": gen.get_state(), "state": self.state},
+                   tmp)
+        os.replace(tmp, self.path)
 
 
 def predict(model, x: torch.Tensor, dtype=torch.float32, batch: int = 1000) -> np.ndarray:
@@ -127,7 +193,9 @@ def jpeg_round_trip(images: np.ndarray, quality: int) -> Optional[np.ndarray]:
 
 
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
-        seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS) -> Dict:
+        seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS,
+        checkpoint: Optional[str] = None, resume: bool = False,
+        calib_out: Optional[str] = None) -> Dict:
     t_start = time.time()
     torch.set_num_threads(os.cpu_count() or 1)   # torch defaults to 1 thread here
     torch.manual_seed(seed)
@@ -147,23 +215,48 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     log(f"FashionNet: {model.macs() / 1e6:.2f} M MACs/image, "
         f"{sum(p.numel() for p in model.parameters())} parameters; "
         f"{n_train} train / {n_test} test images, {torch.get_num_threads()} threads")
-    times = {}
 
-    log(f"FP32 training, {epochs_fp} epochs")
-    t = time.time()
-    train_epochs(model, x_tr, y_tr, epochs_fp, LR_FP, gen, log, warmup=True)
-    times["fp32_train_s"] = round(time.time() - t, 1)
-    acc_fp = 100.0 * float(np.mean(predict(model, x_te) == y_te))
-    log(f"FP32 top-1 {acc_fp:.2f}%")
+    state: Dict = {"history": [], "times": {}}
+    ckpt = Checkpoint(checkpoint, model, state, resume) if checkpoint else None
+    history, times = state["history"], state["times"]
+    eval_every = (lambda: 100.0 * float(np.mean(predict(model, x_te) == y_te)))
+    resumed_q = ckpt is not None and ckpt.saved is not None and ckpt.saved["phase"] == "q"
 
+    if not resumed_q:
+        log(f"FP32 training, {epochs_fp} epochs")
+        t = time.time()
+        train_epochs(model, x_tr, y_tr, epochs_fp, LR_FP, gen, log, warmup=True, phase="fp32",
+                     history=history, eval_fn=eval_every, ckpt=ckpt)
+        times["fp32_train_s"] = round(times.get("fp32_train_s", 0) + time.time() - t, 1)
+        state["acc_fp"] = 100.0 * float(np.mean(predict(model, x_te) == y_te))
+        log(f"FP32 top-1 {state['acc_fp']:.2f}%")
+
+        t = time.time()
+        calibrate(model, x_tr, gen, 2 if quick else CALIB_BATCHES)
+        model.quantized = True
+        state["acc_cal"] = 100.0 * float(np.mean(predict(model, x_te) == y_te))
+        log(f"BN folded, FLs {model.fls()}: fake-quant top-1 before fine-tuning "
+            f"{state['acc_cal']:.2f}%")
+        # The calibration-only model (post-training quantization, no fine-tuning), simulated.
+        g_cal, _ = export.to_graph(model, [("name", "fashion-calibration-only"),
+                                           ("labels", "\n".join(FASHION_LABELS))])
+        pred_cal = simulate.top1(simulate.run(g_cal, x_te_np.reshape(-1, 28, 28, 1)))
+        state["acc_cal_int"] = 100.0 * float(np.mean(pred_cal == y_te))
+        log(f"calibration-only model, integer-simulated top-1 {state['acc_cal_int']:.2f}%")
+        if calib_out:
+            g_cal.meta += [("description", "Fashion-MNIST, calibration only (no fine-tuning)"),
+                           ("created_by", created_by),
+                           ("accuracy.fp32", f"{state['acc_fp']:.2f}"),
+                           ("accuracy.int", f"{state['acc_cal_int']:.2f}")]
+            fileformat.write(g_cal, calib_out + ".tmp")
+            os.replace(calib_out + ".tmp", calib_out)
+        times["calibrate_s"] = round(time.time() - t, 1)
+    acc_fp, acc_cal = state["acc_fp"], state["acc_cal"]
     t = time.time()
-    calibrate(model, x_tr, gen, 2 if quick else CALIB_BATCHES)
-    model.quantized = True
-    acc_cal = 100.0 * float(np.mean(predict(model, x_te) == y_te))
-    log(f"BN folded, FLs {model.fls()}: fake-quant top-1 before fine-tuning {acc_cal:.2f}%")
     log(f"quantization-aware training, {epochs_q} epochs")
-    train_epochs(model, x_tr, y_tr, epochs_q, LR_Q, gen, log, warmup=False)
-    times["qat_train_s"] = round(time.time() - t, 1)
+    train_epochs(model, x_tr, y_tr, epochs_q, LR_Q, gen, log, warmup=False, phase="q",
+                 history=history, eval_fn=eval_every, ckpt=ckpt)
+    times["qat_train_s"] = round(times.get("qat_train_s", 0) + time.time() - t, 1)
     acc_fq32 = 100.0 * float(np.mean(predict(model, x_te) == y_te))
     pred_fq = predict(export.float64_copy(model), x_te, torch.float64)
     acc_fq = 100.0 * float(np.mean(pred_fq == y_te))
@@ -176,7 +269,8 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
                             "8-bit (residual CNN, " + f"{model.macs() / 1e6:.1f} M MACs)"),
             ("created_by", created_by),
             ("dataset", f"Fashion-MNIST ({n_train} train / {n_test} test images)"),
-            ("accuracy.fp32", f"{acc_fp:.2f}")]
+            ("accuracy.fp32", f"{acc_fp:.2f}"),
+            ("accuracy.calibration_only", f"{state.get('acc_cal_int', acc_cal):.2f}")]
     graph, fls = export.to_graph(model, meta)
     graph = fileformat.from_bytes(fileformat.to_bytes(graph))
     t = time.time()
@@ -210,12 +304,16 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         "accuracy_top1_percent": {"fp32": round(acc_fp, 2), "fake_quant": round(acc_fq, 2),
                                   "fake_quant_float32": round(acc_fq32, 2),
                                   "fake_quant_before_finetune": round(acc_cal, 2),
+                                  "calibration_only_integer": (
+                                      round(state["acc_cal_int"], 2)
+                                      if "acc_cal_int" in state else None),
                                   "integer_simulated": round(acc_int, 2),
                                   f"integer_simulated_jpeg_q{JPEG_QUALITY}": acc_jpeg},
         "fake_quant_vs_integer_agreement_percent": round(agree, 2),
         "test_images": n_test,
         "train_images": n_train,
         "fractional_lengths": fls,
+        "history": history,
         "epochs": {"fp32": epochs_fp, "quantized": epochs_q},
         "seconds": times,
         "macs_per_image": model.macs(),
@@ -238,6 +336,10 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         with open(report_path, "w") as f:
             json.dump(report, f, indent=2)
             f.write("\n")
+        from . import report as report_plot
+        png = report_plot.plot(report, os.path.splitext(report_path)[0] + ".png")
+        if png:
+            log(f"wrote {report_path} and {png}")
     return report
 
 
@@ -247,5 +349,6 @@ def main(args, created_by: str) -> int:
     epochs_q = args.epochs_q if args.epochs_q is not None else (1 if quick else EPOCHS_Q)
     widths = args.widths if getattr(args, "widths", None) else WIDTHS
     run(args.out, args.report, epochs_fp, epochs_q, quick, args.seed, args.data, created_by,
-        widths=widths)
+        widths=widths, checkpoint=getattr(args, "checkpoint", None),
+        resume=getattr(args, "resume", False), calib_out=getattr(args, "calib_out", None))
     return 0

@@ -31,3 +31,29 @@ def test_quick_training_run(tmp_path, fashion_test):
     # float64 fake quantization is exact, so it must agree with the integers everywhere
     assert report["fake_quant_vs_integer_agreement_percent"] == 100.0
     assert report["epochs"] == {"fp32": 1, "quantized": 1}
+
+
+def test_checkpoint_resume_report_and_calibration_only(tmp_path):
+    """A run with --checkpoint, then --resume of the finished run: no epoch is trained again and
+    the same bytes come out; report.png is written; the calibration-only model is a valid file
+    whose simulated accuracy the report states."""
+    out, rep, ck = str(tmp_path / "q.f8"), str(tmp_path / "q.json"), str(tmp_path / "q.ckpt")
+    cal = str(tmp_path / "cal.f8")
+    kw = dict(epochs_fp=1, epochs_q=1, quick=True, seed=0, data_root=FASHION_DIR,
+              created_by="pytest", widths=(8, 8, 16), checkpoint=ck, calib_out=cal)
+    r1 = train.run(out, rep, log=lambda *a: None, **kw)
+    assert [h["phase"] for h in r1["history"]] == ["fp32", "q"]
+    assert all("test_acc" in h for h in r1["history"])
+    lines = []
+    r2 = train.run(str(tmp_path / "r.f8"), None, log=lines.append, resume=True, **kw)
+    assert not any("epoch 1/1" in ln for ln in lines), lines
+    assert open(out, "rb").read() == open(str(tmp_path / "r.f8"), "rb").read()
+    assert r2["history"] == r1["history"]
+    g = fileformat.read(cal)
+    assert float(g.meta_dict()["accuracy.int"]) == \
+        r1["accuracy_top1_percent"]["calibration_only_integer"]
+    try:
+        import matplotlib  # noqa: F401
+        assert open(str(tmp_path / "q.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    except ImportError:
+        pass
