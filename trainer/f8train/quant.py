@@ -95,3 +95,19 @@ class ActFL(nn.Module):
             self.r.fill_(float(fl_batch))
         else:
             self.r.mul_(1 - self.momentum).add_(self.momentum * fl_batch)
+
+
+def pact_scale(alpha: torch.Tensor, fl: int, signed: bool = False) -> torch.Tensor:
+    """F8Net's PACT in fixed point (brief §3): s = 2^FL·|α| / (2^(8−signed) − 1). A layer that
+    receives x/s and quantizes it at FL clips exactly at |α| with 255 (127) levels; s is a
+    real number absorbed into the neighbouring layers' float weights before they are quantized,
+    so the integer graph still has only power-of-two scales."""
+    return 2.0 ** fl * alpha.abs() / (127.0 if signed else 255.0)
+
+
+def pact_quant(x: torch.Tensor, alpha: torch.Tensor, fl: int, signed: bool = False):
+    """s·Q(x/s, FL) = |α|/255 · clamp(round(x·255/|α|), 0, 255) (unsigned; ±127 signed), with
+    the STE of `fake_quant`: α's gradient is 1 per clipped element (PACT's), plus the rounding
+    residual (Q(x/s) − x/s)·ds/dα inside the range, 0 below zero (unsigned)."""
+    s = pact_scale(alpha, fl, signed)
+    return s * fake_quant(x / s, fl, S8_RANGE if signed else U8_RANGE)
