@@ -115,6 +115,32 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    """Integer-simulated top-1 of a .f8 on Fashion-MNIST's test set or an ImageFolder."""
+    import numpy as np
+    from . import data, fileformat, imagefolder, simulate
+    g = fileformat.read(args.model)
+    v0 = g.input
+    if args.data == "fashion":
+        root = "/usr/share/datasets/fashion-mnist"
+        x = data.load_idx(os.path.join(root, data.FILES["test_x"])).reshape(-1, 28, 28, 1)
+        y = data.load_idx(os.path.join(root, data.FILES["test_y"])).astype(np.int64)
+        if (v0.h, v0.w, v0.c) != (28, 28, 1):
+            x = np.stack([imagefolder.resize(im, v0.h, v0.w) for im in x])
+            x = np.repeat(x, v0.c, axis=3) if v0.c == 3 else x
+    else:
+        x, y, classes = imagefolder.load_folder(args.data, v0.h, v0.w, v0.c, limit=args.limit)
+        if classes != g.labels():
+            print("note: the folder's class names differ from the model's labels; comparing "
+                  "by index", file=sys.stderr)
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    pred = simulate.top1(simulate.run(g, x, batch=64))
+    print(f"{args.model}: integer-simulated top-1 {100 * float(np.mean(pred == y)):.2f}% "
+          f"on {len(y)} images")
+    return 0
+
+
 def cmd_info(args) -> int:
     from . import fileformat
     g = fileformat.read(args.model)
@@ -206,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model")
     s.add_argument("raw", help="file of N images, input_h*input_w*input_c u8 bytes each")
     s.set_defaults(func=cmd_simulate)
+
+    e = sub.add_parser("eval", help="integer-simulated top-1 of a .f8 on Fashion-MNIST's test "
+                       "set or an ImageFolder directory")
+    e.add_argument("model")
+    e.add_argument("--data", default="fashion",
+                   help="'fashion' (default) or an ImageFolder directory of JPEGs")
+    e.add_argument("--limit", type=int, default=0, help="only this many images (0: all)")
+    e.set_defaults(func=cmd_eval)
 
     i = sub.add_parser("info", help="print a model's values, ops and metadata")
     i.add_argument("model")

@@ -81,3 +81,7 @@ def test_calibrate_cli(fashion_test, tmp_path):
     md = g.meta_dict()
     assert g.labels() == ["boots", "shirts"] and "accuracy.int" in md and "accuracy.fp32" in md
     assert md["created_by"].startswith("python3 -m f8train calibrate --arch mobilenet_v2")
+    ev = subprocess.run([sys.executable, "-m", "f8train", "eval", out, "--data", root],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ev.returncode == 0, ev.stderr
+    assert f"top-1 {md['accuracy.int']}% on 12 images" in ev.stdout
