@@ -131,6 +131,8 @@ void f8d_options_usage(FILE *out, const char *prog)
                 dflt, dflt[0] ? ")" : "");
     }
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
+    fprintf(out, "\nIn the config file, a [model NAME] section sets instances, engine_threads,\n"
+                 "max_batch_size, max_queue_delay_us and max_queue for model NAME only.\n");
     fprintf(out, "\nSignals: SIGHUP reloads the models (in-flight requests finish on the old "
                  "ones);\nSIGINT/SIGTERM stop accepting, answer what was accepted, exit 0.\n");
 }
