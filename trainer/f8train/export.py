@@ -37,9 +37,13 @@ def to_graph(model: FashionNet, meta: List[Tuple[str, str]]) -> Tuple[Graph, Dic
     summary = {"input": 8, "weights": {}, "activations": dict(fls)}
     x, fl_x = 0, 8
     a3 = None
+    sc = m.scales()
+    s_in = torch.ones((), dtype=torch.float64) if m.pact else None
     with torch.no_grad():
         for name, layer in m.convs():
-            wq, bq, flw = layer.quantized(fl_x)
+            s_out = sc.get("a3" if name == "c5" else "a" + name[1])
+            wq, bq, flw = layer.quantized(fl_x, s_in, s_out)
+            s_in = s_out
             summary["weights"][name] = flw
             w = _ints(wq, flw, np.int8).transpose(0, 2, 3, 1)   # torch OIHW → [Cout][kh][kw][Cin]
             bias = _ints(bq, flw + fl_x, np.int32)
@@ -62,7 +66,7 @@ def to_graph(model: FashionNet, meta: List[Tuple[str, str]]) -> Tuple[Graph, Dic
         p = b.avgpool(s, 7, 1, POOL_SHIFT, dtype=U8, fl=fls["pool"])
         flw = m.fc_weight_fl()
         summary["weights"]["fc"] = flw
-        wq = quant.quant_weight(m.fc.weight, flw)
+        wq = quant.quant_weight(m.fc_weight(), flw)
         bq = quant.quant_bias(m.fc.bias, flw + fls["pool"])
         logits = b.dense(p, _ints(wq, flw, np.int8), _ints(bq, flw + fls["pool"], np.int32),
                          np.full(wq.shape[0], flw, np.int8), dtype=S32, fl=flw + fls["pool"])

@@ -28,6 +28,7 @@ from .fold import fold_bn
 
 POOL_SHIFT = 6          # 7×7 window: round(log2(49)) = 6, FORMAT.md §3 AVGPOOL
 ACTS = ("a1", "a2", "a3", "a4", "pool")  # the u8 activations whose FL is chosen from statistics
+PACT_ACTS = ("a1", "a2", "a3", "a4")
 
 
 class ConvBN(nn.Module):
@@ -45,20 +46,25 @@ class ConvBN(nn.Module):
         """W_eff, b_eff with the BN running statistics (frozen BN during quantized training)."""
         return fold_bn(self.conv.weight, self.bn)
 
-    def quantized(self, fl_x: int):
-        """The integer-grid weight and bias actually used: (W_q, b_q, FL_w), real-valued."""
+    def quantized(self, fl_x: int, s_in=None, s_out=None):
+        """The integer-grid weight and bias actually used: (W_q, b_q, FL_w), real-valued.
+        With PACT, the input arrives divided by s_in and the output leaves divided by s_out
+        (F8Net brief §3-4): W_eff·s_in/s_out, b_eff/s_out, before FL_w is chosen."""
         w_eff, b_eff = self.folded()
+        if s_in is not None:
+            w_eff = w_eff * (s_in / s_out)
+            b_eff = b_eff / s_out
         flw = quant.weight_fl(w_eff) if self.fixed_flw is None else self.fixed_flw
         return quant.quant_weight(w_eff, flw), quant.quant_bias(b_eff, flw + fl_x), flw
 
-    def forward_quant(self, x, fl_x: int):
+    def forward_quant(self, x, fl_x: int, s_in=None, s_out=None):
         """Accumulator acc = conv(x_q, W_q) + b_q, real-valued, at F_int = FL_w + FL_x."""
-        wq, bq, flw = self.quantized(fl_x)
+        wq, bq, flw = self.quantized(fl_x, s_in, s_out)
         return F.conv2d(x, wq, bq, self.stride, 1), flw
 
 
 class FashionNet(nn.Module):
-    def __init__(self, widths=(16, 32, 56), classes: int = 10):
+    def __init__(self, widths=(16, 32, 56), classes: int = 10, pact: bool = False):
         super().__init__()
         w1, w2, w3 = widths
         self.c1 = ConvBN(1, w1, 1)
@@ -72,6 +78,13 @@ class FashionNet(nn.Module):
         self.calibrating = False  # True: FP forward that records activation FLs
         self.last_flw: Dict[str, int] = {}
         self.fc_fixed_flw: Optional[int] = None
+        # PACT in fixed point: a learnable clip level per u8 activation that feeds a conv
+        # (a1..a4; the pool has no weights of its own to absorb a scale, so its FL clips it).
+        # Only created with pact=True, so checkpoints without PACT keep their keys.
+        self.pact = pact
+        if pact:
+            self.alpha = nn.ParameterDict({k: nn.Parameter(torch.tensor(0.0))
+                                           for k in PACT_ACTS})
 
     def convs(self) -> List[Tuple[str, ConvBN]]:
         return [(n, getattr(self, n)) for n in ("c1", "c2", "c3", "c4", "c5")]
@@ -105,16 +118,21 @@ class FashionNet(nn.Module):
         flw = {}
         fl_x = 8
         a = x
+        sc = self.scales()
+        s_in = None if not self.pact else torch.ones((), dtype=x.dtype)   # first layer: s = 1
         for name in ("c1", "c2", "c3", "c4"):
-            acc, flw[name] = getattr(self, name).forward_quant(a, fl_x)
-            obs(f"a{name[1]}", acc)
-            fl_x = self.act_fl[f"a{name[1]}"].fl
+            k = f"a{name[1]}"
+            acc, flw[name] = getattr(self, name).forward_quant(a, fl_x, s_in, sc.get(k))
+            obs(k, acc)
+            fl_x = self.act_fl[k].fl
             a = quant.fake_quant(acc, fl_x, quant.U8_RANGE)
+            s_in = sc.get(k)
             if name == "c3":
                 a3 = a
         # c5 writes an s32 value at its own F_int (shift 0): only the ±(2^31−1) clamp applies,
         # which the trainer's magnitudes never reach. ADD is exact (§3), then ReLU; s32 again.
-        r, flw["c5"] = self.c5.forward_quant(a, fl_x)
+        # With PACT, c5's output leaves in a3's domain (divided by s_a3) so the ADD aligns.
+        r, flw["c5"] = self.c5.forward_quant(a, fl_x, s_in, sc.get("a3"))
         s = F.relu(r + a3)
         # AVGPOOL: sum at F_int = FL_s + 6, then requant to u8 at the pool's FL.
         p = s.sum(dim=(2, 3)) / 2 ** POOL_SHIFT
@@ -122,16 +140,33 @@ class FashionNet(nn.Module):
         fl_p = self.act_fl["pool"].fl
         p = quant.fake_quant(p, fl_p, quant.U8_RANGE)
         # DENSE: no BN; weight FL from the weight's own std; bias at FL_w + FL_p; s32 logits.
+        wfc = self.fc_weight()
         flw["fc"] = self.fc_weight_fl()
-        wq = quant.quant_weight(self.fc.weight, flw["fc"])
+        wq = quant.quant_weight(wfc, flw["fc"])
         bq = quant.quant_bias(self.fc.bias, flw["fc"] + fl_p)
         self.last_flw = flw
         return F.linear(p, wq, bq)
 
+    def scales(self) -> Dict[str, torch.Tensor]:
+        """PACT's s per activation, 2^FL·|α|/255 (empty without PACT: s = 1, not multiplied)."""
+        if not self.pact:
+            return {}
+        return {k: quant.pact_scale(self.alpha[k], self.act_fl[k].fl) for k in PACT_ACTS}
+
+    def init_pact(self) -> None:
+        """α = 255·2^-FL: s = 1, so PACT starts from exactly the calibrated model."""
+        with torch.no_grad():
+            for k in PACT_ACTS:
+                self.alpha[k].fill_(255.0 * 2.0 ** -self.act_fl[k].fl)
+
+    def fc_weight(self) -> torch.Tensor:
+        """The classifier reads the pool in a3's PACT domain: W·s_a3 (W itself without PACT)."""
+        return self.fc.weight * self.scales()["a3"] if self.pact else self.fc.weight
+
     def fc_weight_fl(self) -> int:
         if self.fc_fixed_flw is not None:
             return self.fc_fixed_flw
-        return quant.weight_fl(self.fc.weight)
+        return quant.weight_fl(self.fc_weight())
 
     def _observe(self, name: str, t: torch.Tensor) -> None:
         self.act_fl[name].observe(t)

@@ -195,7 +195,7 @@ def jpeg_round_trip(images: np.ndarray, quality: int) -> Optional[np.ndarray]:
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
         seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS,
         checkpoint: Optional[str] = None, resume: bool = False,
-        calib_out: Optional[str] = None) -> Dict:
+        calib_out: Optional[str] = None, pact: bool = False) -> Dict:
     t_start = time.time()
     torch.set_num_threads(os.cpu_count() or 1)   # torch defaults to 1 thread here
     torch.manual_seed(seed)
@@ -210,7 +210,7 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     y_te = ds["test_y"][:n_test].astype(np.int64)
     x_te = torch.from_numpy(x_te_np.copy())
 
-    model = FashionNet(tuple(widths))
+    model = FashionNet(tuple(widths), pact=pact)
     model = model.to(memory_format=torch.channels_last)
     log(f"FashionNet: {model.macs() / 1e6:.2f} M MACs/image, "
         f"{sum(p.numel() for p in model.parameters())} parameters; "
@@ -234,6 +234,8 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         t = time.time()
         calibrate(model, x_tr, gen, 2 if quick else CALIB_BATCHES)
         model.quantized = True
+        if pact:
+            model.init_pact()
         state["acc_cal"] = 100.0 * float(np.mean(predict(model, x_te) == y_te))
         log(f"BN folded, FLs {model.fls()}: fake-quant top-1 before fine-tuning "
             f"{state['acc_cal']:.2f}%")
@@ -313,6 +315,8 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         "test_images": n_test,
         "train_images": n_train,
         "fractional_lengths": fls,
+        "pact_alpha": ({k: round(float(v.abs()), 4) for k, v in model.alpha.items()}
+                       if pact else None),
         "history": history,
         "epochs": {"fp32": epochs_fp, "quantized": epochs_q},
         "seconds": times,
@@ -350,5 +354,6 @@ def main(args, created_by: str) -> int:
     widths = args.widths if getattr(args, "widths", None) else WIDTHS
     run(args.out, args.report, epochs_fp, epochs_q, quick, args.seed, args.data, created_by,
         widths=widths, checkpoint=getattr(args, "checkpoint", None),
-        resume=getattr(args, "resume", False), calib_out=getattr(args, "calib_out", None))
+        resume=getattr(args, "resume", False), calib_out=getattr(args, "calib_out", None),
+        pact=getattr(args, "pact", False))
     return 0

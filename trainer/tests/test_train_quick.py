@@ -57,3 +57,16 @@ def test_checkpoint_resume_report_and_calibration_only(tmp_path):
         assert open(str(tmp_path / "q.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     except ImportError:
         pass
+
+
+def test_pact_run_exports_exactly(tmp_path):
+    """With PACT the scales s = 2^FL·α/255 are absorbed into the float weights before they are
+    quantized: the exported file still computes the fake-quant forward exactly (100% agreement),
+    and the clip levels α moved from their start 255·2^-FL."""
+    out = str(tmp_path / "p.f8")
+    r = train.run(out, None, epochs_fp=1, epochs_q=1, quick=True, seed=0, data_root=FASHION_DIR,
+                  created_by="pytest", log=lambda *a: None, widths=(8, 8, 16), pact=True)
+    assert r["fake_quant_vs_integer_agreement_percent"] == 100.0
+    fl = r["fractional_lengths"]["activations"]
+    assert any(abs(a - 255 * 2.0 ** -fl[k]) > 1e-4 for k, a in r["pact_alpha"].items())
+    assert r["accuracy_top1_percent"]["integer_simulated"] > 20
