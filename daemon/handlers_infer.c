@@ -42,6 +42,7 @@ struct out_req {
     enum out_kind kind;
     const char *name; /* static */
     uint32_t classification; /* 0 = plain tensor */
+    bool binary;             /* binary tensor extension: data after the JSON */
 };
 
 struct f8d_infer {
@@ -135,19 +136,33 @@ static int classification_of(struct f8d_infer *in, json_t *params, uint32_t clas
     return 0;
 }
 
+/* "binary_data": true on an output (or "binary_data_output": true on the request). */
+static int binary_of(struct f8d_infer *in, json_t *params, const char *key, bool *out)
+{
+    json_t *b = params ? json_object_get(params, key) : NULL;
+    if (b == NULL)
+        return 0;
+    if (!json_is_boolean(b))
+        return fail(in, 400, "\"%s\" must be true or false", key);
+    *out = json_is_true(b);
+    return 0;
+}
+
 static int parse_outputs(struct f8d_infer *in, json_t *root, uint32_t classes)
 {
     uint32_t req_k = 0;
-    if (classification_of(in, json_object_get(root, "parameters"), classes, &req_k) != 0)
+    bool req_bin = false;
+    if (classification_of(in, json_object_get(root, "parameters"), classes, &req_k) != 0 ||
+        binary_of(in, json_object_get(root, "parameters"), "binary_data_output", &req_bin) != 0)
         return -1;
     json_t *outs = json_object_get(root, "outputs");
     if (outs == NULL || (json_is_array(outs) && json_array_size(outs) == 0)) {
         if (req_k != 0) {
-            in->outputs[0] = (struct out_req){OUT_PROBS, "probabilities", req_k};
+            in->outputs[0] = (struct out_req){OUT_PROBS, "probabilities", req_k, req_bin};
             in->n_outputs = 1;
         } else {
-            in->outputs[0] = (struct out_req){OUT_LOGITS, "logits", 0};
-            in->outputs[1] = (struct out_req){OUT_PROBS, "probabilities", 0};
+            in->outputs[0] = (struct out_req){OUT_LOGITS, "logits", 0, req_bin};
+            in->outputs[1] = (struct out_req){OUT_PROBS, "probabilities", 0, req_bin};
             in->n_outputs = 2;
         }
         return 0;
@@ -160,16 +175,17 @@ static int parse_outputs(struct f8d_infer *in, json_t *root, uint32_t classes)
         const char *name = json_string_value(json_object_get(o, "name"));
         if (!json_is_object(o) || name == NULL)
             return fail(in, 400, "each output needs a \"name\"");
-        struct out_req r = {0, NULL, req_k};
+        struct out_req r = {0, NULL, req_k, req_bin};
         if (strcmp(name, "logits") == 0)
-            r = (struct out_req){OUT_LOGITS, "logits", req_k};
+            r = (struct out_req){OUT_LOGITS, "logits", req_k, req_bin};
         else if (strcmp(name, "probabilities") == 0)
-            r = (struct out_req){OUT_PROBS, "probabilities", req_k};
+            r = (struct out_req){OUT_PROBS, "probabilities", req_k, req_bin};
         else
             return fail(in, 400, "unknown output '%.64s' (outputs: logits, probabilities)",
                         name);
         if (classification_of(in, json_object_get(o, "parameters"), classes,
-                              &r.classification) != 0)
+                              &r.classification) != 0 ||
+            binary_of(in, json_object_get(o, "parameters"), "binary_data", &r.binary) != 0)
             return -1;
         in->outputs[in->n_outputs++] = r;
     }
@@ -507,6 +523,68 @@ static json_t *output_json(const struct f8d_request *req, const struct out_req *
     return out;
 }
 
+struct bin {
+    uint8_t *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void bin_put(struct bin *b, const void *data, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = (b->cap + n) * 2;
+        uint8_t *grown = realloc(b->p, cap);
+        if (grown == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->p = grown;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+/* Moves an output's "data" into b as the binary tensor extension lays it out (INT32 and
+ * FP32 little-endian, BYTES as u32 little-endian length + bytes) and records its size. */
+static void to_binary(json_t *out, struct bin *b)
+{
+    json_t *data = json_object_get(out, "data");
+    const char *dt = json_string_value(json_object_get(out, "datatype"));
+    size_t start = b->len, i;
+    json_t *v;
+    json_array_foreach(data, i, v) {
+        if (strcmp(dt, "INT32") == 0) {
+            int32_t x = (int32_t)json_integer_value(v);
+            uint8_t le[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
+                             (uint8_t)((uint32_t)x >> 24)};
+            bin_put(b, le, 4);
+        } else if (strcmp(dt, "FP32") == 0) {
+            float f = (float)json_real_value(v);
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16),
+                             (uint8_t)(u >> 24)};
+            bin_put(b, le, 4);
+        } else {
+            uint32_t n = (uint32_t)json_string_length(v);
+            uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
+                             (uint8_t)(n >> 24)};
+            bin_put(b, le, 4);
+            bin_put(b, json_string_value(v), n);
+        }
+    }
+    json_object_del(out, "data");
+    json_t *params = json_object_get(out, "parameters");
+    if (params == NULL) {
+        params = json_object();
+        json_object_set_new(out, "parameters", params);
+    }
+    json_object_set_new(params, "binary_data_size", json_integer((json_int_t)(b->len - start)));
+}
+
 static enum MHD_Result answer(struct f8d_request *req)
 {
     const char *msg = NULL;
@@ -526,8 +604,13 @@ static enum MHD_Result answer(struct f8d_request *req)
     double *probs = malloc(c * sizeof(double));
     uint32_t *idx = malloc(c * sizeof(uint32_t));
     json_t *outs = (probs && idx) ? json_array() : NULL;
-    for (unsigned i = 0; outs != NULL && i < in->n_outputs; i++)
-        json_array_append_new(outs, output_json(req, &in->outputs[i], probs, idx));
+    struct bin bin = {NULL, 0, 0, false};
+    for (unsigned i = 0; outs != NULL && i < in->n_outputs; i++) {
+        json_t *o = output_json(req, &in->outputs[i], probs, idx);
+        if (o != NULL && in->outputs[i].binary)
+            to_binary(o, &bin);
+        json_array_append_new(outs, o);
+    }
     free(probs);
     free(idx);
     json_t *body = outs ? json_pack("{s:o, s:s, s:o}", "model_name",
@@ -536,7 +619,23 @@ static enum MHD_Result answer(struct f8d_request *req)
                         : NULL;
     if (body != NULL && in->id != NULL)
         json_object_set_new(body, "id", f8d_json_string(in->id));
-    return f8d_reply_json(req, 200, body);
+    if (bin.p == NULL && !bin.failed)
+        return f8d_reply_json(req, 200, body);
+    /* binary tensor extension: the JSON header, then the outputs' bytes */
+    char *text = (body && !bin.failed) ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6))
+                                       : NULL;
+    json_decref(body);
+    size_t hlen = text ? strlen(text) : 0;
+    char *all = text ? malloc(hlen + bin.len) : NULL;
+    if (all != NULL) {
+        memcpy(all, text, hlen);
+        memcpy(all + hlen, bin.p, bin.len);
+    }
+    free(text);
+    free(bin.p);
+    if (all == NULL)
+        return f8d_reply_error(req, 503, "out of memory");
+    return f8d_reply_binary(req, 200, all, hlen + bin.len, hlen);
 }
 
 enum MHD_Result f8d_infer_finish(struct f8d_request *req)

@@ -52,8 +52,25 @@ enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t 
     return f8d_reply_buffer(req, status, "application/json", text, len);
 }
 
+static enum MHD_Result reply(struct f8d_request *req, unsigned status,
+                             const char *content_type, char *text, size_t len,
+                             long long header_len);
+
 enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
                                  const char *content_type, char *text, size_t len)
+{
+    return reply(req, status, content_type, text, len, -1);
+}
+
+enum MHD_Result f8d_reply_binary(struct f8d_request *req, unsigned status, char *data,
+                                 size_t len, size_t json_len)
+{
+    return reply(req, status, "application/octet-stream", data, len, (long long)json_len);
+}
+
+static enum MHD_Result reply(struct f8d_request *req, unsigned status,
+                             const char *content_type, char *text, size_t len,
+                             long long header_len)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -64,6 +81,11 @@ enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (req->id[0] != '\0')
         MHD_add_response_header(resp, "X-Request-Id", req->id);
+    if (header_len >= 0) {
+        char v[32];
+        snprintf(v, sizeof(v), "%lld", header_len);
+        MHD_add_response_header(resp, "Inference-Header-Content-Length", v);
+    }
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->route.allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->route.allow);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)

@@ -19,6 +19,11 @@ enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t 
 enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
                                  const char *content_type, char *text, size_t len);
 
+/* Queues a binary tensor extension answer: json_len bytes of JSON, then tensor bytes
+ * (Content-Type application/octet-stream, Inference-Header-Content-Length: json_len). */
+enum MHD_Result f8d_reply_binary(struct f8d_request *req, unsigned status, char *data,
+                                 size_t len, size_t json_len);
+
 /* Queues {"error": message}. A 405 also gets the route's Allow header. */
 enum MHD_Result f8d_reply_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -141,6 +141,55 @@ def test_binary_tensor_extension(daemon, reference):
         [a[0]["index"] for a in answers[:3]]
 
 
+def test_binary_outputs(daemon, reference):
+    """binary_data on an output (tritonclient's default): JSON header, then little-endian
+    INT32 / FP32 bytes and length-prefixed BYTES, the same values as the JSON answer."""
+    jpegs, _, _ = reference
+    inputs = [bytes_input(jpegs[:2])]
+    status, _, plain = infer(daemon, {"inputs": inputs,
+                                      "outputs": [{"name": "logits"}, {"name": "probabilities"},
+                                                  {"name": "probabilities",
+                                                   "parameters": {"classification": 2}}]})
+    assert status == 200
+    c = daemon.connection()
+    c.request("POST", INFER, body=json.dumps({
+        "inputs": inputs,
+        "outputs": [{"name": "logits", "parameters": {"binary_data": True}},
+                    {"name": "probabilities", "parameters": {"binary_data": True}},
+                    {"name": "probabilities",
+                     "parameters": {"classification": 2, "binary_data": True}}]}))
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    assert r.status == 200
+    assert r.getheader("content-type") == "application/octet-stream"
+    hlen = int(r.getheader("inference-header-content-length"))
+    head = json.loads(data[:hlen])
+    blob = data[hlen:]
+    off = 0
+    for got, want in zip(head["outputs"], plain["outputs"]):
+        assert "data" not in got
+        n = got["parameters"]["binary_data_size"]
+        chunk = blob[off:off + n]
+        off += n
+        if got["datatype"] == "INT32":
+            assert list(np.frombuffer(chunk, "<i4")) == want["data"]
+        elif got["datatype"] == "FP32":
+            assert np.allclose(np.frombuffer(chunk, "<f4"), want["data"], atol=1e-6)
+        else:
+            strings, k = [], 0
+            while k < len(chunk):
+                (ln,) = struct.unpack_from("<I", chunk, k)
+                strings.append(chunk[k + 4:k + 4 + ln].decode())
+                k += 4 + ln
+            assert strings == want["data"]
+    assert off == len(blob)
+    status, _, out = infer(daemon, {"inputs": inputs,
+                                    "outputs": [{"name": "logits",
+                                                 "parameters": {"binary_data": "yes"}}]})
+    assert status == 400 and "binary_data" in out["error"]
+
+
 def test_version_paths(daemon, reference):
     jpegs, _, _ = reference
     status, _, out = infer(daemon, {"inputs": [bytes_input(jpegs[:1])]},
