@@ -73,7 +73,7 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
-    start = ckpt.restore_phase(phase, opt, sched, gen) if ckpt is not None else 0
+    start = ckpt.restore_phase(phase, opt, sched, gen, epochs) if ckpt is not None else 0
     for epoch in range(start, epochs):
         model.train()
         if model.quantized:
@@ -106,7 +106,7 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
             f"{rec['train_acc']:.2f}%" + (f" test {rec['test_acc']:.2f}%" if eval_fn else "") +
             f" ({rec['seconds']:.0f} s)")
         if ckpt is not None:
-            ckpt.save(phase, epoch + 1, opt, sched, gen)
+            ckpt.save(phase, epoch + 1, opt, sched, gen, last=epoch + 1 == epochs)
 
 
 def _progress(total: int, desc: str):
@@ -129,7 +129,11 @@ class Checkpoint:
         self.path, self.model, self.state = path, model, state
         self.saved = torch.load(path) if resume and os.path.exists(path) else None
         if self.saved is not None:
-            model.load_state_dict(self.saved["model"])
+            # A checkpoint made without --pact resumes with it (the alphas start at s = 1).
+            missing, unexpected = model.load_state_dict(self.saved["model"], strict=False)
+            if unexpected or any(not k.startswith("alpha.") for k in missing):
+                raise ValueError(f"{path}: not a checkpoint of this network "
+                                 f"(missing {missing}, unexpected {unexpected})")
             model.quantized = self.saved["quantized"]
             state.update(self.saved["state"])
 
@@ -137,22 +141,29 @@ class Checkpoint:
         """The phase finished in the saved run (its results are in `state`)."""
         return self.saved is not None and phase in self.saved["state"].get("finished", [])
 
-    def restore_phase(self, phase, opt, sched, gen) -> int:
+    def restore_phase(self, phase, opt, sched, gen, epochs: int) -> int:
         s = self.saved
         if s is None or s["phase"] != phase:
             return 0
-        opt.load_state_dict(s["opt"])
-        sched.load_state_dict(s["sched"])
         gen.set_state(s["gen"])
+        if s["epoch"] < epochs:     # a finished phase needs no optimizer (its params may differ)
+            opt.load_state_dict(s["opt"])
+            sched.load_state_dict(s["sched"])
         return s["epoch"]
 
-    def save(self, phase, epoch, opt, sched, gen) -> None:
+    def save(self, phase, epoch, opt, sched, gen, last: bool = False) -> None:
+        """`last` (the end of FP32 training) also keeps a copy at PATH.fp32, from which the
+        quantized phase can be rerun with other options (--pact) without retraining FP32."""
         tmp = self.path + ".tmp"
         torch.save({"model": self.model.state_dict(), "quantized": self.model.quantized,
                     "phase": phase, "epoch": epoch, "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "gen": gen.get_state(), "state": self.state},
                    tmp)
         os.replace(tmp, self.path)
+        if last and phase == "fp32":
+            import shutil
+            shutil.copyfile(self.path, self.path + ".fp32.tmp")
+            os.replace(self.path + ".fp32.tmp", self.path + ".fp32")
 
 
 def predict(model, x: torch.Tensor, dtype=torch.float32, batch: int = 1000) -> np.ndarray:

@@ -52,6 +52,12 @@ def test_checkpoint_resume_report_and_calibration_only(tmp_path):
     g = fileformat.read(cal)
     assert float(g.meta_dict()["accuracy.int"]) == \
         r1["accuracy_top1_percent"]["calibration_only_integer"]
+    # the FP32 checkpoint copy reruns the quantized phase with PACT (alphas start at s = 1)
+    import shutil
+    shutil.copyfile(ck + ".fp32", str(tmp_path / "p.ckpt"))
+    kw.update(checkpoint=str(tmp_path / "p.ckpt"), pact=True, calib_out=None)
+    r3 = train.run(str(tmp_path / "p.f8"), None, log=lambda *a: None, resume=True, **kw)
+    assert r3["history"][0] == r1["history"][0] and r3["pact_alpha"]
     try:
         import matplotlib  # noqa: F401
         assert open(str(tmp_path / "q.png"), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
