@@ -106,7 +106,8 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     const uint32_t seg4 = (seg + 3) & ~3u;
     const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * kh * seg4 * 16;
     const size_t ints = (size_t)c16 * 8; /* bias + 7 epilogue arrays */
-    const size_t wpad = (wbytes + 63) & ~(size_t)63;
+    const size_t wdw3_bytes = dw && kh == 3 && a->kernel_w == 3 ? (size_t)nblk * 3 * 64 : 0;
+    const size_t wpad = ((wbytes + 63) & ~(size_t)63) + wdw3_bytes;
     uint8_t *mem = NULL;
     if (posix_memalign((void **)&mem, 64, wpad + ints * 4) != 0)
         return F8_ENOMEM;
@@ -132,6 +133,10 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
                 if (dw) {
                     int32_t *d = (int32_t *)(void *)mem;
                     d[((size_t)(o / 16) * taps + t) * 16 + o % 16] = (int32_t)(uint16_t)(int16_t)w;
+                    if (wdw3_bytes) { /* tap t = 3·ky + kx: byte ky of lane o % 16, column kx */
+                        int8_t *d3 = (int8_t *)(mem + wpad - wdw3_bytes);
+                        d3[((size_t)(o / 16) * 3 + t % 3) * 64 + (o % 16) * 4 + t / 3] = w;
+                    }
                 } else { /* tap t = ky·kw + kx: row ky, byte kx·cin + i of its segment */
                     int8_t *d = (int8_t *)mem;
                     const uint32_t ky = t / (taps / kh), k = (t % (taps / kh)) * cin + i;
@@ -158,6 +163,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     pk->nblk = nblk;
     pk->w = dw ? NULL : (const int8_t *)mem;
     pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;
+    pk->wdw3 = wdw3_bytes ? (const int8_t *)(mem + wpad - wdw3_bytes) : NULL;
     pk->bias = bias;
     pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr};
     pk->mem = mem;

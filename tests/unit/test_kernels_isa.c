@@ -163,23 +163,26 @@ static uint32_t out_dim(uint32_t in, uint32_t p0, uint32_t p1, uint32_t k, uint3
     return (in + p0 + p1 - k) / s + 1;
 }
 
-static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped */)
+static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped,
+                                     3 depthwise 3x3 mostly stride 1 and u8 inputs */)
 {
     f8_op_impl op;
     memset(&op, 0, sizeof op);
     f8_kernel_args *a = &op.args;
     op.desc.type = F8_OP_CONV2D;
-    const uint32_t k = (uint32_t)rnd_in(1, 5);
+    const uint32_t k = kind == 3 ? 3 : (uint32_t)rnd_in(1, 5);
     a->kernel_h = k;
-    a->kernel_w = rnd() % 4 ? k : (uint32_t)rnd_in(1, 5);
-    a->stride_h = (uint32_t)rnd_in(1, 3);
-    a->stride_w = rnd() % 3 ? a->stride_h : (uint32_t)rnd_in(1, 3);
+    a->kernel_w = kind == 3 || rnd() % 4 ? k : (uint32_t)rnd_in(1, 5);
+    a->stride_h = kind == 3 && rnd() % 4 ? 1 : (uint32_t)rnd_in(1, 3);
+    a->stride_w = kind == 3 && rnd() % 4 ? a->stride_h
+                  : rnd() % 3             ? a->stride_h
+                                          : (uint32_t)rnd_in(1, 3);
     a->pad_top = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
     a->pad_bottom = (uint32_t)rnd_in(0, (int32_t)a->kernel_h - 1);
     a->pad_left = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
     a->pad_right = (uint32_t)rnd_in(0, (int32_t)a->kernel_w - 1);
     uint32_t cin, cout, g;
-    if (kind == 1) {
+    if (kind == 1 || kind == 3) {
         cin = cout = g = (uint32_t)rnd_in(1, 70);
     } else if (kind == 2) {
         g = (uint32_t)rnd_in(2, 4);
@@ -195,7 +198,8 @@ static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped
     a->groups = g;
     const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 13);
     const uint32_t W = (uint32_t)rnd_in((int32_t)a->kernel_w, 17);
-    a->in0 = (f8_value_desc){H, W, cin, rnd_dtype(0), rnd_in(-4, 8)};
+    a->in0 = (f8_value_desc){H, W, cin, kind == 3 && rnd() % 4 ? F8_DTYPE_U8 : rnd_dtype(0),
+                             rnd_in(-4, 8)};
     a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, a->kernel_h, a->stride_h),
                              out_dim(W, a->pad_left, a->pad_right, a->kernel_w, a->stride_w),
                              cout, rnd_dtype(1), rnd_in(-4, 8)};
@@ -205,7 +209,7 @@ static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped
     a->weights = t.w;
     a->bias = t.bias;
     a->fl_w = t.flw;
-    compare_op(&op, (uint32_t)rnd_in(1, 3), kind == 1 ? "depthwise conv" : "conv");
+    compare_op(&op, (uint32_t)rnd_in(1, 3), kind == 1 || kind == 3 ? "depthwise conv" : "conv");
     free_weights(&t);
 }
 
@@ -219,6 +223,14 @@ static void test_dwconv_random(void)
 {
     for (int i = 0; i < 200; i++)
         random_conv(1);
+}
+
+/* 3x3 depthwise, mostly stride 1 with u8 inputs (the two-row vpdpbusd kernel): 1-2 rows and
+ * columns of padding on any side, images down to 3x1, channel counts off 16 */
+static void test_dwconv3x3_random(void)
+{
+    for (int i = 0; i < 300; i++)
+        random_conv(3);
 }
 
 static void test_grouped_random(void)
@@ -529,6 +541,7 @@ int main(void)
         {"conv2d: random shapes, every path", test_conv_random},
         {"conv2d: ResNet-like shapes and stems", test_conv_resnet_shapes},
         {"conv2d: depthwise random shapes", test_dwconv_random},
+        {"conv2d: depthwise 3x3 random shapes (stride 1, u8)", test_dwconv3x3_random},
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},

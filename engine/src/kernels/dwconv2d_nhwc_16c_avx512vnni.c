@@ -146,6 +146,97 @@ F8_INLINE void dw3x3_row(const f8_conv_geom *g, const uint8_t *x, void *y, uint3
     }
 }
 
+/* Stride 1, u8 inputs, 3x3 (pk->wdw3): output rows oy and oy + 1 (if two) together. One
+ * input column of 16 channels and 4 rows (iy0 .. iy0 + 3) is one vpdpbusd operand, lane i
+ * holding the bytes (r0[i], r1[i], r2[i], r3[i]); row oy takes it with the weight bytes
+ * (w0, w1, w2, 0) of a kernel column, row oy + 1 with (0, w0, w1, w2). Each column is built
+ * once (4 loads, 4 vpshufb: row r's 16 bytes broadcast to the four 128-bit lanes, channel
+ * 4L + j of lane L moved into byte r of dword j under a mask) and serves 3 output pixels of
+ * both rows: 6 vpdpbusd per 2 outputs instead of 18 vpdpwssd on widened inputs. Weight bytes
+ * of rows in the top/bottom padding are zeroed (those rows read a valid row instead); columns
+ * in the left/right padding are zero vectors, so every pixel of the rows runs here. u8 × s8
+ * products summed in 32 bits wrap like the reference. */
+F8_INLINE __m512i dw_column4(const uint8_t *const row[4], size_t off, __mmask16 k, int full,
+                             __m512i ctl)
+{
+    __m128i v[4];
+    for (int r = 0; r < 4; r++)
+        v[r] = full ? _mm_loadu_si128((const __m128i *)(row[r] + off))
+                    : _mm_maskz_loadu_epi8(k, row[r] + off);
+    __m512i c = _mm512_maskz_shuffle_epi8(0x1111111111111111ull, _mm512_broadcast_i32x4(v[0]), ctl);
+    c = _mm512_mask_shuffle_epi8(c, 0x2222222222222222ull, _mm512_broadcast_i32x4(v[1]), ctl);
+    c = _mm512_mask_shuffle_epi8(c, 0x4444444444444444ull, _mm512_broadcast_i32x4(v[2]), ctl);
+    return _mm512_mask_shuffle_epi8(c, 0x8888888888888888ull, _mm512_broadcast_i32x4(v[3]), ctl);
+}
+
+F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
+                              int two, uint32_t ox_lo, uint32_t ox_hi, uint32_t blk,
+                              const int full)
+{
+    const f8_packed *pk = g->pk;
+    const uint32_t C = g->Cout, W = g->W;
+    const uint32_t ch = blk * 16;
+    const __mmask16 k = f8_mask16(C - ch);
+    if (ox_lo >= ox_hi)
+        return;
+    const int64_t iy0 = (int64_t)oy - g->pt;
+    const uint8_t *row[4];
+    uint32_t in = 0; /* bit r: input row iy0 + r inside the image */
+    int64_t any = 0;
+    for (int r = 0; r < 4; r++)
+        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
+            in |= 1u << r;
+            any = iy0 + r;
+        }
+    for (int r = 0; r < 4; r++)
+        row[r] = x + (size_t)((in >> r) & 1 ? iy0 + r : any) * W * C + ch;
+    uint32_t keep_a = 0, keep_b = 0; /* byte masks of the weights of rows oy and oy + 1 */
+    for (int r = 0; r < 3; r++) {
+        keep_a |= (in >> r) & 1 ? 0xFFu << (8 * r) : 0;
+        keep_b |= two && (in >> (r + 1)) & 1 ? 0xFFu << (8 * (r + 1)) : 0;
+    }
+    const __m512i ka = _mm512_set1_epi32((int32_t)keep_a), kb = _mm512_set1_epi32((int32_t)keep_b);
+    const int8_t *wb = pk->wdw3 + (size_t)blk * 3 * 64;
+    __m512i wa[3], wbv[3];
+    for (int kx = 0; kx < 3; kx++) {
+        const __m512i w = _mm512_load_si512(wb + kx * 64);
+        wa[kx] = _mm512_and_si512(w, ka);
+        wbv[kx] = _mm512_and_si512(_mm512_slli_epi32(w, 8), kb);
+    }
+    /* byte b of 128-bit lane L: channel 4L + b/4 */
+    const __m512i ctl = _mm512_set_epi32(
+        0x0f0f0f0f, 0x0e0e0e0e, 0x0d0d0d0d, 0x0c0c0c0c, 0x0b0b0b0b, 0x0a0a0a0a, 0x09090909,
+        0x08080808, 0x07070707, 0x06060606, 0x05050505, 0x04040404, 0x03030303, 0x02020202,
+        0x01010101, 0x00000000);
+    const __m512i bias = _mm512_load_si512(pk->bias + ch);
+    const f8_epi_zmm e = f8_epi_zmm_load(&pk->ep, ch, g->relu);
+    /* columns left or right of the image are zero (padding) */
+#define COLUMN(ix)                                                                             \
+    ((ix) >= 0 && (ix) < (int64_t)W ? dw_column4(row, (size_t)(ix) * C, k, full, ctl)         \
+                                    : _mm512_setzero_si512())
+    int64_t ix = (int64_t)ox_lo - g->pl;
+    __m512i c0 = COLUMN(ix);
+    __m512i c1 = COLUMN(ix + 1);
+    size_t yi = ((size_t)oy * g->Wo + ox_lo) * C + ch;
+    const size_t next_row = (size_t)g->Wo * C;
+    for (uint32_t ox = ox_lo; ox < ox_hi; ox++, ix++, yi += C) {
+        const __m512i c2 = COLUMN(ix + 2);
+#undef COLUMN
+        __m512i a = _mm512_dpbusd_epi32(bias, c0, wa[0]);
+        a = _mm512_dpbusd_epi32(a, c1, wa[1]);
+        a = _mm512_dpbusd_epi32(a, c2, wa[2]);
+        f8_store16(y, g->out_dtype, yi, f8_epi_zmm_apply(&e, a), k);
+        if (two) {
+            __m512i b = _mm512_dpbusd_epi32(bias, c0, wbv[0]);
+            b = _mm512_dpbusd_epi32(b, c1, wbv[1]);
+            b = _mm512_dpbusd_epi32(b, c2, wbv[2]);
+            f8_store16(y, g->out_dtype, yi + next_row, f8_epi_zmm_apply(&e, b), k);
+        }
+        c0 = c1;
+        c1 = c2;
+    }
+}
+
 void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                      uint32_t row0, uint32_t row1)
 {
@@ -160,6 +251,15 @@ void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *xv, void
             hi = g->Wo;
         if (lo > hi)
             lo = hi;
+        if (!s8 && g->pk->wdw3 && g->sh == 1 && g->sw == 1) {
+            for (uint32_t oy = row0; oy < row1; oy += 2) {
+                const int two = oy + 1 < row1;
+                for (uint32_t blk = 0; blk < nblk; blk++)
+                    blk < full_blocks ? dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 1)
+                                      : dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 0);
+            }
+            return;
+        }
         for (uint32_t oy = row0; oy < row1; oy++)
             for (uint32_t blk = 0; blk < nblk; blk++) {
                 const int full = blk < full_blocks;

@@ -130,6 +130,9 @@ typedef struct {
                           channel k % Cin (zeros past kw·Cin): each reduction step of a tile
                           reads nbt·64 contiguous bytes */
     const int32_t *wdw;/* DW: [nblk][kh*kw][16] s32 lanes holding (uint16_t)w */
+    const int8_t *wdw3;/* DW 3x3: [nblk][kx][16 lanes][4] bytes (w[0][kx], w[1][kx],
+                          w[2][kx], 0) of each channel: the three rows of one kernel column as
+                          one vpdpbusd operand (dwconv2d_nhwc_16c_avx512vnni.c) */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     f8_epi ep;
     void *mem;         /* owner of everything above */
