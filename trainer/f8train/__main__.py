@@ -75,7 +75,7 @@ def cmd_calibrate(args) -> int:
             ("description", f"{args.arch}, post-training calibration on {len(x)} images "
                             f"of {args.data}"),
             ("created_by", command_line())]
-    g = zoo.to_graph(args.arch, model, h, w, c, x, meta)
+    g = zoo.to_graph(args.arch, model, h, w, c, x, meta, fl_rule=args.fl_rule)
     print(f"calibrated on {len(x)} images in {time.time() - t0:.1f} s")
     if args.eval_data:
         xe, ye, _ = imagefolder.load_folder(args.eval_data, h, w, c)
@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--input", type=_shape, default=(224, 224, 3),
                      help="HxWxC (default 224x224x3)")
     cal.add_argument("--name", help="model name in the metadata (default: the architecture)")
+    cal.add_argument("--fl-rule", choices=["std", "rmse"], default="std",
+                     help="activation FLs: F8Net's std rule (default) or tiny fine-tuning's "
+                     "RMSE grid search")
     cal.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     cal.add_argument("--out", required=True, help="output .f8 path")
     cal.set_defaults(func=cmd_calibrate)

@@ -111,3 +111,18 @@ def pact_quant(x: torch.Tensor, alpha: torch.Tensor, fl: int, signed: bool = Fal
     residual (Q(x/s) − x/s)·ds/dα inside the range, 0 below zero (unsigned)."""
     s = pact_scale(alpha, fl, signed)
     return s * fake_quant(x / s, fl, S8_RANGE if signed else U8_RANGE)
+
+
+def fl_grid_search(x: torch.Tensor, signed: bool, lo: int = 0, hi=None) -> int:
+    """The FL of F8Net's tiny fine-tuning (`format_grid_search`): the FL in [lo, 8 − signed]
+    whose fixed-point quantization of the whole tensor has the smallest RMSE (the lower FL on a
+    tie). Costs one quantization per candidate; the std rule needs none."""
+    hi = (7 if signed else 8) if hi is None else hi
+    rng = S8_RANGE if signed else U8_RANGE
+    x = x.detach().double()
+    best, best_err = lo, math.inf
+    for fl in range(lo, hi + 1):
+        err = float(((fake_quant(x, fl, rng) - x) ** 2).mean())
+        if err < best_err:
+            best, best_err = fl, err
+    return best

@@ -146,7 +146,10 @@ class Converter:
     """Appends ops to a GraphBuilder and runs each one at once on the calibration images with
     the simulator, to choose its output FL from what it actually produces."""
 
-    def __init__(self, h: int, w: int, c: int, images: np.ndarray):
+    def __init__(self, h: int, w: int, c: int, images: np.ndarray, fl_rule: str = "std"):
+        if fl_rule not in ("std", "rmse"):
+            raise ValueError("fl_rule must be 'std' or 'rmse'")
+        self.rule = fl_rule
         self.b = GraphBuilder(h, w, c, fl=8)
         self.vals: Dict[int, np.ndarray] = {0: np.asarray(images).astype(np.int64)}
         self.fls: List[Tuple[int, str, int]] = []   # (value id, dtype name, FL) for the report
@@ -160,7 +163,12 @@ class Converter:
             real = v.astype(np.float64) * np.exp2(-np.asarray(f_int, np.float64))
             if op.relu:
                 real = np.maximum(real, 0)
-            out.fl = fl_rule(float(real.std()), signed=out.dtype == S8)
+            signed = out.dtype == S8
+            out.fl = fl_rule(float(real.std()), signed=signed)
+            if self.rule == "rmse":     # tiny fine-tuning's grid search, around the std rule
+                from . import quant
+                out.fl = quant.fl_grid_search(torch.from_numpy(real), signed,
+                                              max(out.fl - 2, FL_MIN), min(out.fl + 2, FL_MAX))
         else:
             out.fl = int(np.min(f_int))     # s32: exact, at the smallest channel's F_int
         self.vals[y] = simulate.epilogue(v, f_int, out.dtype, out.fl, op.relu)
@@ -262,10 +270,12 @@ WALKERS = {"resnet18": _resnet, "resnet50": _resnet, "mobilenet_v1": _mobilenet_
 
 
 def to_graph(arch: str, model: nn.Module, h: int, w: int, c: int, images: np.ndarray,
-             meta: Sequence[Tuple[str, str]]) -> Graph:
-    """The integer graph of `model` (eval mode), FLs calibrated on `images` (N, h, w, c) u8."""
+             meta: Sequence[Tuple[str, str]], fl_rule: str = "std") -> Graph:
+    """The integer graph of `model` (eval mode), FLs calibrated on `images` (N, h, w, c) u8:
+    activation FLs by F8Net's std rule, or ("rmse") by the RMSE grid search of tiny
+    fine-tuning over the std rule's FL ± 2."""
     model.eval()
-    cv = Converter(h, w, c, images)
+    cv = Converter(h, w, c, images, fl_rule)
     out = WALKERS[arch](cv, model)
     return cv.b.build(out, list(meta))
 

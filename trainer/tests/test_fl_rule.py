@@ -48,3 +48,15 @@ def test_activation_fl_ema():
         act.observe(torch.randn(10000, generator=g) * 0.1)
     # r → 8 geometrically: 8 − 1.8·0.9^20 = 7.78 → round 8
     assert float(act.r) == pytest.approx(8 - 1.8 * 0.9 ** 20) and act.fl == 8
+
+
+def test_fl_grid_search_known_cases():
+    """Tiny fine-tuning's FL: the RMSE-optimal one. A uniform [0, 1) tensor fits u8 best at
+    FL 8 (no clipping, finest grid); values up to 3.9 need FL 6 (255/64 = 3.98); a signed
+    Gaussian of std 1 trades clipping against rounding at FL 5 (±3.97), where the std rule's
+    C = 40 also lands (floor(log2 40) = 5)."""
+    g = torch.Generator().manual_seed(0)
+    assert quant.fl_grid_search(torch.rand(10000, generator=g), signed=False) == 8
+    assert quant.fl_grid_search(torch.rand(10000, generator=g) * 3.9, signed=False) == 6
+    x = torch.randn(100000, generator=g)
+    assert quant.fl_grid_search(x, signed=True) == 5 == quant.fl_from_std(1.0, signed=True)

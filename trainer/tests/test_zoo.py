@@ -67,3 +67,24 @@ def test_state_dict_is_converted_as_given(tmp_path):
     g1, _ = zoo.random_model("resnet18", 32, 32, 1, 3, seed=0, n_calib=4, state_dict=sd)
     g2 = zoo.to_graph("resnet18", model, 32, 32, 1, imgs, g1.meta)
     assert fileformat.to_bytes(g1) == fileformat.to_bytes(g2)
+
+
+def test_rmse_rule_calibrates_no_worse():
+    """Tiny fine-tuning's RMSE grid search gives a valid graph whose FLs differ from the std
+    rule's by at most 2 and whose logits follow the float model at least as closely here."""
+    model = zoo.build_float("resnet18", 5, 3)
+    imgs = zoo.calibration_images(32, 32, 3, 6, 1)
+    zoo.set_bn_statistics(model, imgs)
+    meta = [("name", "r"), ("labels", "\n".join("abcde"))]
+    g_std = zoo.to_graph("resnet18", model, 32, 32, 3, imgs, meta)
+    g_rmse = zoo.to_graph("resnet18", model, 32, 32, 3, imgs, meta, fl_rule="rmse")
+    d = [abs(a.fl - b.fl) for a, b in zip(g_std.values, g_rmse.values)]
+    assert max(d) <= 2 and any(d)
+    with torch.no_grad():
+        lf = model(zoo.images_to_float(imgs)).numpy().ravel()
+
+    def corr(g):
+        out = g.values[g.output_value]
+        li = simulate.run(g, imgs).astype(np.float64) * 2.0 ** -out.fl
+        return np.corrcoef(li.ravel(), lf)[0, 1]
+    assert corr(g_rmse) >= corr(g_std) - 0.02
