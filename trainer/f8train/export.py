@@ -18,7 +18,7 @@ from .model import POOL_SHIFT, FashionNet
 
 def float64_copy(model: FashionNet) -> FashionNet:
     """An eval-mode float64 copy: its fake-quant forward is exact, like the integer engine."""
-    m = copy.deepcopy(model).double().eval()
+    m = copy.deepcopy(model).cpu().double().eval()
     m.quantized = True
     return m
 

@@ -81,15 +81,17 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
         t0, loss_sum, correct, seen = time.time(), 0.0, 0, 0
         bar = _progress(steps_per_epoch + 1, f"{phase} {epoch + 1}/{epochs}")
         for idx in data.batches(len(x), BATCH, gen):
-            xb = data.to_input(data.augment(x[idx], gen))
+            dev = _device_of(model)
+            xb = data.to_input(data.augment(x[idx], gen)).to(dev)
+            yb = y[idx].to(dev)
             out = model(xb)
-            loss = F.cross_entropy(out, y[idx], label_smoothing=LABEL_SMOOTHING)
+            loss = F.cross_entropy(out, yb, label_smoothing=LABEL_SMOOTHING)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             loss_sum += float(loss) * len(idx)
-            correct += int((out.argmax(1) == y[idx]).sum())
+            correct += int((out.argmax(1) == yb).sum())
             seen += len(idx)
             if bar is not None:
                 bar.update(1)
@@ -127,7 +129,8 @@ class Checkpoint:
 
     def __init__(self, path: str, model: FashionNet, state: Dict, resume: bool):
         self.path, self.model, self.state = path, model, state
-        self.saved = torch.load(path) if resume and os.path.exists(path) else None
+        self.saved = (torch.load(path, map_location="cpu") if resume and os.path.exists(path)
+                      else None)
         if self.saved is not None:
             # A checkpoint made without --pact resumes with it (the alphas start at s = 1).
             missing, unexpected = model.load_state_dict(self.saved["model"], strict=False)
@@ -166,12 +169,17 @@ class Checkpoint:
             os.replace(self.path + ".fp32.tmp", self.path + ".fp32")
 
 
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
 def predict(model, x: torch.Tensor, dtype=torch.float32, batch: int = 1000) -> np.ndarray:
     model.eval()
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out.append(model(data.to_input(x[i:i + batch], dtype)).argmax(1))
+            xb = data.to_input(x[i:i + batch], dtype).to(_device_of(model))
+            out.append(model(xb).argmax(1).cpu())
     return torch.cat(out).numpy()
 
 
@@ -183,7 +191,7 @@ def calibrate(model: FashionNet, x: torch.Tensor, gen: torch.Generator, batches:
         for k, idx in enumerate(data.batches(len(x), BATCH, gen)):
             if k >= batches:
                 break
-            model(data.to_input(x[idx]))
+            model(data.to_input(x[idx]).to(_device_of(model)))
     model.calibrating = False
 
 
@@ -223,13 +231,19 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
 
     model = FashionNet(tuple(widths), pact=pact)
     model = model.to(memory_format=torch.channels_last)
+    # CPU by default; CUDA when present (or F8TRAIN_DEVICE=cpu|cuda). Export, the float64
+    # check and the simulator always run on a CPU copy.
+    device = os.environ.get("F8TRAIN_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = model.to(device)
     log(f"FashionNet: {model.macs() / 1e6:.2f} M MACs/image, "
         f"{sum(p.numel() for p in model.parameters())} parameters; "
-        f"{n_train} train / {n_test} test images, {torch.get_num_threads()} threads")
+        f"{n_train} train / {n_test} test images, {torch.get_num_threads()} threads, {device}")
 
     state: Dict = {"history": [], "times": {}}
     ckpt = Checkpoint(checkpoint, model, state, resume) if checkpoint else None
     history, times = state["history"], state["times"]
+    if ckpt is not None and ckpt.saved is not None:
+        log(f"resuming {checkpoint}: {ckpt.saved['phase']} epoch {ckpt.saved['epoch']} done")
     eval_every = (lambda: 100.0 * float(np.mean(predict(model, x_te) == y_te)))
     resumed_q = ckpt is not None and ckpt.saved is not None and ckpt.saved["phase"] == "q"
 
@@ -344,6 +358,7 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "threads": torch.get_num_threads(),
+        "device": device,
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
     }
