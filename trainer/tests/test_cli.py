@@ -72,3 +72,15 @@ def test_zoo_covers_every_option():
     shifts = [int(s) for op in g.ops
               for s in np.atleast_1d(simulate.f_int(g, op) - g.values[op.output].fl)]
     assert min(shifts) < 0 < max(shifts)                                     # left and right
+
+
+def test_zoo_command(tmp_path):
+    p = run("zoo", "--out", str(tmp_path), "--arch", "mobilenet_v2", "resnet18",
+            "--input", "32x32x3", "--classes", "3", "--calib", "4")
+    assert p.returncode == 0, p.stderr
+    for arch in ("mobilenet_v2", "resnet18"):
+        g = fileformat.read(str(tmp_path / f"{arch}.f8"))
+        md = g.meta_dict()
+        assert md["name"] == arch and g.num_classes == 3
+        assert md["created_by"].startswith("python3 -m f8train zoo --out")
+    assert not list(tmp_path.glob("*.tmp"))
