@@ -56,11 +56,17 @@ def _optimizer(model: FashionNet, lr: float):
 
 def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
                  gen: torch.Generator, log, warmup: bool, phase: str = "fp32",
-                 history: Optional[list] = None, eval_fn=None, ckpt=None) -> None:
+                 history: Optional[list] = None, eval_fn=None, ckpt=None, fwd=None,
+                 shard=(0, 1)) -> None:
     """SGD over augmented batches. FP32: one-cycle (warm up then anneal); quantized: cosine
     from `lr` to 0, BN frozen because the fake-quant forward folds it with running stats.
     `history` gets one dict per epoch; `eval_fn()` → test top-1; `ckpt` (a Checkpoint) saves
-    after every epoch and, on resume, restores the optimizer and skips finished epochs."""
+    after every epoch and, on resume, restores the optimizer and skips finished epochs.
+    DDP: `fwd` is the DistributedDataParallel wrapper and `shard` = (rank, world): every rank
+    draws and augments the whole batch (so the generators stay in step) and trains on its
+    slice; DDP averages the gradients."""
+    fwd = model if fwd is None else fwd
+    rank, world = shard
     if epochs <= 0:
         return
     history = [] if history is None else history
@@ -82,9 +88,12 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
         bar = _progress(steps_per_epoch + 1, f"{phase} {epoch + 1}/{epochs}")
         for idx in data.batches(len(x), BATCH, gen):
             dev = _device_of(model)
-            xb = data.to_input(data.augment(x[idx], gen)).to(dev)
-            yb = y[idx].to(dev)
-            out = model(xb)
+            xa, yb = data.augment(x[idx], gen), y[idx]
+            if world > 1:
+                xa, yb = xa[rank::world], yb[rank::world]
+            xb = data.to_input(xa).to(dev)
+            yb = yb.to(dev)
+            out = fwd(xb)
             loss = F.cross_entropy(out, yb, label_smoothing=LABEL_SMOOTHING)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -127,8 +136,9 @@ class Checkpoint:
     """One file, rewritten atomically after every epoch: model, optimizer, scheduler, the data
     order generator, the epoch history and the results so far. `resume` continues a run."""
 
-    def __init__(self, path: str, model: FashionNet, state: Dict, resume: bool):
-        self.path, self.model, self.state = path, model, state
+    def __init__(self, path: str, model: FashionNet, state: Dict, resume: bool,
+                 write: bool = True):
+        self.path, self.model, self.state, self.write = path, model, state, write
         self.saved = (torch.load(path, map_location="cpu") if resume and os.path.exists(path)
                       else None)
         if self.saved is not None:
@@ -157,6 +167,8 @@ class Checkpoint:
     def save(self, phase, epoch, opt, sched, gen, last: bool = False) -> None:
         """`last` (the end of FP32 training) also keeps a copy at PATH.fp32, from which the
         quantized phase can be rerun with other options (--pact) without retraining FP32."""
+        if not self.write:          # DDP: only rank 0 writes
+            return
         tmp = self.path + ".tmp"
         torch.save({"model": self.model.state_dict(), "quantized": self.model.quantized,
                     "phase": phase, "epoch": epoch, "opt": opt.state_dict(),
@@ -211,6 +223,21 @@ def jpeg_round_trip(images: np.ndarray, quality: int) -> Optional[np.ndarray]:
     return out
 
 
+def _calibration_only(model, state, x_te_np, y_te, calib_out, created_by, log) -> None:
+    g_cal, _ = export.to_graph(model, [("name", "fashion-calibration-only"),
+                                       ("labels", "\n".join(FASHION_LABELS))])
+    pred_cal = simulate.top1(simulate.run(g_cal, x_te_np.reshape(-1, 28, 28, 1)))
+    state["acc_cal_int"] = 100.0 * float(np.mean(pred_cal == y_te))
+    log(f"calibration-only model, integer-simulated top-1 {state['acc_cal_int']:.2f}%")
+    if calib_out:
+        g_cal.meta += [("description", "Fashion-MNIST, calibration only (no fine-tuning)"),
+                       ("created_by", created_by),
+                       ("accuracy.fp32", f"{state['acc_fp']:.2f}"),
+                       ("accuracy.int", f"{state['acc_cal_int']:.2f}")]
+        fileformat.write(g_cal, calib_out + ".tmp")
+        os.replace(calib_out + ".tmp", calib_out)
+
+
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
         seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS,
         checkpoint: Optional[str] = None, resume: bool = False,
@@ -234,24 +261,42 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     # CPU by default; CUDA when present (or F8TRAIN_DEVICE=cpu|cuda). Export, the float64
     # check and the simulator always run on a CPU copy.
     device = os.environ.get("F8TRAIN_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    # DDP (torchrun sets WORLD_SIZE, RANK, LOCAL_RANK): gloo on CPUs, nccl on GPUs. Every rank
+    # trains; rank 0 alone logs, checkpoints, exports and reports.
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    if world > 1:
+        import torch.distributed as dist
+        if device == "cuda":
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        if rank:
+            log = (lambda *a: None)
     model = model.to(device)
+    fwd = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        fwd = DDP(model, device_ids=[torch.device(device).index] if device.startswith("cuda")
+                  else None, find_unused_parameters=pact)
     log(f"FashionNet: {model.macs() / 1e6:.2f} M MACs/image, "
         f"{sum(p.numel() for p in model.parameters())} parameters; "
         f"{n_train} train / {n_test} test images, {torch.get_num_threads()} threads, {device}")
 
     state: Dict = {"history": [], "times": {}}
-    ckpt = Checkpoint(checkpoint, model, state, resume) if checkpoint else None
+    ckpt = Checkpoint(checkpoint, model, state, resume, write=rank == 0) if checkpoint else None
     history, times = state["history"], state["times"]
     if ckpt is not None and ckpt.saved is not None:
         log(f"resuming {checkpoint}: {ckpt.saved['phase']} epoch {ckpt.saved['epoch']} done")
-    eval_every = (lambda: 100.0 * float(np.mean(predict(model, x_te) == y_te)))
+    eval_every = (lambda: 100.0 * float(np.mean(predict(model, x_te) == y_te))) if rank == 0 \
+        else None
     resumed_q = ckpt is not None and ckpt.saved is not None and ckpt.saved["phase"] == "q"
 
     if not resumed_q:
         log(f"FP32 training, {epochs_fp} epochs")
         t = time.time()
         train_epochs(model, x_tr, y_tr, epochs_fp, LR_FP, gen, log, warmup=True, phase="fp32",
-                     history=history, eval_fn=eval_every, ckpt=ckpt)
+                     history=history, eval_fn=eval_every, ckpt=ckpt, fwd=fwd,
+                     shard=(rank, world))
         times["fp32_train_s"] = round(times.get("fp32_train_s", 0) + time.time() - t, 1)
         state["acc_fp"] = 100.0 * float(np.mean(predict(model, x_te) == y_te))
         log(f"FP32 top-1 {state['acc_fp']:.2f}%")
@@ -265,24 +310,19 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         log(f"BN folded, FLs {model.fls()}: fake-quant top-1 before fine-tuning "
             f"{state['acc_cal']:.2f}%")
         # The calibration-only model (post-training quantization, no fine-tuning), simulated.
-        g_cal, _ = export.to_graph(model, [("name", "fashion-calibration-only"),
-                                           ("labels", "\n".join(FASHION_LABELS))])
-        pred_cal = simulate.top1(simulate.run(g_cal, x_te_np.reshape(-1, 28, 28, 1)))
-        state["acc_cal_int"] = 100.0 * float(np.mean(pred_cal == y_te))
-        log(f"calibration-only model, integer-simulated top-1 {state['acc_cal_int']:.2f}%")
-        if calib_out:
-            g_cal.meta += [("description", "Fashion-MNIST, calibration only (no fine-tuning)"),
-                           ("created_by", created_by),
-                           ("accuracy.fp32", f"{state['acc_fp']:.2f}"),
-                           ("accuracy.int", f"{state['acc_cal_int']:.2f}")]
-            fileformat.write(g_cal, calib_out + ".tmp")
-            os.replace(calib_out + ".tmp", calib_out)
+        if rank == 0:
+            _calibration_only(model, state, x_te_np, y_te, calib_out, created_by, log)
         times["calibrate_s"] = round(time.time() - t, 1)
     acc_fp, acc_cal = state["acc_fp"], state["acc_cal"]
     t = time.time()
     log(f"quantization-aware training, {epochs_q} epochs")
     train_epochs(model, x_tr, y_tr, epochs_q, LR_Q, gen, log, warmup=False, phase="q",
-                 history=history, eval_fn=eval_every, ckpt=ckpt)
+                 history=history, eval_fn=eval_every, ckpt=ckpt, fwd=fwd, shard=(rank, world))
+    if world > 1:
+        import torch.distributed as dist
+        dist.destroy_process_group()
+        if rank:
+            return {}
     times["qat_train_s"] = round(times.get("qat_train_s", 0) + time.time() - t, 1)
     acc_fq32 = 100.0 * float(np.mean(predict(model, x_te) == y_te))
     pred_fq = predict(export.float64_copy(model), x_te, torch.float64)

@@ -76,3 +76,31 @@ def test_pact_run_exports_exactly(tmp_path):
     fl = r["fractional_lengths"]["activations"]
     assert any(abs(a - 255 * 2.0 ** -fl[k]) > 1e-4 for k, a in r["pact_alpha"].items())
     assert r["accuracy_top1_percent"]["integer_simulated"] > 20
+
+
+def test_ddp_two_processes_on_cpu(tmp_path):
+    """DDP as torchrun would start it (WORLD_SIZE/RANK/MASTER_*; gloo on CPUs): both ranks
+    train, rank 0 alone writes the model, the report and the checkpoint."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    procs = []
+    for r in (0, 1):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2",
+                   RANK=str(r), LOCAL_RANK=str(r), F8TRAIN_DEVICE="cpu",
+                   PYTHONPATH=os.path.join(repo, "trainer"))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "f8train", "fashion", "--quick", "--widths", "8", "8", "16",
+             "--out", str(tmp_path / "d.f8"), "--report", str(tmp_path / "d.json")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert "wrote" in outs[0] and "FP32 training" not in outs[1]
+    report = json.load(open(str(tmp_path / "d.json")))
+    assert report["fake_quant_vs_integer_agreement_percent"] == 100.0
+    assert fileformat.read(str(tmp_path / "d.f8")).meta_dict()["name"] == "fashion"
