@@ -115,6 +115,13 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_export_checkpoint(args) -> int:
+    from . import train
+    train.export_checkpoint(args.checkpoint, args.out, args.data, command_line(),
+                            calibrate_fls=args.command == "quantize")
+    return 0
+
+
 def cmd_eval(args) -> int:
     """Integer-simulated top-1 of a .f8 on Fashion-MNIST's test set or an ImageFolder."""
     import numpy as np
@@ -237,6 +244,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model")
     s.add_argument("raw", help="file of N images, input_h*input_w*input_c u8 bytes each")
     s.set_defaults(func=cmd_simulate)
+
+    for name, text in (("quantize", "a `fashion --checkpoint` file (FP32 or later) -> the "
+                                     "calibration-only .f8: BN folded, FLs calibrated, no "
+                                     "fine-tuning"),
+                       ("export", "a quantized-phase `fashion --checkpoint` file -> .f8 as "
+                                  "trained")):
+        q = sub.add_parser(name, help=text)
+        q.add_argument("--checkpoint", required=True, help="checkpoint file (or its .fp32 copy)")
+        q.add_argument("--out", required=True, help="output .f8 path")
+        q.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                       help="folder with the Fashion-MNIST idx .gz files")
+        q.set_defaults(func=cmd_export_checkpoint)
 
     e = sub.add_parser("eval", help="integer-simulated top-1 of a .f8 on Fashion-MNIST's test "
                        "set or an ImageFolder directory")

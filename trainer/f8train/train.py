@@ -11,7 +11,7 @@ import math
 import os
 import platform
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -423,3 +423,51 @@ def main(args, created_by: str) -> int:
         resume=getattr(args, "resume", False), calib_out=getattr(args, "calib_out", None),
         pact=getattr(args, "pact", False))
     return 0
+
+
+def model_from_checkpoint(path: str) -> Tuple[FashionNet, Dict]:
+    """The FashionNet of a `--checkpoint` file (widths and PACT read off its tensors), on the
+    CPU, eval mode, and the checkpoint itself."""
+    ck = torch.load(path, map_location="cpu")
+    sd = ck["model"]
+    widths = tuple(int(sd[f"c{i}.conv.weight"].shape[0]) for i in (1, 2, 3))
+    model = FashionNet(widths, classes=int(sd["fc.weight"].shape[0]),
+                       pact=any(k.startswith("alpha.") for k in sd))
+    model.load_state_dict(sd)
+    model.quantized = ck["quantized"]
+    return model.eval(), ck
+
+
+def export_checkpoint(path: str, out_path: str, data_root: str, created_by: str,
+                      calibrate_fls: bool, seed: int = 1, log=print) -> Dict:
+    """`quantize` (calibrate_fls: BN folded, activation FLs from 50 training batches, no
+    fine-tuning: the calibration-only model) or `export` (a quantized-phase checkpoint as it is)
+    → .f8 with its integer-simulated top-1 on the 10,000 test images in the metadata."""
+    model, ck = model_from_checkpoint(path)
+    ds = data.load_fashion(data_root)
+    if calibrate_fls:
+        model.quantized = False
+        calibrate(model, torch.from_numpy(ds["train_x"].copy()),
+                  torch.Generator().manual_seed(seed), CALIB_BATCHES)
+        model.quantized = True
+        if model.pact:
+            model.init_pact()
+    elif not model.quantized:
+        raise ValueError(f"{path}: FP32 checkpoint (phase {ck['phase']}); use `quantize`")
+    what = "calibration only (no fine-tuning)" if calibrate_fls else "quantization-aware trained"
+    meta = [("name", "fashion"), ("labels", "\n".join(FASHION_LABELS)),
+            ("description", f"Fashion-MNIST classifier, 28x28 grayscale, F8Net fixed-point "
+                            f"8-bit, {what}, from {os.path.basename(path)}"),
+            ("created_by", created_by)]
+    acc_fp = ck["state"].get("acc_fp")
+    if acc_fp is not None:
+        meta.append(("accuracy.fp32", f"{acc_fp:.2f}"))
+    graph, _ = export.to_graph(model, meta)
+    y = ds["test_y"].astype(np.int64)
+    pred = simulate.top1(simulate.run(graph, ds["test_x"].reshape(-1, 28, 28, 1)))
+    acc = 100.0 * float(np.mean(pred == y))
+    graph.meta.append(("accuracy.int", f"{acc:.2f}"))
+    fileformat.write(graph, out_path + ".tmp")
+    os.replace(out_path + ".tmp", out_path)
+    log(f"wrote {out_path}: integer-simulated top-1 {acc:.2f}% on {len(y)} test images")
+    return {"accuracy_int": round(acc, 2), "accuracy_fp32": acc_fp}

@@ -19,7 +19,8 @@ def run(*args):
 def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0
-    for cmd in ("random-model", "zoo", "calibrate", "fashion", "eval", "simulate", "info"):
+    for cmd in ("random-model", "zoo", "calibrate", "fashion", "quantize", "export", "eval",
+                "simulate", "info"):
         assert cmd in p.stdout
 
 

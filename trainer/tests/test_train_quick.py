@@ -104,3 +104,24 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     report = json.load(open(str(tmp_path / "d.json")))
     assert report["fake_quant_vs_integer_agreement_percent"] == 100.0
     assert fileformat.read(str(tmp_path / "d.f8")).meta_dict()["name"] == "fashion"
+
+
+def test_quantize_and_export_from_checkpoint(tmp_path):
+    """`quantize` turns the FP32 checkpoint copy into the calibration-only model; `export`
+    writes a quantized-phase checkpoint exactly as the run itself did."""
+    out, ck = str(tmp_path / "q.f8"), str(tmp_path / "q.ckpt")
+    r = train.run(out, None, epochs_fp=1, epochs_q=1, quick=True, seed=0, data_root=FASHION_DIR,
+                  created_by="pytest", log=lambda *a: None, widths=(8, 8, 16), checkpoint=ck)
+    e = train.export_checkpoint(ck, str(tmp_path / "e.f8"), FASHION_DIR, "pytest",
+                                calibrate_fls=False, log=lambda *a: None)
+    a, b = fileformat.read(out), fileformat.read(str(tmp_path / "e.f8"))
+    assert all(np.array_equal(x.weights, y.weights) for x, y in zip(a.ops, b.ops)
+               if x.weights is not None)
+    assert [v.fl for v in a.values] == [v.fl for v in b.values]
+    assert round(e["accuracy_fp32"], 2) == r["accuracy_top1_percent"]["fp32"]
+    c = train.export_checkpoint(ck + ".fp32", str(tmp_path / "c.f8"), FASHION_DIR, "pytest",
+                                calibrate_fls=True, log=lambda *a: None)
+    assert float(fileformat.read(str(tmp_path / "c.f8")).meta_dict()["accuracy.int"]) == \
+        c["accuracy_int"]
+    # one quick epoch leaves a weak FP32 model (~13%); calibration alone keeps about its level
+    assert abs(c["accuracy_int"] - r["accuracy_top1_percent"]["fp32"]) < 5
