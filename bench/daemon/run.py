@@ -29,6 +29,12 @@ BEGIN, END = "<!-- daemon-bench:begin -->", "<!-- daemon-bench:end -->"
 LUA = os.path.join(ROOT, "bench", "daemon", "post.lua")
 
 
+def shown(argv):
+    """A command as RESULTS.md prints it: paths inside the checkout relative to its root, so the
+    file reads the same on every machine (the commands are run from the root)."""
+    return " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT + os.sep) else a for a in argv)
+
+
 def cpu_model():
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -149,7 +155,7 @@ def run_wrk(url, jpeg, conns, duration, threads):
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"cmd": " ".join(cmd), "rps": rps, "p50": p50, "p99": p99,
+    return {"cmd": shown(cmd), "rps": rps, "p50": p50, "p99": p99,
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "errors": errors.group(1).strip() if errors else ""}
 
@@ -177,7 +183,7 @@ def engine_only(f8, model, batch, procs, iters):
               "--iters", str(iters)]
     mt = json.loads(subprocess.run(cmd_mt, capture_output=True, text=True,
                                    check=True).stdout.strip().splitlines()[-1])
-    return total, mt["images_per_s"], mt.get("isa", "?"), " ".join(cmd), " ".join(cmd_mt), alone
+    return total, mt["images_per_s"], mt.get("isa", "?"), shown(cmd), shown(cmd_mt), alone
 
 
 def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
@@ -224,7 +230,7 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     print("  engine alone: %.1f images/s (%.1f before, %.1f after the daemon)"
           % (eng_sum, eng_before[0], eng_after[0]), flush=True)
     return {"name": name, "source": source, "batch": batch, "delay_us": delay_us,
-            "argv": " ".join(d.argv), "rows": rows, "engine_sum": eng_sum,
+            "argv": shown(d.argv), "rows": rows, "engine_sum": eng_sum,
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
             "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
             "engine_runs": (eng_before[0], eng_after[0]), "engine_alone": eng_alone,
