@@ -1,7 +1,9 @@
 /* f8d HTTP on the libuv loop: MHD <-> libuv glue. */
 #include "http_loop.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,8 +30,20 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(s->mhd_error);
     while (n > 0 && (s->mhd_error[n - 1] == '\n' || s->mhd_error[n - 1] == '\r'))
         s->mhd_error[--n] = '\0';
-    if (s->mhd != NULL)
+    if (s->n_listeners > 0)
         f8d_log("mhd: %s", s->mhd_error);
+}
+
+/* The listener that embeds `handle` (its poll or its timer); handle->data is the server, as
+ * for every handle the server owns. */
+static struct f8d_listener *listener_of(struct f8d_server *s, const uv_handle_t *handle)
+{
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        struct f8d_listener *l = &s->listeners[i];
+        if (handle == (const uv_handle_t *)&l->poll || handle == (const uv_handle_t *)&l->timer)
+            return l;
+    }
+    return NULL;
 }
 
 static void on_timer(uv_timer_t *handle)
@@ -37,33 +51,45 @@ static void on_timer(uv_timer_t *handle)
     f8d_http_run(handle->data);
 }
 
-static void arm_timer(struct f8d_server *s)
+static void arm_timer(struct f8d_listener *l)
 {
     MHD_UNSIGNED_LONG_LONG timeout;
-    if (MHD_get_timeout(s->mhd, &timeout) == MHD_YES) {
+    if (MHD_get_timeout(l->mhd, &timeout) == MHD_YES) {
         if (timeout > 24ull * 3600 * 1000)
             timeout = 24ull * 3600 * 1000;
-        uv_timer_start(&s->mhd_timer, on_timer, timeout, 0);
+        uv_timer_start(&l->timer, on_timer, timeout, 0);
     } else {
-        uv_timer_stop(&s->mhd_timer);
+        uv_timer_stop(&l->timer);
     }
 }
 
+/* Every listener is run: a resumed connection (from a batch, a reload) belongs to one of
+ * them, and MHD_run on an idle daemon costs one epoll_wait that returns at once. */
 void f8d_http_run(struct f8d_server *s)
 {
-    if (s->mhd == NULL)
-        return;
-    MHD_run(s->mhd);
-    arm_timer(s);
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        struct f8d_listener *l = &s->listeners[i];
+        if (l->mhd == NULL)
+            continue;
+        MHD_run(l->mhd);
+        arm_timer(l);
+    }
     f8d_server_check_stop(s);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events)
 {
     struct f8d_server *s = handle->data;
+    struct f8d_listener *l = listener_of(s, (uv_handle_t *)handle);
+    (void)events;
     if (status < 0)
-        f8d_log("poll on MHD's epoll fd failed: %s", uv_strerror(status));
-    f8d_http_run(s);
+        f8d_log("poll on MHD's epoll fd (%s) failed: %s", l ? l->addr : "?",
+                uv_strerror(status));
+    if (l != NULL && l->mhd != NULL) {
+        MHD_run(l->mhd);
+        arm_timer(l);
+    }
+    f8d_server_check_stop(s);
 }
 
 static int resolve(const char *host, unsigned port, struct sockaddr_storage *out, char *err,
@@ -87,74 +113,121 @@ static int resolve(const char *host, unsigned port, struct sockaddr_storage *out
     return 0;
 }
 
-int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
+/* The address as the log shows it in a URL: numeric, IPv6 in brackets. */
+static void format_addr(const struct sockaddr_storage *addr, char *out, size_t n)
 {
+    char host[INET6_ADDRSTRLEN];
+    const void *raw = addr->ss_family == AF_INET6
+                          ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
+                          : (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+    if (inet_ntop(addr->ss_family, raw, host, sizeof(host)) == NULL)
+        snprintf(host, sizeof(host), "?");
+    snprintf(out, n, addr->ss_family == AF_INET6 ? "[%s]" : "%s", host);
+}
+
+/* Starts listener number s->n_listeners on `host` and s->port (0 = any free port, then the
+ * bound port becomes s->port for the addresses after it). */
+static int start_listener(struct f8d_server *s, const char *host, char *err, size_t errlen)
+{
+    struct f8d_listener *l = &s->listeners[s->n_listeners];
     struct sockaddr_storage addr;
+    memset(l, 0, sizeof(*l));
+    l->epoll_fd = -1;
     memset(&addr, 0, sizeof(addr));
-    if (resolve(s->opts.host, s->opts.port, &addr, err, errlen) != 0)
+    if (resolve(host, s->port, &addr, err, errlen) != 0)
         return -1;
+    format_addr(&addr, l->addr, sizeof(l->addr));
 
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+        flags |= MHD_USE_IPv6; /* IPv6 only: "::" does not take IPv4 too, list 0.0.0.0 */
     s->mhd_error[0] = '\0';
+    /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it sets SO_REUSEPORT, which would let a second
+     * f8d (or an address listed twice) bind the same port and silently split the traffic.
+     * MHD's default SO_REUSEADDR is enough to restart while old connections linger. */
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)s->opts.port, NULL, NULL, f8d_access_handler, s,
+        flags, (uint16_t)s->port, NULL, NULL, f8d_access_handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opts.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opts.max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, f8d_request_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
         MHD_OPTION_END);
     if (d == NULL) {
-        snprintf(err, errlen, "cannot listen on %s port %u: %s", s->opts.host, s->opts.port,
+        snprintf(err, errlen, "cannot listen on %s port %u: %s", l->addr, s->port,
                  s->mhd_error[0] ? s->mhd_error : "libmicrohttpd failed to start");
         return -1;
     }
-    s->mhd = d;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
-    s->mhd_epoll_fd = info ? info->epoll_fd : -1;
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = (info && info->port) ? info->port : s->opts.port;
-
-    int rc = s->mhd_epoll_fd >= 0 ? uv_poll_init(&s->loop, &s->mhd_poll, s->mhd_epoll_fd)
-                                  : UV_EINVAL;
+    l->epoll_fd = info ? info->epoll_fd : -1;
+    int rc = l->epoll_fd >= 0 ? uv_poll_init(&s->loop, &l->poll, l->epoll_fd) : UV_EINVAL;
     if (rc != 0) {
         snprintf(err, errlen, "cannot watch libmicrohttpd's epoll fd: %s", uv_strerror(rc));
         MHD_stop_daemon(d);
-        s->mhd = NULL;
         return -1;
     }
-    s->mhd_poll.data = s;
+    if (s->port == 0) {
+        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = info ? info->port : 0;
+    }
+    l->mhd = d;
+    l->poll.data = s;
     s->handles_open++;
-    uv_timer_init(&s->loop, &s->mhd_timer);
-    s->mhd_timer.data = s;
+    uv_timer_init(&s->loop, &l->timer);
+    l->timer.data = s;
     s->handles_open++;
-    uv_poll_start(&s->mhd_poll, UV_READABLE, on_poll);
-    arm_timer(s);
+    s->n_listeners++;
+    uv_poll_start(&l->poll, UV_READABLE, on_poll);
+    arm_timer(l);
+    return 0;
+}
+
+int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
+{
+    char list[sizeof(s->opts.host)];
+    char *save = NULL;
+    snprintf(list, sizeof(list), "%s", s->opts.host);
+    s->port = s->opts.port;
+    for (char *host = strtok_r(list, ", \t", &save); host != NULL;
+         host = strtok_r(NULL, ", \t", &save)) {
+        if (s->n_listeners == F8D_MAX_LISTENERS) {
+            snprintf(err, errlen, "host: more than %d addresses", F8D_MAX_LISTENERS);
+            return -1;
+        }
+        if (start_listener(s, host, err, errlen) != 0)
+            return -1; /* the ones started are stopped by f8d_http_stop */
+    }
+    if (s->n_listeners == 0) {
+        snprintf(err, errlen, "host: no address to listen on");
+        return -1;
+    }
     return 0;
 }
 
 void f8d_http_quiesce(struct f8d_server *s)
 {
-    if (s->mhd == NULL)
-        return;
-    MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        if (s->listeners[i].mhd == NULL)
+            continue;
+        MHD_socket fd = MHD_quiesce_daemon(s->listeners[i].mhd);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
 }
 
 void f8d_http_stop(struct f8d_server *s)
 {
-    if (s->mhd == NULL)
-        return;
-    /* Stop watching the epoll fd before MHD closes it. */
-    uv_poll_stop(&s->mhd_poll);
-    uv_close((uv_handle_t *)&s->mhd_poll, f8d_handle_closed);
-    uv_timer_stop(&s->mhd_timer);
-    uv_close((uv_handle_t *)&s->mhd_timer, f8d_handle_closed);
-    struct MHD_Daemon *d = s->mhd;
-    s->mhd = NULL;
-    MHD_stop_daemon(d);
+    for (unsigned i = 0; i < s->n_listeners; i++) {
+        struct f8d_listener *l = &s->listeners[i];
+        if (l->mhd == NULL)
+            continue;
+        /* Stop watching the epoll fd before MHD closes it. */
+        uv_poll_stop(&l->poll);
+        uv_close((uv_handle_t *)&l->poll, f8d_handle_closed);
+        uv_timer_stop(&l->timer);
+        uv_close((uv_handle_t *)&l->timer, f8d_handle_closed);
+        struct MHD_Daemon *d = l->mhd;
+        l->mhd = NULL;
+        MHD_stop_daemon(d);
+    }
 }

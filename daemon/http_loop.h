@@ -1,8 +1,9 @@
 /*
- * f8d HTTP on the libuv loop: libmicrohttpd with no threads of its own. MHD runs in its
- * external-epoll mode; its one epoll fd is watched with uv_poll, MHD_run is called when it is
- * readable, and a uv_timer re-armed from MHD_get_timeout after every MHD_run covers
- * connection timeouts.
+ * f8d HTTP on the libuv loop: libmicrohttpd with no threads of its own. MHD binds one socket
+ * per daemon, so each listening address (the `host` list) gets its own MHD daemon, all on the
+ * same loop. Each runs in external-epoll mode; its epoll fd is watched with uv_poll, MHD_run
+ * is called when it is readable, and a uv_timer re-armed from MHD_get_timeout after every
+ * MHD_run covers connection timeouts.
  */
 #ifndef F8D_HTTP_LOOP_H
 #define F8D_HTTP_LOOP_H
@@ -12,17 +13,20 @@
 
 struct f8d_server;
 
-/* Binds opts.host:opts.port and starts watching MHD. Returns 0, or -1 with a message. */
+/* Binds every address of opts.host (separated by commas or blanks) on opts.port and starts
+ * watching them. With port 0 the first address picks a free port and the others use it.
+ * Returns 0, or -1 with a message (listeners already started are stopped by
+ * f8d_http_stop). */
 int f8d_http_start(struct f8d_server *s, char *err, size_t errlen);
 
 /* MHD_run, re-arm the timer, then let the server check whether it can stop. Call it only
  * from libuv callbacks, never from inside an MHD callback. */
 void f8d_http_run(struct f8d_server *s);
 
-/* Stops accepting connections (open ones are still served). */
+/* Stops accepting connections on every address (open ones are still served). */
 void f8d_http_quiesce(struct f8d_server *s);
 
-/* Stops MHD (closing every connection) and closes the poll and timer handles. */
+/* Stops every MHD daemon (closing every connection) and closes their poll and timer handles. */
 void f8d_http_stop(struct f8d_server *s);
 
 /* Close callback for the server's handles: counts them down. */

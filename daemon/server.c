@@ -310,7 +310,6 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
 {
     memset(s, 0, sizeof(*s));
     s->opts = *opts;
-    s->mhd_epoll_fd = -1;
     if (s->opts.threads == 0)
         s->opts.threads = f8d_cpu_count();
     s->batch_cfg = (struct f8d_batch_config){
@@ -382,12 +381,16 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         return -1;
     if (f8d_http_start(s, err, errlen) != 0)
         return -1;
-    const char *host = s->opts.host;
-    int v6 = strchr(host, ':') != NULL;
-    f8d_log("listening on http://%s%s%s:%u (%zu model(s), %u worker thread(s), max body %" PRIu64
+    char urls[F8D_MAX_LISTENERS * 80];
+    size_t used = 0;
+    urls[0] = '\0';
+    for (unsigned i = 0; i < s->n_listeners; i++)
+        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
+                                 i ? ", " : "", s->listeners[i].addr, s->port);
+    f8d_log("listening on %s (%zu model(s), %u worker thread(s), max body %" PRIu64
             " bytes%s%s)",
-            v6 ? "[" : "", host, v6 ? "]" : "", s->port, s->models.count, s->opts.threads,
-            s->opts.max_body_bytes, s->opts.config[0] ? ", config " : "", s->opts.config);
+            urls, s->models.count, s->opts.threads, s->opts.max_body_bytes,
+            s->opts.config[0] ? ", config " : "", s->opts.config);
     start_watchdog(s);
     sd_notify(0, "READY=1");
     return 0;
@@ -416,7 +419,7 @@ static void close_any(uv_handle_t *h, void *arg)
 
 void f8d_server_free(struct f8d_server *s)
 {
-    if (s->mhd != NULL) /* init failed after HTTP started, or run never happened */
+    if (s->n_listeners > 0) /* init failed after HTTP started, or run never happened */
         f8d_http_stop(s);
     if (s->loop_ready) {
         f8d_models_release(&s->models);

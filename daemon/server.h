@@ -1,6 +1,6 @@
 /*
  * f8d server: the one context that owns everything (options, models, metrics, the libuv loop
- * and its handles, the MHD daemon, counters), and its lifecycle:
+ * and its handles, the MHD daemons, counters), and its lifecycle:
  *
  *   f8d_server_init   load models, start HTTP on the loop, install signal handlers
  *   f8d_server_run    run the loop until a signal has stopped the server; returns 0
@@ -31,6 +31,19 @@
 
 struct MHD_Daemon;
 struct f8d_request;
+
+/* Listening addresses at most (the `host` setting lists them). */
+#define F8D_MAX_LISTENERS 8
+
+/* One listening address: its own MHD daemon (MHD binds one socket per daemon), watched on the
+ * server's loop like the others. */
+struct f8d_listener {
+    struct MHD_Daemon *mhd;
+    int epoll_fd;
+    uv_poll_t poll;          /* MHD's epoll fd */
+    uv_timer_t timer;        /* MHD's next timeout */
+    char addr[64];           /* as logged: "127.0.0.1", "[::1]" */
+};
 struct f8d_reload;
 
 struct f8d_server {
@@ -44,15 +57,13 @@ struct f8d_server {
     uv_loop_t loop;
     bool loop_ready;
     uv_signal_t sigint, sigterm, sighup;
-    uv_poll_t mhd_poll;      /* MHD's epoll fd */
-    uv_timer_t mhd_timer;    /* MHD's next timeout */
     uv_timer_t drain_timer;  /* shutdown: drain delay, then give up waiting for slow clients */
     uv_timer_t watchdog_timer; /* systemd watchdog pings */
     unsigned handles_open;   /* handles initialised and not yet closed */
 
-    struct MHD_Daemon *mhd;
-    int mhd_epoll_fd;
-    unsigned port;           /* bound port */
+    struct f8d_listener listeners[F8D_MAX_LISTENERS];
+    unsigned n_listeners;    /* started */
+    unsigned port;           /* bound port (the same on every address) */
     char mhd_error[256];     /* MHD's last log message (for startup errors) */
 
     unsigned active_requests; /* from the first access call to "completed" */

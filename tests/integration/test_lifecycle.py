@@ -257,3 +257,72 @@ def test_sigterm_under_load(model_file):
     assert len(answered) > 4
     assert len(failures) == 4  # each client's next request found the daemon gone
     assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def _has_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_several_listen_addresses(model_file):
+    """--host lists addresses: one port on each, every one serves, SIGTERM stops them all."""
+    d = models_dir()
+    daemon = Daemon(d, "--host", "127.0.0.1, ::1")
+    try:
+        port = daemon.wait_ready()
+        line = next(l for l in daemon.lines if "listening on" in l)
+        assert "http://127.0.0.1:%d, http://[::1]:%d" % (port, port) in line, line
+        x, y = fmnist.load_test_set()
+        body = fmnist.to_jpeg(x[0])
+        for host in ("127.0.0.1", "::1"):
+            c = http.client.HTTPConnection(host, port, timeout=30)
+            try:
+                status, _, answer = daemon.request("POST", "/predictions/fashion", body=body,
+                                                   conn=c)
+                assert status == 200, answer
+                assert answer["predictions"][0]["index"] == int(y[0])
+                status, _, _ = daemon.request("GET", "/v2/health/ready", conn=c)
+                assert status == 200
+            finally:
+                c.close()
+        # the port is ours alone on both addresses (no SO_REUSEPORT sharing)
+        for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            with socket.socket(family) as other:
+                with pytest.raises(OSError):
+                    other.bind((host, port))
+    finally:
+        rc = daemon.stop(signal.SIGTERM)
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+    for host in ("127.0.0.1", "::1"):
+        with pytest.raises(OSError):
+            socket.create_connection((host, port), timeout=2).close()
+
+
+def test_address_listed_twice_or_taken_by_another_f8d(model_file):
+    d = models_dir()
+    first = Daemon(d)
+    try:
+        port = first.wait_ready()
+        out = run_f8d("--models", d, "--host", "127.0.0.1", "--port", str(port))
+        assert out.returncode == 1
+        assert "cannot listen on 127.0.0.1 port %d" % port in out.stderr, out.stderr
+        out = run_f8d("--models", d, "--host", "127.0.0.1,127.0.0.1", "--port", "0")
+        assert out.returncode == 1
+        assert "cannot listen on 127.0.0.1" in out.stderr, out.stderr
+        out = run_f8d("--models", d, "--host", " , ", "--port", "0")
+        assert out.returncode == 1
+        assert "no address to listen on" in out.stderr, out.stderr
+        # the first one kept serving
+        status, _, _ = first.request("GET", "/v2/health/ready")
+        assert status == 200
+    finally:
+        rc = first.stop(signal.SIGTERM)
+        shutil.rmtree(d)
+    assert rc == 0, first.stderr
