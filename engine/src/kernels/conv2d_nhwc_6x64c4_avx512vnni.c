@@ -6,8 +6,9 @@
  *
  * Weights: pack.c's tiles of 4 blocks of 16 outputs, each reduction step 256 contiguous bytes.
  * Activations: NHWC as the model stores them; s8 inputs are flipped to u8 (x ^ 0x80 = x + 128)
- * after the broadcast and the bias carries −128·Σw. A tile narrower than 6 pixels repeats its
- * last pixel and stores only the real ones.
+ * after the broadcast and the bias carries −128·Σw. A tile narrower than 6 pixels (the last of
+ * a row range: one pixel in 7 × 7 maps, 49 = 8·6 + 1) runs a kernel of exactly that many
+ * pixels, so it costs its own pixels' work, not a whole tile's.
  *
  * The full 6×64 tile's reduction loop is written in assembly: gcc 12 spills some of the 24
  * accumulators of the intrinsics version. Narrower channel tiles (Cout not a multiple of 64)
@@ -267,6 +268,63 @@ F8_INLINE void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
             out[m * 4 + j] = acc[m][j];
 }
 
+/* A tile of exactly MRT < MR pixels × 64 channels (intrinsics; MRT·4 accumulators). */
+F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                          const int MRT, const int s8, __m512i *out /* [MR][4] */)
+{
+    const f8_packed *pk = g->pk;
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+    const uint32_t steps = pk->seg4 / 4;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i acc[MR - 1][4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512i b = _mm512_load_si512(pk->bias + (size_t)(b0 + j) * 16);
+#pragma GCC unroll 8
+        for (int m = 0; m < MRT; m++)
+            acc[m][j] = b;
+    }
+    for (uint32_t ky = 0; ky < g->kh; ky++) {
+        const uint8_t *const *p = ptrs + ky * MR;
+        for (uint32_t c = 0; c < steps; c++, w += step) {
+            __m512i wv[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                wv[j] = _mm512_load_si512(w + (size_t)j * 64);
+#pragma GCC unroll 8
+            for (int m = 0; m < MRT; m++) {
+                int32_t v;
+                memcpy(&v, p[m] + (size_t)c * 4, 4);
+                __m512i b = _mm512_set1_epi32(v);
+                if (s8)
+                    b = _mm512_xor_si512(b, flip);
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++)
+                    acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, wv[j]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < MRT; m++)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            out[m * 4 + j] = acc[m][j];
+}
+
+static void tile_short_any(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                           uint32_t mr, __m512i *out)
+{
+    const int s8 = g->in_s8;
+    switch (mr) {
+    case 1: s8 ? tile_short(g, ptrs, b0, 1, 1, out) : tile_short(g, ptrs, b0, 1, 0, out); break;
+    case 2: s8 ? tile_short(g, ptrs, b0, 2, 1, out) : tile_short(g, ptrs, b0, 2, 0, out); break;
+    case 3: s8 ? tile_short(g, ptrs, b0, 3, 1, out) : tile_short(g, ptrs, b0, 3, 0, out); break;
+    case 4: s8 ? tile_short(g, ptrs, b0, 4, 1, out) : tile_short(g, ptrs, b0, 4, 0, out); break;
+    default: s8 ? tile_short(g, ptrs, b0, 5, 1, out) : tile_short(g, ptrs, b0, 5, 0, out); break;
+    }
+}
+
 /* Output channels [16·b0, 16·(b0 + 4)) of a tile of mr pixels from pix0. */
 static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t pix0,
                  uint32_t mr, uint32_t b0)
@@ -296,7 +354,9 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
                              g->relu);
         return;
     }
-    if (nb == 4) {
+    if (nb == 4 && mr < MR) {
+        tile_short_any(g, ptrs, b0, mr, acc);
+    } else if (nb == 4) {
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
         tile_6x64_asm(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
