@@ -69,6 +69,19 @@ void f8_pack_free(f8_packed *pk)
     }
 }
 
+/* Whether a convolution's window goes in as one gathered segment per pixel (conv_segments.h,
+ * f8_patches) rather than one segment per kernel row: when its rows of kw·cin bytes are not a
+ * multiple of 4 (each row then wastes up to 3 bytes of every vpdpbusd step, 3 in 24 for a
+ * 7×7×3 stem) and the whole window, rounded up to 4 once, is fewer bytes. Each row is copied
+ * as 32 bytes, so rows must be at most 32 bytes; the window at most F8_PATCH_MAX_BYTES. Below
+ * 64 bytes (a 3×3×3 stem: 7 steps) the gathering costs what the saved steps gain. */
+static int patch_pays(uint32_t kh, uint32_t kw, uint32_t cin)
+{
+    const uint64_t row = (uint64_t)kw * cin, window = row * kh;
+    return kh > 1 && row % 4 != 0 && row <= 32 && window >= 64 && window <= F8_PATCH_MAX_BYTES &&
+           ((window + 3) & ~3ull) < kh * ((row + 3) & ~3ull);
+}
+
 int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
 {
     memset(pk, 0, sizeof *pk);
@@ -100,8 +113,10 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
         return F8_OK; /* more rows than the kernels' pointer tables hold */
 
     const uint32_t nblk = (cout + 15) / 16, c16 = nblk * 16;
-    /* GEMM: one kernel row (kw taps × cin) is one contiguous segment of NHWC input */
-    const uint32_t kh = type == F8_OP_CONV2D ? a->kernel_h : 1;
+    /* GEMM: one kernel row (kw taps × cin) is one contiguous segment of NHWC input; or, with
+     * patch, the whole window is one segment that the kernel gathers per pixel */
+    const int patch = !dw && type == F8_OP_CONV2D && patch_pays(a->kernel_h, a->kernel_w, cin);
+    const uint32_t kh = type == F8_OP_CONV2D && !patch ? a->kernel_h : 1;
     const uint32_t seg = taps / kh * cin;
     const uint32_t seg4 = (seg + 3) & ~3u;
     const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * kh * seg4 * 16;
@@ -160,6 +175,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
 
     pk->kind = dw ? F8_PACK_DW : F8_PACK_GEMM;
     pk->seg4 = dw ? 0 : seg4;
+    pk->patch = patch;
     pk->nblk = nblk;
     pk->w = dw ? NULL : (const int8_t *)mem;
     pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;

@@ -178,6 +178,7 @@ static void plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, op_pl
         g->out_dtype = a->out.dtype;
         g->relu = a->relu;
         g->pk = &op->pk;
+        g->krows = op->pk.patch ? 1 : g->kh;
         g->zero = zero;
         if (op->pk.kind == F8_PACK_DW) {
             pl->kind = RUN_DW;
@@ -188,7 +189,7 @@ static void plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, op_pl
             if (pl->kind == RUN_DENSE) { /* a 1 x batch image of K channels, 1x1 kernel */
                 g->H = g->Ho = 1;
                 g->Cin = (uint32_t)f8_value_elems(&a->in0);
-                g->kh = g->kw = g->sh = g->sw = 1;
+                g->kh = g->kw = g->sh = g->sw = g->krows = 1;
                 g->pt = g->pl = 0;
             }
         }

@@ -19,7 +19,7 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *const *ptrs, void
 {
     const f8_packed *pk = g->pk;
     size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->kh, blk, &step);
+    const int8_t *w = f8_gemm_block(pk, g->krows, blk, &step);
     const uint32_t steps = pk->seg4 / 4;
     const __m256i flip = _mm256_set1_epi8(g->in_s8 ? (char)0x80 : 0);
     const __m256i even = _mm256_set1_epi32(0x00FF00FF), odd = _mm256_set1_epi32((int)0xFF00FF00u);
@@ -33,7 +33,7 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *const *ptrs, void
         acc[m][0] = b0;
         acc[m][1] = b1;
     }
-    for (uint32_t ky = 0; ky < g->kh; ky++) {
+    for (uint32_t ky = 0; ky < g->krows; ky++) {
         const uint8_t *const *p = ptrs + ky * MR;
         for (uint32_t c = 0; c < steps; c++, w += step) {
             const __m256i w0 = _mm256_load_si256((const __m256i *)w);

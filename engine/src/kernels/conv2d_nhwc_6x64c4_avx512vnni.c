@@ -230,7 +230,7 @@ F8_INLINE void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
 {
     const f8_packed *pk = g->pk;
     size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
     const uint32_t steps = pk->seg4 / 4;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i acc[MR][3];
@@ -241,7 +241,7 @@ F8_INLINE void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
         for (int m = 0; m < MR; m++)
             acc[m][j] = b;
     }
-    for (uint32_t ky = 0; ky < g->kh; ky++) {
+    for (uint32_t ky = 0; ky < g->krows; ky++) {
         const uint8_t *const *p = ptrs + ky * MR;
         for (uint32_t c = 0; c < steps; c++, w += step) {
             __m512i wv[3];
@@ -274,7 +274,7 @@ F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uin
 {
     const f8_packed *pk = g->pk;
     size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
     const uint32_t steps = pk->seg4 / 4;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i acc[MR - 1][4];
@@ -285,7 +285,7 @@ F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uin
         for (int m = 0; m < MRT; m++)
             acc[m][j] = b;
     }
-    for (uint32_t ky = 0; ky < g->kh; ky++) {
+    for (uint32_t ky = 0; ky < g->krows; ky++) {
         const uint8_t *const *p = ptrs + ky * MR;
         for (uint32_t c = 0; c < steps; c++, w += step) {
             __m512i wv[4];
@@ -338,7 +338,7 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     if (nb == 4 && mr == MR && !ep->any_left && (b0 + 4) * 16 <= g->Cout &&
         (u8 || (g->out_dtype == F8_DTYPE_S8 && ep->max_sr <= 23))) {
         size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
+        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
         u8_ctx ctx;
         ctx.sr = ep->sr + (size_t)b0 * 16;
         ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
@@ -348,9 +348,9 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         for (int m = 0; m < MR; m++)
             ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
         if (u8)
-            tile_6x64_asm_u8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
+            tile_6x64_asm_u8(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
         else
-            tile_6x64_asm_s8(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8,
+            tile_6x64_asm_s8(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8,
                              g->relu);
         return;
     }
@@ -358,8 +358,8 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         tile_short_any(g, ptrs, b0, mr, acc);
     } else if (nb == 4) {
         size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->kh, b0, &step);
-        tile_6x64_asm(ptrs, g->kh, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
+        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
+        tile_6x64_asm(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
                       (int32_t *)(void *)acc, s8);
     } else if (nb == 3) {
         s8 ? tile_narrow(g, ptrs, b0, 3, 1, acc) : tile_narrow(g, ptrs, b0, 3, 0, acc);
@@ -380,7 +380,7 @@ void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, voi
     const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
     uint8_t scratch[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
     const uint8_t *ptrs[64 * MR];
-    if ((size_t)nblk * 16 * g->kh * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
+    if ((size_t)nblk * 16 * g->krows * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
         for (uint32_t pix = p0; pix < p1; pix += MR) {
             const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
             f8_segments(g, x, pix, mr, MR, ptrs, scratch);

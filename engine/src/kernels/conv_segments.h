@@ -17,6 +17,83 @@
 
 #define F8_MR_MAX 6                       /* widest pixel tile of any GEMM kernel */
 #define F8_SCRATCH_BYTES (48 * 1024)      /* kh · F8_MR_MAX · seg4 must fit (pack.c checks) */
+#define F8_PATCH_MAX_BYTES 1024           /* a gathered window (pk->patch) at most */
+#define F8_PATCH_STRIDE(seg4) ((size_t)(seg4) + 32)
+
+/* pk->patch: ptrs[m] for m < MR, the whole window of output pixel pix0 + min(m, mr - 1)
+ * gathered into scratch (kh rows of kw·Cin <= 32 bytes each, back to back, zeros where the
+ * window leaves the image and up to seg4). A row wholly inside the tensor is copied as 32
+ * bytes (one vector move; the bytes past it are overwritten by the next row, or by the zero
+ * tail written last); each pixel's patch is F8_PATCH_STRIDE(seg4) bytes from the previous
+ * one, so the overshoot of its last row never reaches the next pixel. */
+static inline __attribute__((always_inline)) void
+f8_patches(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, const int MR,
+           const uint8_t **ptrs, uint8_t *scratch)
+{
+    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, row = kw * Cin, seg4 = g->pk->seg4;
+    const size_t total = (size_t)g->H * W * Cin;
+    uint32_t oy = pix0 / g->Wo, ox = pix0 % g->Wo;
+    {
+        /* Fast path: the tile lies in one output row, all its windows inside the image
+         * horizontally, and the last pixel's rows can be read as 32 bytes: row by row, one
+         * 32-byte move per pixel. */
+        const int64_t ixa = (int64_t)ox * g->sw - g->pl;
+        const int64_t ixb = (int64_t)(ox + mr - 1) * g->sw - g->pl;
+        const int64_t iy_last = (int64_t)oy * g->sh - g->pt + g->kh - 1;
+        const int64_t iy_end = iy_last < (int64_t)g->H ? iy_last : (int64_t)g->H - 1;
+        if (ox + mr <= g->Wo && ixa >= 0 && ixb + kw <= W &&
+            (iy_end < 0 || ((size_t)iy_end * W + (size_t)ixb) * Cin + 32 <= total)) {
+            const size_t step = (size_t)g->sw * Cin;
+            for (int m = 0; m < MR; m++)
+                ptrs[m] = scratch + (size_t)m * F8_PATCH_STRIDE(seg4);
+            for (uint32_t ky = 0; ky < g->kh; ky++) {
+                const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;
+                uint8_t *dst = scratch + (size_t)ky * row;
+                if (iy < 0 || iy >= (int64_t)g->H) {
+                    for (int m = 0; m < MR; m++)
+                        memset(dst + (size_t)m * F8_PATCH_STRIDE(seg4), 0, 32);
+                    continue;
+                }
+                const uint8_t *src = x + ((size_t)iy * W + (size_t)ixa) * Cin;
+                for (int m = 0; m < MR; m++)
+                    memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4),
+                           src + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step, 32);
+            }
+            for (int m = 0; m < MR; m++)
+                memset(scratch + (size_t)m * F8_PATCH_STRIDE(seg4) + (size_t)g->kh * row, 0, 4);
+            return;
+        }
+    }
+    for (int m = 0; m < MR; m++) {
+        if (m > 0 && (uint32_t)m < mr && ++ox == g->Wo) {
+            ox = 0;
+            oy++;
+        }
+        uint8_t *dst = scratch + (size_t)m * F8_PATCH_STRIDE(seg4);
+        ptrs[m] = dst;
+        const int64_t ix0 = (int64_t)ox * g->sw - g->pl;
+        const int inside_x = ix0 >= 0 && ix0 + kw <= W;
+        for (uint32_t ky = 0; ky < g->kh; ky++, dst += row) {
+            const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;
+            if (iy < 0 || iy >= (int64_t)g->H) {
+                memset(dst, 0, 32);
+                continue;
+            }
+            const uint8_t *src = x + (size_t)iy * W * Cin;
+            if (inside_x && ((size_t)iy * W + (size_t)ix0) * Cin + 32 <= total) {
+                memcpy(dst, src + (size_t)ix0 * Cin, 32);
+                continue;
+            }
+            memset(dst, 0, 32);
+            for (uint32_t kx = 0; kx < kw; kx++) {
+                const int64_t ix = ix0 + kx;
+                if (ix >= 0 && ix < (int64_t)W)
+                    memcpy(dst + (size_t)kx * Cin, src + (size_t)ix * Cin, Cin);
+            }
+        }
+        memset(dst, 0, 4); /* the tail up to seg4 (the last row's copy may have filled it) */
+    }
+}
 
 /* ptrs[ky * MR + m] for ky < kh, m < MR: the segments of output pixel pix0 + min(m, mr - 1),
  * pixels numbered row-major over the output image (a tile may span output rows). */
@@ -24,6 +101,10 @@ static inline __attribute__((always_inline)) void
 f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, const int MR,
             const uint8_t **ptrs, uint8_t *scratch)
 {
+    if (g->pk->patch) {
+        f8_patches(g, x, pix0, mr, MR, ptrs, scratch);
+        return;
+    }
     const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg = kw * Cin, seg4 = g->pk->seg4;
     const size_t total = (size_t)g->H * W * Cin;
     uint32_t oy = pix0 / g->Wo, ox = pix0 % g->Wo; /* of pixel pix0 + m, kept incrementally */

@@ -123,7 +123,10 @@ typedef enum { F8_PACK_NONE = 0, F8_PACK_GEMM, F8_PACK_DW } f8_pack_kind;
 /* What pack.c derives from one CONV2D/DENSE op at load. */
 typedef struct {
     f8_pack_kind kind;
-    uint32_t seg4;     /* GEMM: bytes of one kernel row (kw·Cin), rounded up to 4 */
+    uint32_t seg4;     /* GEMM: bytes of one kernel row (kw·Cin), rounded up to 4; with
+                          patch, of the whole window (kh·kw·Cin) */
+    int patch;         /* GEMM: the whole window is one segment, gathered per pixel into
+                          the kernel's scratch (few input channels: see pack.c) */
     uint32_t nblk;     /* blocks of 16 output channels */
     const int8_t *w;   /* GEMM: s8 [tile of 4 blocks][kh][seg4/4][nbt·16][4] (nbt = 4 but
                           for the last tile), byte k of a row segment being tap kx = k / Cin,
@@ -143,6 +146,7 @@ typedef struct {
 typedef struct {
     uint32_t H, W, Cin, Ho, Wo, Cout;
     uint32_t kh, kw, sh, sw, pt, pl;
+    uint32_t krows;     /* GEMM: reduction rows = kernel rows, or 1 with pk->patch */
     int in_s8;          /* input dtype s8 (GEMM: bytes are flipped to u8 by xor 0x80) */
     f8_dtype out_dtype;
     int relu;
