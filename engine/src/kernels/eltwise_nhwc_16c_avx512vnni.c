@@ -80,6 +80,52 @@ void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const voi
     }
 }
 
+F8_INLINE __m512i load8x64(const void *x, f8_dtype dtype, size_t i, __mmask8 k)
+{
+    switch (dtype) {
+    case F8_DTYPE_U8:
+        return _mm512_cvtepu8_epi64(_mm_maskz_loadu_epi8((__mmask16)k, (const uint8_t *)x + i));
+    case F8_DTYPE_S8:
+        return _mm512_cvtepi8_epi64(_mm_maskz_loadu_epi8((__mmask16)k, (const int8_t *)x + i));
+    default: return _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, (const int32_t *)x + i));
+    }
+}
+
+/* ADD with an s32 input (an s32 conv output meeting the block's input, as in the Fashion
+ * network): 8 elements per zmm of 64-bit lanes, so the aligned sum and the epilogue are the
+ * scalar reference's 64-bit arithmetic exactly. v = a·2^sa + b·2^sb (|v| < 2^62 + 2^31, no
+ * overflow), ReLU, then requant: n > 0 rounds half to even with (v + 2^(n−1) − 1 + bit n of
+ * v) >> n (arithmetic; cannot overflow), n <= 0 shifts left wrapping modulo 2^64 as FORMAT.md
+ * says; clamp to the output dtype, narrow. */
+void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                                 const void *x1, void *y, uint32_t row0, uint32_t row1)
+{
+    (void)ep;
+    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb, n = f - a->out.fl;
+    const __m512i sa = _mm512_set1_epi64(f - fa), sb = _mm512_set1_epi64(f - fb);
+    const __m512i sr = _mm512_set1_epi64(n > 0 ? n : 0), sl = _mm512_set1_epi64(n < 0 ? -n : 0);
+    const __m512i hm1 = _mm512_set1_epi64(n > 0 ? ((int64_t)1 << (n - 1)) - 1 : 0);
+    const __m512i one = _mm512_set1_epi64(n > 0 ? 1 : 0);
+    const f8_dtype od = a->out.dtype;
+    const __m512i lo = _mm512_set1_epi64(od == F8_DTYPE_U8 ? 0 : od == F8_DTYPE_S8 ? -127 : -INT32_MAX);
+    const __m512i hi = _mm512_set1_epi64(od == F8_DTYPE_U8 ? 255 : od == F8_DTYPE_S8 ? 127 : INT32_MAX);
+    const size_t row = (size_t)a->out.w * a->out.c, end = row1 * row;
+    for (size_t i = row0 * row; i < end; i += 8) {
+        const __mmask8 k = end - i < 8 ? (__mmask8)((1u << (end - i)) - 1) : (__mmask8)0xff;
+        __m512i v = _mm512_add_epi64(_mm512_sllv_epi64(load8x64(x0, a->in0.dtype, i, k), sa),
+                                     _mm512_sllv_epi64(load8x64(x1, a->in1.dtype, i, k), sb));
+        if (a->relu)
+            v = _mm512_max_epi64(v, _mm512_setzero_si512());
+        const __m512i bit = _mm512_and_si512(_mm512_srav_epi64(v, sr), one);
+        v = _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(v, hm1), bit), sr);
+        v = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(v, sl), lo), hi);
+        if (od == F8_DTYPE_S32)
+            _mm256_mask_storeu_epi32((int32_t *)y + i, k, _mm512_cvtepi64_epi32(v));
+        else
+            _mm_mask_storeu_epi8((uint8_t *)y + i, (__mmask16)k, _mm512_cvtepi64_epi8(v));
+    }
+}
+
 /* MAXPOOL whose epilogue is the identity (same 8-bit dtype in and out, shift 0): the max of
  * bytes is the max of the values, 64 channels per zmm; ReLU is a max with 0 (a no-op on u8). */
 static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y, uint32_t row0,

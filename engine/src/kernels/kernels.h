@@ -180,6 +180,9 @@ void f8_dwconv2d_nhwc_8c_avx2(const f8_conv_geom *g, const void *x, void *y,
  * the scalar kernel for the rest, see f8_*_simd_ok). */
 void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                             const void *x1, void *y, uint32_t row0, uint32_t row1);
+/* ADD in 64-bit lanes: any input and output dtypes, any alignment shift (ep unused). */
+void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                                 const void *x1, void *y, uint32_t row0, uint32_t row1);
 void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1);
 void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
