@@ -195,10 +195,15 @@ static void plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, op_pl
         }
         return;
     }
-    if (op->desc.type == F8_OP_ADD && avx512 && !eltwise_simd_ok(op)) {
-        /* s32 inputs or long alignment shifts: 64-bit lanes, any dtypes and shifts */
-        pl->kind = RUN_ADD;
-        pl->add = f8_add_wide_nhwc_avx512vnni;
+    if (avx512 && !eltwise_simd_ok(op)) {
+        /* s32 inputs, long alignment shifts, huge windows: 64-bit lanes, any dtypes */
+        if (op->desc.type == F8_OP_ADD) {
+            pl->kind = RUN_ADD;
+            pl->add = f8_add_wide_nhwc_avx512vnni;
+        } else if (op->desc.type == F8_OP_AVGPOOL) {
+            pl->kind = RUN_AVGPOOL;
+            pl->pool = f8_avgpool_wide_nhwc_avx512vnni;
+        }
         return;
     }
     if (!eltwise_simd_ok(op))

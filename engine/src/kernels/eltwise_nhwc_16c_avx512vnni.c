@@ -91,39 +91,90 @@ F8_INLINE __m512i load8x64(const void *x, f8_dtype dtype, size_t i, __mmask8 k)
     }
 }
 
+/* The epilogue of FORMAT.md in 64-bit lanes, exactly the scalar reference's arithmetic: ReLU,
+ * requant by n (n > 0 rounds half to even with (v + 2^(n−1) − 1 + bit n of v) >> n,
+ * arithmetic, which cannot overflow for |v| < 2^62 + 2^31; n <= 0 shifts left wrapping modulo
+ * 2^64), clamp to the output dtype. */
+typedef struct {
+    __m512i sr, sl, hm1, one, lo, hi;
+    int relu;
+    f8_dtype out;
+} epi64;
+
+F8_INLINE epi64 epi64_init(int n, int relu, f8_dtype out)
+{
+    epi64 e;
+    e.sr = _mm512_set1_epi64(n > 0 ? n : 0);
+    e.sl = _mm512_set1_epi64(n < 0 ? -n : 0);
+    e.hm1 = _mm512_set1_epi64(n > 0 ? ((int64_t)1 << (n - 1)) - 1 : 0);
+    e.one = _mm512_set1_epi64(n > 0 ? 1 : 0);
+    e.lo = _mm512_set1_epi64(out == F8_DTYPE_U8 ? 0 : out == F8_DTYPE_S8 ? -127 : -INT32_MAX);
+    e.hi = _mm512_set1_epi64(out == F8_DTYPE_U8 ? 255 : out == F8_DTYPE_S8 ? 127 : INT32_MAX);
+    e.relu = relu;
+    e.out = out;
+    return e;
+}
+
+/* Requantizes 8 values and stores them as elements i.. of y (mask k). */
+F8_INLINE void epi64_store(const epi64 *e, __m512i v, void *y, size_t i, __mmask8 k)
+{
+    if (e->relu)
+        v = _mm512_max_epi64(v, _mm512_setzero_si512());
+    const __m512i bit = _mm512_and_si512(_mm512_srav_epi64(v, e->sr), e->one);
+    v = _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(v, e->hm1), bit), e->sr);
+    v = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(v, e->sl), e->lo), e->hi);
+    if (e->out == F8_DTYPE_S32)
+        _mm256_mask_storeu_epi32((int32_t *)y + i, k, _mm512_cvtepi64_epi32(v));
+    else
+        _mm_mask_storeu_epi8((uint8_t *)y + i, (__mmask16)k, _mm512_cvtepi64_epi8(v));
+}
+
+F8_INLINE __mmask8 mask8(size_t n)
+{
+    return n < 8 ? (__mmask8)((1u << n) - 1) : (__mmask8)0xff;
+}
+
 /* ADD with an s32 input (an s32 conv output meeting the block's input, as in the Fashion
- * network): 8 elements per zmm of 64-bit lanes, so the aligned sum and the epilogue are the
- * scalar reference's 64-bit arithmetic exactly. v = a·2^sa + b·2^sb (|v| < 2^62 + 2^31, no
- * overflow), ReLU, then requant: n > 0 rounds half to even with (v + 2^(n−1) − 1 + bit n of
- * v) >> n (arithmetic; cannot overflow), n <= 0 shifts left wrapping modulo 2^64 as FORMAT.md
- * says; clamp to the output dtype, narrow. */
+ * network) or alignment shifts too long for 32 bits: v = a·2^sa + b·2^sb in 64-bit lanes
+ * (|v| < 2^62 + 2^31, no overflow), 8 elements per zmm. */
 void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                                  const void *x1, void *y, uint32_t row0, uint32_t row1)
 {
     (void)ep;
-    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb, n = f - a->out.fl;
+    const int fa = a->in0.fl, fb = a->in1.fl, f = fa > fb ? fa : fb;
     const __m512i sa = _mm512_set1_epi64(f - fa), sb = _mm512_set1_epi64(f - fb);
-    const __m512i sr = _mm512_set1_epi64(n > 0 ? n : 0), sl = _mm512_set1_epi64(n < 0 ? -n : 0);
-    const __m512i hm1 = _mm512_set1_epi64(n > 0 ? ((int64_t)1 << (n - 1)) - 1 : 0);
-    const __m512i one = _mm512_set1_epi64(n > 0 ? 1 : 0);
-    const f8_dtype od = a->out.dtype;
-    const __m512i lo = _mm512_set1_epi64(od == F8_DTYPE_U8 ? 0 : od == F8_DTYPE_S8 ? -127 : -INT32_MAX);
-    const __m512i hi = _mm512_set1_epi64(od == F8_DTYPE_U8 ? 255 : od == F8_DTYPE_S8 ? 127 : INT32_MAX);
+    const epi64 e = epi64_init(f - a->out.fl, a->relu, a->out.dtype);
     const size_t row = (size_t)a->out.w * a->out.c, end = row1 * row;
     for (size_t i = row0 * row; i < end; i += 8) {
-        const __mmask8 k = end - i < 8 ? (__mmask8)((1u << (end - i)) - 1) : (__mmask8)0xff;
-        __m512i v = _mm512_add_epi64(_mm512_sllv_epi64(load8x64(x0, a->in0.dtype, i, k), sa),
-                                     _mm512_sllv_epi64(load8x64(x1, a->in1.dtype, i, k), sb));
-        if (a->relu)
-            v = _mm512_max_epi64(v, _mm512_setzero_si512());
-        const __m512i bit = _mm512_and_si512(_mm512_srav_epi64(v, sr), one);
-        v = _mm512_srav_epi64(_mm512_add_epi64(_mm512_add_epi64(v, hm1), bit), sr);
-        v = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(v, sl), lo), hi);
-        if (od == F8_DTYPE_S32)
-            _mm256_mask_storeu_epi32((int32_t *)y + i, k, _mm512_cvtepi64_epi32(v));
-        else
-            _mm_mask_storeu_epi8((uint8_t *)y + i, (__mmask16)k, _mm512_cvtepi64_epi8(v));
+        const __mmask8 k = mask8(end - i);
+        const __m512i v = _mm512_add_epi64(_mm512_sllv_epi64(load8x64(x0, a->in0.dtype, i, k), sa),
+                                           _mm512_sllv_epi64(load8x64(x1, a->in1.dtype, i, k), sb));
+        epi64_store(&e, v, y, i, k);
     }
+}
+
+/* AVGPOOL of an s32 input (or windows too large for 32-bit sums): 64-bit sums of 8
+ * channels, |sum| < 2^31 · 2^32 for any window the format allows. */
+void f8_avgpool_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                     void *y, uint32_t row0, uint32_t row1)
+{
+    (void)ep;
+    const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const epi64 e = epi64_init(a->in0.fl + (int)a->avg_shift - a->out.fl, a->relu, a->out.dtype);
+    for (uint32_t oy = row0; oy < row1; oy++)
+        for (uint32_t ox = 0; ox < Wo; ox++)
+            for (uint32_t c = 0; c < C; c += 8) {
+                const __mmask8 k = mask8(C - c);
+                __m512i v = _mm512_setzero_si512();
+                for (uint32_t ky = 0; ky < a->kernel_h; ky++) {
+                    const size_t iy = (size_t)oy * a->stride_h + ky;
+                    for (uint32_t kx = 0; kx < a->kernel_w; kx++) {
+                        const size_t ix = (size_t)ox * a->stride_w + kx;
+                        v = _mm512_add_epi64(v, load8x64(x, a->in0.dtype, (iy * W + ix) * C + c, k));
+                    }
+                }
+                epi64_store(&e, v, y, ((size_t)oy * Wo + ox) * C + c, k);
+            }
 }
 
 /* MAXPOOL whose epilogue is the identity (same 8-bit dtype in and out, shift 0): the max of

@@ -183,6 +183,9 @@ void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const voi
 /* ADD in 64-bit lanes: any input and output dtypes, any alignment shift (ep unused). */
 void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                                  const void *x1, void *y, uint32_t row0, uint32_t row1);
+/* AVGPOOL with 64-bit sums: any input and output dtypes (ep unused). */
+void f8_avgpool_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                     void *y, uint32_t row0, uint32_t row1);
 void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1);
 void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
