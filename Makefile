@@ -3,7 +3,7 @@
 #   make run     install Debian packages if missing, build, serve models/ on 127.0.0.1:8080
 #   make test    install, build (release + sanitizers), run every test: C (CUnit), trainer
 #                (pytest), integration (pytest against a real f8d on loopback)
-#   make model   retrain models/fashion.f8 (minutes on 2 cores; the result is committed)
+#   make model   retrain models/fashion.f8 (~45 min on 2 cores; the result is committed)
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #
@@ -133,8 +133,10 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 
 # ---- model --------------------------------------------------------------------------
 model: deps
+	mkdir -p $(BUILD) trainer/runs
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) -m f8train fashion --out models/fashion.f8 \
-	    --report models/fashion.report.json
+	    --report models/fashion.report.json --calib-out $(BUILD)/fashion_calib.f8 \
+	    --checkpoint trainer/runs/fashion.ckpt
 
 # ResNet-18/50, MobileNet-V1/V2 (torchvision layouts, 224x224x3, 1000 classes) with random
 # weights, BN folded, FLs calibrated on random images: build/zoo/NAME.f8 (about a minute).

@@ -1,15 +1,15 @@
 """The Fashion-MNIST network, in floating point and fake-quantized, built only from ops that
 docs/FORMAT.md has (CONV2D, ADD, AVGPOOL, DENSE):
 
-    input 28×28×1 u8, FL 8 (pixel/256)
-    c1  conv 3×3/1  1→16  + BN + ReLU   → a1 u8 28×28×16
-    c2  conv 3×3/2 16→32  + BN + ReLU   → a2 u8 14×14×32
-    c3  conv 3×3/2 32→56  + BN + ReLU   → a3 u8  7×7×56      (residual block input)
-    c4  conv 3×3/1 56→56  + BN + ReLU   → a4 u8  7×7×56
-    c5  conv 3×3/1 56→56  + BN          → r  s32 7×7×56      (kept exact, no requant)
-    add ReLU(r + a3)                    → s  s32 7×7×56      (ADD aligns FLs, §3)
-    pool sum over 7×7 / 64              → p  u8  1×1×56      (AVGPOOL, avg_shift 6)
-    fc  dense 56→10                     → logits s32
+    input 28×28×1 u8, FL 8 (pixel/256); widths (w1, w2, w3), shipped (32, 64, 128)
+    c1  conv 3×3/1  1→w1  + BN + ReLU   → a1 u8 28×28×w1
+    c2  conv 3×3/2 w1→w2  + BN + ReLU   → a2 u8 14×14×w2
+    c3  conv 3×3/2 w2→w3  + BN + ReLU   → a3 u8  7×7×w3      (residual block input)
+    c4  conv 3×3/1 w3→w3  + BN + ReLU   → a4 u8  7×7×w3
+    c5  conv 3×3/1 w3→w3  + BN          → r  s32 7×7×w3      (kept exact, no requant)
+    add ReLU(r + a3)                    → s  s32 7×7×w3      (ADD aligns FLs, §3)
+    pool sum over 7×7 / 64              → p  u8  1×1×w3      (AVGPOOL, avg_shift 6)
+    fc  dense w3→10                     → logits s32
 
 The pool is defined as sum/64 (not the mean, sum/49) in both the FP and the quantized model, so
 the integer AVGPOOL with avg_shift = 6 computes exactly what was trained: nothing to correct.
@@ -64,7 +64,7 @@ class ConvBN(nn.Module):
 
 
 class FashionNet(nn.Module):
-    def __init__(self, widths=(16, 32, 56), classes: int = 10, pact: bool = False):
+    def __init__(self, widths=(32, 64, 128), classes: int = 10, pact: bool = False):
         super().__init__()
         w1, w2, w3 = widths
         self.c1 = ConvBN(1, w1, 1)

@@ -23,14 +23,19 @@ def test_metadata(shipped_model):
     assert "f8train fashion" in md["created_by"]
     assert (shipped_model.input.h, shipped_model.input.w, shipped_model.input.c) == (28, 28, 1)
     assert shipped_model.input.fl == 8
-    assert os.path.getsize(os.path.join(REPO, "models", "fashion.f8")) < 100_000
+    # 390 k weights (widths 32 64 128) plus tables: small enough to ship in the repository
+    assert os.path.getsize(os.path.join(REPO, "models", "fashion.f8")) < 500_000
 
 
 def test_integer_accuracy_on_the_whole_test_set(shipped_model, fashion_test):
     x, y = fashion_test
     acc = 100 * float(np.mean(simulate.top1(simulate.run(shipped_model, x)) == y))
-    assert acc >= 91.5
+    # issue 3's acceptance: >= 93.0% and within 0.3 points of the FP32 twin
+    assert acc >= 93.0
     report = json.load(open(REPORT))
+    fp32 = report["accuracy_top1_percent"]["fp32"]
+    assert float(shipped_model.meta_dict()["accuracy.fp32"]) == fp32
+    assert acc >= fp32 - 0.3
     assert round(acc, 2) == report["accuracy_top1_percent"]["integer_simulated"]
     assert f"{acc:.2f}" == shipped_model.meta_dict()["accuracy.int"]
 
