@@ -94,6 +94,15 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from . import zootrain
+    epochs_fp = args.epochs_fp if args.epochs_fp is not None else (0 if args.state_dict else 10)
+    zootrain.run(args.arch, args.data, args.val, args.input, args.out, args.report,
+                 args.state_dict, epochs_fp, args.epochs_q, args.batch, args.lr_fp, args.lr_q,
+                 args.calib_images, args.seed, args.name or args.arch, command_line())
+    return 0
+
+
 def cmd_fashion(args) -> int:
     from . import train
     return train.main(args, command_line())
@@ -218,6 +227,34 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     cal.add_argument("--out", required=True, help="output .f8 path")
     cal.set_defaults(func=cmd_calibrate)
+
+    t = sub.add_parser("train", help="train a zoo architecture on ImageFolder JPEGs: FP32, "
+                       "calibration, quantization-aware fine-tuning, export")
+    t.add_argument("--arch", required=True,
+                   choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2"])
+    t.add_argument("--data", required=True, help="ImageFolder directory of training JPEGs "
+                   "(one folder per class)")
+    t.add_argument("--val", help="ImageFolder directory to measure top-1 on (default: the "
+                   "training images)")
+    t.add_argument("--input", type=_shape, default=(224, 224, 3),
+                   help="HxWxC the model takes (default 224x224x3)")
+    t.add_argument("--state-dict", help="torchvision-style state_dict (.pth) to start from "
+                   "(e.g. ImageNet weights with this class count)")
+    t.add_argument("--epochs-fp", type=int, default=None,
+                   help="FP32 epochs (default 10, or 0 with --state-dict)")
+    t.add_argument("--epochs-q", type=int, default=3, help="quantization-aware epochs (default 3)")
+    t.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    t.add_argument("--lr-fp", type=float, default=0.05,
+                   help="FP32 peak learning rate, cosine to 0 (default 0.05)")
+    t.add_argument("--lr-q", type=float, default=0.005,
+                   help="quantized fine-tuning learning rate, cosine to 0 (default 0.005)")
+    t.add_argument("--calib-images", type=int, default=256,
+                   help="training images that calibrate the FLs (default 256)")
+    t.add_argument("--name", help="model name in the metadata (default: the architecture)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--report", help="report JSON path (report.png is written beside it)")
+    t.add_argument("--out", required=True, help="output .f8 path")
+    t.set_defaults(func=cmd_train)
 
     f = sub.add_parser("fashion", help="train, quantize and export the Fashion-MNIST model")
     f.add_argument("--out", required=True, help="output .f8 path")

@@ -153,6 +153,8 @@ class Converter:
         self.b = GraphBuilder(h, w, c, fl=8)
         self.vals: Dict[int, np.ndarray] = {0: np.asarray(images).astype(np.int64)}
         self.fls: List[Tuple[int, str, int]] = []   # (value id, dtype name, FL) for the report
+        # op index → the folded float (weights, bias) it quantized, for graphqat.GraphQAT
+        self.float_params: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
     def _finish(self, y: int) -> int:
         g = Graph(self.b.values, self.b.ops, y, [])
@@ -187,6 +189,7 @@ class Converter:
         ph, pw = conv.padding
         y = self.b.conv(x, wq, bq, flw, stride=conv.stride, pads=(ph, pw, ph, pw),
                         groups=conv.groups, relu=relu, dtype=dtype, fl=0)
+        self.float_params[len(self.b.ops) - 1] = (w, bias.double().numpy())
         return self._finish(y)
 
     def add(self, a: int, b: int, relu: bool, dtype: int) -> int:
@@ -213,6 +216,7 @@ class Converter:
             bias = fc.bias.double().numpy()
         wq, bq, flw = quantize_weights(w, bias, self.b.values[p].fl)
         y = self.b.dense(p, wq, bq, flw, dtype=S32, fl=0)
+        self.float_params[len(self.b.ops) - 1] = (w, bias)
         return self._finish(y), shift
 
 
@@ -270,13 +274,17 @@ WALKERS = {"resnet18": _resnet, "resnet50": _resnet, "mobilenet_v1": _mobilenet_
 
 
 def to_graph(arch: str, model: nn.Module, h: int, w: int, c: int, images: np.ndarray,
-             meta: Sequence[Tuple[str, str]], fl_rule: str = "std") -> Graph:
+             meta: Sequence[Tuple[str, str]], fl_rule: str = "std",
+             float_params: Optional[dict] = None) -> Graph:
     """The integer graph of `model` (eval mode), FLs calibrated on `images` (N, h, w, c) u8:
     activation FLs by F8Net's std rule, or ("rmse") by the RMSE grid search of tiny
-    fine-tuning over the std rule's FL ± 2."""
+    fine-tuning over the std rule's FL ± 2. `float_params`, when given, receives op index →
+    the folded float (weights, bias) each CONV2D/DENSE quantized (graphqat.GraphQAT)."""
     model.eval()
     cv = Converter(h, w, c, images, fl_rule)
     out = WALKERS[arch](cv, model)
+    if float_params is not None:
+        float_params.update(cv.float_params)
     return cv.b.build(out, list(meta))
 
 
