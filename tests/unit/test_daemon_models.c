@@ -15,8 +15,9 @@
 
 #include "batcher.h"
 #include "models.h"
+#include "unit.h"
 
-static char tmpdir[64];
+static char tmpdir[4096];
 
 static const struct f8d_batch_config CFG = {
     .max_batch = 4, .instances = 2, .max_queue = 8, .max_delay_ns = 0, .max_pixels = 0};
@@ -67,7 +68,7 @@ static uint8_t *read_all(const char *path, size_t *n)
 
 static int setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/f8d_test_models_XXXXXX");
+    unit_tmp_template(tmpdir, sizeof(tmpdir), "f8d_test_models");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "unit.h"
 
 /* argv from a list of strings; argc counts up to the first NULL. */
 #define ARGV(...) ((char *[]){"f8d", __VA_ARGS__, NULL})
@@ -109,7 +110,8 @@ static void test_config_file(void)
 {
     struct f8d_options o;
     char err[512];
-    char path[] = "/tmp/f8d_test_conf_XXXXXX";
+    char path[256];
+    unit_tmp_template(path, sizeof path, "f8d_test_conf");
     int fd = mkstemp(path);
     CU_ASSERT_FATAL(fd >= 0);
     close(fd);
@@ -127,7 +129,7 @@ static void test_config_file(void)
     CU_ASSERT_STRING_EQUAL(o.config, path);
 
     /* environment over the file, flags over the environment; F8D_CONFIG names the file */
-    char envc[128];
+    char envc[512];
     snprintf(envc, sizeof(envc), "F8D_CONFIG=%s", path);
     char *env[] = {envc, "F8D_MAX_BATCH_SIZE=8", "F8D_PORT=7000", "OTHER=1", NULL};
     char *argv2[] = {"f8d", "--port=7001", NULL};
@@ -143,7 +145,7 @@ static void test_config_file(void)
     /* errors name the file and the line */
     write_conf(path, "models = m\n\nmax_queue = -3\n");
     CU_ASSERT_EQUAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), -1);
-    char want[128];
+    char want[512];
     snprintf(want, sizeof(want), "%s:3: max_queue", path);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, want));
     write_conf(path, "models = m\nbogus_key = 1\n");
@@ -165,7 +167,8 @@ static void test_model_sections(void)
 {
     struct f8d_options o;
     char err[512];
-    char path[] = "/tmp/f8d_test_conf_XXXXXX";
+    char path[256];
+    unit_tmp_template(path, sizeof path, "f8d_test_conf");
     int fd = mkstemp(path);
     CU_ASSERT_FATAL(fd >= 0);
     close(fd);

@@ -210,7 +210,8 @@ static void test_valid_model(void)
 
 static void test_open_file(void)
 {
-    char path[] = "/tmp/f8_test_loader_XXXXXX";
+    char path[4096];
+    unit_tmp_template(path, sizeof path, "f8_test_loader");
     const int fd = mkstemp(path);
     CU_ASSERT_FATAL(fd >= 0);
     size_t size;

@@ -5,7 +5,18 @@
 #ifndef F8_UNIT_H
 #define F8_UNIT_H
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <CUnit/Basic.h>
+
+/* A mkstemp/mkdtemp template for a scratch file named after `name`, in $TMPDIR (or /tmp):
+ * "DIR/name_XXXXXX". */
+static __attribute__((unused)) void unit_tmp_template(char *out, size_t n, const char *name)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, n, "%s/%s_XXXXXX", dir && dir[0] ? dir : "/tmp", name);
+}
 
 static __attribute__((unused)) int unit_run(const char *suite, CU_TestInfo *tests)
 {
