@@ -33,28 +33,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, MAXPOOL, S8, S32, U8, Graph
+from .quant import fix_quant
 
 RANGES = {U8: (0, 255), S8: (-127, 127), S32: (-(2**31 - 1), 2**31 - 1)}
-
-
-class _FixQuantScaled(torch.autograd.Function):
-    """clamp(round(x·scale), lo, hi)/scale for a tensor `scale` (per channel), with F8Net's
-    straight-through mask: gradient only where the rounded value is strictly inside (lo, hi)."""
-
-    @staticmethod
-    def forward(ctx, x, scale, lo: int, hi: int):
-        q = torch.round(x * scale)
-        ctx.save_for_backward((q > lo) & (q < hi))
-        return torch.clamp(q, lo, hi) / scale
-
-    @staticmethod
-    def backward(ctx, grad):
-        (mask,) = ctx.saved_tensors
-        return grad * mask, None, None, None
-
-
-def fix_quant(x: torch.Tensor, scale: torch.Tensor, rng: Tuple[int, int]) -> torch.Tensor:
-    return _FixQuantScaled.apply(x, scale, int(rng[0]), int(rng[1]))
 
 
 class GraphQAT(nn.Module):
@@ -129,7 +110,7 @@ class GraphQAT(nn.Module):
             if op.relu:
                 v = torch.relu(v)
             out = g.values[op.output]
-            vals[op.output] = fix_quant(v, v.new_tensor(2.0 ** out.fl), RANGES[out.dtype])
+            vals[op.output] = fix_quant(v, 2.0 ** out.fl, RANGES[out.dtype])
         return vals[g.output_value].reshape(x.shape[0], -1)
 
     def export(self, meta: List[Tuple[str, str]] = None) -> Graph:

@@ -25,13 +25,13 @@ C_UNSIGNED = 70.0
 
 
 class _FixQuant(torch.autograd.Function):
-    """clamp(round(x·2^FL), lo, hi)·2^-FL with a straight-through gradient that passes only
-    where the rounded value lies strictly inside (lo, hi): values that round onto a bound get
-    zero gradient, as in F8Net's `q_k` mask. For u8 that zero below 1 LSB is the ReLU gradient."""
+    """clamp(round(x·scale), lo, hi)/scale, scale = 2^FL (a number, or a tensor that broadcasts:
+    one FL per channel), with a straight-through gradient that passes only where the rounded
+    value lies strictly inside (lo, hi): values that round onto a bound get zero gradient, as in
+    F8Net's `q_k` mask. For u8 that zero below 1 LSB is the ReLU gradient."""
 
     @staticmethod
-    def forward(ctx, x, fl: int, lo: int, hi: int):
-        scale = 2.0 ** fl
+    def forward(ctx, x, scale, lo: int, hi: int):
         q = torch.round(x * scale)
         ctx.save_for_backward((q > lo) & (q < hi))
         return torch.clamp(q, lo, hi) / scale
@@ -42,8 +42,13 @@ class _FixQuant(torch.autograd.Function):
         return grad * mask, None, None, None
 
 
+def fix_quant(x: torch.Tensor, scale, rng) -> torch.Tensor:
+    """The fake quantization with scale 2^FL given as a number or a (per-channel) tensor."""
+    return _FixQuant.apply(x, scale, int(rng[0]), int(rng[1]))
+
+
 def fake_quant(x: torch.Tensor, fl: int, rng) -> torch.Tensor:
-    return _FixQuant.apply(x, int(fl), int(rng[0]), int(rng[1]))
+    return fix_quant(x, 2.0 ** int(fl), rng)
 
 
 def fl_from_std(std: float, signed: bool) -> int:

@@ -75,7 +75,7 @@ def test_training_steps_keep_the_export_exact():
 
 def test_fix_quant_ste_mask():
     x = torch.tensor([-0.6, 0.2, 1.0, 200.0], requires_grad=True)
-    y = graphqat.fix_quant(x, torch.tensor(1.0), (0, 127))
+    y = graphqat.fix_quant(x, 1.0, (0, 127))
     assert y.tolist() == [0.0, 0.0, 1.0, 127.0]        # round half to even: 0.2 → 0
     y.sum().backward()
     # 0 for values rounded onto or beyond a bound (-0.6 → -1 and 0.2 → 0 are not strictly

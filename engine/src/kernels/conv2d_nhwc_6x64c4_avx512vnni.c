@@ -224,62 +224,20 @@ F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_
     }
 }
 
-/* Channel tiles of 1-3 blocks (intrinsics). */
-F8_INLINE void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                           const int nb, const int s8, __m512i *out /* [MR][4] */)
+/* The intrinsics tiles: MRT pixels × NB blocks of 16 channels (MRT·NB accumulators) — the
+ * channel tiles of 1-3 blocks (Cout not a multiple of 64, MRT = MR) and the short pixel
+ * tiles of 1-5 pixels (NB = 4) that end a row range. */
+F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                           const int MRT, const int NB, const int s8, __m512i *out /* [MR][4] */)
 {
     const f8_packed *pk = g->pk;
     size_t step;
     const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
     const uint32_t steps = pk->seg4 / 4;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i acc[MR][3];
+    __m512i acc[MR][4];
 #pragma GCC unroll 4
-    for (int j = 0; j < nb; j++) {
-        const __m512i b = _mm512_load_si512(pk->bias + (size_t)(b0 + j) * 16);
-#pragma GCC unroll 8
-        for (int m = 0; m < MR; m++)
-            acc[m][j] = b;
-    }
-    for (uint32_t ky = 0; ky < g->krows; ky++) {
-        const uint8_t *const *p = ptrs + ky * MR;
-        for (uint32_t c = 0; c < steps; c++, w += step) {
-            __m512i wv[3];
-#pragma GCC unroll 4
-            for (int j = 0; j < nb; j++)
-                wv[j] = _mm512_load_si512(w + (size_t)j * 64);
-#pragma GCC unroll 8
-            for (int m = 0; m < MR; m++) {
-                int32_t v;
-                memcpy(&v, p[m] + (size_t)c * 4, 4);
-                __m512i b = _mm512_set1_epi32(v);
-                if (s8)
-                    b = _mm512_xor_si512(b, flip);
-#pragma GCC unroll 4
-                for (int j = 0; j < nb; j++)
-                    acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, wv[j]);
-            }
-        }
-    }
-#pragma GCC unroll 8
-    for (int m = 0; m < MR; m++)
-#pragma GCC unroll 4
-        for (int j = 0; j < nb; j++)
-            out[m * 4 + j] = acc[m][j];
-}
-
-/* A tile of exactly MRT < MR pixels × 64 channels (intrinsics; MRT·4 accumulators). */
-F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                          const int MRT, const int s8, __m512i *out /* [MR][4] */)
-{
-    const f8_packed *pk = g->pk;
-    size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
-    const uint32_t steps = pk->seg4 / 4;
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i acc[MR - 1][4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
+    for (int j = 0; j < NB; j++) {
         const __m512i b = _mm512_load_si512(pk->bias + (size_t)(b0 + j) * 16);
 #pragma GCC unroll 8
         for (int m = 0; m < MRT; m++)
@@ -290,7 +248,7 @@ F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uin
         for (uint32_t c = 0; c < steps; c++, w += step) {
             __m512i wv[4];
 #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < NB; j++)
                 wv[j] = _mm512_load_si512(w + (size_t)j * 64);
 #pragma GCC unroll 8
             for (int m = 0; m < MRT; m++) {
@@ -300,7 +258,7 @@ F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uin
                 if (s8)
                     b = _mm512_xor_si512(b, flip);
 #pragma GCC unroll 4
-                for (int j = 0; j < 4; j++)
+                for (int j = 0; j < NB; j++)
                     acc[m][j] = _mm512_dpbusd_epi32(acc[m][j], b, wv[j]);
             }
         }
@@ -308,20 +266,36 @@ F8_INLINE void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uin
 #pragma GCC unroll 8
     for (int m = 0; m < MRT; m++)
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < NB; j++)
             out[m * 4 + j] = acc[m][j];
 }
 
-static void tile_short_any(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                           uint32_t mr, __m512i *out)
+#define TILE_INTRIN(MRT, NB)                                                                   \
+    (s8 ? tile_intrin(g, ptrs, b0, MRT, NB, 1, out) : tile_intrin(g, ptrs, b0, MRT, NB, 0, out))
+
+/* Channel tiles of 1-3 blocks, full pixel tiles. */
+static void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                        uint32_t nb, __m512i *out)
+{
+    const int s8 = g->in_s8;
+    switch (nb) {
+    case 3: TILE_INTRIN(MR, 3); break;
+    case 2: TILE_INTRIN(MR, 2); break;
+    default: TILE_INTRIN(MR, 1); break;
+    }
+}
+
+/* Pixel tiles of 1-5 pixels, 4 blocks. */
+static void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
+                       uint32_t mr, __m512i *out)
 {
     const int s8 = g->in_s8;
     switch (mr) {
-    case 1: s8 ? tile_short(g, ptrs, b0, 1, 1, out) : tile_short(g, ptrs, b0, 1, 0, out); break;
-    case 2: s8 ? tile_short(g, ptrs, b0, 2, 1, out) : tile_short(g, ptrs, b0, 2, 0, out); break;
-    case 3: s8 ? tile_short(g, ptrs, b0, 3, 1, out) : tile_short(g, ptrs, b0, 3, 0, out); break;
-    case 4: s8 ? tile_short(g, ptrs, b0, 4, 1, out) : tile_short(g, ptrs, b0, 4, 0, out); break;
-    default: s8 ? tile_short(g, ptrs, b0, 5, 1, out) : tile_short(g, ptrs, b0, 5, 0, out); break;
+    case 1: TILE_INTRIN(1, 4); break;
+    case 2: TILE_INTRIN(2, 4); break;
+    case 3: TILE_INTRIN(3, 4); break;
+    case 4: TILE_INTRIN(4, 4); break;
+    default: TILE_INTRIN(5, 4); break;
     }
 }
 
@@ -355,18 +329,14 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         return;
     }
     if (nb == 4 && mr < MR) {
-        tile_short_any(g, ptrs, b0, mr, acc);
+        tile_short(g, ptrs, b0, mr, acc);
     } else if (nb == 4) {
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
         tile_6x64_asm(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
                       (int32_t *)(void *)acc, s8);
-    } else if (nb == 3) {
-        s8 ? tile_narrow(g, ptrs, b0, 3, 1, acc) : tile_narrow(g, ptrs, b0, 3, 0, acc);
-    } else if (nb == 2) {
-        s8 ? tile_narrow(g, ptrs, b0, 2, 1, acc) : tile_narrow(g, ptrs, b0, 2, 0, acc);
     } else {
-        s8 ? tile_narrow(g, ptrs, b0, 1, 1, acc) : tile_narrow(g, ptrs, b0, 1, 0, acc);
+        tile_narrow(g, ptrs, b0, nb, acc);
     }
     store_tile(g, y, pix0, mr, b0, (int)nb, acc);
 }
