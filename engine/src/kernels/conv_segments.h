@@ -105,7 +105,7 @@ f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr,
         f8_patches(g, x, pix0, mr, MR, ptrs, scratch);
         return;
     }
-    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg = kw * Cin, seg4 = g->pk->seg4;
+    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw, seg4 = g->pk->seg4;
     const size_t total = (size_t)g->H * W * Cin;
     uint32_t oy = pix0 / g->Wo, ox = pix0 % g->Wo; /* of pixel pix0 + m, kept incrementally */
     {
@@ -153,14 +153,18 @@ f8_segments(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr,
                 continue;
             }
             uint8_t *s = scratch + (size_t)(ky * (uint32_t)MR + (uint32_t)m) * seg4;
-            for (uint32_t kx = 0; kx < kw; kx++) {
-                const int64_t ix = ix0 + kx;
-                if (ix >= 0 && ix < (int64_t)W)
-                    memcpy(s + (size_t)kx * Cin, row + (size_t)ix * Cin, Cin);
-                else
-                    memset(s + (size_t)kx * Cin, 0, Cin);
+            /* bytes [lo, hi) of the segment lie inside the image, the rest is padding */
+            const int64_t kx_lo = ix0 < 0 ? -ix0 : 0;
+            const int64_t kx_hi = ix0 + kw > W ? (int64_t)W - ix0 : (int64_t)kw;
+            const size_t lo = (size_t)kx_lo * Cin, hi = kx_hi > kx_lo ? (size_t)kx_hi * Cin : lo;
+            if (seg4 <= 64) { /* a few bytes (a stem with 1-3 channels): no library calls */
+                for (size_t k = 0; k < seg4; k++)
+                    s[k] = k >= lo && k < hi ? row[(size_t)((int64_t)ix0 * Cin + (int64_t)k)] : 0;
+            } else {
+                memset(s, 0, lo);
+                memcpy(s + lo, row + (size_t)((int64_t)ix0 * Cin + (int64_t)lo), hi - lo);
+                memset(s + hi, 0, seg4 - hi);
             }
-            memset(s + seg, 0, seg4 - seg);
             *p = s;
         }
     }
