@@ -182,20 +182,13 @@ void f8_avgpool_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, 
 static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y, uint32_t row0,
                           uint32_t row1)
 {
-    const uint32_t H = a->in0.h, W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
     const int s8 = a->in0.dtype == F8_DTYPE_S8;
     for (uint32_t oy = row0; oy < row1; oy++) {
-        const int64_t iy0 = (int64_t)oy * a->stride_h - a->pad_top;
-        const uint32_t ky0 = iy0 < 0 ? (uint32_t)-iy0 : 0;
-        uint32_t ky1 = a->kernel_h;
-        if (iy0 + ky1 > H)
-            ky1 = (uint32_t)(H - iy0);
         for (uint32_t ox = 0; ox < Wo; ox++) {
-            const int64_t ix0 = (int64_t)ox * a->stride_w - a->pad_left;
-            const uint32_t kx0 = ix0 < 0 ? (uint32_t)-ix0 : 0;
-            uint32_t kx1 = a->kernel_w;
-            if (ix0 + kx1 > W)
-                kx1 = (uint32_t)(W - ix0);
+            const f8_window win = f8_pool_window(a, oy, ox);
+            const int64_t iy0 = win.iy0, ix0 = win.ix0;
+            const uint32_t ky0 = win.ky0, ky1 = win.ky1, kx0 = win.kx0, kx1 = win.kx1;
             for (uint32_t c = 0; c < C; c += 64) {
                 const __mmask64 k = C - c >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c)) - 1);
                 __m512i v = _mm512_set1_epi8(s8 ? (char)-128 : 0);
@@ -216,24 +209,17 @@ static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y,
 void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1)
 {
-    const uint32_t H = a->in0.h, W = a->in0.w, C = a->in0.c, Wo = a->out.w;
+    const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
     if (a->in0.dtype == a->out.dtype && a->in0.dtype != F8_DTYPE_S32 && a->in0.fl == a->out.fl) {
         maxpool_bytes(a, x, y, row0, row1);
         return;
     }
     const f8_epi_zmm e = f8_epi_zmm_load(ep, 0, a->relu);
     for (uint32_t oy = row0; oy < row1; oy++) {
-        const int64_t iy0 = (int64_t)oy * a->stride_h - a->pad_top;
-        const uint32_t ky0 = iy0 < 0 ? (uint32_t)-iy0 : 0;
-        uint32_t ky1 = a->kernel_h;
-        if (iy0 + ky1 > H)
-            ky1 = (uint32_t)(H - iy0);
         for (uint32_t ox = 0; ox < Wo; ox++) {
-            const int64_t ix0 = (int64_t)ox * a->stride_w - a->pad_left;
-            const uint32_t kx0 = ix0 < 0 ? (uint32_t)-ix0 : 0;
-            uint32_t kx1 = a->kernel_w;
-            if (ix0 + kx1 > W)
-                kx1 = (uint32_t)(W - ix0);
+            const f8_window win = f8_pool_window(a, oy, ox);
+            const int64_t iy0 = win.iy0, ix0 = win.ix0;
+            const uint32_t ky0 = win.ky0, ky1 = win.ky1, kx0 = win.kx0, kx1 = win.kx1;
             for (uint32_t c = 0; c < C; c += 16) {
                 const __mmask16 k = f8_mask16(C - c);
                 __m512i v = _mm512_set1_epi32(INT32_MIN);

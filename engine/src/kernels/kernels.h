@@ -89,6 +89,25 @@ static inline void f8_store(void *p, f8_dtype dtype, size_t i, int64_t q)
     }
 }
 
+/* The part of a MAXPOOL window inside the image (padding positions are skipped): window
+ * rows [ky0, ky1) and columns [kx0, kx1), the window's top-left input position (iy0, ix0). */
+typedef struct {
+    int64_t iy0, ix0;
+    uint32_t ky0, ky1, kx0, kx1;
+} f8_window;
+
+static inline f8_window f8_pool_window(const f8_kernel_args *a, uint32_t oy, uint32_t ox)
+{
+    f8_window w;
+    w.iy0 = (int64_t)oy * a->stride_h - a->pad_top;
+    w.ix0 = (int64_t)ox * a->stride_w - a->pad_left;
+    w.ky0 = w.iy0 < 0 ? (uint32_t)-w.iy0 : 0;
+    w.kx0 = w.ix0 < 0 ? (uint32_t)-w.ix0 : 0;
+    w.ky1 = w.iy0 + a->kernel_h > a->in0.h ? (uint32_t)(a->in0.h - w.iy0) : a->kernel_h;
+    w.kx1 = w.ix0 + a->kernel_w > a->in0.w ? (uint32_t)(a->in0.w - w.ix0) : a->kernel_w;
+    return w;
+}
+
 /* ---- scalar reference kernels, one file each ----------------------------------------- */
 
 void f8_conv2d_scalar(const f8_kernel_args *a, const void *x, void *y);
