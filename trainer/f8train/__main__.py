@@ -265,9 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a few thousand images, 1 epoch each: a smoke test, not a model")
     f.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     f.add_argument("--widths", type=int, nargs=3, metavar=("W28", "W14", "W7"),
-                   help="channels at 28x28, 14x14, 7x7 (default 32 64 128)")
+                   help="channels at 28x28, 14x14, 7x7 (default 24 48 96)")
     f.add_argument("--pact", action="store_true", help="PACT in fixed point: a learned clip "
                    "level per activation during quantized training")
+    f.add_argument("--jpeg-aug", type=float, default=None, metavar="P",
+                   help="quantized training: send each image through a JPEG round trip "
+                   "(quality 70-95) with probability P, as f8d receives them (default 0.5)")
     f.add_argument("--checkpoint", help="checkpoint file, rewritten after every epoch")
     f.add_argument("--resume", action="store_true",
                    help="continue the run saved in --checkpoint")

@@ -63,6 +63,28 @@ def augment(x_u8: torch.Tensor, gen: torch.Generator, pad: int = 2) -> torch.Ten
     return xp[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
+def jpeg_roundtrip(x_u8: torch.Tensor, gen: torch.Generator, p: float,
+                   quality=(70, 95)) -> torch.Tensor:
+    """Each image, with probability p, encoded as a grayscale JPEG at a random quality in
+    [quality] and decoded again (PIL: libjpeg-turbo, the decoder f8d uses): the artifacts the
+    daemon's inputs carry. The result is still u8."""
+    import io
+
+    from PIL import Image
+    n = x_u8.shape[0]
+    pick = torch.rand(n, generator=gen) < p
+    qs = torch.randint(quality[0], quality[1] + 1, (n,), generator=gen)
+    if not bool(pick.any()):
+        return x_u8
+    out = x_u8.clone()
+    for i in torch.nonzero(pick).flatten().tolist():
+        buf = io.BytesIO()
+        Image.fromarray(x_u8[i].numpy(), "L").save(buf, format="JPEG", quality=int(qs[i]))
+        buf.seek(0)
+        out[i] = torch.from_numpy(np.asarray(Image.open(buf).convert("L"), np.uint8).copy())
+    return out
+
+
 def batches(n: int, batch: int, gen: torch.Generator, shuffle: bool = True):
     """Index tensors of one epoch; the last partial batch is dropped when shuffling (BN wants
     full batches), kept otherwise (evaluation must see every image)."""

@@ -1,7 +1,7 @@
 """The Fashion-MNIST network, in floating point and fake-quantized, built only from ops that
 docs/FORMAT.md has (CONV2D, ADD, AVGPOOL, DENSE):
 
-    input 28×28×1 u8, FL 8 (pixel/256); widths (w1, w2, w3), shipped (32, 64, 128)
+    input 28×28×1 u8, FL 8 (pixel/256); widths (w1, w2, w3), shipped (24, 48, 96)
     c1  conv 3×3/1  1→w1  + BN + ReLU   → a1 u8 28×28×w1
     c2  conv 3×3/2 w1→w2  + BN + ReLU   → a2 u8 14×14×w2
     c3  conv 3×3/2 w2→w3  + BN + ReLU   → a3 u8  7×7×w3      (residual block input)
@@ -64,7 +64,7 @@ class ConvBN(nn.Module):
 
 
 class FashionNet(nn.Module):
-    def __init__(self, widths=(32, 64, 128), classes: int = 10, pact: bool = False):
+    def __init__(self, widths=(24, 48, 96), classes: int = 10, pact: bool = False):
         super().__init__()
         w1, w2, w3 = widths
         self.c1 = ConvBN(1, w1, 1)

@@ -22,7 +22,7 @@ from .model import FashionNet
 from .randmodel import FASHION_LABELS
 
 # Defaults for the shipped model (docs/TRAINING.md). --quick overrides them for smoke tests.
-WIDTHS = (32, 64, 128)  # channels at 28×28, 14×14, 7×7: 21.9 M MACs, 390 k weights
+WIDTHS = (24, 48, 96)  # channels at 28×28, 14×14, 7×7: 12.4 M MACs, 220 k weights
 EPOCHS_FP = 40
 EPOCHS_Q = 6
 BATCH = 128
@@ -30,6 +30,7 @@ LR_FP = 0.1          # peak of the one-cycle schedule, SGD + Nesterov momentum 0
 LR_Q = 0.01          # start of the cosine schedule for quantized fine-tuning
 WEIGHT_DECAY = 5e-4  # on conv/dense weights only, not on BN or biases
 LABEL_SMOOTHING = 0.1
+JPEG_AUG = 0.5       # quantized training: share of images sent through a JPEG round trip
 CALIB_BATCHES = 50   # training batches that seed the activation-FL EMA before fine-tuning
 QUICK_TRAIN, QUICK_TEST = 4000, 1000
 JPEG_QUALITY = 90    # what the daemon's acceptance test sends (tests/integration)
@@ -57,7 +58,7 @@ def _optimizer(model: FashionNet, lr: float):
 def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
                  gen: torch.Generator, log, warmup: bool, phase: str = "fp32",
                  history: Optional[list] = None, eval_fn=None, ckpt=None, fwd=None,
-                 shard=(0, 1)) -> None:
+                 shard=(0, 1), jpeg_p: float = 0.0) -> None:
     """SGD over augmented batches. FP32: one-cycle (warm up then anneal); quantized: cosine
     from `lr` to 0, BN frozen because the fake-quant forward folds it with running stats.
     `history` gets one dict per epoch; `eval_fn()` → test top-1; `ckpt` (a Checkpoint) saves
@@ -89,6 +90,8 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
         for idx in data.batches(len(x), BATCH, gen):
             dev = _device_of(model)
             xa, yb = data.augment(x[idx], gen), y[idx]
+            if jpeg_p > 0:
+                xa = data.jpeg_roundtrip(xa, gen, jpeg_p)
             if world > 1:
                 xa, yb = xa[rank::world], yb[rank::world]
             xb = data.to_input(xa).to(dev)
@@ -241,7 +244,7 @@ def _calibration_only(model, state, x_te_np, y_te, calib_out, created_by, log) -
 def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int, quick: bool,
         seed: int, data_root: str, created_by: str, log=print, widths=WIDTHS,
         checkpoint: Optional[str] = None, resume: bool = False,
-        calib_out: Optional[str] = None, pact: bool = False) -> Dict:
+        calib_out: Optional[str] = None, pact: bool = False, jpeg_aug: float = JPEG_AUG) -> Dict:
     t_start = time.time()
     torch.set_num_threads(os.cpu_count() or 1)   # torch defaults to 1 thread here
     torch.manual_seed(seed)
@@ -317,7 +320,8 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
     t = time.time()
     log(f"quantization-aware training, {epochs_q} epochs")
     train_epochs(model, x_tr, y_tr, epochs_q, LR_Q, gen, log, warmup=False, phase="q",
-                 history=history, eval_fn=eval_every, ckpt=ckpt, fwd=fwd, shard=(rank, world))
+                 history=history, eval_fn=eval_every, ckpt=ckpt, fwd=fwd, shard=(rank, world),
+                 jpeg_p=jpeg_aug)
     if world > 1:
         import torch.distributed as dist
         dist.destroy_process_group()
@@ -390,6 +394,7 @@ def run(out_path: str, report_path: Optional[str], epochs_fp: int, epochs_q: int
         "hyperparameters": {"batch": BATCH, "lr_fp32": LR_FP, "lr_quantized": LR_Q,
                             "weight_decay": WEIGHT_DECAY, "label_smoothing": LABEL_SMOOTHING,
                             "augmentation": "random crop (pad 2) + horizontal flip",
+                            "jpeg_augmentation_quantized": jpeg_aug,
                             "calibration_batches": CALIB_BATCHES},
         "seed": seed,
         "widths": list(widths),
@@ -421,7 +426,8 @@ def main(args, created_by: str) -> int:
     run(args.out, args.report, epochs_fp, epochs_q, quick, args.seed, args.data, created_by,
         widths=widths, checkpoint=getattr(args, "checkpoint", None),
         resume=getattr(args, "resume", False), calib_out=getattr(args, "calib_out", None),
-        pact=getattr(args, "pact", False))
+        pact=getattr(args, "pact", False),
+        jpeg_aug=args.jpeg_aug if getattr(args, "jpeg_aug", None) is not None else JPEG_AUG)
     return 0
 
 

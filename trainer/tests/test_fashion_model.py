@@ -23,8 +23,8 @@ def test_metadata(shipped_model):
     assert "f8train fashion" in md["created_by"]
     assert (shipped_model.input.h, shipped_model.input.w, shipped_model.input.c) == (28, 28, 1)
     assert shipped_model.input.fl == 8
-    # 390 k weights (widths 32 64 128) plus tables: small enough to ship in the repository
-    assert os.path.getsize(os.path.join(REPO, "models", "fashion.f8")) < 500_000
+    # 220 k weights (widths 24 48 96) plus tables: small enough to ship in the repository
+    assert os.path.getsize(os.path.join(REPO, "models", "fashion.f8")) < 300_000
 
 
 def test_integer_accuracy_on_the_whole_test_set(shipped_model, fashion_test):
