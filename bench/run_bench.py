@@ -19,9 +19,11 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 F8 = os.path.join(ROOT, "build", "f8")
+PAUSE_S = 0.5  # between an f8 run and a PyTorch run (see main)
 PEAK = os.path.join(ROOT, "build", "bench", "vnni_peak")
 PY = "/usr/bin/python3"
 CONFIGS = [(16, 1), (16, 2), (1, 1), (1, 2)]
@@ -120,7 +122,7 @@ def rng(rows, key):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="1 round, fewer iterations")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = ap.parse_args()
@@ -138,9 +140,14 @@ def main():
             key = (name, batch, threads)
             results[key] = {"f8": [], "torch": []}
             for _ in range(rounds):
+                # PyTorch's OpenMP workers keep spinning for a moment after a call (libgomp's
+                # GOMP_SPINCOUNT): let them go to sleep before the other side runs, or a
+                # 2-thread f8 run shares a core with them.
+                time.sleep(PAUSE_S)
                 results[key]["f8"].append(f8_bench(paths[name][0], batch, threads,
                                                    iters[batch])[0])
                 if torch:
+                    time.sleep(PAUSE_S)
                     t = torch.bench(batch, threads, iters[batch])
                     if "error" in t:
                         results[key].setdefault("errors", []).append(t["error"])
