@@ -3,7 +3,7 @@
 #   make run     install Debian packages if missing, build, serve models/ on 127.0.0.1:8080
 #   make test    install, build (release + sanitizers), run every test: C (CUnit), trainer
 #                (pytest), integration (pytest against a real f8d on loopback)
-#   make model   retrain models/fashion.f8 (~45 min on 2 cores; the result is committed)
+#   make model   retrain models/fashion.f8 (~27 min on 2 cores; the result is committed)
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #
