@@ -99,7 +99,8 @@ def cmd_train(args) -> int:
     epochs_fp = args.epochs_fp if args.epochs_fp is not None else (0 if args.state_dict else 10)
     zootrain.run(args.arch, args.data, args.val, args.input, args.out, args.report,
                  args.state_dict, epochs_fp, args.epochs_q, args.batch, args.lr_fp, args.lr_q,
-                 args.calib_images, args.seed, args.name or args.arch, command_line())
+                 args.calib_images, args.seed, args.name or args.arch, command_line(),
+                 checkpoint=args.checkpoint, resume=args.resume)
     return 0
 
 
@@ -253,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="model name in the metadata (default: the architecture)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--report", help="report JSON path (report.png is written beside it)")
+    t.add_argument("--checkpoint", help="checkpoint file, rewritten after every epoch")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run saved in --checkpoint")
     t.add_argument("--out", required=True, help="output .f8 path")
     t.set_defaults(func=cmd_train)
 

@@ -59,9 +59,36 @@ def _top1(fwd: torch.nn.Module, x: np.ndarray, y: np.ndarray, batch: int = 64) -
     return 100.0 * float(np.mean(pred == y))
 
 
+class Checkpoint:
+    """`--checkpoint FILE`: rewritten atomically after every epoch (and after calibration) with
+    everything a resumed run needs: the phase and epoch, the float model, the calibrated graph
+    and its float parameters, the quantized module, optimizer, schedule, random generator,
+    history and the accuracies measured so far."""
+
+    def __init__(self, path: Optional[str], resume: bool):
+        self.path = path
+        self.saved = None
+        if path and resume:
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+            self.saved = torch.load(path, map_location="cpu")
+
+    def phase_is(self, phase: str) -> bool:
+        return self.saved is not None and self.saved["phase"] == phase
+
+    def save(self, **state) -> None:
+        if not self.path:
+            return
+        torch.save(state, self.path + ".tmp")
+        os.replace(self.path + ".tmp", self.path)
+
+
 def _epochs(module: torch.nn.Module, fwd, x: np.ndarray, y: np.ndarray, epochs: int, lr: float,
             weight_decay: float, batch: int, gen: torch.Generator, phase: str, history: list,
-            eval_fn, log) -> None:
+            eval_fn, log, resume: Optional[dict] = None, save=None) -> None:
+    """SGD + Nesterov, cosine learning rate to 0, random flips. `resume` (a checkpoint of this
+    phase) restores the optimizer, schedule and generator and skips the finished epochs;
+    `save(epoch, opt, sched)` runs after every epoch."""
     if epochs <= 0:
         return
     opt = torch.optim.SGD(module.parameters(), lr=lr, momentum=MOMENTUM, nesterov=True,
@@ -69,11 +96,20 @@ def _epochs(module: torch.nn.Module, fwd, x: np.ndarray, y: np.ndarray, epochs: 
     steps = max(1, math.ceil(len(x) / batch)) * epochs
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    start = 0
+    if resume is not None:
+        start = resume["epoch"]
+        gen.set_state(resume["gen"])
+        if start < epochs:
+            opt.load_state_dict(resume["opt"])
+            sched.load_state_dict(resume["sched"])
     xt, yt = zoo.images_to_float(x), torch.from_numpy(y)
     dev = _device(module)
-    for epoch in range(epochs):
+    from .train import _progress
+    for epoch in range(start, epochs):
         module.train()
         t0, loss_sum, correct, seen = time.time(), 0.0, 0, 0
+        bar = _progress(math.ceil(len(x) / batch), f"{phase} {epoch + 1}/{epochs}")
         for idx in _batches(len(x), batch, gen):
             xb, yb = _flip(xt[idx], gen).to(dev), yt[idx].to(dev)
             out = fwd(xb)
@@ -85,18 +121,25 @@ def _epochs(module: torch.nn.Module, fwd, x: np.ndarray, y: np.ndarray, epochs: 
             loss_sum += float(loss) * len(idx)
             correct += int((out.argmax(1) == yb).sum())
             seen += len(idx)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         module.eval()
         acc = eval_fn()
         history.append({"phase": phase, "epoch": epoch + 1, "loss": loss_sum / seen,
                         "train_acc": 100.0 * correct / seen, "test_acc": acc})
         log(f"  {phase} epoch {epoch + 1}/{epochs}: loss {loss_sum / seen:.4f} train "
             f"{100.0 * correct / seen:.2f}% val {acc:.2f}% ({time.time() - t0:.0f} s)")
+        if save is not None:
+            save(epoch + 1, opt, sched)
 
 
 def run(arch: str, data: str, val: Optional[str], shape: Tuple[int, int, int], out: str,
         report_path: Optional[str], state_dict: Optional[str], epochs_fp: int, epochs_q: int,
         batch: int, lr_fp: float, lr_q: float, calib_images: int, seed: int, name: str,
-        created_by: str, log=print) -> Dict:
+        created_by: str, log=print, checkpoint: Optional[str] = None,
+        resume: bool = False) -> Dict:
     h, w, c = shape
     # CPU by default, CUDA when present (or F8TRAIN_DEVICE=cpu|cuda); calibration, export, the
     # float64 check and the simulator run on the CPU.
@@ -115,31 +158,62 @@ def run(arch: str, data: str, val: Optional[str], shape: Tuple[int, int, int], o
     log(f"{arch}: {len(x)} training / {len(xv)} validation images, {len(classes)} classes, "
         f"input {h}x{w}x{c}")
 
+    ck = Checkpoint(checkpoint, resume)
+    saved = ck.saved
     model = zoo.build_float(arch, len(classes), c)
-    if state_dict:
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        log(f"resuming {checkpoint}: {saved['phase']} epoch {saved['epoch']} done")
+    elif state_dict:
         model.load_state_dict(torch.load(state_dict, map_location="cpu"))
-    history: List[dict] = []
+    history: List[dict] = list(saved["history"]) if saved is not None else []
+
+    def save_fp(epoch, opt, sched):
+        ck.save(phase="fp32", epoch=epoch, model=model.state_dict(), opt=opt.state_dict(),
+                sched=sched.state_dict(), gen=gen.get_state(), history=history)
+
     log(f"FP32 training, {epochs_fp} epochs, on {device}")
     model.to(device)
-    _epochs(model, model, x, y, epochs_fp, lr_fp, WEIGHT_DECAY_FP, batch, gen, "fp32", history,
-            lambda: _top1(model, xv, yv), log)
+    if saved is None or ck.phase_is("fp32"):
+        _epochs(model, model, x, y, epochs_fp, lr_fp, WEIGHT_DECAY_FP, batch, gen, "fp32",
+                history, lambda: _top1(model, xv, yv), log,
+                resume=saved if ck.phase_is("fp32") else None, save=save_fp)
     model.cpu().eval()
-    acc_fp = _top1(model, xv, yv)
-    log(f"FP32 top-1 {acc_fp:.2f}%")
 
     pick = np.random.default_rng(seed).choice(len(x), min(calib_images, len(x)), replace=False)
-    float_params: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     meta = [("name", name), ("labels", "\n".join(classes)),
             ("description", f"{arch} trained on {data} with f8train train (F8Net fixed point)"),
             ("created_by", created_by)]
-    g = zoo.to_graph(arch, model, h, w, c, x[np.sort(pick)], meta, float_params=float_params)
-    acc_cal = 100.0 * float(np.mean(simulate.top1(simulate.run(g, xv, batch=32)) == yv))
+    if ck.phase_is("quantized"):          # calibrated before the checkpoint: reuse it
+        g = fileformat.from_bytes(saved["graph"])
+        g.meta = list(meta)
+        float_params = saved["float_params"]
+        acc_fp, acc_cal = saved["acc_fp"], saved["acc_cal"]
+    else:
+        acc_fp = _top1(model, xv, yv)
+        log(f"FP32 top-1 {acc_fp:.2f}%")
+        float_params = {}
+        g = zoo.to_graph(arch, model, h, w, c, x[np.sort(pick)], meta,
+                         float_params=float_params)
+        acc_cal = 100.0 * float(np.mean(simulate.top1(simulate.run(g, xv, batch=32)) == yv))
     log(f"calibration only ({len(pick)} images): integer top-1 {acc_cal:.2f}%")
+    graph_bytes = fileformat.to_bytes(g)
 
-    qat = graphqat.GraphQAT(g, float_params).float().to(device)
+    qat = graphqat.GraphQAT(g, float_params).float()
+    if ck.phase_is("quantized"):
+        qat.load_state_dict(saved["qat"])
+    qat.to(device)
+
+    def save_q(epoch, opt, sched):
+        ck.save(phase="quantized", epoch=epoch, model=model.state_dict(), graph=graph_bytes,
+                float_params=float_params, qat=qat.state_dict(), opt=opt.state_dict(),
+                sched=sched.state_dict(), gen=gen.get_state(), history=history,
+                acc_fp=acc_fp, acc_cal=acc_cal)
+
     log(f"quantization-aware training, {epochs_q} epochs")
     _epochs(qat, qat, x, y, epochs_q, lr_q, 0.0, batch, gen, "quantized", history,
-            lambda: _top1(qat, xv, yv), log)
+            lambda: _top1(qat, xv, yv), log,
+            resume=saved if ck.phase_is("quantized") else None, save=save_q)
 
     qat.cpu().eval()
     ints = simulate.run(qat.export(), xv, batch=32)

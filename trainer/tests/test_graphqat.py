@@ -123,3 +123,34 @@ def test_train_cli_on_imagefolder(fashion_test, tmp_path):
     ints = simulate.run(g, xv)
     assert 100.0 * float(np.mean(simulate.top1(ints) == yv)) == pytest.approx(acc, abs=0.005)
     assert np.array_equal(engine_logits(out, xv), ints)
+
+
+def test_train_checkpoint_resume(fashion_test, tmp_path):
+    """`train --checkpoint`, then `--resume` of the finished run: nothing is trained again and
+    the same integers come out; a resume without a checkpoint file is an error."""
+    x, y = fashion_test
+    data_dir = str(tmp_path / "d")
+    _folder(data_dir, x, y, (0, 1), 24)
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "trainer"))
+    out1, out2, ck = str(tmp_path / "a.f8"), str(tmp_path / "b.f8"), str(tmp_path / "t.ckpt")
+    base = [sys.executable, "-m", "f8train", "train", "--arch", "mobilenet_v2", "--data",
+            data_dir, "--input", "32x32x1", "--epochs-fp", "1", "--epochs-q", "1", "--batch",
+            "16", "--calib-images", "16", "--checkpoint", ck]
+    p1 = subprocess.run(base + ["--out", out1], capture_output=True, text=True, env=env,
+                        timeout=600)
+    assert p1.returncode == 0, p1.stderr
+    assert torch.load(ck)["phase"] == "quantized"
+    p2 = subprocess.run(base + ["--resume", "--out", out2], capture_output=True, text=True,
+                        env=env, timeout=600)
+    assert p2.returncode == 0, p2.stderr
+    assert "resuming" in p2.stdout and "epoch 1/1" not in p2.stdout
+    g1, g2 = fileformat.read(out1), fileformat.read(out2)
+    for a, b in zip(g1.ops, g2.ops):        # the same integers (created_by differs)
+        if a.weights is not None:
+            assert np.array_equal(a.weights, b.weights) and np.array_equal(a.bias, b.bias)
+    assert [v.fl for v in g1.values] == [v.fl for v in g2.values]
+    for k in ("accuracy.fp32", "accuracy.int", "accuracy.calibration_only"):
+        assert g1.meta_dict()[k] == g2.meta_dict()[k]
+    p3 = subprocess.run(base[:-1] + [str(tmp_path / "none.ckpt"), "--resume", "--out", out2],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert p3.returncode != 0 and "no checkpoint" in p3.stderr
