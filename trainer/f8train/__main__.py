@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="post-training calibration: a float zoo model "
                          "(state_dict) + a few hundred ImageFolder JPEGs -> .f8, no retraining")
     cal.add_argument("--arch", required=True,
-                     choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2"])
+                     choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2",
+                              "fashionnet"])
     cal.add_argument("--state-dict", help="torchvision-style state_dict (.pth); without it, "
                      "random weights (a smoke test)")
     cal.add_argument("--data", required=True, help="ImageFolder directory (one folder per "
@@ -232,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a zoo architecture on ImageFolder JPEGs: FP32, "
                        "calibration, quantization-aware fine-tuning, export")
     t.add_argument("--arch", required=True,
-                   choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2"])
+                   choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2", "fashionnet"],
+                   help="fashionnet: the small ResNet for 28x28 grayscale (the Fashion model's "
+                   "network, widths 24 48 96)")
     t.add_argument("--data", required=True, help="ImageFolder directory of training JPEGs "
                    "(one folder per class)")
     t.add_argument("--val", help="ImageFolder directory to measure top-1 on (default: the "

@@ -64,10 +64,11 @@ class ConvBN(nn.Module):
 
 
 class FashionNet(nn.Module):
-    def __init__(self, widths=(24, 48, 96), classes: int = 10, pact: bool = False):
+    def __init__(self, widths=(24, 48, 96), classes: int = 10, pact: bool = False,
+                 in_ch: int = 1):
         super().__init__()
         w1, w2, w3 = widths
-        self.c1 = ConvBN(1, w1, 1)
+        self.c1 = ConvBN(in_ch, w1, 1)
         self.c2 = ConvBN(w1, w2, 2)
         self.c3 = ConvBN(w2, w3, 2)
         self.c4 = ConvBN(w3, w3, 1)

@@ -35,6 +35,10 @@ from .fileformat import S8, S32, U8, Graph
 from .fold import fold_bn
 
 ARCHS = ("resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2")
+# The small ResNet for 28×28 grayscale (the shipped Fashion model's network, model.FashionNet):
+# for `train` and `calibrate`, not part of `make zoo`'s ImageNet-size benchmark set.
+SMALL_ARCHS = ("fashionnet",)
+ALL_ARCHS = ARCHS + SMALL_ARCHS
 C_SIGNED, C_UNSIGNED = 40.0, 70.0
 FL_MIN, FL_MAX = -8, 20     # inside FORMAT.md §1's [-32, 32], shifts stay far below 31
 
@@ -83,8 +87,11 @@ def build_float(arch: str, num_classes: int = 1000, in_ch: int = 3) -> nn.Module
     import torchvision.models as tvm
     if arch == "mobilenet_v1":
         return MobileNetV1(num_classes, in_ch)
+    if arch == "fashionnet":
+        from .model import FashionNet
+        return FashionNet(classes=num_classes, in_ch=in_ch)
     if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
+        raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(ALL_ARCHS)})")
     m = getattr(tvm, arch)(weights=None, num_classes=num_classes)
     if in_ch != 3:
         if arch.startswith("resnet"):
@@ -204,15 +211,18 @@ class Converter:
                                          False)
         return y
 
-    def global_pool_dense(self, x: int, fc: nn.Linear) -> Tuple[int, int]:
+    def global_pool_dense(self, x: int, fc: nn.Linear,
+                          shift: Optional[int] = None) -> Tuple[int, int]:
         """AVGPOOL over the whole map (sum, shift round(log2 area)) into u8, then DENSE into s32
-        logits; the classifier is scaled by 2^shift/area (module docstring)."""
+        logits; the classifier is scaled by 2^shift/area (module docstring). With `shift`
+        given, the float model itself pools as sum/2^shift (FashionNet): no scaling."""
         v = self.b.values[x]
         area = v.h * v.w
-        shift = max(0, round(math.log2(area)))
+        exact = shift is not None
+        shift = shift if exact else max(0, round(math.log2(area)))
         p = self._finish(self.b.avgpool(x, (v.h, v.w), 1, shift, dtype=U8, fl=0))
         with torch.no_grad():
-            w = fc.weight.double().numpy() * (2.0 ** shift / area)
+            w = fc.weight.double().numpy() * (1.0 if exact else 2.0 ** shift / area)
             bias = fc.bias.double().numpy()
         wq, bq, flw = quantize_weights(w, bias, self.b.values[p].fl)
         y = self.b.dense(p, wq, bq, flw, dtype=S32, fl=0)
@@ -269,8 +279,20 @@ def _mobilenet_v1(cv: Converter, m: MobileNetV1) -> int:
     return cv.global_pool_dense(x, m.classifier)[0]
 
 
+def _fashionnet(cv: Converter, m: nn.Module) -> int:
+    """c1..c4 (conv, BN, ReLU), c5 (conv, BN) into s8, ReLU(c5 + c3) into u8, sum/64, dense."""
+    from .model import POOL_SHIFT
+    x = cv.conv_bn(0, m.c1.conv, m.c1.bn, relu=True)
+    x = cv.conv_bn(x, m.c2.conv, m.c2.bn, relu=True)
+    a3 = cv.conv_bn(x, m.c3.conv, m.c3.bn, relu=True)
+    y = cv.conv_bn(a3, m.c4.conv, m.c4.bn, relu=True)
+    y = cv.conv_bn(y, m.c5.conv, m.c5.bn, relu=False, dtype=S8)
+    s = cv.add(y, a3, relu=True, dtype=U8)
+    return cv.global_pool_dense(s, m.fc, shift=POOL_SHIFT)[0]
+
+
 WALKERS = {"resnet18": _resnet, "resnet50": _resnet, "mobilenet_v1": _mobilenet_v1,
-           "mobilenet_v2": _mobilenet_v2}
+           "mobilenet_v2": _mobilenet_v2, "fashionnet": _fashionnet}
 
 
 def to_graph(arch: str, model: nn.Module, h: int, w: int, c: int, images: np.ndarray,

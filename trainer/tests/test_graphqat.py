@@ -36,7 +36,7 @@ def _fq_logits(q, g, imgs):
     return out * 2.0 ** g.values[g.output_value].fl
 
 
-@pytest.mark.parametrize("arch", zoo.ARCHS)
+@pytest.mark.parametrize("arch", zoo.ALL_ARCHS)
 def test_fake_quant_graph_equals_simulator(arch):
     g, fp, imgs = _calibrated(arch)
     q = graphqat.GraphQAT(g, fp)
@@ -154,3 +154,26 @@ def test_train_checkpoint_resume(fashion_test, tmp_path):
     p3 = subprocess.run(base[:-1] + [str(tmp_path / "none.ckpt"), "--resume", "--out", out2],
                         capture_output=True, text=True, env=env, timeout=120)
     assert p3.returncode != 0 and "no checkpoint" in p3.stderr
+
+
+def test_fashionnet_is_a_zoo_architecture(fashion_test, tmp_path):
+    """The small ResNet for 28×28 grayscale through the zoo path: calibrated on Fashion images,
+    its integer graph follows the float model and the C engine computes it exactly."""
+    x, y = fashion_test
+    torch.manual_seed(0)
+    m = zoo.build_float("fashionnet", 10, 1)
+    zoo.set_bn_statistics(m, x[:64])
+    g = zoo.to_graph("fashionnet", m, 28, 28, 1, x[:64],
+                     [("name", "fashionnet"), ("labels", "\n".join(map(str, range(10))))])
+    kinds = [op.type for op in g.ops]
+    assert kinds == [fileformat.CONV2D] * 5 + [fileformat.ADD, fileformat.AVGPOOL,
+                                               fileformat.DENSE]
+    assert g.ops[6].avg_shift == 6                      # sum/64, as the float model pools
+    ints = simulate.run(g, x[:32])
+    with torch.no_grad():
+        fp = m(zoo.images_to_float(x[:32])).numpy()
+    real = ints * 2.0 ** -g.values[g.output_value].fl
+    assert np.corrcoef(real.ravel(), fp.ravel())[0, 1] > 0.9
+    path = str(tmp_path / "f.f8")
+    fileformat.write(g, path)
+    assert np.array_equal(engine_logits(path, x[:32]), ints)
