@@ -84,12 +84,13 @@ f8_patches(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, 
                 memcpy(dst, src + (size_t)ix0 * Cin, 32);
                 continue;
             }
-            memset(dst, 0, 32);
-            for (uint32_t kx = 0; kx < kw; kx++) {
-                const int64_t ix = ix0 + kx;
-                if (ix >= 0 && ix < (int64_t)W)
-                    memcpy(dst + (size_t)kx * Cin, src + (size_t)ix * Cin, Cin);
-            }
+            /* bytes [lo, hi) of the row lie inside the image: a byte loop, no library calls */
+            const int64_t kx_lo = ix0 < 0 ? -ix0 : 0;
+            const int64_t kx_hi = ix0 + kw > W ? (int64_t)W - ix0 : (int64_t)kw;
+            const uint32_t lo = (uint32_t)kx_lo * Cin;
+            const uint32_t hi = kx_hi > kx_lo ? (uint32_t)kx_hi * Cin : lo;
+            for (uint32_t k = 0; k < 32; k++)
+                dst[k] = k >= lo && k < hi ? src[(size_t)((int64_t)ix0 * Cin + (int64_t)k)] : 0;
         }
         memset(dst, 0, 4); /* the tail up to seg4 (the last row's copy may have filled it) */
     }
