@@ -379,6 +379,36 @@ static void test_pool_random(void)
     }
 }
 
+/* Max pools whose epilogue is the identity (same 8-bit dtype and FL in and out): the
+ * byte-max kernels, including their whole-3×3-window path (C a multiple of 64), at the
+ * borders and inside, with ResNet's 3×3/2 pad 1 and other windows. */
+static void test_maxpool_bytes(void)
+{
+    static const uint32_t shapes[][6] = {
+        /* H, W, C, k, stride, pad */
+        {12, 11, 64, 3, 2, 1}, {9, 9, 128, 3, 1, 1}, {10, 7, 64, 3, 2, 0},
+        {8, 8, 70, 3, 2, 1},   {7, 9, 64, 2, 2, 0},  {13, 12, 192, 3, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int dt = 0; dt < 2; dt++) {
+            f8_op_impl op;
+            memset(&op, 0, sizeof op);
+            f8_kernel_args *a = &op.args;
+            op.desc.type = F8_OP_MAXPOOL;
+            a->groups = 1;
+            a->kernel_h = a->kernel_w = shapes[i][3];
+            a->stride_h = a->stride_w = shapes[i][4];
+            a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = shapes[i][5];
+            const f8_dtype d = dt ? F8_DTYPE_S8 : F8_DTYPE_U8;
+            const uint32_t H = shapes[i][0], W = shapes[i][1], C = shapes[i][2], k = shapes[i][3],
+                           s = shapes[i][4], p = shapes[i][5];
+            a->in0 = (f8_value_desc){H, W, C, d, 5};
+            a->out = (f8_value_desc){out_dim(H, p, p, k, s), out_dim(W, p, p, k, s), C, d, 5};
+            a->relu = (int)(i & 1);
+            compare_op(&op, 2, "maxpool (byte max)");
+        }
+}
+
 /* ---- whole models --------------------------------------------------------------------- */
 
 #define MAXB 5
@@ -548,6 +578,7 @@ int main(void)
         {"add: random dtypes and alignments", test_add_random},
         {"add: 8-bit extremes, small shifts", test_add_extremes},
         {"pools: random windows, padding, dtypes", test_pool_random},
+        {"maxpool: identity epilogue (byte max, whole 3x3 windows)", test_maxpool_bytes},
         {"models: every path x threads x batches", test_models_all_paths},
         CU_TEST_INFO_NULL,
     };

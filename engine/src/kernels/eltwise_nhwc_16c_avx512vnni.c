@@ -189,6 +189,25 @@ static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y,
             const f8_window win = f8_pool_window(a, oy, ox);
             const int64_t iy0 = win.iy0, ix0 = win.ix0;
             const uint32_t ky0 = win.ky0, ky1 = win.ky1, kx0 = win.kx0, kx1 = win.kx1;
+            if (!s8 && C % 64 == 0 && ky1 - ky0 == 3 && kx1 - kx0 == 3) {
+                /* a whole 3×3 window of u8 (ResNet's max pool but at the borders): nine
+                 * loads at fixed offsets, no loop bounds */
+                const uint8_t *p = x + ((size_t)(iy0 + ky0) * W + (size_t)(ix0 + kx0)) * C;
+                const size_t r = (size_t)W * C;
+                uint8_t *q = y + ((size_t)oy * Wo + ox) * C;
+                for (uint32_t c = 0; c < C; c += 64, p += 64) {
+                    __m512i v = _mm512_max_epu8(_mm512_loadu_si512(p), _mm512_loadu_si512(p + C));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + 2 * C));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + r));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + r + C));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + r + 2 * C));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + 2 * r));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + 2 * r + C));
+                    v = _mm512_max_epu8(v, _mm512_loadu_si512(p + 2 * r + 2 * C));
+                    _mm512_storeu_si512(q + c, v);
+                }
+                continue;
+            }
             for (uint32_t c = 0; c < C; c += 64) {
                 const __mmask64 k = C - c >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c)) - 1);
                 __m512i v = _mm512_set1_epi8(s8 ? (char)-128 : 0);
