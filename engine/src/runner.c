@@ -9,7 +9,10 @@
  * largest free region grows). An op's output never shares a region with its inputs, because
  * it is placed before they are released. Value 0 (the input) is read straight from the
  * caller's images and the output value is written straight into the caller's logits, so
- * neither needs a region.
+ * neither needs a region. Values that live only between two DENSE ops ("local") take their
+ * regions from a pool of their own: an image-major thread keeps them in the part of its first
+ * image for all its images, so only that part's local regions are ever touched (ResNet-50
+ * batch 16 on one thread: peak RSS 93 → 58 MB; MobileNet-V2 45 → 16.5 MB).
  *
  * Dispatch: the path (scalar, AVX2, AVX-512 VNNI) is resolved once here; each op gets a
  * plan saying which kernel runs it. Ops the SIMD kernels do not cover (grouped but not
@@ -86,6 +89,9 @@ struct f8_runner {
     size_t *value_offset;    /* [num_values], offset of the value's region in image 0's part */
     size_t *image_bytes;     /* [num_values], bytes of one image of the value */
     size_t *stride;          /* [num_values], bytes from one image of the value to the next */
+    uint8_t *local;          /* [num_values], 1: written and read only between two DENSE ops,
+                                so an image-major thread keeps it in its first image's part for
+                                all its images (the same cache lines, image after image) */
     size_t image_arena;      /* bytes of one image's part of the arena */
     const uint8_t **value_ptr; /* [num_values], filled by f8_run */
     f8_isa isa;
@@ -365,11 +371,15 @@ static void run_images(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_
                 const f8_op_desc *d = &op->desc;
                 const op_plan *pl = &r->plans[o];
                 const int add = d->type == F8_OP_ADD;
+                /* image b's value: in part b, or in part b0 when local (see `local`) */
                 const size_t s0 = r->stride[d->input0], s1 = add ? r->stride[d->input1] : 0;
                 const size_t so = r->stride[d->output];
-                run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + b * s0, s0,
-                          add ? r->value_ptr[d->input1] + b * s1 : NULL, s1,
-                          (uint8_t *)(uintptr_t)r->value_ptr[d->output] + b * so, so);
+                const uint32_t i0 = r->local[d->input0] ? b0 : b;
+                const uint32_t i1 = add && r->local[d->input1] ? b0 : b;
+                const uint32_t io = r->local[d->output] ? b0 : b;
+                run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + i0 * s0, s0,
+                          add ? r->value_ptr[d->input1] + i1 * s1 : NULL, s1,
+                          (uint8_t *)(uintptr_t)r->value_ptr[d->output] + io * so, so);
                 if (op_ns) {
                     const uint64_t t1 = now_ns(r);
                     op_ns[o] += t1 - t0;
@@ -536,9 +546,10 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
     uint32_t *last_use = malloc(nv * sizeof *last_use);
     uint32_t *slot_of = malloc(nv * sizeof *slot_of);
     slot *slots = calloc(nv, sizeof *slots); /* at most one slot per value */
+    slot *pslots = calloc(nv, sizeof *pslots); /* the slots of values that are not local */
     size_t *slot_offset = NULL;
     int rc = F8_ENOMEM;
-    if (!r || !last_use || !slot_of || !slots)
+    if (!r || !last_use || !slot_of || !slots || !pslots)
         goto out;
     r->model = model;
     r->max_batch = max_batch;
@@ -551,7 +562,8 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
     r->image_bytes = calloc(nv, sizeof *r->image_bytes);
     r->stride = calloc(nv, sizeof *r->stride);
     r->value_ptr = calloc(nv, sizeof *r->value_ptr);
-    if (!r->value_offset || !r->image_bytes || !r->value_ptr || !r->stride)
+    r->local = calloc(nv, 1);
+    if (!r->value_offset || !r->image_bytes || !r->value_ptr || !r->stride || !r->local)
         goto out;
 
     for (uint32_t v = 0; v < nv; v++) {
@@ -567,35 +579,72 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
             last_use[d->input1] = i;
     }
 
-    uint32_t num_slots = 0;
+    /* Local values: written by a non-DENSE op and read only by non-DENSE ops with no DENSE op
+     * in between (the stretch an image-major thread runs image by image). The others (DENSE
+     * inputs and outputs, anything alive across a DENSE) are per image. The two kinds get
+     * slots from separate pools, so a local value of one image never lands on a per-image
+     * value of another. */
+    for (uint32_t i = 0; i < nops; i++) {
+        const f8_op_desc *d = &model->ops[i].desc;
+        if (d->type != F8_OP_DENSE && d->output != output)
+            r->local[d->output] = 1;
+    }
+    for (uint32_t i = 0, seg = 0; i < nops; i++) {
+        const f8_op_desc *d = &model->ops[i].desc;
+        const uint32_t ins[2] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0};
+        for (int k = 0; k < 2; k++) {
+            const uint32_t v = ins[k];
+            if (v == 0)
+                continue;
+            /* a DENSE reads it, or it was written in an earlier stretch */
+            uint32_t wseg = 0, writer = 0;
+            for (uint32_t j = 0; j < i; j++)
+                if (model->ops[j].desc.output == v)
+                    writer = j;
+            for (uint32_t j = 0; j < writer; j++)
+                wseg += model->ops[j].desc.type == F8_OP_DENSE;
+            if (d->type == F8_OP_DENSE || wseg != seg)
+                r->local[v] = 0;
+        }
+        seg += d->type == F8_OP_DENSE;
+    }
+
+    uint32_t num_slots = 0, num_pslots = 0;
     for (uint32_t i = 0; i < nops; i++) {
         const f8_op_desc *d = &model->ops[i].desc;
         const uint32_t v = d->output;
         if (v != output) /* values are at most 2^33 bytes per image: no overflow */
-            slot_of[v] = take_slot(slots, &num_slots, round64(r->image_bytes[v]));
+            slot_of[v] = r->local[v] ? take_slot(slots, &num_slots, round64(r->image_bytes[v]))
+                                     : take_slot(pslots, &num_pslots, round64(r->image_bytes[v]));
         const uint32_t ins[3] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0, v};
         for (int k = 0; k < 3; k++)
             if (ins[k] != 0 && slot_of[ins[k]] != NO_SLOT && last_use[ins[k]] == i)
-                slots[slot_of[ins[k]]].busy = 0;
+                (r->local[ins[k]] ? slots : pslots)[slot_of[ins[k]]].busy = 0;
     }
 
+    /* One image's part: the local slots, then the per-image ones. */
     size_t total = 0;
-    slot_offset = malloc((num_slots ? num_slots : 1) * sizeof *slot_offset);
+    slot_offset = malloc((num_slots + num_pslots ? num_slots + num_pslots : 1) *
+                         sizeof *slot_offset);
     if (!slot_offset)
         goto out;
-    for (uint32_t s = 0; s < num_slots; s++) {
+    for (uint32_t s = 0; s < num_slots + num_pslots; s++) {
+        const size_t size = s < num_slots ? slots[s].size : pslots[s - num_slots].size;
         slot_offset[s] = total;
-        if (slots[s].size > SIZE_MAX - total) {
+        if (size > SIZE_MAX - total) {
             rc = F8_ENOMEM;
             goto out;
         }
-        total += slots[s].size;
+        total += size;
     }
     /* The arena is max_batch copies of one image's regions: every image has its own, so
      * images may run through the ops independently (image-major threads). */
     for (uint32_t v = 0; v < nv; v++) {
-        r->value_offset[v] = slot_of[v] == NO_SLOT ? 0 : slot_offset[slot_of[v]];
-        r->stride[v] = slot_of[v] == NO_SLOT ? r->image_bytes[v] : total;
+        const uint32_t s = slot_of[v] == NO_SLOT ? NO_SLOT
+                           : r->local[v]        ? slot_of[v]
+                                                : num_slots + slot_of[v];
+        r->value_offset[v] = s == NO_SLOT ? 0 : slot_offset[s];
+        r->stride[v] = s == NO_SLOT ? r->image_bytes[v] : total;
     }
     r->image_arena = total;
     if (total > SIZE_MAX / max_batch) {
@@ -639,6 +688,7 @@ out:
     free(last_use);
     free(slot_of);
     free(slots);
+    free(pslots);
     if (rc != F8_OK) {
         f8_runner_destroy(r);
         return rc;
@@ -656,6 +706,7 @@ void f8_runner_destroy(f8_runner *runner)
     free(runner->value_offset);
     free(runner->image_bytes);
     free(runner->stride);
+    free(runner->local);
     free(runner->value_ptr);
     free(runner->plans);
     free(runner->stage);
