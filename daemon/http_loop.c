@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -125,16 +126,57 @@ static void format_addr(const struct sockaddr_storage *addr, char *out, size_t n
     snprintf(out, n, addr->ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
-/* Starts listener number s->n_listeners on `host` and s->port (0 = any free port, then the
- * bound port becomes s->port for the addresses after it). */
-static int start_listener(struct f8d_server *s, const char *host, char *err, size_t errlen)
+/* Splits one `host` entry into the address and its port: "ADDR:PORT", "[V6]:PORT", or an
+ * address alone ("127.0.0.1", "::1", "[::1]", a name), which takes *port as it is. Edits
+ * `entry` in place; returns the address, or NULL with a message. */
+static char *split_port(char *entry, unsigned *port, int *explicit_port, char *err,
+                        size_t errlen)
+{
+    char *host = entry, *colon = NULL;
+    *explicit_port = 0;
+    if (entry[0] == '[') {
+        char *close = strchr(entry, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+            snprintf(err, errlen, "host: '%s': expected [IPv6] or [IPv6]:PORT", entry);
+            return NULL;
+        }
+        *close = '\0';
+        host = entry + 1;
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else if (strchr(entry, ':') != NULL && strchr(entry, ':') == strrchr(entry, ':')) {
+        colon = strchr(entry, ':');     /* one colon: ADDR:PORT (IPv6 has two or more) */
+        *colon = '\0';
+    }
+    if (colon != NULL) {
+        char *end = NULL;
+        unsigned long p = strtoul(colon + 1, &end, 10);
+        if (colon[1] == '\0' || *end != '\0' || p > 65535) {
+            snprintf(err, errlen, "host: '%s': the port must be a number from 0 to 65535",
+                     colon + 1);
+            return NULL;
+        }
+        *port = (unsigned)p;
+        *explicit_port = 1;
+    }
+    return host;
+}
+
+/* Starts listener number s->n_listeners on one `host` entry: its own port when it names one,
+ * else s->port (0 = any free port, then the bound port becomes s->port for the entries after
+ * it without a port). */
+static int start_listener(struct f8d_server *s, char *entry, char *err, size_t errlen)
 {
     struct f8d_listener *l = &s->listeners[s->n_listeners];
     struct sockaddr_storage addr;
     memset(l, 0, sizeof(*l));
     l->epoll_fd = -1;
     memset(&addr, 0, sizeof(addr));
-    if (resolve(host, s->port, &addr, err, errlen) != 0)
+    unsigned port = s->port;
+    int explicit_port;
+    const char *host = split_port(entry, &port, &explicit_port, err, errlen);
+    if (host == NULL)
+        return -1;
+    if (resolve(host, port, &addr, err, errlen) != 0)
         return -1;
     format_addr(&addr, l->addr, sizeof(l->addr));
 
@@ -146,7 +188,7 @@ static int start_listener(struct f8d_server *s, const char *host, char *err, siz
      * f8d (or an address listed twice) bind the same port and silently split the traffic.
      * MHD's default SO_REUSEADDR is enough to restart while old connections linger. */
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)s->port, NULL, NULL, f8d_access_handler, s,
+        flags, (uint16_t)port, NULL, NULL, f8d_access_handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opts.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opts.max_connections,
@@ -154,7 +196,7 @@ static int start_listener(struct f8d_server *s, const char *host, char *err, siz
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
         MHD_OPTION_END);
     if (d == NULL) {
-        snprintf(err, errlen, "cannot listen on %s port %u: %s", l->addr, s->port,
+        snprintf(err, errlen, "cannot listen on %s port %u: %s", l->addr, port,
                  s->mhd_error[0] ? s->mhd_error : "libmicrohttpd failed to start");
         return -1;
     }
@@ -166,10 +208,10 @@ static int start_listener(struct f8d_server *s, const char *host, char *err, siz
         MHD_stop_daemon(d);
         return -1;
     }
-    if (s->port == 0) {
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-        s->port = info ? info->port : 0;
-    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    l->port = info && info->port ? info->port : port;
+    if (!explicit_port && s->port == 0)
+        s->port = l->port;
     l->mhd = d;
     l->poll.data = s;
     s->handles_open++;

@@ -13,8 +13,9 @@
 
 struct f8d_server;
 
-/* Binds every address of opts.host (separated by commas or blanks) on opts.port and starts
- * watching them. With port 0 the first address picks a free port and the others use it.
+/* Binds every address of opts.host (separated by commas or blanks; "ADDR:PORT" or
+ * "[V6]:PORT" gives an address its own port) on opts.port and starts watching them. With port
+ * 0 the first address without its own port picks a free port and the others use it.
  * Returns 0, or -1 with a message (listeners already started are stopped by
  * f8d_http_stop). */
 int f8d_http_start(struct f8d_server *s, char *err, size_t errlen);

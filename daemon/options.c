@@ -26,9 +26,10 @@ static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)"},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
-     "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), all on the same "
-     "port; \"0.0.0.0, ::\" for every interface"},
-    {"port", "N", OPT_UINT, 0, 65535, OFF(port), "TCP port; 0 picks a free one (logged)"},
+     "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
+     "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface"},
+    {"port", "N", OPT_UINT, 0, 65535, OFF(port),
+     "TCP port of the addresses without their own; 0 picks a free one (logged)"},
     {"threads", "N", OPT_UINT, 0, F8D_MAX_THREADS, OFF(threads),
      "worker threads for decoding and inference; 0 = one per usable CPU (affinity, cgroup)"},
     {"instances", "N", OPT_UINT, 0, 256, OFF(instances),

@@ -386,7 +386,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     urls[0] = '\0';
     for (unsigned i = 0; i < s->n_listeners; i++)
         used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
-                                 i ? ", " : "", s->listeners[i].addr, s->port);
+                                 i ? ", " : "", s->listeners[i].addr, s->listeners[i].port);
     f8d_log("listening on %s (%zu model(s), %u worker thread(s), max body %" PRIu64
             " bytes%s%s)",
             urls, s->models.count, s->opts.threads, s->opts.max_body_bytes,

@@ -43,6 +43,7 @@ struct f8d_listener {
     uv_poll_t poll;          /* MHD's epoll fd */
     uv_timer_t timer;        /* MHD's next timeout */
     char addr[64];           /* as logged: "127.0.0.1", "[::1]" */
+    unsigned port;           /* bound port */
 };
 struct f8d_reload;
 
@@ -63,7 +64,7 @@ struct f8d_server {
 
     struct f8d_listener listeners[F8D_MAX_LISTENERS];
     unsigned n_listeners;    /* started */
-    unsigned port;           /* bound port (the same on every address) */
+    unsigned port;           /* bound port of the addresses without a port of their own */
     char mhd_error[256];     /* MHD's last log message (for startup errors) */
 
     unsigned active_requests; /* from the first access call to "completed" */

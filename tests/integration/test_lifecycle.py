@@ -326,3 +326,46 @@ def test_address_listed_twice_or_taken_by_another_f8d(model_file):
         rc = first.stop(signal.SIGTERM)
         shutil.rmtree(d)
     assert rc == 0, first.stderr
+
+
+def _free_port(family=socket.AF_INET, host="127.0.0.1"):
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_listen_address_with_its_own_port(model_file):
+    """'ADDR:PORT' / '[V6]:PORT' entries listen on their own port; the others on --port."""
+    d = models_dir()
+    own = _free_port(socket.AF_INET6, "::1")
+    daemon = Daemon(d, "--host", "127.0.0.1, [::1]:%d" % own)
+    try:
+        port = daemon.wait_ready()
+        line = next(l for l in daemon.lines if "listening on" in l)
+        assert "http://127.0.0.1:%d, http://[::1]:%d" % (port, own) in line, line
+        for host, p in (("127.0.0.1", port), ("::1", own)):
+            c = http.client.HTTPConnection(host, p, timeout=30)
+            try:
+                status, _, _ = daemon.request("GET", "/v2/health/ready", conn=c)
+                assert status == 200
+            finally:
+                c.close()
+    finally:
+        rc = daemon.stop(signal.SIGTERM)
+        shutil.rmtree(d)
+    assert rc == 0, daemon.stderr
+    assert not daemon.sanitizer_reports(), daemon.stderr
+
+
+def test_bad_listen_entries(model_file):
+    d = models_dir()
+    try:
+        for host, want in (("127.0.0.1:99999", "the port must be a number from 0 to 65535"),
+                           ("127.0.0.1:http", "the port must be a number"),
+                           ("[::1", "expected [IPv6] or [IPv6]:PORT")):
+            out = run_f8d("--models", d, "--host", host, "--port", "0")
+            assert out.returncode == 1, host
+            assert want in out.stderr, (host, out.stderr)
+    finally:
+        shutil.rmtree(d)
