@@ -13,6 +13,16 @@ import sys
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _probability(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return p
+
+
 def _shape(text: str):
     try:
         h, w, c = (int(t) for t in text.lower().split("x"))
@@ -275,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="channels at 28x28, 14x14, 7x7 (default 24 48 96)")
     f.add_argument("--pact", action="store_true", help="PACT in fixed point: a learned clip "
                    "level per activation during quantized training")
-    f.add_argument("--jpeg-aug", type=float, default=None, metavar="P",
+    f.add_argument("--jpeg-aug", type=_probability, default=None, metavar="P",
                    help="quantized training: send each image through a JPEG round trip "
                    "(quality 70-95) with probability P, as f8d receives them (default 0.5)")
     f.add_argument("--checkpoint", help="checkpoint file, rewritten after every epoch")
@@ -320,7 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as e:
+        # the user's data or files (a missing folder or checkpoint, mismatched classes, a
+        # broken .f8): one line saying what, not a traceback
+        print(f"f8train {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 trip gives the pixels a JPEG decode gives (what f8d receives), only to the images drawn."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -39,3 +42,13 @@ def test_jpeg_roundtrip(fashion_test):
     z = data.jpeg_roundtrip(x, torch.Generator().manual_seed(2), 0.5)
     changed = sum(not torch.equal(z[i], x[i]) for i in range(len(x)))
     assert 8 <= changed <= 32
+
+
+def test_jpeg_aug_must_be_a_probability():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.path.join(repo, "trainer"))
+    for bad in ("3", "-0.1", "half"):
+        p = subprocess.run([sys.executable, "-m", "f8train", "fashion", "--out", "/dev/null",
+                            "--quick", "--jpeg-aug", bad], capture_output=True, text=True,
+                           env=env, timeout=60)
+        assert p.returncode == 2 and "expected a number from 0 to 1" in p.stderr, p.stderr

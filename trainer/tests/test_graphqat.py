@@ -177,3 +177,21 @@ def test_fashionnet_is_a_zoo_architecture(fashion_test, tmp_path):
     path = str(tmp_path / "f.f8")
     fileformat.write(g, path)
     assert np.array_equal(engine_logits(path, x[:32]), ints)
+
+
+def test_train_bad_input_is_one_clear_line(fashion_test, tmp_path):
+    """A validation folder with other classes, or a data folder that is not there: exit 2 and
+    one line naming the problem, no traceback."""
+    x, y = fashion_test
+    train_dir, val_dir = str(tmp_path / "t"), str(tmp_path / "v")
+    _folder(train_dir, x, y, (0, 1), 4)
+    _folder(val_dir, x, y, (0, 1, 2), 4)
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "trainer"))
+    base = [sys.executable, "-m", "f8train", "train", "--arch", "mobilenet_v1", "--input",
+            "32x32x1", "--out", str(tmp_path / "m.f8")]
+    for extra, want in ((["--data", train_dir, "--val", val_dir], "differ"),
+                        (["--data", str(tmp_path / "nowhere")], "nowhere")):
+        p = subprocess.run(base + extra, capture_output=True, text=True, env=env, timeout=120)
+        assert p.returncode == 2, p.stderr
+        assert "Traceback" not in p.stderr and want in p.stderr, p.stderr
+        assert p.stderr.startswith("f8train train: error:"), p.stderr
