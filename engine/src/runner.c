@@ -547,9 +547,10 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
     uint32_t *slot_of = malloc(nv * sizeof *slot_of);
     slot *slots = calloc(nv, sizeof *slots); /* at most one slot per value */
     slot *pslots = calloc(nv, sizeof *pslots); /* the slots of values that are not local */
+    uint32_t *stretch_of = calloc(nv, sizeof *stretch_of); /* of each value's writer */
     size_t *slot_offset = NULL;
     int rc = F8_ENOMEM;
-    if (!r || !last_use || !slot_of || !slots || !pslots)
+    if (!r || !last_use || !slot_of || !slots || !pslots || !stretch_of)
         goto out;
     r->model = model;
     r->max_batch = max_batch;
@@ -584,29 +585,16 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
      * inputs and outputs, anything alive across a DENSE) are per image. The two kinds get
      * slots from separate pools, so a local value of one image never lands on a per-image
      * value of another. */
-    for (uint32_t i = 0; i < nops; i++) {
+    for (uint32_t i = 0, stretch = 0; i < nops; i++) { /* stretch: DENSE ops before op i */
         const f8_op_desc *d = &model->ops[i].desc;
-        if (d->type != F8_OP_DENSE && d->output != output)
-            r->local[d->output] = 1;
-    }
-    for (uint32_t i = 0, seg = 0; i < nops; i++) {
-        const f8_op_desc *d = &model->ops[i].desc;
+        const int dense = d->type == F8_OP_DENSE;
         const uint32_t ins[2] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0};
-        for (int k = 0; k < 2; k++) {
-            const uint32_t v = ins[k];
-            if (v == 0)
-                continue;
-            /* a DENSE reads it, or it was written in an earlier stretch */
-            uint32_t wseg = 0, writer = 0;
-            for (uint32_t j = 0; j < i; j++)
-                if (model->ops[j].desc.output == v)
-                    writer = j;
-            for (uint32_t j = 0; j < writer; j++)
-                wseg += model->ops[j].desc.type == F8_OP_DENSE;
-            if (d->type == F8_OP_DENSE || wseg != seg)
-                r->local[v] = 0;
-        }
-        seg += d->type == F8_OP_DENSE;
+        for (int k = 0; k < 2; k++) /* read by a DENSE, or written in an earlier stretch */
+            if (ins[k] != 0 && (dense || stretch_of[ins[k]] != stretch))
+                r->local[ins[k]] = 0;
+        r->local[d->output] = !dense && d->output != output;
+        stretch_of[d->output] = stretch;
+        stretch += dense;
     }
 
     uint32_t num_slots = 0, num_pslots = 0;
@@ -689,6 +677,7 @@ out:
     free(slot_of);
     free(slots);
     free(pslots);
+    free(stretch_of);
     if (rc != F8_OK) {
         f8_runner_destroy(r);
         return rc;
