@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from . import fileformat, graphqat, imagefolder, report as report_png, simulate, zoo
+from .train import _progress  # the same tqdm bar as `fashion`
 
 MOMENTUM = 0.9
 WEIGHT_DECAY_FP = 1e-4
@@ -105,7 +106,6 @@ def _epochs(module: torch.nn.Module, fwd, x: np.ndarray, y: np.ndarray, epochs: 
             sched.load_state_dict(resume["sched"])
     xt, yt = zoo.images_to_float(x), torch.from_numpy(y)
     dev = _device(module)
-    from .train import _progress
     for epoch in range(start, epochs):
         module.train()
         t0, loss_sum, correct, seen = time.time(), 0.0, 0, 0
