@@ -64,17 +64,20 @@ static void arm_timer(struct f8d_listener *l)
     }
 }
 
+static void run_listener(struct f8d_listener *l)
+{
+    if (l->mhd == NULL)
+        return;
+    MHD_run(l->mhd);
+    arm_timer(l);
+}
+
 /* Every listener is run: a resumed connection (from a batch, a reload) belongs to one of
  * them, and MHD_run on an idle daemon costs one epoll_wait that returns at once. */
 void f8d_http_run(struct f8d_server *s)
 {
-    for (unsigned i = 0; i < s->n_listeners; i++) {
-        struct f8d_listener *l = &s->listeners[i];
-        if (l->mhd == NULL)
-            continue;
-        MHD_run(l->mhd);
-        arm_timer(l);
-    }
+    for (unsigned i = 0; i < s->n_listeners; i++)
+        run_listener(&s->listeners[i]);
     f8d_server_check_stop(s);
 }
 
@@ -86,10 +89,8 @@ static void on_poll(uv_poll_t *handle, int status, int events)
     if (status < 0)
         f8d_log("poll on MHD's epoll fd (%s) failed: %s", l ? l->addr : "?",
                 uv_strerror(status));
-    if (l != NULL && l->mhd != NULL) {
-        MHD_run(l->mhd);
-        arm_timer(l);
-    }
+    if (l != NULL)
+        run_listener(l);
     f8d_server_check_stop(s);
 }
 
