@@ -501,10 +501,51 @@ static f8_model *dense_chain_model(void)
     return model;
 }
 
+/* A 3x3 convolution with 460 KB of weights on a 4x4x256 input: the runner runs it batched
+ * (64 output channels at a time over all of a thread's images; 200 channels, so the last
+ * group is one block of 16), and its first and last output rows skip a padding row. */
+static struct {
+    int8_t w[200 * 9 * 256];
+    int32_t b[200];
+    int8_t f[200];
+} wide;
+
+static f8_model *wide_conv_model(void)
+{
+    mb_model m;
+    const uint32_t H = 4, C1 = 256, C2 = 200, K = 10;
+    mb_init(&m, H, H, 3, 8, K);
+    uint32_t v1 = mb_value(&m, H, H, C1, F8_DTYPE_U8, 4);
+    uint32_t v2 = mb_value(&m, H, H, C2, F8_DTYPE_S8, 3);
+    uint32_t v3 = mb_value(&m, 1, 1, C2, F8_DTYPE_S8, 3);
+    uint32_t v4 = mb_value(&m, 1, 1, K, F8_DTYPE_S32, 6);
+    m.output_value = v4;
+    slot_weights(0, C1, 27, 7, 8, 4);
+    mb_conv(&m, 0, v1, 3, 3, 1, 1, 1, 1, mw.w[0], mw.b[0], mw.f[0]);
+    for (size_t i = 0; i < sizeof wide.w; i++)
+        wide.w[i] = (int8_t)rnd_in(-127, 127);
+    for (uint32_t o = 0; o < C2; o++) {
+        wide.b[o] = rnd_in(-50000, 50000);
+        wide.f[o] = (int8_t)(rnd_in(15, 17) - 4 + 3);
+    }
+    mb_conv(&m, v1, v2, 3, 3, 1, 1, 1, 0, wide.w, wide.b, wide.f);
+    mb_pool(&m, F8_OP_AVGPOOL, v2, v3, H, 1, 0, 4, 0);
+    slot_weights(1, K, C2, 7, 3, 6);
+    mb_dense(&m, v3, v4, 0, mw.w[1], mw.b[1], mw.f[1]);
+    char err[F8_ERRMSG_SIZE];
+    int rc;
+    f8_model *model = mb_open(&m, err, sizeof err, &rc);
+    if (!model)
+        fprintf(stderr, "wide conv model: %s\n", err);
+    return model;
+}
+
 static void test_models_all_paths(void)
 {
-    for (int trial = 0; trial < 4; trial++) {
-        f8_model *m = trial == 3 ? dense_chain_model() : random_model();
+    for (int trial = 0; trial < 5; trial++) {
+        f8_model *m = trial == 4   ? wide_conv_model()
+                      : trial == 3 ? dense_chain_model()
+                                   : random_model();
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
         const f8_model_info *info = f8_model_get_info(m);
         const size_t img = (size_t)info->input_h * info->input_w * info->input_c;

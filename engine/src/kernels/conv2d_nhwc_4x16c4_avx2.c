@@ -15,12 +15,12 @@
 #define MR 4
 
 F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y, uint32_t pix0,
-                         uint32_t mr, uint32_t blk)
+                         uint32_t mr, uint32_t blk, uint32_t ky0, uint32_t ky1)
 {
     const f8_packed *pk = g->pk;
     size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->krows, blk, &step);
     const uint32_t steps = pk->seg4 / 4;
+    const int8_t *w = f8_gemm_block(pk, g->krows, blk, &step) + (size_t)ky0 * steps * step;
     const __m256i flip = _mm256_set1_epi8(g->in_s8 ? (char)0x80 : 0);
     const __m256i even = _mm256_set1_epi32(0x00FF00FF), odd = _mm256_set1_epi32((int)0xFF00FF00u);
     const __m256i ones = _mm256_set1_epi16(1);
@@ -33,7 +33,7 @@ F8_INLINE void conv_tile(const f8_conv_geom *g, const uint8_t *const *ptrs, void
         acc[m][0] = b0;
         acc[m][1] = b1;
     }
-    for (uint32_t ky = 0; ky < g->krows; ky++) {
+    for (uint32_t ky = ky0; ky < ky1; ky++) {
         const uint8_t *const *p = ptrs + ky * MR;
         for (uint32_t c = 0; c < steps; c++, w += step) {
             const __m256i w0 = _mm256_load_si256((const __m256i *)w);
@@ -78,8 +78,10 @@ void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
     const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
     for (uint32_t pix = p0; pix < p1; pix += MR) {
         const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+        uint32_t ky0, ky1;
         f8_segments(g, x, pix, mr, MR, ptrs, scratch);
-        for (uint32_t blk = 0; blk < g->pk->nblk; blk++)
-            conv_tile(g, ptrs, y, pix, mr, blk);
+        f8_live_rows(g, pix, mr, &ky0, &ky1);
+        for (uint32_t blk = g->blk0; blk < g->blk1; blk++)
+            conv_tile(g, ptrs, y, pix, mr, blk, ky0, ky1);
     }
 }

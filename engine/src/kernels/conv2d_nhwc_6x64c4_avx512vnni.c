@@ -228,12 +228,13 @@ F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_
  * channel tiles of 1-3 blocks (Cout not a multiple of 64, MRT = MR) and the short pixel
  * tiles of 1-5 pixels (NB = 4) that end a row range. */
 F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                           const int MRT, const int NB, const int s8, __m512i *out /* [MR][4] */)
+                           uint32_t ky0, uint32_t ky1, const int MRT, const int NB, const int s8,
+                           __m512i *out /* [MR][4] */)
 {
     const f8_packed *pk = g->pk;
     size_t step;
-    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
     const uint32_t steps = pk->seg4 / 4;
+    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) + (size_t)ky0 * steps * step;
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i acc[MR][4];
 #pragma GCC unroll 4
@@ -243,7 +244,7 @@ F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
         for (int m = 0; m < MRT; m++)
             acc[m][j] = b;
     }
-    for (uint32_t ky = 0; ky < g->krows; ky++) {
+    for (uint32_t ky = ky0; ky < ky1; ky++) {
         const uint8_t *const *p = ptrs + ky * MR;
         for (uint32_t c = 0; c < steps; c++, w += step) {
             __m512i wv[4];
@@ -271,11 +272,12 @@ F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
 }
 
 #define TILE_INTRIN(MRT, NB)                                                                   \
-    (s8 ? tile_intrin(g, ptrs, b0, MRT, NB, 1, out) : tile_intrin(g, ptrs, b0, MRT, NB, 0, out))
+    (s8 ? tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 1, out)                                  \
+        : tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 0, out))
 
 /* Channel tiles of 1-3 blocks, full pixel tiles. */
 static void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                        uint32_t nb, __m512i *out)
+                        uint32_t ky0, uint32_t ky1, uint32_t nb, __m512i *out)
 {
     const int s8 = g->in_s8;
     switch (nb) {
@@ -287,7 +289,7 @@ static void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint3
 
 /* Pixel tiles of 1-5 pixels, 4 blocks. */
 static void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                       uint32_t mr, __m512i *out)
+                       uint32_t ky0, uint32_t ky1, uint32_t mr, __m512i *out)
 {
     const int s8 = g->in_s8;
     switch (mr) {
@@ -299,9 +301,10 @@ static void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32
     }
 }
 
-/* Output channels [16·b0, 16·(b0 + 4)) of a tile of mr pixels from pix0. */
+/* Output channels [16·b0, 16·(b0 + 4)) of a tile of mr pixels from pix0, kernel rows
+ * [ky0, ky1) (f8_live_rows). */
 static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t pix0,
-                 uint32_t mr, uint32_t b0)
+                 uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)
 {
     const f8_packed *pk = g->pk;
     const uint32_t nb = pk->nblk - b0 < 4 ? pk->nblk - b0 : 4;
@@ -312,7 +315,8 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     if (nb == 4 && mr == MR && !ep->any_left && (b0 + 4) * 16 <= g->Cout &&
         (u8 || (g->out_dtype == F8_DTYPE_S8 && ep->max_sr <= 23))) {
         size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
+        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
+                          (size_t)ky0 * (pk->seg4 / 4) * step;
         u8_ctx ctx;
         ctx.sr = ep->sr + (size_t)b0 * 16;
         ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
@@ -322,21 +326,23 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         for (int m = 0; m < MR; m++)
             ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
         if (u8)
-            tile_6x64_asm_u8(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8);
+            tile_6x64_asm_u8(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                             pk->bias + (size_t)b0 * 16, &ctx, s8);
         else
-            tile_6x64_asm_s8(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16, &ctx, s8,
-                             g->relu);
+            tile_6x64_asm_s8(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                             pk->bias + (size_t)b0 * 16, &ctx, s8, g->relu);
         return;
     }
     if (nb == 4 && mr < MR) {
-        tile_short(g, ptrs, b0, mr, acc);
+        tile_short(g, ptrs, b0, ky0, ky1, mr, acc);
     } else if (nb == 4) {
         size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step);
-        tile_6x64_asm(ptrs, g->krows, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
+        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
+                          (size_t)ky0 * (pk->seg4 / 4) * step;
+        tile_6x64_asm(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
                       (int32_t *)(void *)acc, s8);
     } else {
-        tile_narrow(g, ptrs, b0, nb, acc);
+        tile_narrow(g, ptrs, b0, ky0, ky1, nb, acc);
     }
     store_tile(g, y, pix0, mr, b0, (int)nb, acc);
 }
@@ -346,23 +352,27 @@ void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, voi
 {
     const uint8_t *x = xv;
     const f8_packed *pk = g->pk;
-    const uint32_t nblk = pk->nblk;
+    const uint32_t blk0 = g->blk0, blk1 = g->blk1;
     const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
     uint8_t scratch[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
     const uint8_t *ptrs[64 * MR];
-    if ((size_t)nblk * 16 * g->krows * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
+    if ((size_t)(blk1 - blk0) * 16 * g->krows * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
         for (uint32_t pix = p0; pix < p1; pix += MR) {
             const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+            uint32_t ky0, ky1;
             f8_segments(g, x, pix, mr, MR, ptrs, scratch);
-            for (uint32_t b0 = 0; b0 < nblk; b0 += 4)
-                tile(g, ptrs, y, pix, mr, b0);
+            f8_live_rows(g, pix, mr, &ky0, &ky1);
+            for (uint32_t b0 = blk0; b0 < blk1; b0 += 4)
+                tile(g, ptrs, y, pix, mr, b0, ky0, ky1);
         }
     } else {
-        for (uint32_t b0 = 0; b0 < nblk; b0 += 4)
+        for (uint32_t b0 = blk0; b0 < blk1; b0 += 4)
             for (uint32_t pix = p0; pix < p1; pix += MR) {
                 const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
+                uint32_t ky0, ky1;
                 f8_segments(g, x, pix, mr, MR, ptrs, scratch);
-                tile(g, ptrs, y, pix, mr, b0);
+                f8_live_rows(g, pix, mr, &ky0, &ky1);
+                tile(g, ptrs, y, pix, mr, b0, ky0, ky1);
             }
     }
 }

@@ -160,6 +160,10 @@ typedef struct {
     void *mem;         /* owner of everything above */
 } f8_packed;
 
+/* Packed weight bytes above which a kernel keeps one channel tile's weights hot while it
+ * walks the pixels (channel tiles outer) instead of reading all weights per pixel tile. */
+#define F8_WEIGHTS_HOT_BYTES (384 * 1024)
+
 /* One convolution as the SIMD kernels see it (DENSE is a 1x1 convolution of a 1 x batch
  * image of K channels). Built by the runner from the op and its packing. */
 typedef struct {
@@ -171,6 +175,9 @@ typedef struct {
     int relu;
     const f8_packed *pk;
     const uint8_t *zero; /* at least seg4 zero bytes: a kernel row wholly in the padding */
+    uint32_t blk0, blk1; /* GEMM: computes output channel blocks [blk0, blk1) of 16 only
+                            (blk0 a multiple of 4, blk1 one too or nblk): the runner splits
+                            a layer with large weights by channels across images */
 } f8_conv_geom;
 
 /* Builds the packing of a CONV2D (groups 1 or depthwise) or DENSE op; kind NONE for other
