@@ -243,17 +243,20 @@ static void plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, op_pl
     }
 }
 
-/* A GEMM runs batched (run_gemm_batch) when its packed weights would not stay in cache
- * from one image to the next (more than F8_WEIGHTS_HOT_BYTES) and outweigh the inputs of a
- * thread's images: then reading the inputs once per 64 output channels costs less than
- * reading all the weights once per image. ResNet-18's last stage (1.2-2.4 MB of weights, 25-50
- * KB of input per image) spends 7% less time so at batch 16. */
+/* A GEMM runs batched (run_gemm_batch) when its packed weights would not stay in a 1 MB L2
+ * cache next to the activations from one image to the next (F8_BATCH_WEIGHTS_BYTES) and
+ * outweigh the inputs of a thread's images: then reading the inputs once per 64 output
+ * channels costs less than reading all the weights once per image. ResNet-18's last stage
+ * (1.2-2.4 MB of weights, 25-50 KB of input per image) spends 7% less time so at batch 16;
+ * MobileNet-V2's last 1x1 (410 KB) was slower batched, its output no longer in cache for the
+ * pooling after it. */
+#define F8_BATCH_WEIGHTS_BYTES (768 * 1024)
 #define F8_BATCH_INPUT_BYTES (512 * 1024) /* inputs of the images run together at most */
 static int weights_outweigh_inputs(const op_plan *pl, size_t in_bytes, uint32_t images)
 {
     const f8_packed *pk = pl->geom.pk;
     const size_t w = (size_t)pk->nblk * 16 * pl->geom.krows * pk->seg4;
-    return w > F8_WEIGHTS_HOT_BYTES && w > images * in_bytes;
+    return w >= F8_BATCH_WEIGHTS_BYTES && w > images * in_bytes;
 }
 
 /* ---- execution ---------------------------------------------------------------------- */

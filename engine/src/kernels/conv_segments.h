@@ -182,7 +182,7 @@ f8_live_rows(const f8_conv_geom *g, uint32_t pix0, uint32_t mr, uint32_t *ky0, u
 {
     *ky0 = 0;
     *ky1 = g->krows;
-    if (g->in_s8 || g->pk->patch)
+    if (g->in_s8 || g->krows == 1) /* (1x1 layers: no divisions in their short tiles) */
         return;
     const int64_t oy_first = pix0 / g->Wo, oy_last = (pix0 + mr - 1) / g->Wo;
     const int64_t top = (int64_t)g->pt - oy_last * g->sh;              /* rows below: padding */
