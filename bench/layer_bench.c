@@ -74,7 +74,9 @@ int main(int argc, char **argv)
         return 1;
     const size_t nx = (size_t)H * W * cin * f8_dtype_size(din);
     const size_t ny = (size_t)ho * wo * cout * f8_dtype_size(dout);
-    uint8_t *x = malloc(nx), *y = malloc(ny), *zero = calloc(1, op.pk.seg4 + 64);
+    /* 64-byte aligned like the runner's arena (a kernel's row stores may be whole lines) */
+    uint8_t *x = aligned_alloc(64, (nx + 63) & ~(size_t)63);
+    uint8_t *y = aligned_alloc(64, (ny + 63) & ~(size_t)63), *zero = calloc(1, op.pk.seg4 + 64);
     for (size_t i = 0; i < nx; i++)
         x[i] = (uint8_t)rand();
     double *t = malloc(sizeof *t * (size_t)iters);

@@ -120,7 +120,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     const uint32_t seg = taps / kh * cin;
     const uint32_t seg4 = (seg + 3) & ~3u;
     const size_t wbytes = dw ? (size_t)nblk * taps * 16 * 4 : (size_t)nblk * kh * seg4 * 16;
-    const size_t ints = (size_t)c16 * 8; /* bias + 7 epilogue arrays */
+    const size_t ints = (size_t)c16 * 9; /* bias + 7 epilogue arrays + bias_r */
     const size_t wdw3_bytes = dw && kh == 3 && a->kernel_w == 3 ? (size_t)nblk * 3 * 64 : 0;
     const size_t wpad = ((wbytes + 63) & ~(size_t)63) + wdw3_bytes;
     uint8_t *mem = NULL;
@@ -130,6 +130,8 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     int32_t *bias = (int32_t *)(void *)(mem + wpad);
     int32_t *sr = bias + c16, *mask = sr + c16, *hm1 = mask + c16, *one = hm1 + c16;
     int32_t *sl = one + c16, *lo_pre = sl + c16, *hi_pre = lo_pre + c16;
+    int32_t *bias_r = hi_pre + c16;
+    int sums_fit = !dw;
     int32_t lo, hi;
     dtype_range(a->out.dtype, &lo, &hi);
 
@@ -140,11 +142,12 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
             continue;
         }
         const int8_t *wo = a->weights + (size_t)o * taps * cin;
-        int64_t sum = 0;
+        int64_t sum = 0, sum_abs = 0;
         for (uint32_t t = 0; t < taps; t++)
             for (uint32_t i = 0; i < cin; i++) {
                 const int8_t w = wo[(size_t)t * cin + i];
                 sum += w;
+                sum_abs += w < 0 ? -w : w;
                 if (dw) {
                     int32_t *d = (int32_t *)(void *)mem;
                     d[((size_t)(o / 16) * taps + t) * 16 + o % 16] = (int32_t)(uint16_t)(int16_t)w;
@@ -166,7 +169,14 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
         bias[o] = flip ? wrap_add(a->bias[o], -128 * sum) : a->bias[o];
         epi_lane(sr, mask, hm1, one, sl, lo_pre, hi_pre, o, a->fl_w[o] + a->in0.fl - a->out.fl,
                  lo, hi);
+        /* every input byte the kernel multiplies lies in [0, 255] */
+        const int64_t b = (int64_t)a->bias[o] - (flip ? 128 * sum : 0);
+        const int64_t bound = (b < 0 ? -b : b) + 255 * sum_abs + hm1[o] + 1;
+        sums_fit &= sl[o] == 0 && sr[o] <= 30 && bound <= INT32_MAX;
+        bias_r[o] = wrap_add(bias[o], hm1[o]); /* used only when sums_fit */
     }
+    for (uint32_t o = cout; o < c16; o++)
+        bias_r[o] = bias[o]; /* padding channels: bias and hm1 are 0 */
     int any_left = 0, max_sr = 0;
     for (uint32_t o = 0; o < c16; o++) {
         any_left |= sl[o] > 0;
@@ -181,6 +191,8 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     pk->wdw = dw ? (const int32_t *)(const void *)mem : NULL;
     pk->wdw3 = wdw3_bytes ? (const int8_t *)(mem + wpad - wdw3_bytes) : NULL;
     pk->bias = bias;
+    pk->bias_r = bias_r;
+    pk->sums_fit = sums_fit;
     pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr};
     pk->mem = mem;
     return F8_OK;

@@ -33,9 +33,14 @@ static const f8_isa simd[] = {F8_ISA_AVX2, F8_ISA_AVX512VNNI};
 #define NSIMD 2
 
 static int extreme_fill; /* inputs near the ends of their range (saturation paths) */
+static int fill_byte = -1; /* >= 0: every u8 input byte is this */
 
 static void fill(void *p, f8_dtype t, size_t n)
 {
+    if (fill_byte >= 0 && t == F8_DTYPE_U8) {
+        memset(p, fill_byte, n);
+        return;
+    }
     static const int8_t s8x[] = {-127, -126, -100, -1, 0, 1, 100, 126, 127};
     static const uint8_t u8x[] = {0, 1, 2, 127, 128, 200, 253, 254, 255};
     for (size_t i = 0; i < n && extreme_fill && t != F8_DTYPE_S32; i++) {
@@ -278,6 +283,47 @@ static void test_conv_right_shifts(void)
     for (int i = 0; i < 300; i++)
         random_conv(i % 3 == 2 ? 1 : 0);
     right_shifts_only = 0;
+}
+
+/* The packing epilogue (pk->sums_fit) adds the rounding's half - 1 to the bias up front and
+ * lets no sum leave s32: 1x1 convolutions whose largest possible sums (all inputs 255, all
+ * weights ±127, a bias of ±|b|) land exactly on that bound and one past it (the other
+ * epilogues then), for u8/s8 outputs with and without ReLU, against the scalar kernel. */
+static void test_conv_sum_bounds(void)
+{
+    enum { CIN = 64, COUT = 128 };
+    static int8_t w[COUT * CIN], flw[COUT];
+    static int32_t bias[COUT];
+    const int sr = 30;
+    const int64_t hm1 = ((int64_t)1 << (sr - 1)) - 1;
+    const int64_t edge = INT32_MAX - 255 * 127 * CIN - hm1 - 1; /* the largest |b| that fits */
+    fill_byte = 255;
+    for (int past = 0; past <= 1; past++)
+        for (int variant = 0; variant < 4; variant++) {
+            f8_op_impl op;
+            memset(&op, 0, sizeof op);
+            f8_kernel_args *a = &op.args;
+            op.desc.type = F8_OP_CONV2D;
+            a->kernel_h = a->kernel_w = a->stride_h = a->stride_w = 1;
+            a->groups = 1;
+            a->in0 = (f8_value_desc){2, 7, CIN, F8_DTYPE_U8, 0};
+            a->out = (f8_value_desc){2, 7, COUT, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, 0};
+            a->relu = variant >> 1;
+            for (uint32_t o = 0; o < COUT; o++) {
+                const int neg = o % 2;
+                memset(w + o * CIN, neg ? -127 : 127, CIN);
+                bias[o] = (int32_t)((neg ? -1 : 1) * (edge + past));
+                flw[o] = (int8_t)sr;
+            }
+            a->weights = w;
+            a->bias = bias;
+            a->fl_w = flw;
+            CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+            CU_ASSERT_EQUAL(op.pk.sums_fit, !past);
+            f8_pack_free(&op.pk);
+            compare_op(&op, 2, past ? "conv just past the sum bound" : "conv at the sum bound");
+        }
+    fill_byte = -1;
 }
 
 static void test_dense_random(void)
@@ -614,6 +660,7 @@ int main(void)
         {"conv2d: depthwise random shapes", test_dwconv_random},
         {"conv2d: depthwise 3x3 random shapes (stride 1, u8)", test_dwconv3x3_random},
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
+        {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},

@@ -95,13 +95,59 @@
     ESJ(0, 0, LOWER, 8, 12, 16, 20, 24, 28) ESJ(64, 16, LOWER, 9, 13, 17, 21, 25, 29)          \
     ESJ(128, 32, LOWER, 10, 14, 18, 22, 26, 30) ESJ(192, 48, LOWER, 11, 15, 19, 23, 27, 31)
 
+/* The packing epilogue (pk->sums_fit: hm1 is in the bias and no sum can overflow): per
+ * accumulator a = (a + ((a >> sr) & one)) >> sr with arithmetic shifts (round half to even,
+ * FORMAT.md), then each pixel's 4 blocks are packed to s16 with saturation and to u8 or s8,
+ * which clamps to the output range (ReLU included: the rounding keeps the sign), and stored
+ * as one 64-byte row after vpermd restores the channel order (the packs interleave the
+ * blocks per 128-bit lane). 4 vector operations per accumulator and 5 per pixel, where the
+ * epilogues above take 7-9 per accumulator. zmm0 = sr, zmm1 = one, zmm6 = the permutation,
+ * zmm7 = the s8 floor bytes (0 with ReLU, else −127). */
+#define RP1(a)                                                                                 \
+    "vpsravd %%zmm0, %%zmm" #a ", %%zmm4\n\t"                                                  \
+    "vpandd %%zmm1, %%zmm4, %%zmm4\n\t"                                                         \
+    "vpaddd %%zmm4, %%zmm" #a ", %%zmm" #a "\n\t"                                               \
+    "vpsravd %%zmm0, %%zmm" #a ", %%zmm" #a "\n\t"
+#define RPJ(o64, a0, a1, a2, a3, a4, a5)                                                       \
+    "vmovdqu64 " #o64 "(%[cnt]), %%zmm0\n\t"                                                   \
+    "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
+    RP1(a0) RP1(a1) RP1(a2) RP1(a3) RP1(a4) RP1(a5)
+#define PK1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
+    POST                                                                                       \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define EPILOGUE_PACK(PACKB, POST)                                                             \
+    "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
+    RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
+    RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
+    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
+    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    PK1(p0, 8, 9, 10, 11, PACKB, POST) PK1(p1, 12, 13, 14, 15, PACKB, POST)                    \
+    PK1(p2, 16, 17, 18, 19, PACKB, POST) PK1(p3, 20, 21, 22, 23, PACKB, POST)                  \
+    PK1(p4, 24, 25, 26, 27, PACKB, POST) PK1(p5, 28, 29, 30, 31, PACKB, POST)
+#define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
+#define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
+
+/* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
+ * vpermd with this index puts them back in dword 4·j + L. */
+static const int32_t pack_order[16] __attribute__((aligned(64))) = {
+    0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+
 typedef struct {
     const int32_t *sr, *hm1, *one; /* at the tile's first channel */
     uint8_t *o[6];                 /* the 6 pixels' outputs at the tile's first channel */
     int32_t c128, cm127;           /* 128 and −127 (s8 epilogue) */
+    int32_t floor4;                /* packing s8 epilogue: the floor in 4 bytes */
+    const int32_t *order;          /* pack_order */
 } u8_ctx;
 _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
-                   offsetof(u8_ctx, cm127) == 76,
+                   offsetof(u8_ctx, cm127) == 76 && offsetof(u8_ctx, floor4) == 80 &&
+                   offsetof(u8_ctx, order) == 88,
                "the assembly epilogues address u8_ctx by these offsets");
 
 #define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
@@ -204,6 +250,26 @@ static void tile_6x64_asm_s8(const uint8_t **ptrs, uint32_t kh, const int8_t *w,
         KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_RELU));
     else
         KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_NEG));
+}
+
+/* The same with the packing epilogue (pk->sums_fit; bias is pk->bias_r), u8 or s8 out. */
+static void tile_6x64_asm_pack(const uint8_t **ptrs, uint32_t kh, const int8_t *w,
+                               uint64_t steps, const int32_t *bias, const u8_ctx *ctx, int s8,
+                               int out_s8)
+{
+    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
+    uint64_t cnt;
+    uint32_t rows = kh;
+    const int32_t flipv = (int32_t)0x80808080u;
+    const u8_ctx *out = ctx;
+    if (s8 && out_s8)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_PACK_S8);
+    else if (s8)
+        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_PACK_U8);
+    else if (out_s8)
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_PACK_S8);
+    else
+        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_PACK_U8);
 }
 
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
@@ -313,7 +379,7 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     const f8_epi *ep = &pk->ep;
     const int u8 = g->out_dtype == F8_DTYPE_U8;
     if (nb == 4 && mr == MR && !ep->any_left && (b0 + 4) * 16 <= g->Cout &&
-        (u8 || (g->out_dtype == F8_DTYPE_S8 && ep->max_sr <= 23))) {
+        (u8 || (g->out_dtype == F8_DTYPE_S8 && (pk->sums_fit || ep->max_sr <= 23)))) {
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
                           (size_t)ky0 * (pk->seg4 / 4) * step;
@@ -323,9 +389,14 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         ctx.one = ep->one + (size_t)b0 * 16;
         ctx.c128 = 128;
         ctx.cm127 = -127;
+        ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
+        ctx.order = pack_order;
         for (int m = 0; m < MR; m++)
             ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-        if (u8)
+        if (pk->sums_fit)
+            tile_6x64_asm_pack(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                               pk->bias_r + (size_t)b0 * 16, &ctx, s8, !u8);
+        else if (u8)
             tile_6x64_asm_u8(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                              pk->bias + (size_t)b0 * 16, &ctx, s8);
         else

@@ -156,6 +156,12 @@ typedef struct {
                           w[2][kx], 0) of each channel: the three rows of one kernel column as
                           one vpdpbusd operand (dwconv2d_nhwc_16c_avx512vnni.c) */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
+    const int32_t *bias_r; /* GEMM with sums_fit: [nblk*16] bias + hm1 (the rounding's
+                              half - 1 added up front; see sums_fit) */
+    int sums_fit;      /* GEMM: no sum of bias_r and products can leave s32 (|bias| + 255·Σ|w|
+                          + hm1 < 2^31 in every channel), only right shifts, sr <= 30: the
+                          6x64 tile rounds bias_r's sums as (v + ((v >> sr) & 1)) >> sr with
+                          arithmetic shifts and lets the s16/u8/s8 packs clamp */
     f8_epi ep;
     void *mem;         /* owner of everything above */
 } f8_packed;
