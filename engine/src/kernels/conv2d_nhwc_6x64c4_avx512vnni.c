@@ -272,9 +272,56 @@ static void tile_6x64_asm_pack(const uint8_t **ptrs, uint32_t kh, const int8_t *
         KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_PACK_U8);
 }
 
+/* Whether the tiles use the packing epilogue: then every tile starts from pk->bias_r. */
+F8_INLINE int packing(const f8_conv_geom *g)
+{
+    return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
+}
+
+/* The packing epilogue of the intrinsics tiles (any nb, mr, and a partial last block): the
+ * same arithmetic as EPILOGUE_PACK, one masked store of up to 64 bytes per pixel. */
+F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
+                                 uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
+{
+    const f8_epi *ep = &g->pk->ep;
+    const uint32_t ch = b0 * 16, full = (uint32_t)nb * 16;
+    const uint32_t n = g->Cout - ch < full ? g->Cout - ch : full;
+    const __mmask64 k = n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    const int s8 = g->out_dtype == F8_DTYPE_S8;
+    const __m512i floor = _mm512_set1_epi8(g->relu ? 0 : -127);
+    const __m512i order = _mm512_load_si512(pack_order);
+    __m512i sr[4], one[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        sr[j] = j < nb ? _mm512_loadu_si512(ep->sr + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
+        one[j] = j < nb ? _mm512_loadu_si512(ep->one + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < MR; m++) {
+        if ((uint32_t)m >= mr)
+            break;
+        __m512i q[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m512i a = j < nb ? acc[m * 4 + j] : _mm512_setzero_si512();
+            const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, sr[j]), one[j]);
+            q[j] = _mm512_srav_epi32(_mm512_add_epi32(a, bit), sr[j]);
+        }
+        const __m512i w01 = _mm512_packs_epi32(q[0], q[1]), w23 = _mm512_packs_epi32(q[2], q[3]);
+        const __m512i b = s8 ? _mm512_max_epi8(_mm512_packs_epi16(w01, w23), floor)
+                             : _mm512_packus_epi16(w01, w23);
+        _mm512_mask_storeu_epi8((uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + ch, k,
+                                _mm512_permutexvar_epi32(order, b));
+    }
+}
+
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                           uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
+    if (packing(g)) {
+        store_tile_packed(g, y, pix0, mr, b0, nb, acc);
+        return;
+    }
 #pragma GCC unroll 4
     for (int j = 0; j < nb; j++) {
         const uint32_t ch = (b0 + (uint32_t)j) * 16;
@@ -305,7 +352,8 @@ F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
     __m512i acc[MR][4];
 #pragma GCC unroll 4
     for (int j = 0; j < NB; j++) {
-        const __m512i b = _mm512_load_si512(pk->bias + (size_t)(b0 + j) * 16);
+        const __m512i b = _mm512_load_si512((packing(g) ? pk->bias_r : pk->bias) +
+                                            (size_t)(b0 + j) * 16);
 #pragma GCC unroll 8
         for (int m = 0; m < MRT; m++)
             acc[m][j] = b;
@@ -410,7 +458,8 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         size_t step;
         const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
                           (size_t)ky0 * (pk->seg4 / 4) * step;
-        tile_6x64_asm(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4, pk->bias + (size_t)b0 * 16,
+        tile_6x64_asm(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                      (packing(g) ? pk->bias_r : pk->bias) + (size_t)b0 * 16,
                       (int32_t *)(void *)acc, s8);
     } else {
         tile_narrow(g, ptrs, b0, ky0, ky1, nb, acc);
