@@ -7,8 +7,9 @@ bench/daemon/run.py owns another).
 Models: build/zoo/NAME.f8 when `make zoo` has made them, else synthetic ones in torchvision's
 layouts (bench/synth_models.py, built into build/synth/). For every model PyTorch has
 (ResNet-18, ResNet-50, MobileNet-V2) and every (batch, threads) in (16,1) (16,2) (1,1) (1,2),
-R rounds alternate one `f8 bench` run with one timing of the PyTorch model (kept loaded in a
-bench/pytorch_int8.py server); the medians over the rounds are compared. The VNNI peak
+each of R rounds runs one `f8 bench` and then one timing of the PyTorch model (kept loaded in
+a bench/pytorch_int8.py server; rounds are outermost, so a configuration's samples spread over
+the whole run); the medians over the rounds are compared. The VNNI peak
 (bench/vnni_peak) is measured in the same run, before and after.
 """
 import argparse
@@ -122,7 +123,7 @@ def rng(rows, key):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="1 round, fewer iterations")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     args = ap.parse_args()
@@ -133,13 +134,17 @@ def main():
     load_before = os.getloadavg()
     peak1_before, peak2_before = peak(1), peak(2)
     paths = {n: model_path(n) for n in ALL_MODELS}
-    results = {}  # (model, batch, threads) -> {"f8": [...], "torch": [...]}
-    for name in ALL_MODELS:
-        torch = Torch(name) if name in TORCH_MODELS else None
-        for batch, threads in CONFIGS:
-            key = (name, batch, threads)
-            results[key] = {"f8": [], "torch": []}
-            for _ in range(rounds):
+    results = {(n, b, t): {"f8": [], "torch": []} for n in ALL_MODELS for b, t in CONFIGS}
+    torches = {n: Torch(n) for n in TORCH_MODELS}
+    # Rounds outermost: each round runs every configuration once, f8 then PyTorch, so each
+    # configuration's samples are spread over the whole run. The host's speed drifts by 10-30%
+    # over minutes (other tenants); rounds of one configuration back to back could all land
+    # in one slow or fast stretch.
+    for rnd in range(rounds):
+        for name in ALL_MODELS:
+            torch = torches.get(name)
+            for batch, threads in CONFIGS:
+                key = (name, batch, threads)
                 # PyTorch's OpenMP workers keep spinning for a moment after a call (libgomp's
                 # GOMP_SPINCOUNT): let them go to sleep before the other side runs, or a
                 # 2-thread f8 run shares a core with them.
@@ -153,11 +158,12 @@ def main():
                         results[key].setdefault("errors", []).append(t["error"])
                     else:
                         results[key]["torch"].append(t)
-            print(name, batch, threads, f"f8 {med(results[key]['f8'], 'images_per_s'):.1f}",
-                  f"torch {med(results[key]['torch'], 'images_per_s'):.1f}"
-                  if results[key]["torch"] else "", file=sys.stderr, flush=True)
-        if torch:
-            torch.close()
+                print(f"round {rnd + 1}/{rounds}", name, batch, threads,
+                      f"f8 {results[key]['f8'][-1]['images_per_s']:.1f}",
+                      f"torch {results[key]['torch'][-1]['images_per_s']:.1f}"
+                      if results[key]["torch"] else "", file=sys.stderr, flush=True)
+    for torch in torches.values():
+        torch.close()
     layers = {n: f8_bench(paths[n][0], 16, 1, iters[16], ["--layers"])[0]["layers"]
               for n in ALL_MODELS}
     other = {}
@@ -180,8 +186,9 @@ def main():
     w(f"- PyTorch {subprocess.run([PY, '-c', 'import torch,torchvision;print(torch.__version__, torchvision.__version__)'], capture_output=True, text=True).stdout.strip()}, "
       "backend onednn, torchvision quantizable models fused/prepared/calibrated/converted, "
       "float input, model call timed")
-    w(f"- {rounds} interleaved round(s) per configuration; medians over rounds of the per-run "
-      "median batch time; ranges are min–max over rounds.")
+    w(f"- {rounds} round(s); each round runs every configuration once (f8, then PyTorch), so "
+      "a configuration's samples are spread over the whole run; medians over rounds of the "
+      "per-run median batch time; ranges are min–max over rounds.")
     w(f"- VNNI peak (bench/vnni_peak, 24 chains of vpdpbusd zmm, per second the threads ran): "
       f"**{peak1:.0f} GMAC/s on 1 "
       f"thread, {peak2:.0f} on 2** (before {peak1_before:.0f}/{peak2_before:.0f}, after "
