@@ -203,6 +203,15 @@ _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
 
 #define NOFLIP ""
 
+/* The kernel for s8 inputs (each broadcast flipped to u8) or u8 inputs, ending in TAIL. */
+#define KERNEL_ASM_IN(s8, TAIL)                                                                \
+    do {                                                                                       \
+        if (s8)                                                                                \
+            KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), TAIL);            \
+        else                                                                                   \
+            KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, TAIL);                  \
+    } while (0)
+
 /* Accumulates a full 6×64 tile into out[6][64] (bias included). */
 static void tile_6x64_asm(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
                           const int32_t *bias, int32_t *out, int s8)
@@ -211,65 +220,35 @@ static void tile_6x64_asm(const uint8_t **ptrs, uint32_t kh, const int8_t *w, ui
     uint64_t cnt;
     uint32_t rows = kh;
     const int32_t flipv = (int32_t)0x80808080u;
-    if (s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), STORE_ACC);
-    else
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, STORE_ACC);
+    KERNEL_ASM_IN(s8, STORE_ACC);
 }
 
-/* The same tile with u8 outputs, right shifts only, 64 real channels: requantized and stored
- * from the registers. */
-static void tile_6x64_asm_u8(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
-                             const int32_t *bias, const u8_ctx *ctx, int s8)
+/* How a full tile with 64 real channels is requantized and stored from the registers. */
+typedef enum {
+    EPI_U8,      /* u8 out, right shifts only */
+    EPI_S8,      /* s8 out, right shifts of at most 23 bits */
+    EPI_S8_RELU,
+    EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
+    EPI_PACK_S8
+} tile_epi;
+
+/* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
+static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w,
+                              uint64_t steps, const int32_t *bias, const u8_ctx *ctx, int s8,
+                              tile_epi epi)
 {
     const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
     uint64_t cnt;
     uint32_t rows = kh;
     const int32_t flipv = (int32_t)0x80808080u;
     const u8_ctx *out = ctx;
-    if (s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_U8);
-    else
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_U8);
-}
-
-/* The same with s8 outputs (right shifts of at most 23 bits). */
-static void tile_6x64_asm_s8(const uint8_t **ptrs, uint32_t kh, const int8_t *w, uint64_t steps,
-                             const int32_t *bias, const u8_ctx *ctx, int s8, int relu)
-{
-    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
-    uint64_t cnt;
-    uint32_t rows = kh;
-    const int32_t flipv = (int32_t)0x80808080u;
-    const u8_ctx *out = ctx;
-    if (s8 && relu)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_S8(LOWER_RELU));
-    else if (s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_S8(LOWER_NEG));
-    else if (relu)
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_RELU));
-    else
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_S8(LOWER_NEG));
-}
-
-/* The same with the packing epilogue (pk->sums_fit; bias is pk->bias_r), u8 or s8 out. */
-static void tile_6x64_asm_pack(const uint8_t **ptrs, uint32_t kh, const int8_t *w,
-                               uint64_t steps, const int32_t *bias, const u8_ctx *ctx, int s8,
-                               int out_s8)
-{
-    const uint8_t *p0, *p1, *p2, *p3, *p4, *p5;
-    uint64_t cnt;
-    uint32_t rows = kh;
-    const int32_t flipv = (int32_t)0x80808080u;
-    const u8_ctx *out = ctx;
-    if (s8 && out_s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_PACK_S8);
-    else if (s8)
-        KERNEL_ASM(FLIP(4), FLIP(5), FLIP(6), FLIP(4), FLIP(5), FLIP(6), EPILOGUE_PACK_U8);
-    else if (out_s8)
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_PACK_S8);
-    else
-        KERNEL_ASM(NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, NOFLIP, EPILOGUE_PACK_U8);
+    switch (epi) {
+    case EPI_U8: KERNEL_ASM_IN(s8, EPILOGUE_U8); break;
+    case EPI_S8: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_NEG)); break;
+    case EPI_S8_RELU: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_RELU)); break;
+    case EPI_PACK_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_U8); break;
+    case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
+    }
 }
 
 /* Whether the tiles use the packing epilogue: then every tile starts from pk->bias_r. */
@@ -441,15 +420,12 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
         ctx.order = pack_order;
         for (int m = 0; m < MR; m++)
             ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-        if (pk->sums_fit)
-            tile_6x64_asm_pack(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
-                               pk->bias_r + (size_t)b0 * 16, &ctx, s8, !u8);
-        else if (u8)
-            tile_6x64_asm_u8(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
-                             pk->bias + (size_t)b0 * 16, &ctx, s8);
-        else
-            tile_6x64_asm_s8(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
-                             pk->bias + (size_t)b0 * 16, &ctx, s8, g->relu);
+        const tile_epi epi = pk->sums_fit ? (u8 ? EPI_PACK_U8 : EPI_PACK_S8)
+                             : u8         ? EPI_U8
+                             : g->relu    ? EPI_S8_RELU
+                                          : EPI_S8;
+        tile_6x64_asm_epi(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                          (pk->sums_fit ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, s8, epi);
         return;
     }
     if (nb == 4 && mr < MR) {
