@@ -65,8 +65,8 @@ typedef struct {
     add_fn add;
     pool_fn pool;
     f8_epi16 epi;     /* ADD / pools */
-    int batched;      /* image-major threads run it for all their images at once (see
-                         run_batched) rather than image after image */
+    int batched;      /* image-major threads run it for all their images at once
+                         (run_dense_batch, run_gemm_batch) rather than image after image */
 } op_plan;
 
 typedef struct {
@@ -647,14 +647,14 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
      * on a per-image value of another. */
     for (uint32_t i = 0, stretch = 0; i < nops; i++) { /* stretch: batched ops before op i */
         const f8_op_desc *d = &model->ops[i].desc;
-        const int dense = r->plans[i].batched;
+        const int batched = r->plans[i].batched;
         const uint32_t ins[2] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0};
-        for (int k = 0; k < 2; k++) /* read by a DENSE, or written in an earlier stretch */
-            if (ins[k] != 0 && (dense || stretch_of[ins[k]] != stretch))
+        for (int k = 0; k < 2; k++) /* read by a batched op, or written in an earlier stretch */
+            if (ins[k] != 0 && (batched || stretch_of[ins[k]] != stretch))
                 r->local[ins[k]] = 0;
-        r->local[d->output] = !dense && d->output != output;
+        r->local[d->output] = !batched && d->output != output;
         stretch_of[d->output] = stretch;
-        stretch += dense;
+        stretch += batched;
     }
 
     uint32_t num_slots = 0, num_pslots = 0;
