@@ -326,6 +326,42 @@ static void test_conv_sum_bounds(void)
     fill_byte = -1;
 }
 
+/* 1x1 stride-1 convolutions from 4-24 channels (a multiple of 4) with the packing epilogue run
+ * a kernel of their own (weights held in registers, one pixel at a time): every input width,
+ * 1-4 blocks in the last channel tile, partial blocks, u8/s8 in and out, ReLU on/off. */
+static void test_conv_small_k(void)
+{
+    static const uint32_t couts[] = {16, 24, 40, 64, 96, 144, 200};
+    for (uint32_t cin = 4; cin <= 24; cin += 4)
+        for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++) {
+            f8_op_impl op;
+            memset(&op, 0, sizeof op);
+            f8_kernel_args *a = &op.args;
+            op.desc.type = F8_OP_CONV2D;
+            a->kernel_h = a->kernel_w = a->stride_h = a->stride_w = 1;
+            a->groups = 1;
+            const uint32_t H = (uint32_t)rnd_in(1, 9), W = (uint32_t)rnd_in(1, 13);
+            const int v = (int)(cin / 4 + c);
+            a->in0 = (f8_value_desc){H, W, cin, v & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6)};
+            a->out = (f8_value_desc){H, W, couts[c], v & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8,
+                                     rnd_in(0, 6)};
+            a->relu = (v >> 2) & 1;
+            weights_t t = rnd_weights(couts[c], cin, a->in0.fl, a->out.fl);
+            for (uint32_t o = 0; o < couts[c]; o++) { /* right shifts <= 20, moderate biases */
+                t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
+                t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
+            }
+            a->weights = t.w;
+            a->bias = t.bias;
+            a->fl_w = t.flw;
+            CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+            CU_ASSERT(op.pk.sums_fit);
+            f8_pack_free(&op.pk);
+            compare_op(&op, (uint32_t)rnd_in(1, 3), "1x1 conv with few input channels");
+            free_weights(&t);
+        }
+}
+
 static void test_dense_random(void)
 {
     for (int i = 0; i < 60; i++) {
@@ -661,6 +697,7 @@ int main(void)
         {"conv2d: depthwise 3x3 random shapes (stride 1, u8)", test_dwconv3x3_random},
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
+        {"conv2d: 1x1 from 4-24 channels (weights in registers)", test_conv_small_k},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},

@@ -257,40 +257,59 @@ F8_INLINE int packing(const f8_conv_geom *g)
     return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
 }
 
-/* The packing epilogue of the intrinsics tiles (any nb, mr, and a partial last block): the
- * same arithmetic as EPILOGUE_PACK, one masked store of up to 64 bytes per pixel. */
+/* The packing epilogue in intrinsics (the same arithmetic as EPILOGUE_PACK) for channel
+ * blocks [b0, b0 + nb) of one pixel at a time: one masked store of up to 64 bytes. */
+typedef struct {
+    __m512i sr[4], one[4], floor, order;
+    __mmask64 k; /* the real channels' bytes */
+    int s8;
+} packer;
+
+F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
+{
+    const f8_epi *ep = &g->pk->ep;
+    packer z;
+    const uint32_t ch = b0 * 16, full = (uint32_t)nb * 16;
+    const uint32_t n = g->Cout - ch < full ? g->Cout - ch : full;
+    z.k = n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+    z.s8 = g->out_dtype == F8_DTYPE_S8;
+    z.floor = _mm512_set1_epi8(g->relu ? 0 : -127);
+    z.order = _mm512_load_si512(pack_order);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        z.sr[j] = j < nb ? _mm512_loadu_si512(ep->sr + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
+        z.one[j] = j < nb ? _mm512_loadu_si512(ep->one + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
+    }
+    return z;
+}
+
+/* acc[0 .. nb): one pixel's sums from pk->bias_r; dst: its output at channel 16·b0. */
+F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst)
+{
+    __m512i q[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512i a = j < nb ? acc[j] : _mm512_setzero_si512();
+        const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, z->sr[j]), z->one[j]);
+        q[j] = _mm512_srav_epi32(_mm512_add_epi32(a, bit), z->sr[j]);
+    }
+    const __m512i w01 = _mm512_packs_epi32(q[0], q[1]), w23 = _mm512_packs_epi32(q[2], q[3]);
+    const __m512i b = z->s8 ? _mm512_max_epi8(_mm512_packs_epi16(w01, w23), z->floor)
+                            : _mm512_packus_epi16(w01, w23);
+    _mm512_mask_storeu_epi8(dst, z->k, _mm512_permutexvar_epi32(z->order, b));
+}
+
+/* The intrinsics tiles' packing epilogue (any nb, mr, and a partial last block). */
 F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                                  uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
-    const f8_epi *ep = &g->pk->ep;
-    const uint32_t ch = b0 * 16, full = (uint32_t)nb * 16;
-    const uint32_t n = g->Cout - ch < full ? g->Cout - ch : full;
-    const __mmask64 k = n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
-    const int s8 = g->out_dtype == F8_DTYPE_S8;
-    const __m512i floor = _mm512_set1_epi8(g->relu ? 0 : -127);
-    const __m512i order = _mm512_load_si512(pack_order);
-    __m512i sr[4], one[4];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        sr[j] = j < nb ? _mm512_loadu_si512(ep->sr + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
-        one[j] = j < nb ? _mm512_loadu_si512(ep->one + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
-    }
+    const packer z = packer_load(g, b0, nb);
 #pragma GCC unroll 8
     for (int m = 0; m < MR; m++) {
         if ((uint32_t)m >= mr)
             break;
-        __m512i q[4];
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            const __m512i a = j < nb ? acc[m * 4 + j] : _mm512_setzero_si512();
-            const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, sr[j]), one[j]);
-            q[j] = _mm512_srav_epi32(_mm512_add_epi32(a, bit), sr[j]);
-        }
-        const __m512i w01 = _mm512_packs_epi32(q[0], q[1]), w23 = _mm512_packs_epi32(q[2], q[3]);
-        const __m512i b = s8 ? _mm512_max_epi8(_mm512_packs_epi16(w01, w23), floor)
-                             : _mm512_packus_epi16(w01, w23);
-        _mm512_mask_storeu_epi8((uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + ch, k,
-                                _mm512_permutexvar_epi32(order, b));
+        packer_store(&z, acc + m * 4, nb,
+                     (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16);
     }
 }
 
@@ -443,11 +462,92 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     store_tile(g, y, pix0, mr, b0, (int)nb, acc);
 }
 
+/* 1x1 convolutions with stride 1, no padding and at most 24 input channels, a multiple of 4
+ * (MobileNet-V2's expansions from 16 and 24 channels), with the packing epilogue: per tile of
+ * 64 output channels the S·NB weight vectors (S = Cin/4 <= 6 steps) stay in registers and
+ * the pixels stream by one at a time, each requantized and stored as soon as it is summed.
+ * With 4-6 steps the 6-pixel tile spent more on its setup and epilogue than on its vpdpbusd. */
+F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                            uint32_t p1, uint32_t b0, const int S, const int NB, const int s8)
+{
+    const f8_packed *pk = g->pk;
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, 1, b0, &step);
+    const packer z = packer_load(g, b0, NB);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    __m512i wv[6][4], bias[4];
+#pragma GCC unroll 6
+    for (int s = 0; s < S; s++)
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; j++)
+            wv[s][j] = _mm512_load_si512(w + (size_t)s * step + (size_t)j * 64);
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; j++)
+        bias[j] = _mm512_load_si512(pk->bias_r + (size_t)(b0 + (uint32_t)j) * 16);
+    for (uint32_t pix = p0; pix < p1; pix++) {
+        const uint8_t *xp = x + (size_t)pix * g->Cin;
+        __m512i acc[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < NB; j++)
+            acc[j] = bias[j];
+#pragma GCC unroll 6
+        for (int s = 0; s < S; s++) {
+            int32_t v;
+            memcpy(&v, xp + s * 4, 4);
+            __m512i b = _mm512_set1_epi32(v);
+            if (s8)
+                b = _mm512_xor_si512(b, flip);
+#pragma GCC unroll 4
+            for (int j = 0; j < NB; j++)
+                acc[j] = _mm512_dpbusd_epi32(acc[j], b, wv[s][j]);
+        }
+        packer_store(&z, acc, NB, y + (size_t)pix * g->Cout + (size_t)b0 * 16);
+    }
+}
+
+#define SMALL_K_NB(S, NB)                                                                      \
+    (g->in_s8 ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 1)                                    \
+              : small_k_tile(g, x, y, p0, p1, b0, S, NB, 0))
+#define SMALL_K(S)                                                                             \
+    switch (nb) {                                                                              \
+    case 1: SMALL_K_NB(S, 1); break;                                                           \
+    case 2: SMALL_K_NB(S, 2); break;                                                           \
+    case 3: SMALL_K_NB(S, 3); break;                                                           \
+    default: SMALL_K_NB(S, 4); break;                                                          \
+    }
+
+static int small_k(const f8_conv_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
+           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && g->Cin <= 24 &&
+           !g->pk->patch && packing(g);
+}
+
+static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                         uint32_t p1)
+{
+    for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4) {
+        const uint32_t nb = g->pk->nblk - b0 < 4 ? g->pk->nblk - b0 : 4;
+        switch (g->Cin / 4) {
+        case 1: SMALL_K(1); break;
+        case 2: SMALL_K(2); break;
+        case 3: SMALL_K(3); break;
+        case 4: SMALL_K(4); break;
+        case 5: SMALL_K(5); break;
+        default: SMALL_K(6); break;
+        }
+    }
+}
+
 void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                       uint32_t row0, uint32_t row1)
 {
     const uint8_t *x = xv;
     const f8_packed *pk = g->pk;
+    if (small_k(g)) {
+        conv_small_k(g, x, y, row0 * g->Wo, row1 * g->Wo);
+        return;
+    }
     const uint32_t blk0 = g->blk0, blk1 = g->blk1;
     const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
     uint8_t scratch[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
