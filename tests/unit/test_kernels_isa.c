@@ -326,13 +326,14 @@ static void test_conv_sum_bounds(void)
     fill_byte = -1;
 }
 
-/* 1x1 stride-1 convolutions from 4-24 channels (a multiple of 4) with the packing epilogue run
+/* 1x1 stride-1 convolutions from 4-32 channels (a multiple of 4) with the packing epilogue run
  * a kernel of their own (weights held in registers, one pixel at a time): every input width,
- * 1-4 blocks in the last channel tile, partial blocks, u8/s8 in and out, ReLU on/off. */
+ * 1-4 blocks in the last group (3 from 28 channels on, groups straddling pack.c's tiles),
+ * partial blocks, u8/s8 in and out, ReLU on/off. */
 static void test_conv_small_k(void)
 {
     static const uint32_t couts[] = {16, 24, 40, 64, 96, 144, 200};
-    for (uint32_t cin = 4; cin <= 24; cin += 4)
+    for (uint32_t cin = 4; cin <= 32; cin += 4)
         for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++) {
             f8_op_impl op;
             memset(&op, 0, sizeof op);
@@ -697,7 +698,7 @@ int main(void)
         {"conv2d: depthwise 3x3 random shapes (stride 1, u8)", test_dwconv3x3_random},
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
-        {"conv2d: 1x1 from 4-24 channels (weights in registers)", test_conv_small_k},
+        {"conv2d: 1x1 from 4-32 channels (weights in registers)", test_conv_small_k},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},

@@ -462,25 +462,28 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
     store_tile(g, y, pix0, mr, b0, (int)nb, acc);
 }
 
-/* 1x1 convolutions with stride 1, no padding and at most 24 input channels, a multiple of 4
- * (MobileNet-V2's expansions from 16 and 24 channels), with the packing epilogue: per tile of
- * 64 output channels the S·NB weight vectors (S = Cin/4 <= 6 steps) stay in registers and
- * the pixels stream by one at a time, each requantized and stored as soon as it is summed.
- * With 4-6 steps the 6-pixel tile spent more on its setup and epilogue than on its vpdpbusd. */
+/* 1x1 convolutions with stride 1, no padding and at most 32 input channels, a multiple of 4
+ * (MobileNet-V2's expansions from 16-32 channels, its 32 -> 16 projection), with the packing
+ * epilogue: per group of NB blocks of 16 output channels the S·NB <= 24 weight vectors (S =
+ * Cin/4 steps) stay in registers and the pixels stream by one at a time, each requantized and
+ * stored as soon as it is summed. With at most 8 steps the 6-pixel tile spent more on its
+ * setup and epilogue than on its vpdpbusd. */
+#define SMALL_K_MAX_CIN 32
 F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
                             uint32_t p1, uint32_t b0, const int S, const int NB, const int s8)
 {
     const f8_packed *pk = g->pk;
-    size_t step;
-    const int8_t *w = f8_gemm_block(pk, 1, b0, &step);
     const packer z = packer_load(g, b0, NB);
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i wv[6][4], bias[4];
-#pragma GCC unroll 6
-    for (int s = 0; s < S; s++)
+    __m512i wv[SMALL_K_MAX_CIN / 4][4], bias[4];
 #pragma GCC unroll 4
-        for (int j = 0; j < NB; j++)
-            wv[s][j] = _mm512_load_si512(w + (size_t)s * step + (size_t)j * 64);
+    for (int j = 0; j < NB; j++) { /* (a group may straddle two of pack.c's 4-block tiles) */
+        size_t step;
+        const int8_t *w = f8_gemm_block(pk, 1, b0 + (uint32_t)j, &step);
+#pragma GCC unroll 8
+        for (int s = 0; s < S; s++)
+            wv[s][j] = _mm512_load_si512(w + (size_t)s * step);
+    }
 #pragma GCC unroll 4
     for (int j = 0; j < NB; j++)
         bias[j] = _mm512_load_si512(pk->bias_r + (size_t)(b0 + (uint32_t)j) * 16);
@@ -490,7 +493,7 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
 #pragma GCC unroll 4
         for (int j = 0; j < NB; j++)
             acc[j] = bias[j];
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int s = 0; s < S; s++) {
             int32_t v;
             memcpy(&v, xp + s * 4, 4);
@@ -515,26 +518,36 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
     case 3: SMALL_K_NB(S, 3); break;                                                           \
     default: SMALL_K_NB(S, 4); break;                                                          \
     }
+#define SMALL_K3(S) /* 7-8 steps: groups of at most 3 blocks (24 weight vectors) */          \
+    switch (nb) {                                                                              \
+    case 1: SMALL_K_NB(S, 1); break;                                                           \
+    case 2: SMALL_K_NB(S, 2); break;                                                           \
+    default: SMALL_K_NB(S, 3); break;                                                          \
+    }
 
 static int small_k(const f8_conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
-           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && g->Cin <= 24 &&
+           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN &&
            !g->pk->patch && packing(g);
 }
 
+/* Output channel blocks [blk0, blk1) in groups of `group` blocks. */
 static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
                          uint32_t p1)
 {
-    for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4) {
-        const uint32_t nb = g->pk->nblk - b0 < 4 ? g->pk->nblk - b0 : 4;
-        switch (g->Cin / 4) {
+    const uint32_t S = g->Cin / 4, group = S <= 6 ? 4 : 3;
+    for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += group) {
+        const uint32_t nb = g->blk1 - b0 < group ? g->blk1 - b0 : group;
+        switch (S) {
         case 1: SMALL_K(1); break;
         case 2: SMALL_K(2); break;
         case 3: SMALL_K(3); break;
         case 4: SMALL_K(4); break;
         case 5: SMALL_K(5); break;
-        default: SMALL_K(6); break;
+        case 6: SMALL_K(6); break;
+        case 7: SMALL_K3(7); break;
+        default: SMALL_K3(8); break;
         }
     }
 }
