@@ -12,7 +12,11 @@
  *
  * The full 6×64 tile's reduction loop is written in assembly: gcc 12 spills some of the 24
  * accumulators of the intrinsics version. Narrower channel tiles (Cout not a multiple of 64)
- * use intrinsics.
+ * use intrinsics. Tiles with u8/s8 outputs are requantized from the registers; when no sum
+ * can leave 32 bits (pk->sums_fit) by the packing epilogue (EPILOGUE_PACK, packer). Kernel
+ * rows in the padding for a whole tile are skipped (f8_live_rows). 1x1 stride-1 layers from
+ * at most 32 input channels run small_k_tile instead (weights in registers, pixel by pixel).
+ * docs/ENGINE.md §4 has the measurements behind each of these.
  */
 #include <stddef.h>
 
