@@ -363,6 +363,49 @@ static void test_conv_small_k(void)
         }
 }
 
+/* 3x3 convolutions from 3 or 4 channels (MobileNet's stems) with the packing epilogue stream
+ * their inside pixels (stem3_row) and send the border ones through the tiles: strides 1-2,
+ * padding 0-2, odd sizes (the last window ending at the tensor's last byte), 1-3 blocks of
+ * 16 channels and a partial one, u8/s8 in and out, ReLU on/off. */
+static void test_conv_stem3(void)
+{
+    static const uint32_t couts[] = {16, 24, 32, 40, 64};
+    int n = 0;
+    for (uint32_t cin = 3; cin <= 4; cin++)
+        for (uint32_t st = 1; st <= 2; st++)
+            for (uint32_t pd = 0; pd <= 2; pd++)
+                for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++, n++) {
+                    f8_op_impl op;
+                    memset(&op, 0, sizeof op);
+                    f8_kernel_args *a = &op.args;
+                    op.desc.type = F8_OP_CONV2D;
+                    a->kernel_h = a->kernel_w = 3;
+                    a->stride_h = a->stride_w = st;
+                    a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
+                    a->groups = 1;
+                    const uint32_t H = (uint32_t)rnd_in(3, 12), W = (uint32_t)rnd_in(3, 17);
+                    a->in0 = (f8_value_desc){H, W, cin, n & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8,
+                                             rnd_in(0, 8)};
+                    a->out = (f8_value_desc){out_dim(H, pd, pd, 3, st), out_dim(W, pd, pd, 3, st),
+                                             couts[c], n & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8,
+                                             rnd_in(0, 6)};
+                    a->relu = (n >> 2) & 1;
+                    weights_t t = rnd_weights(couts[c], 9 * cin, a->in0.fl, a->out.fl);
+                    for (uint32_t o = 0; o < couts[c]; o++) { /* right shifts <= 20 */
+                        t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
+                        t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
+                    }
+                    a->weights = t.w;
+                    a->bias = t.bias;
+                    a->fl_w = t.flw;
+                    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+                    CU_ASSERT(op.pk.sums_fit && op.pk.seg4 == 12);
+                    f8_pack_free(&op.pk);
+                    compare_op(&op, (uint32_t)rnd_in(1, 3), "3x3 stem");
+                    free_weights(&t);
+                }
+}
+
 static void test_dense_random(void)
 {
     for (int i = 0; i < 60; i++) {
@@ -699,6 +742,7 @@ int main(void)
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
         {"conv2d: 1x1 from 4-32 channels (weights in registers)", test_conv_small_k},
+        {"conv2d: 3x3 from 3-4 channels (stems, streamed rows)", test_conv_stem3},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},
