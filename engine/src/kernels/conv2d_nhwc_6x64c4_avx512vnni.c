@@ -15,7 +15,8 @@
  * use intrinsics. Tiles with u8/s8 outputs are requantized from the registers; when no sum
  * can leave 32 bits (pk->sums_fit) by the packing epilogue (EPILOGUE_PACK, packer). Kernel
  * rows in the padding for a whole tile are skipped (f8_live_rows). 1x1 stride-1 layers from
- * at most 32 input channels run small_k_tile instead (weights in registers, pixel by pixel).
+ * at most 32 input channels run small_k_tile instead (weights in registers, pixel by pixel),
+ * and 3x3 layers from 3-4 channels stream their rows' inside pixels the same way (stem3_row).
  * docs/ENGINE.md §4 has the measurements behind each of these.
  */
 #include <stddef.h>
