@@ -55,6 +55,18 @@ def _optimizer(model: FashionNet, lr: float):
                            lr=lr, momentum=0.9, nesterov=True)
 
 
+def sgd_step(fwd, opt, sched, xb: torch.Tensor, yb: torch.Tensor,
+             label_smoothing: float = 0.0) -> Tuple[float, int]:
+    """One optimizer and scheduler step on a batch: (its mean loss, how many it got right)."""
+    out = fwd(xb)
+    loss = F.cross_entropy(out, yb, label_smoothing=label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return float(loss), int((out.argmax(1) == yb).sum())
+
+
 def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
                  gen: torch.Generator, log, warmup: bool, phase: str = "fp32",
                  history: Optional[list] = None, eval_fn=None, ckpt=None, fwd=None,
@@ -96,14 +108,9 @@ def train_epochs(model: FashionNet, x: torch.Tensor, y: torch.Tensor, epochs: in
                 xa, yb = xa[rank::world], yb[rank::world]
             xb = data.to_input(xa).to(dev)
             yb = yb.to(dev)
-            out = fwd(xb)
-            loss = F.cross_entropy(out, yb, label_smoothing=LABEL_SMOOTHING)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss) * len(idx)
-            correct += int((out.argmax(1) == yb).sum())
+            loss, right = sgd_step(fwd, opt, sched, xb, yb, LABEL_SMOOTHING)
+            loss_sum += loss * len(idx)
+            correct += right
             seen += len(idx)
             if bar is not None:
                 bar.update(1)

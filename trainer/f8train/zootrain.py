@@ -25,10 +25,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import fileformat, graphqat, imagefolder, report as report_png, simulate, zoo
-from .train import _progress  # the same tqdm bar as `fashion`
+from .train import _progress, sgd_step  # the same bar and step as `fashion`
 
 MOMENTUM = 0.9
 WEIGHT_DECAY_FP = 1e-4
@@ -112,14 +111,9 @@ def _epochs(module: torch.nn.Module, fwd, x: np.ndarray, y: np.ndarray, epochs: 
         bar = _progress(math.ceil(len(x) / batch), f"{phase} {epoch + 1}/{epochs}")
         for idx in _batches(len(x), batch, gen):
             xb, yb = _flip(xt[idx], gen).to(dev), yt[idx].to(dev)
-            out = fwd(xb)
-            loss = F.cross_entropy(out, yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            loss_sum += float(loss) * len(idx)
-            correct += int((out.argmax(1) == yb).sum())
+            loss, right = sgd_step(fwd, opt, sched, xb, yb)
+            loss_sum += loss * len(idx)
+            correct += right
             seen += len(idx)
             if bar is not None:
                 bar.update(1)
