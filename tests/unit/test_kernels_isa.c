@@ -326,6 +326,42 @@ static void test_conv_sum_bounds(void)
     fill_byte = -1;
 }
 
+/* A k x k convolution cin -> cout (stride st, padding pd) on an H x W input with right shifts
+ * of at most 20 bits and moderate biases, so that pack.c picks the packing epilogue (checked),
+ * u8 or s8 input and output and ReLU from bits 0, 1 and 2 of `variant`, against the scalar
+ * kernel on every path. Returns the packed seg4. */
+static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint32_t H, uint32_t W,
+                                     uint32_t cin, uint32_t cout, int variant, const char *what)
+{
+    f8_op_impl op;
+    memset(&op, 0, sizeof op);
+    f8_kernel_args *a = &op.args;
+    op.desc.type = F8_OP_CONV2D;
+    a->kernel_h = a->kernel_w = k;
+    a->stride_h = a->stride_w = st;
+    a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
+    a->groups = 1;
+    a->in0 = (f8_value_desc){H, W, cin, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
+    a->out = (f8_value_desc){out_dim(H, pd, pd, k, st), out_dim(W, pd, pd, k, st), cout,
+                             variant & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6)};
+    a->relu = (variant >> 2) & 1;
+    weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
+    for (uint32_t o = 0; o < cout; o++) {
+        t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
+        t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
+    }
+    a->weights = t.w;
+    a->bias = t.bias;
+    a->fl_w = t.flw;
+    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+    CU_ASSERT(op.pk.sums_fit);
+    const uint32_t seg4 = op.pk.seg4;
+    f8_pack_free(&op.pk);
+    compare_op(&op, (uint32_t)rnd_in(1, 3), what);
+    free_weights(&t);
+    return seg4;
+}
+
 /* 1x1 stride-1 convolutions from 4-32 channels (a multiple of 4) with the packing epilogue run
  * a kernel of their own (weights held in registers, one pixel at a time): every input width,
  * 1-4 blocks in the last group (3 from 28 channels on, groups straddling pack.c's tiles),
@@ -334,33 +370,10 @@ static void test_conv_small_k(void)
 {
     static const uint32_t couts[] = {16, 24, 40, 64, 96, 144, 200};
     for (uint32_t cin = 4; cin <= 32; cin += 4)
-        for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++) {
-            f8_op_impl op;
-            memset(&op, 0, sizeof op);
-            f8_kernel_args *a = &op.args;
-            op.desc.type = F8_OP_CONV2D;
-            a->kernel_h = a->kernel_w = a->stride_h = a->stride_w = 1;
-            a->groups = 1;
-            const uint32_t H = (uint32_t)rnd_in(1, 9), W = (uint32_t)rnd_in(1, 13);
-            const int v = (int)(cin / 4 + c);
-            a->in0 = (f8_value_desc){H, W, cin, v & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6)};
-            a->out = (f8_value_desc){H, W, couts[c], v & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8,
-                                     rnd_in(0, 6)};
-            a->relu = (v >> 2) & 1;
-            weights_t t = rnd_weights(couts[c], cin, a->in0.fl, a->out.fl);
-            for (uint32_t o = 0; o < couts[c]; o++) { /* right shifts <= 20, moderate biases */
-                t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
-                t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
-            }
-            a->weights = t.w;
-            a->bias = t.bias;
-            a->fl_w = t.flw;
-            CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
-            CU_ASSERT(op.pk.sums_fit);
-            f8_pack_free(&op.pk);
-            compare_op(&op, (uint32_t)rnd_in(1, 3), "1x1 conv with few input channels");
-            free_weights(&t);
-        }
+        for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++)
+            compare_packing_conv(1, 1, 0, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13), cin,
+                                 couts[c], (int)(cin / 4 + c),
+                                 "1x1 conv with few input channels");
 }
 
 /* 3x3 convolutions from 3 or 4 channels (MobileNet's stems) with the packing epilogue stream
@@ -374,36 +387,11 @@ static void test_conv_stem3(void)
     for (uint32_t cin = 3; cin <= 4; cin++)
         for (uint32_t st = 1; st <= 2; st++)
             for (uint32_t pd = 0; pd <= 2; pd++)
-                for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++, n++) {
-                    f8_op_impl op;
-                    memset(&op, 0, sizeof op);
-                    f8_kernel_args *a = &op.args;
-                    op.desc.type = F8_OP_CONV2D;
-                    a->kernel_h = a->kernel_w = 3;
-                    a->stride_h = a->stride_w = st;
-                    a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
-                    a->groups = 1;
-                    const uint32_t H = (uint32_t)rnd_in(3, 12), W = (uint32_t)rnd_in(3, 17);
-                    a->in0 = (f8_value_desc){H, W, cin, n & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8,
-                                             rnd_in(0, 8)};
-                    a->out = (f8_value_desc){out_dim(H, pd, pd, 3, st), out_dim(W, pd, pd, 3, st),
-                                             couts[c], n & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8,
-                                             rnd_in(0, 6)};
-                    a->relu = (n >> 2) & 1;
-                    weights_t t = rnd_weights(couts[c], 9 * cin, a->in0.fl, a->out.fl);
-                    for (uint32_t o = 0; o < couts[c]; o++) { /* right shifts <= 20 */
-                        t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
-                        t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
-                    }
-                    a->weights = t.w;
-                    a->bias = t.bias;
-                    a->fl_w = t.flw;
-                    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
-                    CU_ASSERT(op.pk.sums_fit && op.pk.seg4 == 12);
-                    f8_pack_free(&op.pk);
-                    compare_op(&op, (uint32_t)rnd_in(1, 3), "3x3 stem");
-                    free_weights(&t);
-                }
+                for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++, n++)
+                    CU_ASSERT_EQUAL(compare_packing_conv(3, st, pd, (uint32_t)rnd_in(3, 12),
+                                                         (uint32_t)rnd_in(3, 17), cin, couts[c],
+                                                         n, "3x3 stem"),
+                                    12);
 }
 
 static void test_dense_random(void)
@@ -558,6 +546,17 @@ static void slot_weights(int s, uint32_t cout, uint32_t per, int shift, int fl_i
     }
 }
 
+/* Opens a built model; on failure says which one and why. */
+static f8_model *open_model(mb_model *m, const char *what)
+{
+    char err[F8_ERRMSG_SIZE];
+    int rc;
+    f8_model *model = mb_open(m, err, sizeof err, &rc);
+    if (!model)
+        fprintf(stderr, "%s: %s\n", what, err);
+    return model;
+}
+
 /* stem 3x3/2 (Cin 3) -> maxpool 3x3/2 -> 1x1 (s8 out) -> depthwise 3x3 -> 3x3 -> add ->
  * 1x1/2 -> avgpool -> dense. */
 static f8_model *random_model(void)
@@ -594,12 +593,7 @@ static f8_model *random_model(void)
     m.ops[m.num_ops - 1].kh = h3;
     slot_weights(5, K, C3, 2, 4, 6);
     mb_dense(&m, v8, v9, 0, mw.w[5], mw.b[5], mw.f[5]);
-    char err[F8_ERRMSG_SIZE];
-    int rc;
-    f8_model *model = mb_open(&m, err, sizeof err, &rc);
-    if (!model)
-        fprintf(stderr, "random model: %s\n", err);
-    return model;
+    return open_model(&m, "random model");
 }
 
 /* conv -> DENSE (u8, an activation in the arena) -> DENSE (the logits): the runner's batched
@@ -619,12 +613,7 @@ static f8_model *dense_chain_model(void)
     mb_dense(&m, v1, v2, 1, mw.w[1], mw.b[1], mw.f[1]);
     slot_weights(2, K, D, 7, 4, 6);
     mb_dense(&m, v2, v3, 0, mw.w[2], mw.b[2], mw.f[2]);
-    char err[F8_ERRMSG_SIZE];
-    int rc;
-    f8_model *model = mb_open(&m, err, sizeof err, &rc);
-    if (!model)
-        fprintf(stderr, "dense chain model: %s\n", err);
-    return model;
+    return open_model(&m, "dense chain model");
 }
 
 /* A 3x3 convolution with 811 KB of weights on a 3x3x256 input: the runner runs it batched
@@ -658,12 +647,7 @@ static f8_model *wide_conv_model(void)
     mb_pool(&m, F8_OP_AVGPOOL, v2, v3, H, 1, 0, 3, 0);
     slot_weights(1, K, C2, 7, 3, 6);
     mb_dense(&m, v3, v4, 0, mw.w[1], mw.b[1], mw.f[1]);
-    char err[F8_ERRMSG_SIZE];
-    int rc;
-    f8_model *model = mb_open(&m, err, sizeof err, &rc);
-    if (!model)
-        fprintf(stderr, "wide conv model: %s\n", err);
-    return model;
+    return open_model(&m, "wide conv model");
 }
 
 static void test_models_all_paths(void)
