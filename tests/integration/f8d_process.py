@@ -142,6 +142,11 @@ class Daemon:
     def sanitizer_reports(self):
         return [l for l in self.lines if any(m in l for m in SANITIZER_MARKERS)]
 
+    def assert_clean_exit(self, rc):
+        """Exit status rc (what stop() returned) is 0 and ASan/UBSan reported nothing."""
+        assert rc == 0, self.stderr
+        assert not self.sanitizer_reports(), self.stderr
+
     def server_errors(self):
         """Request log lines with a 5xx status."""
         return [l for l in self.lines if re.match(r"f8d: [A-Z]+ \S+ 5\d\d ", l)]

@@ -31,8 +31,7 @@ def start(*args):
 def finish(daemon, d):
     rc = daemon.stop()
     shutil.rmtree(d, ignore_errors=True)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def metric(text, name, **labels):

@@ -96,8 +96,7 @@ def test_two_models(model_file):
     finally:
         rc = daemon.stop(signal.SIGINT)
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def test_sigterm_finishes_accepted_request(model_file):
@@ -134,8 +133,7 @@ def test_sigterm_finishes_accepted_request(model_file):
     finally:
         rc = daemon.stop()
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
     assert "stopped after" in daemon.stderr
 
 
@@ -155,8 +153,7 @@ def test_sigterm_with_idle_keepalive_connection(model_file):
     finally:
         daemon.stop()
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def test_sigterm_with_stalled_upload(model_file):
@@ -177,8 +174,7 @@ def test_sigterm_with_stalled_upload(model_file):
     finally:
         daemon.stop()
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def test_max_pixels_and_resize(model_file):
@@ -211,8 +207,7 @@ def test_max_pixels_and_resize(model_file):
     finally:
         rc = daemon.stop()
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def test_sigterm_under_load(model_file):
@@ -298,8 +293,7 @@ def test_several_listen_addresses(model_file):
     finally:
         rc = daemon.stop(signal.SIGTERM)
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
     for host in ("127.0.0.1", "::1"):
         with pytest.raises(OSError):
             socket.create_connection((host, port), timeout=2).close()
@@ -354,8 +348,7 @@ def test_listen_address_with_its_own_port(model_file):
     finally:
         rc = daemon.stop(signal.SIGTERM)
         shutil.rmtree(d)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
 
 
 def test_bad_listen_entries(model_file):

@@ -110,8 +110,7 @@ def pixel_daemon():
     finally:
         rc = daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
-        assert rc == 0, daemon.stderr
-        assert not daemon.sanitizer_reports(), daemon.stderr
+        daemon.assert_clean_exit(rc)
 
 
 def daemon_pixels(daemon, model, jpegs, c):

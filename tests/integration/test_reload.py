@@ -76,8 +76,7 @@ def test_reload_under_load_zero_failures(model_file, fashion_test_set):
     for _, answer, i in results:
         assert seen.setdefault(i, answer["predictions"][0]["index"]) == \
             answer["predictions"][0]["index"]
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
     assert not daemon.server_errors(), daemon.server_errors()
 
 
@@ -128,6 +127,5 @@ def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_tes
     finally:
         rc = daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
-    assert rc == 0, daemon.stderr
-    assert not daemon.sanitizer_reports(), daemon.stderr
+    daemon.assert_clean_exit(rc)
     assert "reload failed, still serving the previous models" in daemon.stderr
