@@ -19,9 +19,16 @@ CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
-INCLUDES := -Iengine/include -Iimaging/include -Idaemon
-CFLAGS_RELEASE := $(CSTD) $(WARN) $(INCLUDES) -O2 -g
-CFLAGS_ASAN    := $(CSTD) $(WARN) $(INCLUDES) -O1 -g -fno-omit-frame-pointer \
+# Each part sees only the headers it may use: the engine its own, the imaging library the
+# engine's public one, the daemon both public headers and its own src/ (core/, http/).
+INC_ENGINE  := -Iengine/include -Iengine/src
+INC_IMAGING := -Iengine/include -Iimaging/include
+INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src
+INC_CLI     := -Iengine/include -Iimaging/include
+INC_TESTS   := -Iengine/include -Iimaging/include -Idaemon/src
+INC_BENCH   := -Iengine/include
+CFLAGS_RELEASE := $(CSTD) $(WARN) -O2 -g
+CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
@@ -34,7 +41,7 @@ LIBS_CLI      = $(shell pkg-config --libs libturbojpeg jansson 2>/dev/null) -lpt
 
 ENGINE_SRC  := $(wildcard engine/src/*.c engine/src/kernels/*.c)
 IMAGING_SRC := $(wildcard imaging/src/*.c)
-DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+DAEMON_SRC  := $(wildcard daemon/src/*/*.c)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -44,6 +51,11 @@ obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 # libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
 ISA_AVX512VNNI := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mbmi2
 ISA_AVX2       := -mavx2 -mfma -mbmi2
+$(BUILD)/obj/engine/%.o $(BUILD)/asan/engine/%.o: INCLUDES = $(INC_ENGINE)
+$(BUILD)/obj/imaging/%.o $(BUILD)/asan/imaging/%.o: INCLUDES = $(INC_IMAGING)
+$(BUILD)/obj/daemon/%.o $(BUILD)/asan/daemon/%.o: INCLUDES = $(INC_DAEMON)
+$(BUILD)/obj/engine/cli/%.o $(BUILD)/asan/engine/cli/%.o: INCLUDES = $(INC_CLI)
+$(BUILD)/asan/tests/%.o: INCLUDES = $(INC_TESTS)
 $(BUILD)/obj/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI) -O3
 $(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
@@ -63,7 +75,7 @@ run: deps
 # ---- release build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_RELEASE) $(INCLUDES) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
 	@mkdir -p $(dir $@)
@@ -84,7 +96,7 @@ $(BUILD)/f8d: $(BUILD)/obj/daemon/main.o $(BUILD)/libf8d.a $(BUILD)/libf8img.a $
 # ---- sanitizer build (tests) --------------------------------------------------------
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ASAN) $(INCLUDES) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
 	@mkdir -p $(dir $@)

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "options.h"
-#include "server.h"
+#include "core/options.h"
+#include "core/server.h"
 
 extern char **environ;
 

@@ -2,8 +2,8 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
-#include "base64.h"
-#include "metrics.h"
+#include "http/base64.h"
+#include "core/metrics.h"
 #include "unit.h"
 
 static size_t dec(const char *text, unsigned char *out)

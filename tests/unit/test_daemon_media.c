@@ -2,7 +2,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
-#include "media.h"
+#include "http/media.h"
 
 static void test_content_types_accepted(void)
 {

@@ -13,8 +13,8 @@
 
 #include <turbojpeg.h>
 
-#include "batcher.h"
-#include "models.h"
+#include "core/batcher.h"
+#include "core/models.h"
 #include "unit.h"
 
 static char tmpdir[4096];

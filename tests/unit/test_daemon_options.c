@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "options.h"
+#include "core/options.h"
 #include "unit.h"
 
 /* argv from a list of strings; argc counts up to the first NULL. */

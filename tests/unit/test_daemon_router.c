@@ -2,7 +2,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 static void test_predict_routes(void)
 {

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "scores.h"
+#include "core/scores.h"
 
 static void test_softmax_known_values(void)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
-#include "http_loop.h"
+#include "http/handlers.h"
+#include "http/http_loop.h"
 #include "metrics.h"
 #include "server.h"
 

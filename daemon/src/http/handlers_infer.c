@@ -31,8 +31,8 @@
 #include "handlers.h"
 #include "http_loop.h"
 #include "json_reply.h"
-#include "scores.h"
-#include "server.h"
+#include "core/scores.h"
+#include "core/server.h"
 
 #define MAX_OUTPUTS 4
 

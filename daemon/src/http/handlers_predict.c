@@ -15,8 +15,8 @@
 #include "handlers.h"
 #include "json_reply.h"
 #include "media.h"
-#include "scores.h"
-#include "server.h"
+#include "core/scores.h"
+#include "core/server.h"
 
 void f8d_predict_begin(struct f8d_request *req)
 {

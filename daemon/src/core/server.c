@@ -12,8 +12,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "batcher.h"
-#include "handlers.h"
-#include "http_loop.h"
+#include "http/handlers.h"
+#include "http/http_loop.h"
 #include "log.h"
 #include "request.h"
 

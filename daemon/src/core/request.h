@@ -16,7 +16,7 @@
 #include <uv.h>
 
 #include "batcher.h"
-#include "router.h"
+#include "http/router.h"
 
 #define F8D_ERR_SIZE 256
 #define F8D_REQUEST_ID_MAX 64

@@ -7,7 +7,7 @@
  */
 #include "handlers.h"
 #include "json_reply.h"
-#include "server.h"
+#include "core/server.h"
 
 static json_t *index_of(const struct f8d_server *s)
 {

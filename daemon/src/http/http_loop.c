@@ -14,8 +14,8 @@
 #include <uv.h>
 
 #include "handlers.h"
-#include "log.h"
-#include "server.h"
+#include "core/log.h"
+#include "core/server.h"
 
 void f8d_handle_closed(uv_handle_t *handle)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "core/server.h"
 
 json_t *f8d_json_string(const char *s)
 {

@@ -16,8 +16,8 @@
 
 #include "handlers.h"
 #include "json_reply.h"
-#include "log.h"
-#include "server.h"
+#include "core/log.h"
+#include "core/server.h"
 
 void f8d_request_fail(struct f8d_request *req, unsigned status, const char *fmt, ...)
 {

@@ -13,7 +13,7 @@
 
 #include "handlers.h"
 #include "json_reply.h"
-#include "server.h"
+#include "core/server.h"
 
 static json_t *labels_of(const struct f8d_model *m)
 {

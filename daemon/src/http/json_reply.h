@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "request.h"
+#include "core/request.h"
 
 /* Queues `body` (consumed, even on failure) with the given status. */
 enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t *body);

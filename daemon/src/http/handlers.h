@@ -9,7 +9,7 @@
 
 #include <microhttpd.h>
 
-#include "request.h"
+#include "core/request.h"
 
 /* Records an error to answer instead of the route's normal answer (dispatch.c decides when:
  * at once if no body is coming, else after the body is read and thrown away). */
