@@ -139,6 +139,9 @@ int f8_isa_parse(const char *name, f8_isa *out);
 typedef struct {
     uint32_t threads; /* worker threads inside one f8_run, the caller's included; 0 = 1 */
     f8_isa isa;       /* F8_ISA_AUTO: cpuid, or the F8_ISA environment variable */
+    int lend_arena;   /* 1: the runner allocates no arena; the caller lends one with
+                         f8_runner_set_arena before f8_run (one thread can then keep one arena
+                         for the runners of many models, used one at a time) */
 } f8_runner_options;
 
 /* Plans buffers for batches of up to max_batch images: one thread, F8_ISA_AUTO. */
@@ -153,6 +156,11 @@ f8_isa f8_runner_isa(const f8_runner *runner);
 uint32_t f8_runner_threads(const f8_runner *runner);
 /* Bytes of activation memory the runner planned (the arena), for reports. */
 size_t f8_runner_arena_bytes(const f8_runner *runner);
+/* Lends a runner created with lend_arena its arena: at least f8_runner_arena_bytes bytes,
+ * 64-byte aligned, owned by the caller, used by nothing else while f8_run runs (several
+ * runners may share it when one thread runs them one after another). F8_EINVAL otherwise,
+ * or if the runner owns its arena. f8_run on a lending runner with none lent: F8_EINVAL. */
+int f8_runner_set_arena(f8_runner *runner, void *arena, size_t size);
 
 /* Runs `batch` images (each input_h*input_w*input_c u8, NHWC, images back to back) and writes
  * batch*num_classes s32 logits (image-major). Allocates nothing. */

@@ -89,8 +89,9 @@ typedef struct {
 struct f8_runner {
     const f8_model *model;
     uint32_t max_batch;
-    uint8_t *arena;
+    uint8_t *arena;          /* the runner's own, or the one lent by f8_runner_set_arena */
     size_t arena_size;
+    int arena_lent;          /* 1: created with lend_arena; the arena is not ours to free */
     size_t *value_offset;    /* [num_values], offset of the value's region in image 0's part */
     size_t *image_bytes;     /* [num_values], bytes of one image of the value */
     size_t *stride;          /* [num_values], bytes from one image of the value to the next */
@@ -701,7 +702,8 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
     }
     total *= max_batch;
     r->arena_size = total;
-    if (total && posix_memalign((void **)&r->arena, 64, total) != 0) {
+    r->arena_lent = opts && opts->lend_arena;
+    if (total && !r->arena_lent && posix_memalign((void **)&r->arena, 64, total) != 0) {
         r->arena = NULL;
         goto out;
     }
@@ -750,7 +752,8 @@ void f8_runner_destroy(f8_runner *runner)
     if (!runner)
         return;
     pool_stop(runner);
-    free(runner->arena);
+    if (!runner->arena_lent)
+        free(runner->arena);
     free(runner->value_offset);
     free(runner->image_bytes);
     free(runner->stride);
@@ -776,6 +779,15 @@ size_t f8_runner_arena_bytes(const f8_runner *runner)
     return runner ? runner->arena_size : 0;
 }
 
+int f8_runner_set_arena(f8_runner *runner, void *arena, size_t size)
+{
+    if (!runner || !runner->arena_lent || (runner->arena_size && !arena) ||
+        size < runner->arena_size || ((uintptr_t)arena & 63) != 0)
+        return F8_EINVAL;
+    runner->arena = arena;
+    return F8_OK;
+}
+
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits)
 {
     return f8_run_profiled(runner, images, batch, logits, NULL);
@@ -791,10 +803,13 @@ int f8_run_profiled(f8_runner *runner, const uint8_t *images, uint32_t batch, in
     if (!images || !logits)
         return F8_EINVAL;
 
+    if (runner->arena_size && !runner->arena)
+        return F8_EINVAL; /* lend_arena, and no arena lent yet */
+
     const f8_model *m = runner->model;
     const uint32_t nv = m->info.num_values;
-    for (uint32_t v = 0; v < nv; v++)
-        runner->value_ptr[v] = runner->arena + runner->value_offset[v];
+    for (uint32_t v = 0; v < nv; v++) /* no arena (a model with no activations): no offset */
+        runner->value_ptr[v] = runner->arena ? runner->arena + runner->value_offset[v] : NULL;
     runner->value_ptr[0] = images;
     runner->value_ptr[m->output_value] = (const uint8_t *)logits;
 

@@ -206,6 +206,48 @@ static void test_threads_share_model(void)
     f8_model_close(m);
 }
 
+/* Two runners lending one arena (a daemon worker's: one arena for every model it runs), used
+ * one after the other, give the reference logits; the arena is checked for size, alignment
+ * and presence. */
+static void test_lent_arena(void)
+{
+    f8_model *m = build();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    prepare(m);
+    const f8_runner_options lend = {.threads = 1, .isa = F8_ISA_AUTO, .lend_arena = 1};
+    f8_runner *a = NULL, *b = NULL, *own = NULL;
+    CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, MAX_BATCH, &lend, &a), F8_OK);
+    CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, 2, &lend, &b), F8_OK);
+    CU_ASSERT_EQUAL_FATAL(f8_runner_create(m, 2, &own), F8_OK);
+    const size_t need = f8_runner_arena_bytes(a);
+    CU_ASSERT(need > f8_runner_arena_bytes(b));
+    CU_ASSERT(f8_runner_arena_bytes(b) > 0);
+
+    int32_t got[MAX_BATCH * CLASSES];
+    CU_ASSERT_EQUAL(f8_run(a, images, 1, got), F8_EINVAL); /* nothing lent yet */
+    uint8_t *arena = NULL;
+    CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&arena, 64, need + 64), 0);
+    CU_ASSERT_EQUAL(f8_runner_set_arena(a, arena, need - 1), F8_EINVAL);
+    CU_ASSERT_EQUAL(f8_runner_set_arena(a, arena + 1, need), F8_EINVAL);
+    CU_ASSERT_EQUAL(f8_runner_set_arena(a, NULL, need), F8_EINVAL);
+    CU_ASSERT_EQUAL(f8_runner_set_arena(own, arena, need), F8_EINVAL); /* owns one */
+    CU_ASSERT_EQUAL(f8_runner_set_arena(a, arena, need), F8_OK);
+    CU_ASSERT_EQUAL(f8_runner_set_arena(b, arena, need), F8_OK);
+    for (int pass = 0; pass < 2; pass++) { /* each run overwrites what the other left */
+        memset(got, 0, sizeof got);
+        CU_ASSERT_EQUAL(f8_run(a, images, MAX_BATCH, got), F8_OK);
+        CU_ASSERT_EQUAL(memcmp(got, want, sizeof got), 0);
+        memset(got, 0, sizeof got);
+        CU_ASSERT_EQUAL(f8_run(b, images + 2 * IMG, 2, got), F8_OK);
+        CU_ASSERT_EQUAL(memcmp(got, want + 2 * CLASSES, 2 * CLASSES * sizeof *got), 0);
+    }
+    f8_runner_destroy(a); /* frees nothing lent */
+    f8_runner_destroy(b);
+    f8_runner_destroy(own);
+    free(arena);
+    f8_model_close(m);
+}
+
 static void test_arguments(void)
 {
     f8_model *m = build();
@@ -233,6 +275,7 @@ int main(void)
     CU_TestInfo tests[] = {
         {"every batch size equals the per-image reference", test_batches_match_reference},
         {"runners in three threads share one model", test_threads_share_model},
+        {"runners lending one arena", test_lent_arena},
         {"argument checks", test_arguments},
         CU_TEST_INFO_NULL,
     };
