@@ -24,10 +24,10 @@ int main(int argc, char **argv)
     }
     if (opts.threads == 0)
         opts.threads = f8d_cpu_count();
-    /* Workers are libuv's thread pool, sized once from the environment before first use. */
-    char threads[16];
-    snprintf(threads, sizeof(threads), "%u", opts.threads);
-    setenv("UV_THREADPOOL_SIZE", threads, 1);
+    /* Inference runs on the server's own pool (opts.threads workers). libuv's thread pool,
+     * sized once from the environment before first use, only parses JSON bodies and loads
+     * models on reload: two threads, so that a reload never holds up parsing. */
+    setenv("UV_THREADPOOL_SIZE", "2", 1);
 
     static struct f8d_server server;
     if (f8d_server_init(&server, &opts, err, sizeof(err)) != 0) {

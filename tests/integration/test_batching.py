@@ -155,7 +155,7 @@ def test_engine_threads_same_answers(model_file, daemon, jpegs):
     """One instance whose engine runs use 2 threads answers exactly like the session daemon."""
     other, d = start("--instances", 1, "--engine-threads", 2, "--max-batch-size", 4)
     try:
-        assert re.search(r"1 instance\(s\) of 2 thread\(s\)", other.stderr)
+        assert re.search(r"batches of up to 4 on 1 of \d+ worker\(s\), 2 engine thread\(s\) each", other.stderr)
         body = json.dumps({"inputs": [{"name": "image_bytes", "datatype": "BYTES",
                                        "shape": [len(jpegs)],
                                        "data": [base64.b64encode(j).decode() for j in jpegs]}],

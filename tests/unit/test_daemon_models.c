@@ -1,6 +1,7 @@
 /*
- * f8d model registry and batch job: loading a models directory (and its errors), instances,
- * and batches of decode + inference on real JPEG bytes (the worker side, without a loop).
+ * f8d model registry and batch job: loading a models directory (and its errors), and batches
+ * of decode + inference on real JPEG bytes (the worker side, without a loop), on two workers'
+ * states whose runners lend each worker's one arena.
  *
  * The parts that need a valid model use models/fashion.f8 (run from the repository root, as
  * `make test-c` does), or the file named by F8D_TEST_MODEL.
@@ -13,14 +14,17 @@
 
 #include <turbojpeg.h>
 
-#include "core/batcher.h"
+#include "core/batch.h"
+#include "core/errors.h"
 #include "core/models.h"
+#include "core/request.h"
 #include "unit.h"
 
 static char tmpdir[4096];
 
 static const struct f8d_batch_config CFG = {
-    .max_batch = 4, .instances = 2, .max_queue = 8, .max_delay_ns = 0, .max_pixels = 0};
+    .max_batch = 4, .instances = 0, .max_queue = 8, .max_delay_ns = 0, .max_pixels = 0};
+#define WORKERS 2
 
 static void write_file(const char *dir, const char *name, const void *data, size_t n)
 {
@@ -81,7 +85,7 @@ static void test_missing_dir(void)
 {
     struct f8d_models m;
     char err[512] = "";
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, "/nonexistent/f8d/models", &CFG, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, "/nonexistent/f8d/models", &CFG, WORKERS, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot read models directory /nonexistent/f8d/models"));
     CU_ASSERT_EQUAL(m.count, 0);
 }
@@ -93,7 +97,7 @@ static void test_no_models(void)
     write_file(tmpdir, "README.txt", "hello", 5);
     write_file(tmpdir, ".hidden.f8", "x", 1);
     write_file(tmpdir, ".f8", "x", 1);
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, WORKERS, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "no models in"));
     remove_file(tmpdir, "README.txt");
     remove_file(tmpdir, ".hidden.f8");
@@ -105,7 +109,7 @@ static void test_invalid_model(void)
     struct f8d_models m;
     char err[512] = "";
     write_file(tmpdir, "broken.f8", "this is not a model file at all", 31);
-    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), -1);
+    CU_ASSERT_EQUAL(f8d_models_load_dir(&m, tmpdir, &CFG, WORKERS, err, sizeof(err)), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot load model"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "broken.f8: ") || strstr(err, "broken.f8"));
     CU_ASSERT_TRUE(strlen(err) > strlen("cannot load model ") + strlen(tmpdir) + 12);
@@ -114,14 +118,14 @@ static void test_invalid_model(void)
     remove_file(tmpdir, "broken.f8");
 }
 
-static void test_decode_status(void)
+static void test_decode_error(void)
 {
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_OK), 200);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EUNSUPPORTED), 400);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EDECODE), 400);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_ETOOLARGE), 422);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_ENOMEM), 503);
-    CU_ASSERT_EQUAL(f8d_decode_status(F8IMG_EINVAL), 500);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_OK), F8D_OK);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_EUNSUPPORTED), F8D_EDECODE);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_EDECODE), F8D_EDECODE);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_ETOOLARGE), F8D_EPIXELS);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_ENOMEM), F8D_ENOMEM);
+    CU_ASSERT_EQUAL(f8d_decode_error(F8IMG_EINVAL), F8D_EINTERNAL);
 }
 
 /* A 28x28 grayscale JPEG (quality 90) of a bright rectangle on black. */
@@ -139,18 +143,22 @@ static uint8_t *make_jpeg(unsigned long *size)
     return rc == 0 ? jpeg : NULL;
 }
 
-/* Runs n items through instance 0 of m, as a worker would. */
-static void run_batch(struct f8d_model *m, struct f8d_item *items, unsigned n, int32_t *logits)
+static struct f8d_worker_state workers[WORKERS];
+
+/* Runs n items of m on worker w, as the pool would; returns the rows that reached the
+ * engine. */
+static unsigned run_batch(struct f8d_model *m, unsigned w, struct f8d_item *items, unsigned n,
+                          int32_t *logits)
 {
-    struct f8d_batch *b = m->instances[0].batch;
+    struct f8d_item *ptrs[4];
+    struct f8d_batch b = {.model = m, .items = ptrs, .n = n, .cap = 4};
     for (unsigned i = 0; i < n; i++) {
         items[i].logits = logits + (size_t)i * m->info->num_classes;
-        items[i].status = 0;
-        b->items[i] = &items[i];
+        items[i].err = -100; /* the worker must set it */
+        ptrs[i] = &items[i];
     }
-    b->n = n;
-    f8d_batch_run(b);
-    b->n = 0;
+    f8d_batch_run(&b, &workers[w]);
+    return b.rows;
 }
 
 static void test_real_model(void)
@@ -170,7 +178,7 @@ static void test_real_model(void)
 
     struct f8d_models m;
     char err[512] = "";
-    CU_ASSERT_EQUAL_FATAL(f8d_models_load_dir(&m, tmpdir, &CFG, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_models_load_dir(&m, tmpdir, &CFG, WORKERS, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(m.count, 2);
     CU_ASSERT_STRING_EQUAL(m.items[0]->name, "alpha"); /* sorted */
     CU_ASSERT_STRING_EQUAL(m.items[1]->name, "zeta");
@@ -180,10 +188,12 @@ static void test_real_model(void)
     CU_ASSERT_PTR_NULL(f8d_models_find(&m, "notes"));
     struct f8d_model *model = f8d_models_find(&m, "alpha");
     CU_ASSERT_PTR_NOT_NULL_FATAL(model);
-    CU_ASSERT_EQUAL(model->cfg.instances, 2);
-    CU_ASSERT_EQUAL(model->n_free, 2);
-    CU_ASSERT_PTR_NOT_NULL(model->instances[1].batch);
+    CU_ASSERT_EQUAL(model->n_runners, WORKERS);
+    CU_ASSERT_PTR_NULL(model->runners[0]); /* planned by each worker on first use */
+    CU_ASSERT_TRUE(model->arena_bytes > 0);
     uint32_t classes = model->info->num_classes;
+    for (unsigned w = 0; w < WORKERS; w++)
+        CU_ASSERT_EQUAL_FATAL(f8d_worker_state_init(&workers[w], w), F8D_OK);
     CU_ASSERT_TRUE(classes >= 2);
 
     unsigned long jsize;
@@ -197,9 +207,11 @@ static void test_real_model(void)
     memset(items, 0, sizeof(items));
     items[0].data = jpeg;
     items[0].len = jsize;
-    run_batch(model, items, 1, logits);
-    CU_ASSERT_EQUAL(items[0].status, 200);
-    CU_ASSERT_EQUAL(model->instances[0].batch->rows, 1);
+    CU_ASSERT_EQUAL(run_batch(model, 0, items, 1, logits), 1);
+    CU_ASSERT_EQUAL(items[0].err, F8D_OK);
+    CU_ASSERT_PTR_NOT_NULL(model->runners[0]);
+    CU_ASSERT_PTR_NULL(model->runners[1]);
+    CU_ASSERT_TRUE(workers[0].arena_cap >= model->arena_bytes);
     int32_t alone[64];
     CU_ASSERT_FATAL(classes <= 64);
     memcpy(alone, logits, classes * sizeof(int32_t));
@@ -214,14 +226,15 @@ static void test_real_model(void)
     items[3].data = jpeg;
     items[3].len = jsize;
     memset(logits, 0x55, 4 * classes * sizeof(int32_t));
-    run_batch(model, items, 4, logits);
-    CU_ASSERT_EQUAL(items[0].status, 400);
-    CU_ASSERT_PTR_NOT_NULL(strstr(items[0].error, "JPEG"));
-    CU_ASSERT_EQUAL(items[1].status, 200);
-    CU_ASSERT_EQUAL(items[2].status, 400);
-    CU_ASSERT_TRUE(strlen(items[2].error) > 0);
-    CU_ASSERT_EQUAL(items[3].status, 200);
-    CU_ASSERT_EQUAL(model->instances[0].batch->rows, 2); /* only the good ones ran */
+    /* on the other worker: its own runner and arena give the same logits */
+    CU_ASSERT_EQUAL(run_batch(model, 1, items, 4, logits), 2); /* only the good ones ran */
+    CU_ASSERT_EQUAL(items[0].err, F8D_EDECODE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(items[0].message, "JPEG"));
+    CU_ASSERT_EQUAL(items[1].err, F8D_OK);
+    CU_ASSERT_EQUAL(items[2].err, F8D_EDECODE);
+    CU_ASSERT_TRUE(strlen(items[2].message) > 0);
+    CU_ASSERT_EQUAL(items[3].err, F8D_OK);
+    CU_ASSERT_PTR_NOT_NULL(model->runners[1]);
     CU_ASSERT_EQUAL(memcmp(items[1].logits, alone, classes * sizeof(int32_t)), 0);
     CU_ASSERT_EQUAL(memcmp(items[3].logits, alone, classes * sizeof(int32_t)), 0);
 
@@ -235,16 +248,18 @@ static void test_real_model(void)
     items[1].data = jpeg;
     items[1].len = jsize;
     model->cfg.max_pixels = 100;
-    run_batch(model, items, 2, logits);
+    CU_ASSERT_EQUAL(run_batch(model, 0, items, 2, logits), 1);
     model->cfg.max_pixels = 0;
-    CU_ASSERT_EQUAL(items[0].status, 200);
-    CU_ASSERT_EQUAL(items[1].status, 422);
-    CU_ASSERT_PTR_NOT_NULL(strstr(items[1].error, "28x28"));
+    CU_ASSERT_EQUAL(items[0].err, F8D_OK);
+    CU_ASSERT_EQUAL(items[1].err, F8D_EPIXELS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(items[1].message, "28x28"));
     free(pixels);
     free(logits);
     tjFree(jpeg);
 
-    f8d_models_release(&m); /* never attached: freed at once */
+    for (unsigned w = 0; w < WORKERS; w++)
+        f8d_worker_state_free(&workers[w]);
+    f8d_models_release(&m); /* never attached: freed at once (runners included) */
     CU_ASSERT_EQUAL(m.count, 0);
     remove_file(tmpdir, "zeta.f8");
     remove_file(tmpdir, "alpha.f8");
@@ -259,8 +274,9 @@ int main(void)
     CU_add_test(s, "missing directory", test_missing_dir);
     CU_add_test(s, "directory without models", test_no_models);
     CU_add_test(s, "invalid model file: the engine's message", test_invalid_model);
-    CU_add_test(s, "f8img errors -> HTTP status", test_decode_status);
-    CU_add_test(s, "registry, instances and batches on a real model", test_real_model);
+    CU_add_test(s, "f8img errors -> F8D_E* codes", test_decode_error);
+    CU_add_test(s, "registry, and batches on two workers' states on a real model",
+                test_real_model);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

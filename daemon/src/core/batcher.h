@@ -1,78 +1,74 @@
 /*
- * f8d batcher: per-model dynamic batching.
+ * f8d batcher: one model's queue of images waiting for the engine (dynamic batching).
  *
- * Each image of a request is one item. Items wait in the model's bounded queue (a ring of
- * cfg.max_queue pointers, allocated once); a batch leaves when cfg.max_batch items are queued
- * or the oldest has waited cfg.max_delay_ns, and an instance is free (at most cfg.instances
- * batches of a model run at once). A uv_timer on the loop enforces the deadline. A stopping
- * server flushes the queue without waiting.
+ * Each image of a request is one item. Items wait in a bounded ring (max_queue pointers,
+ * allocated when the model is loaded). A batch may leave when max_batch items are queued, or
+ * the oldest has waited max_delay_ns, or the server is stopping (flush); it leaves when the
+ * inference pool has an idle worker and picks this model (pool.h: round-robin across models)
+ * and fewer than max_running batches of the model are out. Taking a batch drops items whose
+ * request's deadline has passed (F8D_EDEADLINE); cancelling a request drops its queued items
+ * at once (F8D_ECANCELED). A uv_timer wakes the pool for the oldest item's delay.
  *
- * The batch job runs on a libuv worker thread: it decodes each JPEG straight into its row of
- * the instance's input buffer (so decoding never happens on the loop thread), runs f8_run on
- * all the rows at once, and copies each image's logits to its item. Back on the loop (libuv's
- * uv_async under uv_queue_work), the metrics are recorded and each item's request is told;
- * the last item of a request resumes its suspended connection.
- *
- * Nothing here allocates per request: queues, batches and instance buffers are made when
- * the model is loaded.
+ * Loop thread only (init and free are safe anywhere: they touch no handle).
  */
 #ifndef F8D_BATCHER_H
 #define F8D_BATCHER_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
-#include "models.h"
+struct f8d_item;
+struct f8d_model;
+struct f8d_pool;
 
-#define F8D_ITEM_ERR_SIZE 200
-
-struct f8d_request;
-
-struct f8d_item {
-    struct f8d_request *req;    /* told on the loop when the item is done */
-    const uint8_t *data;        /* a JPEG, or image_bytes raw pixels when `raw` */
-    size_t len;
-    bool raw;
-    int32_t *logits;            /* num_classes, owned by the request */
-    uint64_t enqueue_ns;
-    uint64_t decode_ns;         /* set by the worker */
-    unsigned status;            /* 200, or the HTTP status of the error */
-    unsigned row;               /* row in the batch (worker) */
-    char error[F8D_ITEM_ERR_SIZE];
-};
-
-struct f8d_batch {
-    uv_work_t work;
+struct f8d_batcher {
     struct f8d_model *model;
-    unsigned instance;          /* index in model->instances */
-    struct f8d_item **items;    /* cfg.max_batch slots */
-    unsigned n;
-    unsigned rows;              /* images that reached f8_run */
-    uint64_t start_ns, compute_ns;
+    struct f8d_pool *pool;       /* set by attach */
+    struct f8d_item **queue;     /* ring of cap items */
+    unsigned head, len, cap;
+    unsigned max_batch, max_running;
+    uint64_t max_delay_ns;
+    unsigned running;            /* batches out on workers */
+    uv_timer_t timer;            /* the oldest item's delay */
+    bool attached;
+    struct f8d_batcher *prev, *next; /* the pool's ring of batchers */
+    /* counters (metrics) */
+    uint64_t batches, dropped_cancelled, dropped_deadline;
 };
 
-/* Allocates the batch jobs of a loaded model (one per instance). Thread-safe. */
-int f8d_batcher_prepare(struct f8d_model *m);
-/* Frees what prepare made. */
-void f8d_batcher_free(struct f8d_model *m);
+/* Allocates the queue. Returns F8D_OK or F8D_ENOMEM. */
+int f8d_batcher_init(struct f8d_batcher *b, struct f8d_model *m, unsigned max_queue,
+                     unsigned max_batch, unsigned max_running, uint64_t max_delay_ns);
+/* Frees the queue (after detach's close callback, or when never attached). */
+void f8d_batcher_free(struct f8d_batcher *b);
 
-/* Loop thread: queues n items (all or none). Returns 0, or 503 when the queue has no room
- * for them (the caller answers 503 + Retry-After). */
-unsigned f8d_batcher_submit(struct f8d_model *m, struct f8d_item *items, unsigned n);
+/* Loop thread: joins the pool's ring and starts the timer. */
+void f8d_batcher_attach(struct f8d_batcher *b, struct f8d_pool *pool, uv_loop_t *loop);
+/* Loop thread: leaves the ring and closes the timer; `closed` runs once it is closed (its
+ * handle's data is the batcher). Nothing may be queued or running. */
+void f8d_batcher_detach(struct f8d_batcher *b, uv_close_cb closed);
 
-/* Loop thread: starts every batch that may start now and re-arms the deadline timer. */
-void f8d_batcher_pump(struct f8d_model *m);
+/* Queues n items, all or none: F8D_OK, or F8D_EOVERLOAD when the queue has no room. Wakes the
+ * pool. */
+int f8d_batcher_submit(struct f8d_batcher *b, struct f8d_item *items, unsigned n);
 
-/* Loop thread: images queued, and batches running. */
-unsigned f8d_batcher_queued(const struct f8d_model *m);
-unsigned f8d_batcher_running(const struct f8d_model *m);
+/* Drops the queued items of cancelled requests (each told with F8D_ECANCELED). */
+void f8d_batcher_drop_cancelled(struct f8d_batcher *b);
 
-/* Maps an f8img error code to the HTTP status a client gets. */
-unsigned f8d_decode_status(int f8img_err);
+/* Whether a batch may leave now (it still needs a worker and max_running room). */
+bool f8d_batcher_ready(const struct f8d_batcher *b, uint64_t now, bool flush);
 
-/* Worker side of one batch (exposed for tests): decode, run, copy logits. */
-void f8d_batch_run(struct f8d_batch *b);
+/* Moves up to max_batch items into out[] (cap >= max_batch); items past their deadline are
+ * told F8D_EDEADLINE instead. Returns how many were moved. */
+unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t now);
+
+/* Arms the timer for the oldest item's delay (stops it when the queue is empty). */
+void f8d_batcher_arm(struct f8d_batcher *b, uint64_t now);
+
+static inline unsigned f8d_batcher_queued(const struct f8d_batcher *b)
+{
+    return b->len;
+}
 
 #endif /* F8D_BATCHER_H */

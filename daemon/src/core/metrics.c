@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "batcher.h"
+#include "request.h"
 #include "server.h"
 
 const double F8D_TIME_BOUNDS[F8D_TIME_BUCKETS] = {
@@ -16,7 +18,7 @@ const double F8D_TIME_BOUNDS[F8D_TIME_BUCKETS] = {
     0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
 const double F8D_BATCH_BOUNDS[F8D_BATCH_BUCKETS] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128};
 
-static const unsigned STATUS_CODES[] = {200, 400, 404, 405, 413, 415, 422, 429, 500, 503};
+static const unsigned STATUS_CODES[] = {200, 400, 404, 405, 413, 415, 422, 499, 500, 503, 504};
 #define N_CODES (sizeof(STATUS_CODES) / sizeof(STATUS_CODES[0]))
 #define OTHER_SLOT N_CODES
 
@@ -258,11 +260,25 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     family(&b, "f8d_queue_depth", "gauge", "Images waiting in the model's queue.");
     for (size_t i = 0; i < s->models.count; i++)
         put(&b, "f8d_queue_depth{model=\"%s\"} %u\n", esc(s->models.items[i]->name, e, sizeof(e)),
-            f8d_batcher_queued(s->models.items[i]));
+            f8d_batcher_queued(&s->models.items[i]->batcher));
     family(&b, "f8d_batches_running", "gauge", "Batches of the model running on workers.");
     for (size_t i = 0; i < s->models.count; i++)
         put(&b, "f8d_batches_running{model=\"%s\"} %u\n",
-            esc(s->models.items[i]->name, e, sizeof(e)), f8d_batcher_running(s->models.items[i]));
+            esc(s->models.items[i]->name, e, sizeof(e)), s->models.items[i]->batcher.running);
+    family(&b, "f8d_images_dropped_total", "counter",
+           "Queued images dropped before a worker took them, by reason: the client went away "
+           "(cancelled) or the request's deadline passed (deadline).");
+    for (size_t i = 0; i < mx->count; i++) {
+        const char *name = esc(mx->models[i]->name, e, sizeof(e));
+        put(&b, "f8d_images_dropped_total{model=\"%s\",reason=\"cancelled\"} %" PRIu64 "\n",
+            name, mx->models[i]->dropped_cancelled);
+        put(&b, "f8d_images_dropped_total{model=\"%s\",reason=\"deadline\"} %" PRIu64 "\n",
+            name, mx->models[i]->dropped_deadline);
+    }
+    family(&b, "f8d_workers", "gauge", "Inference worker threads.");
+    put(&b, "f8d_workers %u\n", s->pool.n_workers);
+    family(&b, "f8d_workers_busy", "gauge", "Inference workers running a batch.");
+    put(&b, "f8d_workers_busy %u\n", s->pool.busy);
     family(&b, "f8d_models_loaded", "gauge", "Models being served.");
     put(&b, "f8d_models_loaded %zu\n", s->models.count);
     family(&b, "f8d_requests_in_flight", "gauge", "HTTP requests received and not yet answered.");

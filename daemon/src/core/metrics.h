@@ -32,6 +32,8 @@ struct f8d_model_metrics {
     uint64_t images;                 /* images that reached the engine */
     uint64_t rejected_queue_full;    /* 503: queue full */
     uint64_t rejected_too_large;     /* 413 + 422 */
+    uint64_t dropped_cancelled;      /* queued images whose client went away */
+    uint64_t dropped_deadline;       /* queued images whose deadline passed */
     struct f8d_hist request, queue, decode, compute, batch;
 };
 

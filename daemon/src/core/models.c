@@ -1,6 +1,7 @@
 /* f8d models: load a directory, instances and warm-up, reference counts, the registry. */
 #include "models.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,9 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "batcher.h"
+#include "errors.h"
 #include "metrics.h"
-#include "server.h"
+#include "pool.h"
 
 #define SUFFIX ".f8"
 
@@ -86,19 +87,10 @@ void f8d_model_destroy(struct f8d_model *m)
 {
     if (m == NULL)
         return;
-    f8d_batcher_free(m);
-    for (unsigned i = 0; m->instances != NULL && i < m->cfg.instances; i++) {
-        struct f8d_instance *in = &m->instances[i];
-        if (in->runner != NULL)
-            f8_runner_destroy(in->runner);
-        if (in->decoder != NULL)
-            f8img_decoder_destroy(in->decoder);
-        free(in->input);
-        free(in->logits);
-    }
-    free(m->instances);
-    free(m->queue);
-    free(m->free_instances);
+    f8d_batcher_free(&m->batcher);
+    for (unsigned i = 0; m->runners != NULL && i < m->n_runners; i++)
+        f8_runner_destroy(m->runners[i]);
+    free(m->runners);
     if (m->model != NULL)
         f8_model_close(m->model);
     free(m->path);
@@ -106,29 +98,36 @@ void f8d_model_destroy(struct f8d_model *m)
     free(m);
 }
 
-/* Runner, decoder and buffers for one instance, warmed up with a batch of 1 and a full
- * batch (the engine touches every buffer it planned). */
-static int instance_init(struct f8d_model *m, struct f8d_instance *in)
+/* Plans a runner with its own arena and runs a batch of 1 and a full batch through it: the
+ * model runs, and the arena size of every worker's runner is known. The runner is freed: each
+ * worker plans its own, lending its one arena. */
+static int warm_up(struct f8d_model *m)
 {
     size_t nb = m->cfg.max_batch;
-    in->input = calloc(nb * (m->image_bytes ? m->image_bytes : 1), 1);
-    in->logits = calloc(nb * (m->info->num_classes ? m->info->num_classes : 1),
-                        sizeof(int32_t));
-    if (in->input == NULL || in->logits == NULL)
-        return F8_ENOMEM;
-    if (f8img_decoder_create(&in->decoder) != 0)
-        return F8_ENOMEM;
+    uint8_t *input = calloc(nb * (m->image_bytes ? m->image_bytes : 1), 1);
+    int32_t *logits = calloc(nb * (m->info->num_classes ? m->info->num_classes : 1),
+                             sizeof(int32_t));
+    f8_runner *r = NULL;
+    int rc = (input && logits) ? 0 : F8_ENOMEM;
     f8_runner_options ro = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO};
-    int rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &in->runner);
     if (rc == 0)
-        rc = f8_run(in->runner, in->input, 1, in->logits);
+        rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &r);
+    if (rc == 0)
+        rc = f8_run(r, input, 1, logits);
     if (rc == 0 && nb > 1)
-        rc = f8_run(in->runner, in->input, (uint32_t)nb, in->logits);
+        rc = f8_run(r, input, (uint32_t)nb, logits);
+    if (r != NULL) {
+        m->arena_bytes = f8_runner_arena_bytes(r);
+        m->isa = f8_runner_isa(r);
+        f8_runner_destroy(r);
+    }
+    free(input);
+    free(logits);
     return rc;
 }
 
-static int open_model(struct f8d_model *m, const char *dir, const char *name, char *err,
-                      size_t errlen)
+static int open_model(struct f8d_model *m, const char *dir, const char *name,
+                      unsigned n_workers, char *err, size_t errlen)
 {
     char msg[F8_ERRMSG_SIZE] = "";
     size_t plen = strlen(dir) + strlen(name) + sizeof(SUFFIX) + 2;
@@ -148,39 +147,36 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name, ch
     }
     m->info = f8_model_get_info(m->model);
     m->image_bytes = (size_t)m->info->input_h * m->info->input_w * m->info->input_c;
-    m->instances = calloc(m->cfg.instances, sizeof(*m->instances));
-    m->queue = calloc(m->cfg.max_queue, sizeof(*m->queue));
-    m->free_instances = calloc(m->cfg.instances, sizeof(*m->free_instances));
-    if (m->instances == NULL || m->queue == NULL || m->free_instances == NULL) {
+    m->runners = calloc(n_workers, sizeof(*m->runners));
+    unsigned running = m->cfg.instances && m->cfg.instances < n_workers ? m->cfg.instances
+                                                                         : n_workers;
+    if (m->runners == NULL ||
+        f8d_batcher_init(&m->batcher, m, m->cfg.max_queue, m->cfg.max_batch, running,
+                         m->cfg.max_delay_ns) != F8D_OK) {
         snprintf(err, errlen, "out of memory for model %s", m->path);
         return -1;
     }
-    for (unsigned i = 0; i < m->cfg.instances; i++) {
-        rc = instance_init(m, &m->instances[i]);
-        if (rc != 0) {
-            snprintf(err, errlen, "cannot run model %s (batch of %u): %s", m->path,
-                     m->cfg.max_batch, f8_strerror(rc));
-            return -1;
-        }
-        m->free_instances[m->n_free++] = m->cfg.instances - 1 - i;
-    }
-    if (f8d_batcher_prepare(m) != 0) {
-        snprintf(err, errlen, "out of memory for model %s", m->path);
+    m->n_runners = n_workers;
+    rc = warm_up(m);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot run model %s (batch of %u): %s", m->path,
+                 m->cfg.max_batch, f8_strerror(rc));
         return -1;
     }
     return 0;
 }
 
 int f8d_models_load_dir(struct f8d_models *models, const char *dir,
-                        const struct f8d_batch_config *cfg, char *err, size_t errlen)
+                        const struct f8d_batch_config *cfg, unsigned n_workers, char *err,
+                        size_t errlen)
 {
-    return f8d_models_load_dir_with(models, dir, cfg, NULL, 0, err, errlen);
+    return f8d_models_load_dir_with(models, dir, cfg, NULL, 0, n_workers, err, errlen);
 }
 
 int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
                              const struct f8d_batch_config *cfg,
                              const struct f8d_model_config *per_model, size_t n_per_model,
-                             char *err, size_t errlen)
+                             unsigned n_workers, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -208,7 +204,7 @@ int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
                 m->cfg = per_model[k].cfg;
         }
         models->items[models->count++] = m;
-        rc = open_model(m, dir, names[i], err, errlen);
+        rc = open_model(m, dir, names[i], n_workers, err, errlen);
     }
     free_names(names, n);
     if (rc != 0) {
@@ -234,41 +230,44 @@ struct f8d_model *f8d_models_find(const struct f8d_models *models, const char *n
     return NULL;
 }
 
-int f8d_models_attach(struct f8d_models *models, struct f8d_server *s)
+int f8d_models_attach(struct f8d_models *models, struct f8d_pool *pool,
+                      struct f8d_metrics *metrics)
 {
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
-        m->metrics = f8d_metrics_model(&s->metrics, m->name);
+        m->metrics = f8d_metrics_model(metrics, m->name);
         if (m->metrics == NULL)
             return -1;
     }
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
-        m->server = s;
+        assert(!m->attached && m->n_runners == pool->n_workers);
         m->refs = 1;
-        uv_timer_init(&s->loop, &m->timer);
-        m->timer.data = m;
+        f8d_batcher_attach(&m->batcher, pool, pool->loop);
         m->attached = true;
     }
     return 0;
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void on_batcher_closed(uv_handle_t *h)
 {
-    f8d_model_destroy(h->data);
+    struct f8d_batcher *b = h->data;
+    f8d_model_destroy(b->model);
 }
 
 void f8d_model_ref(struct f8d_model *m)
 {
+    assert(m->attached);
     m->refs++;
 }
 
 void f8d_model_unref(struct f8d_model *m)
 {
+    assert(m->refs > 0);
     if (--m->refs > 0)
         return;
-    /* No request holds it, so nothing is queued or running: close the timer, then free. */
-    uv_close((uv_handle_t *)&m->timer, on_timer_closed);
+    /* No request or batch holds it, so nothing is queued or running: detach, then free. */
+    f8d_batcher_detach(&m->batcher, on_batcher_closed);
 }
 
 void f8d_models_release(struct f8d_models *models)

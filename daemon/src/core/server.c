@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
 
-#include "batcher.h"
-#include "http/handlers.h"
+#include "errors.h"
 #include "http/http_loop.h"
 #include "log.h"
 #include "request.h"
@@ -22,10 +22,11 @@ struct f8d_reload {
     struct f8d_server *server;
     char dir[F8D_PATH_MAX];
     struct f8d_batch_config cfg;
+    unsigned n_workers;
     struct f8d_models models;   /* the new set (not attached until swapped in) */
     int rc;
     char err[512];
-    struct f8d_request *waiters; /* requests answered when this reload is done */
+    struct f8d_request *waiters; /* told when this reload is done (next_waiter list) */
 };
 
 bool f8d_server_ready(const struct f8d_server *s)
@@ -39,22 +40,26 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, f8d_handle_closed);
 }
 
-static void free_request_pool(struct f8d_server *s)
+static void pool_closed(uv_handle_t *h)
 {
-    while (s->free_requests != NULL) {
-        struct f8d_request *r = s->free_requests;
-        s->free_requests = r->next_free;
-        free(r->body);
-        free(r);
-    }
-    s->n_free_requests = 0;
+    struct f8d_pool *pool = h->data;
+    struct f8d_server *s = (struct f8d_server *)((char *)pool - offsetof(struct f8d_server, pool));
+    s->handles_open--;
+}
+
+/* Metrics of a finished batch (the pool's callback, on the loop). */
+static void on_batch(struct f8d_batch *b, void *arg)
+{
+    (void)arg;
+    if (b->model->metrics != NULL)
+        f8d_metrics_batch(b->model->metrics, b);
 }
 
 void f8d_server_check_stop(struct f8d_server *s)
 {
     if (!s->stopping || s->stopped || !s->accepting_stopped)
         return;
-    if (s->work_in_flight > 0 || s->batches_in_flight > 0 || s->reload != NULL)
+    if (s->work_in_flight > 0 || s->pool.busy > 0 || s->reload != NULL)
         return; /* workers hold requests: always wait for them */
     if (s->active_requests > 0 && !s->drain_expired)
         return;
@@ -64,7 +69,8 @@ void f8d_server_check_stop(struct f8d_server *s)
                 s->active_requests);
     f8d_http_stop(s); /* completes (and frees) every open request */
     f8d_models_release(&s->models);
-    free_request_pool(s);
+    f8d_http_free_requests(s);
+    f8d_pool_close(&s->pool, pool_closed);
     uv_timer_stop(&s->drain_timer);
     close_handle((uv_handle_t *)&s->drain_timer);
     uv_timer_stop(&s->watchdog_timer);
@@ -78,7 +84,6 @@ static void on_drain_timeout(uv_timer_t *t)
 {
     struct f8d_server *s = t->data;
     s->drain_expired = true;
-    f8d_http_run(s);
 }
 
 static void stop_accepting(struct f8d_server *s)
@@ -93,7 +98,6 @@ static void on_drain_delay(uv_timer_t *t)
     struct f8d_server *s = t->data;
     f8d_log("drain delay over: no longer accepting connections");
     stop_accepting(s);
-    f8d_http_run(s);
 }
 
 static void begin_shutdown(struct f8d_server *s, const char *why)
@@ -102,13 +106,11 @@ static void begin_shutdown(struct f8d_server *s, const char *why)
     sd_notify(0, "STOPPING=1"); /* a no-op unless run by systemd with Type=notify */
     f8d_log("%s: shutting down (%u request(s) open, %u waiting for workers)", why,
             s->active_requests, s->work_in_flight);
-    for (size_t i = 0; i < s->models.count; i++)
-        f8d_batcher_pump(s->models.items[i]); /* flush queues without waiting */
+    f8d_pool_flush(&s->pool); /* queued images leave without waiting for company */
     if (s->opts.drain_delay_ms > 0)
         uv_timer_start(&s->drain_timer, on_drain_delay, s->opts.drain_delay_ms, 0);
     else
         stop_accepting(s);
-    f8d_http_run(s);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -126,7 +128,6 @@ static void on_signal(uv_signal_t *h, int signum)
         if (!s->accepting_stopped)
             stop_accepting(s);
         s->drain_expired = true;
-        f8d_http_run(s);
         return;
     }
     begin_shutdown(s, name);
@@ -150,12 +151,13 @@ static void log_models(const struct f8d_server *s)
         const struct f8d_model *m = s->models.items[i];
         const f8_model_info *info = m->info;
         f8d_log("model %s: %s, input %" PRIu32 "x%" PRIu32 "x%" PRIu32 ", %" PRIu32
-                " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u, %u "
-                "instance(s) of %u thread(s) (%s), queue %u",
+                " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u on %u of %u "
+                "worker(s), %u engine thread(s) each (%s), arena %zu bytes, queue %u",
                 m->name, m->path, info->input_h, info->input_w, info->input_c,
                 info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch,
-                m->cfg.instances, f8_runner_threads(m->instances[0].runner),
-                f8_isa_name(f8_runner_isa(m->instances[0].runner)), m->cfg.max_queue);
+                m->batcher.max_running, s->pool.n_workers,
+                m->cfg.engine_threads ? m->cfg.engine_threads : 1, f8_isa_name(m->isa),
+                m->arena_bytes, m->cfg.max_queue);
     }
 }
 
@@ -166,7 +168,7 @@ static void reload_work(uv_work_t *w)
     struct f8d_reload *r = w->data;
     const struct f8d_server *s = r->server; /* model_cfgs: immutable once serving */
     r->rc = f8d_models_load_dir_with(&r->models, r->dir, &r->cfg, s->model_cfgs, s->n_model_cfgs,
-                                     r->err, sizeof(r->err));
+                                     r->n_workers, r->err, sizeof(r->err));
 }
 
 static void notify_monotonic(const char *state)
@@ -178,6 +180,18 @@ static void notify_monotonic(const char *state)
 }
 
 static void start_reload(struct f8d_server *s, struct f8d_request *waiters);
+
+/* Completes every request on a reload's list (code F8D_OK: it worked). */
+static void tell_waiters(struct f8d_request *waiters, int code, const char *why)
+{
+    for (struct f8d_request *q = waiters, *next; q != NULL; q = next) {
+        next = q->next_waiter;
+        q->next_waiter = NULL;
+        if (code != F8D_OK)
+            f8d_request_fail(q, code, "reload failed: %s", why);
+        q->on_done(q);
+    }
+}
 
 static void reload_done(uv_work_t *w, int status)
 {
@@ -196,7 +210,7 @@ static void reload_done(uv_work_t *w, int status)
         r->rc = -1;
         snprintf(r->err, sizeof(r->err), "the server is shutting down");
     }
-    if (r->rc == 0 && f8d_models_attach(&r->models, s) != 0) {
+    if (r->rc == 0 && f8d_models_attach(&r->models, &s->pool, &s->metrics) != 0) {
         f8d_models_release(&r->models);
         r->rc = -1;
         snprintf(r->err, sizeof(r->err), "out of memory");
@@ -214,19 +228,13 @@ static void reload_done(uv_work_t *w, int status)
     }
     if (!s->stopping)
         sd_notify(0, "READY=1");
-    for (struct f8d_request *q = r->waiters, *next; q != NULL; q = next) {
-        next = q->next_free;
-        q->next_free = NULL;
-        if (r->rc != 0)
-            f8d_request_set_error(q, s->stopping ? 503 : 500, "reload failed: %s", r->err);
-        f8d_request_resume(q);
-    }
+    tell_waiters(r->waiters, r->rc == 0 ? F8D_OK : s->stopping ? F8D_ESHUTDOWN : F8D_ELOAD,
+                 r->err);
     free(r);
     if (s->reload_again && !s->stopping) {
         s->reload_again = false;
         start_reload(s, NULL);
     }
-    f8d_http_run(s);
 }
 
 static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
@@ -234,17 +242,13 @@ static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
     struct f8d_reload *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         f8d_log("reload failed: out of memory");
-        for (struct f8d_request *q = waiters, *next; q != NULL; q = next) {
-            next = q->next_free;
-            q->next_free = NULL;
-            f8d_request_set_error(q, 500, "reload failed: out of memory");
-            f8d_request_resume(q);
-        }
+        tell_waiters(waiters, F8D_ENOMEM, "out of memory");
         return;
     }
     r->server = s;
     r->work.data = r;
     r->cfg = s->batch_cfg;
+    r->n_workers = s->pool.n_workers;
     r->waiters = waiters;
     snprintf(r->dir, sizeof(r->dir), "%s", s->opts.models_dir);
     notify_monotonic("RELOADING=1");
@@ -259,28 +263,25 @@ static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
     }
 }
 
-int f8d_server_reload(struct f8d_server *s, struct f8d_request *req)
+int f8d_server_reload(struct f8d_server *s, struct f8d_request *waiter)
 {
     if (s->stopping)
-        return -1;
+        return F8D_ESHUTDOWN;
     if (s->reload != NULL) {
         /* One is running; it may have read the directory already: run another after it.
-         * A waiting request is answered by the running one (its models are at least as new
-         * as the request). */
+         * A waiter is answered by the running one (its models are at least as new as the
+         * request). */
         s->reload_again = true;
-        if (req != NULL) {
-            req->next_free = s->reload->waiters;
-            s->reload->waiters = req;
-            f8d_request_suspend(req);
+        if (waiter != NULL) {
+            waiter->next_waiter = s->reload->waiters;
+            s->reload->waiters = waiter;
         }
-        return 0;
+        return F8D_OK;
     }
-    if (req != NULL) {
-        req->next_free = NULL;
-        f8d_request_suspend(req);
-    }
-    start_reload(s, req);
-    return 0;
+    if (waiter != NULL)
+        waiter->next_waiter = NULL;
+    start_reload(s, waiter);
+    return F8D_OK;
 }
 
 /* ---- watchdog ------------------------------------------------------------------------- */
@@ -314,7 +315,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         s->opts.threads = f8d_cpu_count();
     s->batch_cfg = (struct f8d_batch_config){
         .max_batch = s->opts.max_batch_size,
-        .instances = s->opts.instances ? s->opts.instances : s->opts.threads,
+        .instances = s->opts.instances, /* 0: as many as there are workers */
         .engine_threads = s->opts.engine_threads ? s->opts.engine_threads : 1,
         .max_queue = s->opts.max_queue,
         .max_delay_ns = (uint64_t)s->opts.max_queue_delay_us * 1000u,
@@ -324,7 +325,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         const struct f8d_model_section *sec = &s->opts.models[i];
         struct f8d_batch_config c = s->batch_cfg;
         if (sec->set & F8D_MS_INSTANCES)
-            c.instances = sec->instances ? sec->instances : s->opts.threads;
+            c.instances = sec->instances;
         if (sec->set & F8D_MS_ENGINE_THREADS)
             c.engine_threads = sec->engine_threads ? sec->engine_threads : 1;
         if (sec->set & F8D_MS_MAX_BATCH_SIZE)
@@ -350,7 +351,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         return -1;
     }
     if (f8d_models_load_dir_with(&s->models, s->opts.models_dir, &s->batch_cfg, s->model_cfgs,
-                                 s->n_model_cfgs, err, errlen) != 0)
+                                 s->n_model_cfgs, s->opts.threads, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < s->n_model_cfgs; i++) {
         if (f8d_models_find(&s->models, s->model_cfgs[i].name) == NULL)
@@ -364,7 +365,10 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         return -1;
     }
     s->loop_ready = true;
-    if (f8d_models_attach(&s->models, s) != 0) {
+    if (f8d_pool_start(&s->pool, &s->loop, s->opts.threads, on_batch, s, err, errlen) != 0)
+        return -1;
+    s->handles_open++; /* the pool's wake-up handle */
+    if (f8d_models_attach(&s->models, &s->pool, &s->metrics) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -387,9 +391,9 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     for (unsigned i = 0; i < s->n_listeners; i++)
         used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
                                  i ? ", " : "", s->listeners[i].addr, s->listeners[i].port);
-    f8d_log("listening on %s (%zu model(s), %u worker thread(s), max body %" PRIu64
+    f8d_log("listening on %s (%zu model(s), %u inference worker(s), max body %" PRIu64
             " bytes%s%s)",
-            urls, s->models.count, s->opts.threads, s->opts.max_body_bytes,
+            urls, s->models.count, s->pool.n_workers, s->opts.max_body_bytes,
             s->opts.config[0] ? ", config " : "", s->opts.config);
     start_watchdog(s);
     sd_notify(0, "READY=1");
@@ -423,6 +427,7 @@ void f8d_server_free(struct f8d_server *s)
         f8d_http_stop(s);
     if (s->loop_ready) {
         f8d_models_release(&s->models);
+        f8d_pool_close(&s->pool, pool_closed);
         uv_walk(&s->loop, close_any, s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         int rc = uv_loop_close(&s->loop);
@@ -432,6 +437,6 @@ void f8d_server_free(struct f8d_server *s)
     } else {
         f8d_models_release(&s->models);
     }
-    free_request_pool(s);
+    f8d_http_free_requests(s);
     f8d_metrics_free(&s->metrics);
 }

@@ -6,9 +6,9 @@
  *   f8d_server_run    run the loop until a signal has stopped the server; returns 0
  *   f8d_server_free   free everything init made (also after a failed init)
  *
- * Threads: everything here runs on the loop thread, except the worker side of a batch
- * (batcher.h), an infer parse job and a reload's model loading, which touch only what their
- * job owns.
+ * Threads: everything here runs on the loop thread, except the inference workers (pool.h),
+ * an infer parse job and a reload's model loading (libuv's thread pool), which touch only what
+ * their job owns.
  */
 #ifndef F8D_SERVER_H
 #define F8D_SERVER_H
@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "models.h"
 #include "options.h"
+#include "pool.h"
 
 #define F8D_VERSION "0.2.0"
 
@@ -31,6 +32,7 @@
 
 struct MHD_Daemon;
 struct f8d_request;
+struct f8d_http_request;
 
 /* Listening addresses at most (the `host` setting lists them). */
 #define F8D_MAX_LISTENERS 8
@@ -54,6 +56,7 @@ struct f8d_server {
     size_t n_model_cfgs;
     struct f8d_models models;
     struct f8d_metrics metrics;
+    struct f8d_pool pool;    /* the inference workers */
 
     uv_loop_t loop;
     bool loop_ready;
@@ -62,6 +65,8 @@ struct f8d_server {
     uv_timer_t watchdog_timer; /* systemd watchdog pings */
     unsigned handles_open;   /* handles initialised and not yet closed */
 
+    uv_prepare_t http_hook;  /* runs MHD once per loop turn (http_loop.c) */
+    bool http_hook_open;
     struct f8d_listener listeners[F8D_MAX_LISTENERS];
     unsigned n_listeners;    /* started */
     unsigned port;           /* bound port of the addresses without a port of their own */
@@ -69,11 +74,10 @@ struct f8d_server {
 
     unsigned active_requests; /* from the first access call to "completed" */
     unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
-    unsigned batches_in_flight;
     uint64_t requests_total;
     uint64_t next_request_id;
     uint32_t id_seed;
-    struct f8d_request *free_requests;
+    struct f8d_http_request *free_requests; /* HTTP request structs kept for reuse */
     unsigned n_free_requests;
 
     struct f8d_reload *reload; /* the reload in progress, or NULL */
@@ -93,13 +97,15 @@ void f8d_server_free(struct f8d_server *s);
 /* True while the server answers "ready": models loaded and not shutting down. */
 bool f8d_server_ready(const struct f8d_server *s);
 
-/* Called on the loop thread after every MHD_run (never from inside an MHD callback): once a
- * stopping server has nothing left in flight, shuts HTTP down and closes every handle. */
+/* Called on the loop thread once per loop turn, after MHD ran (never from inside an MHD
+ * callback): once a stopping server has nothing left in flight, shuts HTTP down and closes
+ * every handle. */
 void f8d_server_check_stop(struct f8d_server *s);
 
-/* Starts a reload of the models directory (SIGHUP, or the endpoint). When `req` is given, it
- * is answered (its connection resumed) when the reload is done. Returns 0, or -1 when the
- * server is stopping. Loop thread. */
-int f8d_server_reload(struct f8d_server *s, struct f8d_request *req);
+/* Starts a reload of the models directory (SIGHUP, or the endpoint). When `waiter` is given,
+ * its on_done is called when the reload is done, with err set if it failed (F8D_ELOAD, or
+ * F8D_ESHUTDOWN). Returns F8D_OK, or F8D_ESHUTDOWN when the server is stopping (the waiter is
+ * not called). Loop thread. */
+int f8d_server_reload(struct f8d_server *s, struct f8d_request *waiter);
 
 #endif /* F8D_SERVER_H */

@@ -6,6 +6,7 @@
  * suspends and resumes connections around work done on workers, and writes the access log
  * and the request metrics.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,34 +15,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
-#include "json_reply.h"
+#include "conn_watch.h"
+#include "core/errors.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "handlers.h"
+#include "http_loop.h"
+#include "json_reply.h"
 
-void f8d_request_fail(struct f8d_request *req, unsigned status, const char *fmt, ...)
-{
-    va_list ap;
-    if (req->deferred_status != 0)
-        return; /* the first error found is the one reported */
-    req->deferred_status = status;
-    va_start(ap, fmt);
-    vsnprintf(req->deferred_error, sizeof(req->deferred_error), fmt, ap);
-    va_end(ap);
-}
-
-void f8d_request_set_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
-{
-    va_list ap;
-    if (req->fail_status != 0)
-        return;
-    req->fail_status = status;
-    va_start(ap, fmt);
-    vsnprintf(req->fail_error, sizeof(req->fail_error), fmt, ap);
-    va_end(ap);
-}
-
-long long f8d_request_content_length(const struct f8d_request *req)
+long long f8d_http_content_length(const struct f8d_http_request *req)
 {
     const char *v =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -52,12 +34,13 @@ long long f8d_request_content_length(const struct f8d_request *req)
     return (end == v || n < 0) ? -1 : n; /* MHD has already refused malformed lengths */
 }
 
-enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data, size_t size)
+enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *data, size_t size)
 {
     uint64_t max = req->server->opts.max_body_bytes;
 
     if ((uint64_t)req->body_len + size > max) {
-        f8d_request_fail(req, 413, "body is over the limit of %" PRIu64 " bytes", max);
+        f8d_request_fail(&req->core, F8D_ETOOBIG, "body is over the limit of %" PRIu64 " bytes",
+                         max);
         req->discarded = 0; /* drain up to another max_body_bytes, then close */
         req->body_len = 0;
         return MHD_YES;
@@ -65,7 +48,7 @@ enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data,
     if (req->body_len + size > req->body_cap) {
         /* The announced length (bounded by max above) is the exact size; chunked uploads
          * grow by doubling. */
-        long long announced = f8d_request_content_length(req);
+        long long announced = f8d_http_content_length(req);
         size_t need = req->body_len + size;
         size_t cap;
         if (announced > 0 && (uint64_t)announced <= max && (size_t)announced >= need) {
@@ -79,7 +62,7 @@ enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data,
         }
         uint8_t *grown = realloc(req->body, cap);
         if (grown == NULL) {
-            f8d_request_fail(req, 503, "out of memory for a body of %zu bytes",
+            f8d_request_fail(&req->core, F8D_ENOMEM, "out of memory for a body of %zu bytes",
                              req->body_len + size);
             return MHD_YES;
         }
@@ -91,17 +74,16 @@ enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data,
     return MHD_YES;
 }
 
-void f8d_request_suspend(struct f8d_request *req)
+void f8d_http_suspend(struct f8d_http_request *req)
 {
-    if (req->suspended)
-        return;
+    assert(req->conn != NULL && !req->suspended);
     req->suspended = true;
     req->counted = true;
     req->server->work_in_flight++;
     MHD_suspend_connection(req->conn);
 }
 
-void f8d_request_resume(struct f8d_request *req)
+void f8d_http_resume(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     req->phase = F8D_PHASE_DONE;
@@ -113,58 +95,43 @@ void f8d_request_resume(struct f8d_request *req)
         return;
     req->suspended = false;
     if (req->conn == NULL) {
-        f8d_request_free(req); /* the connection went away meanwhile */
+        f8d_http_request_free(req); /* the connection went away meanwhile */
         return;
     }
-    MHD_resume_connection(req->conn);
+    MHD_resume_connection(req->conn); /* answered when MHD runs, at the end of this turn */
 }
 
-unsigned f8d_request_submit(struct f8d_request *req)
+void f8d_http_request_done(struct f8d_request *core)
 {
-    struct f8d_model *m = req->model;
-    req->pending = req->n_items;
-    unsigned rc = f8d_batcher_submit(m, req->items, req->n_items);
-    if (rc != 0) {
-        req->pending = 0;
-        if (m->metrics != NULL)
-            m->metrics->rejected_queue_full++;
+    f8d_http_resume(core->owner);
+}
+
+int f8d_http_submit(struct f8d_http_request *req)
+{
+    int rc = f8d_request_submit(&req->core);
+    if (rc != F8D_OK) {
+        if (rc == F8D_EOVERLOAD && req->core.model->metrics != NULL)
+            req->core.model->metrics->rejected_queue_full++;
         return rc;
     }
     req->phase = F8D_PHASE_QUEUED;
-    f8d_request_suspend(req);
-    return 0;
-}
-
-void f8d_request_item_done(struct f8d_request *req, struct f8d_item *item)
-{
-    (void)item;
-    if (req->pending > 0 && --req->pending == 0)
-        f8d_request_resume(req);
-}
-
-unsigned f8d_request_item_error(const struct f8d_request *req, const char **msg)
-{
-    for (unsigned i = 0; i < req->n_items; i++) {
-        if (req->items[i].status != 200) {
-            *msg = req->items[i].error;
-            return req->items[i].status ? req->items[i].status : 500;
-        }
-    }
-    return 0;
+    if (!req->suspended)
+        f8d_http_suspend(req);
+    return F8D_OK;
 }
 
 /* Whether an error found in the headers is answered before reading the body: when no body
  * is coming, when the client waits for "100 Continue", or when the body is too big to drain. */
-static int answer_before_body(const struct f8d_request *req)
+static int answer_before_body(const struct f8d_http_request *req)
 {
     const struct f8d_server *s = req->server;
-    long long len = f8d_request_content_length(req);
+    long long len = f8d_http_content_length(req);
     const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *expect =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
-    if (req->deferred_status == MHD_HTTP_CONTENT_TOO_LARGE)
+    if (req->core.err.code == F8D_ETOOBIG)
         return 1;
     if (te == NULL && len <= 0)
         return 1;
@@ -173,13 +140,13 @@ static int answer_before_body(const struct f8d_request *req)
     return len > 0 && (uint64_t)len > s->opts.max_body_bytes;
 }
 
-static enum MHD_Result answer_deferred(struct f8d_request *req)
+static bool failed(const struct f8d_http_request *req)
 {
-    return f8d_reply_error(req, req->deferred_status, "%s", req->deferred_error);
+    return req->core.err.code != F8D_OK;
 }
 
 /* The client's X-Request-Id when it is short and plain, else a fresh one. */
-static void set_id(struct f8d_request *req)
+static void set_id(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     const char *v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -196,10 +163,10 @@ static void set_id(struct f8d_request *req)
              ++s->next_request_id);
 }
 
-static struct f8d_request *request_new(struct f8d_server *s, struct MHD_Connection *conn,
-                                       const char *url, const char *method)
+static struct f8d_http_request *request_new(struct f8d_server *s, struct MHD_Connection *conn,
+                                            const char *url, const char *method)
 {
-    struct f8d_request *req = s->free_requests;
+    struct f8d_http_request *req = s->free_requests;
     uint8_t *body = NULL;
     size_t body_cap = 0;
     if (req != NULL) {
@@ -216,6 +183,7 @@ static struct f8d_request *request_new(struct f8d_server *s, struct MHD_Connecti
     req->body = body;
     req->body_cap = body_cap;
     req->server = s;
+    f8d_request_init(&req->core, f8d_http_request_done, req);
     req->conn = conn;
     req->start_ns = uv_hrtime();
     snprintf(req->path, sizeof(req->path), "%s", url);
@@ -223,20 +191,11 @@ static struct f8d_request *request_new(struct f8d_server *s, struct MHD_Connecti
     return req;
 }
 
-void f8d_request_free(struct f8d_request *req)
+void f8d_http_request_free(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     f8d_infer_release(req);
-    if (req->items != NULL && req->items != &req->one)
-        free(req->items);
-    req->items = NULL;
-    if (req->logits != NULL && req->logits != req->inline_logits)
-        free(req->logits);
-    req->logits = NULL;
-    if (req->model != NULL) {
-        f8d_model_unref(req->model);
-        req->model = NULL;
-    }
+    f8d_request_release(&req->core);
     if (req->body_cap > F8D_KEEP_BODY_BYTES || s->n_free_requests >= F8D_REQUEST_POOL_MAX ||
         s->stopped) {
         free(req->body);
@@ -252,27 +211,37 @@ void f8d_request_free(struct f8d_request *req)
     s->n_free_requests++;
 }
 
+void f8d_http_free_requests(struct f8d_server *s)
+{
+    while (s->free_requests != NULL) {
+        struct f8d_http_request *r = s->free_requests;
+        s->free_requests = r->next_free;
+        free(r->body);
+        free(r);
+    }
+    s->n_free_requests = 0;
+}
+
 /* First call: route, look the model up, let the route's handler look at the headers. */
-static enum MHD_Result first_call(struct f8d_request *req, const char *url, const char *method)
+static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
+                                  const char *method)
 {
     struct f8d_server *s = req->server;
+    struct f8d_request *core = &req->core;
     int rc = f8d_route_parse(method, url, &req->route);
 
-    if (req->route.model[0] != '\0') {
-        req->model = f8d_models_find(&s->models, req->route.model);
-        if (req->model != NULL) /* held until the request ends, across reloads */
-            f8d_model_ref(req->model);
-    }
+    if (req->route.model[0] != '\0') /* held until the request ends, across reloads */
+        f8d_request_set_model(core, f8d_models_find(&s->models, req->route.model));
     if (rc == 404) {
-        f8d_request_fail(req, 404, "no such path: %s", url);
-    } else if (req->route.model[0] != '\0' && req->model == NULL) {
-        f8d_request_fail(req, 404, "unknown model '%s'", req->route.model);
+        f8d_request_fail(core, F8D_ENOTFOUND, "no such path: %s", url);
+    } else if (req->route.model[0] != '\0' && core->model == NULL) {
+        f8d_request_fail(core, F8D_ENOTFOUND, "unknown model '%s'", req->route.model);
     } else if (req->route.version[0] != '\0' && strcmp(req->route.version, "1") != 0) {
-        f8d_request_fail(req, 404, "model '%s' has no version '%s' (versions: 1)",
+        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (versions: 1)",
                          req->route.model, req->route.version);
     } else if (rc == 405) {
-        f8d_request_fail(req, 405, "method %s is not allowed on %s (allowed: %s)", method, url,
-                         req->route.allow);
+        f8d_request_fail(core, F8D_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
+                         method, url, req->route.allow);
     } else if (req->route.kind == F8D_ROUTE_PREDICT) {
         f8d_predict_begin(req);
     } else if (req->route.kind == F8D_ROUTE_INFER) {
@@ -284,8 +253,8 @@ static enum MHD_Result first_call(struct f8d_request *req, const char *url, cons
     } else {
         return f8d_health_handle(req);
     }
-    if (req->deferred_status != 0 && answer_before_body(req))
-        return answer_deferred(req);
+    if (failed(req) && answer_before_body(req))
+        return f8d_reply_failure(req);
     return MHD_YES;
 }
 
@@ -295,7 +264,7 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
                                    void **con_cls)
 {
     struct f8d_server *s = cls;
-    struct f8d_request *req = *con_cls;
+    struct f8d_http_request *req = *con_cls;
 
     if (req == NULL) {
         req = request_new(s, conn, url, method);
@@ -303,24 +272,25 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
             return MHD_NO;
         *con_cls = req;
         s->active_requests++;
+        f8d_conn_watch_set_request(conn, req);
         set_id(req);
         return first_call(req, url, method);
     }
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
-        if (req->deferred_status != 0) {
+        if (failed(req)) {
             /* Draining the body of a request already known to fail; a body too long to
              * drain closes the connection instead. */
             req->discarded += size;
             return req->discarded > s->opts.max_body_bytes ? MHD_NO : MHD_YES;
         }
         if (req->route.kind == F8D_ROUTE_PREDICT || req->route.kind == F8D_ROUTE_INFER)
-            return f8d_request_body_data(req, upload_data, size);
+            return f8d_http_body_data(req, upload_data, size);
         return MHD_YES;
     }
-    if (req->deferred_status != 0)
-        return answer_deferred(req);
+    if (failed(req) && req->phase == F8D_PHASE_BODY)
+        return f8d_reply_failure(req); /* found before the body ended, which is now drained */
     switch (req->route.kind) {
     case F8D_ROUTE_PREDICT: return f8d_predict_finish(req);
     case F8D_ROUTE_INFER: return f8d_infer_finish(req);
@@ -343,10 +313,10 @@ static const char *termination_name(enum MHD_RequestTerminationCode toe)
     return "terminated";
 }
 
-static void access_log(const struct f8d_request *req, double ms,
+static void access_log(const struct f8d_http_request *req, double ms,
                        enum MHD_RequestTerminationCode toe)
 {
-    const char *model = req->model ? req->model->name : "-";
+    const char *model = req->core.model ? req->core.model->name : "-";
     if (req->status == 0)
         f8d_log("%s %s - %.3f ms id=%s model=%s (%s)", req->method, req->path, ms, req->id,
                 model, termination_name(toe));
@@ -365,26 +335,28 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
                            enum MHD_RequestTerminationCode toe)
 {
     struct f8d_server *s = cls;
-    struct f8d_request *req = *con_cls;
+    struct f8d_http_request *req = *con_cls;
 
     if (req == NULL)
         return;
     *con_cls = NULL;
+    f8d_conn_watch_set_request(conn, NULL);
     uint64_t ns = uv_hrtime() - req->start_ns;
     if (s->opts.access_log || (req->status >= 500 && req->status != 503))
         access_log(req, (double)ns / 1e6, toe);
     if (req->status != 0) {
-        struct f8d_model_metrics *mm = (req->model && req->model->metrics) ? req->model->metrics
-                                                                          : &s->metrics.none;
+        const struct f8d_model *m = req->core.model;
+        struct f8d_model_metrics *mm = (m && m->metrics) ? m->metrics : &s->metrics.none;
         f8d_metrics_request(mm, req->status, (double)ns / 1e9);
     }
     s->active_requests--;
     s->requests_total++;
     if (req->suspended) {
-        /* A worker still holds the job (cannot happen while MHD keeps suspended
-         * connections, but never free what another thread uses): resuming frees it. */
+        /* Work is still out (MHD completes suspended connections only when it stops): drop
+         * what is queued, and let the completion free the request. */
         req->conn = NULL;
+        f8d_request_cancel(&req->core);
         return;
     }
-    f8d_request_free(req);
+    f8d_http_request_free(req);
 }

@@ -1,65 +1,53 @@
 /*
- * f8d handlers: what each route does with a request. dispatch.c calls them from MHD's access
- * handler; they queue a response (json_reply.h), record an error to answer once the body is
- * drained (f8d_request_fail), or, for work done elsewhere, suspend the connection until a
- * worker is done (f8d_request_suspend / f8d_request_resume).
+ * f8d HTTP handlers: what each route does with a request. dispatch.c calls them from MHD's
+ * access handler; they queue a response (json_reply.h), record an error in the request's one
+ * slot (f8d_request_fail on &req->core: answered at once if no body is coming, else after the
+ * body is read and thrown away, or when the request is DONE), or, for work done elsewhere,
+ * suspend the connection until the core's completion callback resumes it.
  */
 #ifndef F8D_HANDLERS_H
 #define F8D_HANDLERS_H
 
 #include <microhttpd.h>
 
-#include "core/request.h"
-
-/* Records an error to answer instead of the route's normal answer (dispatch.c decides when:
- * at once if no body is coming, else after the body is read and thrown away). */
-void f8d_request_fail(struct f8d_request *req, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records an error found after the body was read, answered when the request is DONE. */
-void f8d_request_set_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#include "http_request.h"
 
 /* Body length the client announced (Content-Length), or -1 if none. */
-long long f8d_request_content_length(const struct f8d_request *req);
+long long f8d_http_content_length(const struct f8d_http_request *req);
 
-/* Appends a body chunk (413 once over max_body_bytes). */
-enum MHD_Result f8d_request_body_data(struct f8d_request *req, const char *data, size_t size);
+/* Appends a body chunk (F8D_ETOOBIG once over max_body_bytes). */
+enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *data, size_t size);
 
-/* Suspends the connection (counted in work_in_flight) / marks the request DONE and resumes
- * it (the caller runs MHD afterwards, outside any MHD callback). */
-void f8d_request_suspend(struct f8d_request *req);
-void f8d_request_resume(struct f8d_request *req);
+/* Suspends the connection (counted in work_in_flight) until f8d_http_resume, which marks the
+ * request DONE and resumes it (MHD answers it on the loop's next turn). */
+void f8d_http_suspend(struct f8d_http_request *req);
+void f8d_http_resume(struct f8d_http_request *req);
 
-/* Queues req->items (n_items of them, logits buffers set) on req->model. Suspends the
- * connection if it is not already. Returns 0, or 503 when the model's queue is full (nothing
- * queued; the caller answers). */
-unsigned f8d_request_submit(struct f8d_request *req);
+/* Queues the core request's items on its model and suspends the connection. Returns F8D_OK,
+ * or the error (recorded in the slot; nothing queued) for the caller to answer. */
+int f8d_http_submit(struct f8d_http_request *req);
 
-/* Batcher callback, loop thread: one item is done; the last one resumes the request. */
-void f8d_request_item_done(struct f8d_request *req, struct f8d_item *item);
-
-/* The first failed item's status and message (0 if all succeeded). */
-unsigned f8d_request_item_error(const struct f8d_request *req, const char **msg);
+/* The core's completion callback for every HTTP request: resumes the connection. */
+void f8d_http_request_done(struct f8d_request *core);
 
 /* Health, metadata and metrics routes: answered on the first call. */
-enum MHD_Result f8d_health_handle(struct f8d_request *req);
-enum MHD_Result f8d_metrics_handle(struct f8d_request *req);
+enum MHD_Result f8d_health_handle(struct f8d_http_request *req);
+enum MHD_Result f8d_metrics_handle(struct f8d_http_request *req);
 
 /* Predictions: first call (headers) and the final call(s). */
-void f8d_predict_begin(struct f8d_request *req);
-enum MHD_Result f8d_predict_finish(struct f8d_request *req);
+void f8d_predict_begin(struct f8d_http_request *req);
+enum MHD_Result f8d_predict_finish(struct f8d_http_request *req);
 
 /* KServe v2 infer: first call and final call(s); release frees the parsed request. */
-void f8d_infer_begin(struct f8d_request *req);
-enum MHD_Result f8d_infer_finish(struct f8d_request *req);
-void f8d_infer_release(struct f8d_request *req);
+void f8d_infer_begin(struct f8d_http_request *req);
+enum MHD_Result f8d_infer_finish(struct f8d_http_request *req);
+void f8d_infer_release(struct f8d_http_request *req);
 
 /* Repository: reload (suspends until done) and index. */
-enum MHD_Result f8d_repository_finish(struct f8d_request *req);
+enum MHD_Result f8d_repository_finish(struct f8d_http_request *req);
 
 /* Returns a request to the server's free list (or frees it). */
-void f8d_request_free(struct f8d_request *req);
+void f8d_http_request_free(struct f8d_http_request *req);
 
 /* MHD callbacks (http_loop.c registers them; cls is the f8d_server). */
 enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const char *url,

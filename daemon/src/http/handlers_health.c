@@ -11,9 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/errors.h"
+#include "core/server.h"
 #include "handlers.h"
 #include "json_reply.h"
-#include "core/server.h"
 
 static json_t *labels_of(const struct f8d_model *m)
 {
@@ -43,7 +44,7 @@ static json_t *model_metadata(const struct f8d_model *m)
         "max_queue_delay_us", (int)(m->cfg.max_delay_ns / 1000), "labels", labels_of(m));
 }
 
-enum MHD_Result f8d_health_handle(struct f8d_request *req)
+enum MHD_Result f8d_health_handle(struct f8d_http_request *req)
 {
     const struct f8d_server *s = req->server;
     int ready = f8d_server_ready(s);
@@ -59,22 +60,22 @@ enum MHD_Result f8d_health_handle(struct f8d_request *req)
                                         F8D_VERSION, "extensions", "classification",
                                         "binary_tensor_data", "model_repository"));
     case F8D_ROUTE_MODEL_META:
-        return f8d_reply_json(req, 200, model_metadata(req->model));
+        return f8d_reply_json(req, 200, model_metadata(req->core.model));
     case F8D_ROUTE_MODEL_READY:
         return f8d_reply_json(req, ready ? 200 : 503,
-                              json_pack("{s:o, s:b}", "name", f8d_json_string(req->model->name),
+                              json_pack("{s:o, s:b}", "name", f8d_json_string(req->core.model->name),
                                         "ready", ready));
     default:
         break;
     }
-    return f8d_reply_error(req, 404, "no such path: %s", req->path);
+    return f8d_reply_error(req, F8D_ENOTFOUND, "no such path: %s", req->path);
 }
 
-enum MHD_Result f8d_metrics_handle(struct f8d_request *req)
+enum MHD_Result f8d_metrics_handle(struct f8d_http_request *req)
 {
     size_t len = 0;
     char *text = f8d_metrics_render(req->server, &len);
     if (text == NULL)
-        return f8d_reply_error(req, 503, "out of memory");
+        return f8d_reply_error(req, F8D_ENOMEM, "out of memory");
     return f8d_reply_buffer(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }

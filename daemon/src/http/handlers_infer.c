@@ -28,11 +28,11 @@
 #include <string.h>
 
 #include "base64.h"
-#include "handlers.h"
-#include "http_loop.h"
-#include "json_reply.h"
+#include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
+#include "handlers.h"
+#include "json_reply.h"
 
 #define MAX_OUTPUTS 4
 
@@ -51,29 +51,29 @@ struct f8d_infer {
     uint8_t *blob;           /* decoded images / pixels */
     struct out_req outputs[MAX_OUTPUTS];
     unsigned n_outputs;
-    unsigned status;         /* parse result: 0 ok, else the error's status */
+    int code;                /* parse result: F8D_OK, or what was wrong */
     char error[F8D_ERR_SIZE];
 };
 
-static int fail(struct f8d_infer *in, unsigned status, const char *fmt, ...)
+static int fail(struct f8d_infer *in, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(struct f8d_infer *in, unsigned status, const char *fmt, ...)
+static int fail(struct f8d_infer *in, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(in->error, sizeof(in->error), fmt, ap);
     va_end(ap);
-    in->status = status;
+    in->code = code;
     return -1;
 }
 
-void f8d_infer_begin(struct f8d_request *req)
+void f8d_infer_begin(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     req->infer = calloc(1, sizeof(*req->infer));
     if (req->infer == NULL) {
-        f8d_request_fail(req, 503, "out of memory");
+        f8d_request_fail(&req->core, F8D_ENOMEM, "out of memory");
         return;
     }
     req->infer->header_len = -1;
@@ -83,19 +83,19 @@ void f8d_infer_begin(struct f8d_request *req)
         char *end;
         long long v = strtoll(h, &end, 10);
         if (end == h || *end != '\0' || v < 0) {
-            f8d_request_fail(req, 400, "Inference-Header-Content-Length must be a length, got "
-                                       "'%.32s'", h);
+            f8d_request_fail(&req->core, F8D_EINVAL,
+                             "Inference-Header-Content-Length must be a length, got '%.32s'", h);
             return;
         }
         req->infer->header_len = v;
     }
-    long long len = f8d_request_content_length(req);
+    long long len = f8d_http_content_length(req);
     if (len > 0 && (uint64_t)len > s->opts.max_body_bytes)
-        f8d_request_fail(req, 413, "body of %lld bytes is over the limit of %" PRIu64 " bytes",
+        f8d_request_fail(&req->core, F8D_ETOOBIG, "body of %lld bytes is over the limit of %" PRIu64 " bytes",
                          len, s->opts.max_body_bytes);
 }
 
-void f8d_infer_release(struct f8d_request *req)
+void f8d_infer_release(struct f8d_http_request *req)
 {
     struct f8d_infer *in = req->infer;
     if (in == NULL)
@@ -124,13 +124,13 @@ static int classification_of(struct f8d_infer *in, json_t *params, uint32_t clas
     if (params == NULL)
         return 0;
     if (!json_is_object(params))
-        return fail(in, 400, "\"parameters\" must be an object");
+        return fail(in, F8D_EINVAL, "\"parameters\" must be an object");
     json_t *c = json_object_get(params, "classification");
     if (c == NULL)
         return 0;
     uint64_t v;
     if (get_uint(c, classes, &v) != 0 || v == 0)
-        return fail(in, 400, "\"classification\" must be an integer from 1 to %" PRIu32,
+        return fail(in, F8D_EINVAL, "\"classification\" must be an integer from 1 to %" PRIu32,
                     classes);
     *k = (uint32_t)v;
     return 0;
@@ -143,7 +143,7 @@ static int binary_of(struct f8d_infer *in, json_t *params, const char *key, bool
     if (b == NULL)
         return 0;
     if (!json_is_boolean(b))
-        return fail(in, 400, "\"%s\" must be true or false", key);
+        return fail(in, F8D_EINVAL, "\"%s\" must be true or false", key);
     *out = json_is_true(b);
     return 0;
 }
@@ -168,20 +168,20 @@ static int parse_outputs(struct f8d_infer *in, json_t *root, uint32_t classes)
         return 0;
     }
     if (!json_is_array(outs) || json_array_size(outs) > MAX_OUTPUTS)
-        return fail(in, 400, "\"outputs\" must be an array of at most %d objects", MAX_OUTPUTS);
+        return fail(in, F8D_EINVAL, "\"outputs\" must be an array of at most %d objects", MAX_OUTPUTS);
     size_t i;
     json_t *o;
     json_array_foreach(outs, i, o) {
         const char *name = json_string_value(json_object_get(o, "name"));
         if (!json_is_object(o) || name == NULL)
-            return fail(in, 400, "each output needs a \"name\"");
+            return fail(in, F8D_EINVAL, "each output needs a \"name\"");
         struct out_req r = {0, NULL, req_k, req_bin};
         if (strcmp(name, "logits") == 0)
             r = (struct out_req){OUT_LOGITS, "logits", req_k, req_bin};
         else if (strcmp(name, "probabilities") == 0)
             r = (struct out_req){OUT_PROBS, "probabilities", req_k, req_bin};
         else
-            return fail(in, 400, "unknown output '%.64s' (outputs: logits, probabilities)",
+            return fail(in, F8D_EINVAL, "unknown output '%.64s' (outputs: logits, probabilities)",
                         name);
         if (classification_of(in, json_object_get(o, "parameters"), classes,
                               &r.classification) != 0 ||
@@ -241,7 +241,7 @@ static void fill_byte(json_t *v, void *arg)
 }
 
 struct b64ctx {
-    struct f8d_request *req;
+    struct f8d_http_request *req;
     uint8_t *p;
     size_t used;
     unsigned i;
@@ -258,8 +258,8 @@ static void fill_b64(json_t *v, void *arg)
         c->bad = (int)c->i + 1;
         return;
     }
-    c->req->items[c->i].data = c->p + c->used;
-    c->req->items[c->i].len = n;
+    c->req->core.items[c->i].data = c->p + c->used;
+    c->req->core.items[c->i].len = n;
     c->used += n;
     c->i++;
 }
@@ -273,43 +273,35 @@ static int shape_of(struct f8d_infer *in, json_t *input, uint64_t dims[4], size_
 {
     json_t *shape = json_object_get(input, "shape");
     if (!json_is_array(shape) || json_array_size(shape) == 0 || json_array_size(shape) > 4)
-        return fail(in, 400, "input \"shape\" must be an array of 1 to 4 integers");
+        return fail(in, F8D_EINVAL, "input \"shape\" must be an array of 1 to 4 integers");
     *ndims = json_array_size(shape);
     for (size_t i = 0; i < *ndims; i++) {
         if (get_uint(json_array_get(shape, i), 1u << 30, &dims[i]) != 0)
-            return fail(in, 400, "input \"shape\" must hold non-negative integers");
+            return fail(in, F8D_EINVAL, "input \"shape\" must hold non-negative integers");
     }
     return 0;
 }
 
 /* Allocates n items and their logits. */
-static int make_items(struct f8d_request *req, unsigned n)
+static int make_items(struct f8d_http_request *req, unsigned n)
 {
-    uint32_t c = req->model->info->num_classes;
-    req->items = calloc(n, sizeof(*req->items));
-    req->logits = calloc((size_t)n * c, sizeof(int32_t));
-    if (req->items == NULL || req->logits == NULL)
-        return fail(req->infer, 503, "out of memory for %u images", n);
-    req->n_items = n;
-    for (unsigned i = 0; i < n; i++) {
-        req->items[i].req = req;
-        req->items[i].logits = req->logits + (size_t)i * c;
-    }
+    if (f8d_request_alloc_items(&req->core, n) != F8D_OK)
+        return fail(req->infer, F8D_ENOMEM, "out of memory for %u images", n);
     return 0;
 }
 
 /* The binary section after the JSON: [bin, bin + bin_len). */
-static int parse_input(struct f8d_request *req, json_t *input, const uint8_t *bin,
+static int parse_input(struct f8d_http_request *req, json_t *input, const uint8_t *bin,
                        size_t bin_len)
 {
     struct f8d_infer *in = req->infer;
-    const struct f8d_model *m = req->model;
+    const struct f8d_model *m = req->core.model;
     const f8_model_info *info = m->info;
     unsigned max_images = m->cfg.max_queue;
 
     const char *dt = json_string_value(json_object_get(input, "datatype"));
     if (!json_is_object(input) || dt == NULL)
-        return fail(in, 400, "each input needs \"name\", \"datatype\", \"shape\" and \"data\"");
+        return fail(in, F8D_EINVAL, "each input needs \"name\", \"datatype\", \"shape\" and \"data\"");
     uint64_t dims[4] = {0, 0, 0, 0};
     size_t nd = 0;
     if (shape_of(in, input, dims, &nd) != 0)
@@ -318,18 +310,18 @@ static int parse_input(struct f8d_request *req, json_t *input, const uint8_t *bi
     json_t *bds = params ? json_object_get(params, "binary_data_size") : NULL;
     uint64_t bin_size = 0;
     if (bds != NULL && (get_uint(bds, bin_len, &bin_size) != 0 || bin_size != bin_len))
-        return fail(in, 400, "binary_data_size must equal the %zu bytes after the JSON header",
+        return fail(in, F8D_EINVAL, "binary_data_size must equal the %zu bytes after the JSON header",
                     bin_len);
     json_t *data = json_object_get(input, "data");
     if (bds == NULL && data == NULL)
-        return fail(in, 400, "input has no \"data\" (and no binary_data_size)");
+        return fail(in, F8D_EINVAL, "input has no \"data\" (and no binary_data_size)");
 
     if (strcmp(dt, "BYTES") == 0) {
         if (!(nd == 1 || (nd == 2 && dims[1] == 1)))
-            return fail(in, 400, "a BYTES input has shape [N] or [N,1] (one JPEG per image)");
+            return fail(in, F8D_EINVAL, "a BYTES input has shape [N] or [N,1] (one JPEG per image)");
         uint64_t n = dims[0];
         if (n == 0 || n > max_images)
-            return fail(in, 400, "a request holds 1 to %u images (max_queue), not %" PRIu64,
+            return fail(in, F8D_EINVAL, "a request holds 1 to %u images (max_queue), not %" PRIu64,
                         max_images, n);
         if (make_items(req, (unsigned)n) != 0)
             return -1;
@@ -337,32 +329,32 @@ static int parse_input(struct f8d_request *req, json_t *input, const uint8_t *bi
             size_t off = 0;
             for (unsigned i = 0; i < n; i++) {
                 if (bin_len - off < 4)
-                    return fail(in, 400, "binary data ends before image %u", i);
+                    return fail(in, F8D_EINVAL, "binary data ends before image %u", i);
                 uint32_t l = (uint32_t)bin[off] | (uint32_t)bin[off + 1] << 8 |
                              (uint32_t)bin[off + 2] << 16 | (uint32_t)bin[off + 3] << 24;
                 off += 4;
                 if (l > bin_len - off)
-                    return fail(in, 400, "binary data ends inside image %u", i);
-                req->items[i].data = bin + off;
-                req->items[i].len = l;
+                    return fail(in, F8D_EINVAL, "binary data ends inside image %u", i);
+                req->core.items[i].data = bin + off;
+                req->core.items[i].len = l;
                 off += l;
             }
             if (off != bin_len)
-                return fail(in, 400, "binary data holds more than %" PRIu64 " images", n);
+                return fail(in, F8D_EINVAL, "binary data holds more than %" PRIu64 " images", n);
             return 0;
         }
         long long leaves_n = count_leaves(data, is_string, 0);
         if (leaves_n < 0 || (uint64_t)leaves_n != n)
-            return fail(in, 400, "BYTES \"data\" must hold %" PRIu64 " base64 strings", n);
+            return fail(in, F8D_EINVAL, "BYTES \"data\" must hold %" PRIu64 " base64 strings", n);
         size_t text = 0;
         leaves(data, sum_len, &text);
         in->blob = malloc(text / 4 * 3 + 3);
         if (in->blob == NULL)
-            return fail(in, 503, "out of memory");
+            return fail(in, F8D_ENOMEM, "out of memory");
         struct b64ctx c = {req, in->blob, 0, 0, 0};
         leaves(data, fill_b64, &c);
         if (c.bad)
-            return fail(in, 400, "image %d of the BYTES input is not valid base64", c.bad - 1);
+            return fail(in, F8D_EINVAL, "image %d of the BYTES input is not valid base64", c.bad - 1);
         return 0;
     }
     if (strcmp(dt, "UINT8") == 0) {
@@ -372,15 +364,15 @@ static int parse_input(struct f8d_request *req, json_t *input, const uint8_t *bi
         } else if (nd == 3) {
             n = 1, h = dims[0], w = dims[1], c = dims[2];
         } else {
-            return fail(in, 400, "a UINT8 input has shape [N,H,W,C]");
+            return fail(in, F8D_EINVAL, "a UINT8 input has shape [N,H,W,C]");
         }
         if (h != info->input_h || w != info->input_w || c != info->input_c)
-            return fail(in, 400,
+            return fail(in, F8D_EINVAL,
                         "UINT8 input must be [N,%" PRIu32 ",%" PRIu32 ",%" PRIu32 "], got [%" PRIu64
                         ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
                         info->input_h, info->input_w, info->input_c, n, h, w, c);
         if (n == 0 || n > max_images)
-            return fail(in, 400, "a request holds 1 to %u images (max_queue), not %" PRIu64,
+            return fail(in, F8D_EINVAL, "a request holds 1 to %u images (max_queue), not %" PRIu64,
                         max_images, n);
         size_t bytes = (size_t)n * m->image_bytes;
         if (make_items(req, (unsigned)n) != 0)
@@ -388,60 +380,60 @@ static int parse_input(struct f8d_request *req, json_t *input, const uint8_t *bi
         const uint8_t *pixels;
         if (bds != NULL) {
             if (bin_len != bytes)
-                return fail(in, 400, "binary data must be %zu bytes", bytes);
+                return fail(in, F8D_EINVAL, "binary data must be %zu bytes", bytes);
             pixels = bin;
         } else {
             long long leaves_n = count_leaves(data, is_byte, 0);
             if (leaves_n < 0 || (uint64_t)leaves_n != bytes)
-                return fail(in, 400, "UINT8 \"data\" must hold %zu integers from 0 to 255",
+                return fail(in, F8D_EINVAL, "UINT8 \"data\" must hold %zu integers from 0 to 255",
                             bytes);
             in->blob = malloc(bytes);
             if (in->blob == NULL)
-                return fail(in, 503, "out of memory");
+                return fail(in, F8D_ENOMEM, "out of memory");
             struct fill f = {in->blob, 0};
             leaves(data, fill_byte, &f);
             pixels = in->blob;
         }
         for (unsigned i = 0; i < n; i++) {
-            req->items[i].raw = true;
-            req->items[i].data = pixels + (size_t)i * m->image_bytes;
-            req->items[i].len = m->image_bytes;
+            req->core.items[i].raw = true;
+            req->core.items[i].data = pixels + (size_t)i * m->image_bytes;
+            req->core.items[i].len = m->image_bytes;
         }
         return 0;
     }
-    return fail(in, 400, "unsupported datatype '%.32s' (BYTES: JPEG images; UINT8: pixels)",
+    return fail(in, F8D_EINVAL, "unsupported datatype '%.32s' (BYTES: JPEG images; UINT8: pixels)",
                 dt);
 }
 
 /* The whole request: JSON header (all of the body, or Inference-Header-Content-Length
  * bytes of it), then outputs and the one input. */
-static int parse_request(struct f8d_request *req)
+static int parse_request(struct f8d_http_request *req)
 {
     struct f8d_infer *in = req->infer;
     size_t json_len = req->body_len;
     if (in->header_len >= 0) {
         if ((unsigned long long)in->header_len > req->body_len)
-            return fail(in, 400, "Inference-Header-Content-Length %lld is over the body's %zu "
+            return fail(in, F8D_EINVAL, "Inference-Header-Content-Length %lld is over the body's %zu "
                                  "bytes", in->header_len, req->body_len);
         json_len = (size_t)in->header_len;
     }
     json_error_t jerr;
     json_t *root = json_loadb((const char *)req->body, json_len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return fail(in, 400, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+        return fail(in, F8D_EINVAL, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
                     jerr.text);
     int rc = -1;
     json_t *inputs = json_object_get(root, "inputs");
     json_t *id = json_object_get(root, "id");
     if (!json_is_object(root)) {
-        fail(in, 400, "the request must be a JSON object");
+        fail(in, F8D_EINVAL, "the request must be a JSON object");
     } else if (id != NULL && !json_is_string(id)) {
-        fail(in, 400, "\"id\" must be a string");
+        fail(in, F8D_EINVAL, "\"id\" must be a string");
     } else if (!json_is_array(inputs) || json_array_size(inputs) != 1) {
-        fail(in, 400, "\"inputs\" must be an array holding one input (the image)");
-    } else if (parse_outputs(in, root, req->model->info->num_classes) == 0) {
+        fail(in, F8D_EINVAL, "\"inputs\" must be an array holding one input (the image)");
+    } else if (parse_outputs(in, root, req->core.model->info->num_classes) == 0) {
         if (id != NULL && (in->id = strdup(json_string_value(id))) == NULL)
-            fail(in, 503, "out of memory");
+            fail(in, F8D_ENOMEM, "out of memory");
         else
             rc = parse_input(req, json_array_get(inputs, 0), req->body + json_len,
                              req->body_len - json_len);
@@ -452,30 +444,25 @@ static int parse_request(struct f8d_request *req)
 
 static void parse_work(uv_work_t *w)
 {
-    struct f8d_request *req = w->data;
-    if (parse_request(req) != 0 && req->infer->status == 0)
-        fail(req->infer, 400, "invalid request");
+    struct f8d_http_request *req = w->data;
+    if (parse_request(req) != 0 && req->infer->code == F8D_OK)
+        fail(req->infer, F8D_EINVAL, "invalid request");
 }
 
 static void parse_done(uv_work_t *w, int status)
 {
-    struct f8d_request *req = w->data;
-    struct f8d_server *s = req->server;
+    struct f8d_http_request *req = w->data;
     struct f8d_infer *in = req->infer;
 
     if (status != 0)
-        f8d_request_set_error(req, 503, "the request was cancelled");
-    else if (in->status != 0)
-        f8d_request_set_error(req, in->status, "%s", in->error);
-    else if (req->conn != NULL && f8d_request_submit(req) != 0)
-        f8d_request_set_error(req, 503,
-                              "model '%s' is overloaded: %u images queued (max_queue); retry "
-                              "later",
-                              req->model->name, req->model->cfg.max_queue);
-    else if (req->conn != NULL)
-        return; /* queued: the batcher resumes the request */
-    f8d_request_resume(req);
-    f8d_http_run(s);
+        f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
+    else if (in->code != F8D_OK)
+        f8d_request_fail(&req->core, in->code, "%s", in->error);
+    else if (req->core.cancelled)
+        f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
+    else if (f8d_http_submit(req) == F8D_OK)
+        return; /* queued: the completion resumes the request */
+    f8d_http_resume(req);
 }
 
 /* "score:index:label", Triton's classification format. */
@@ -487,15 +474,15 @@ static json_t *class_string(const struct f8d_model *m, double score, uint32_t id
     return f8d_json_string(text);
 }
 
-static json_t *output_json(const struct f8d_request *req, const struct out_req *o,
+static json_t *output_json(const struct f8d_http_request *req, const struct out_req *o,
                            double *probs, uint32_t *idx)
 {
-    const struct f8d_model *m = req->model;
+    const struct f8d_model *m = req->core.model;
     uint32_t c = m->info->num_classes;
-    unsigned n = req->n_items;
+    unsigned n = req->core.n_items;
     json_t *data = json_array();
     for (unsigned i = 0; data != NULL && i < n; i++) {
-        const int32_t *lg = req->logits + (size_t)i * c;
+        const int32_t *lg = req->core.logits + (size_t)i * c;
         if (o->classification != 0) {
             uint32_t k = f8d_scores_top_k(lg, c, m->info->output_fl, o->classification, idx,
                                           probs);
@@ -585,22 +572,12 @@ static void to_binary(json_t *out, struct bin *b)
     json_object_set_new(params, "binary_data_size", json_integer((json_int_t)(b->len - start)));
 }
 
-static enum MHD_Result answer(struct f8d_request *req)
+static enum MHD_Result answer(struct f8d_http_request *req)
 {
-    const char *msg = NULL;
-    if (req->fail_status != 0)
-        return f8d_reply_error(req, req->fail_status, "%s", req->fail_error);
-    unsigned status = f8d_request_item_error(req, &msg);
-    if (status != 0) {
-        unsigned bad = 0;
-        while (bad < req->n_items && req->items[bad].status == 200)
-            bad++;
-        if (req->n_items > 1)
-            return f8d_reply_error(req, status, "image %u of %u: %s", bad, req->n_items, msg);
-        return f8d_reply_error(req, status, "%s", msg);
-    }
+    if (req->core.err.code != F8D_OK)
+        return f8d_reply_failure(req);
     const struct f8d_infer *in = req->infer;
-    uint32_t c = req->model->info->num_classes;
+    uint32_t c = req->core.model->info->num_classes;
     double *probs = malloc(c * sizeof(double));
     uint32_t *idx = malloc(c * sizeof(uint32_t));
     json_t *outs = (probs && idx) ? json_array() : NULL;
@@ -614,7 +591,7 @@ static enum MHD_Result answer(struct f8d_request *req)
     free(probs);
     free(idx);
     json_t *body = outs ? json_pack("{s:o, s:s, s:o}", "model_name",
-                                    f8d_json_string(req->model->name), "model_version", "1",
+                                    f8d_json_string(req->core.model->name), "model_version", "1",
                                     "outputs", outs)
                         : NULL;
     if (body != NULL && in->id != NULL)
@@ -634,11 +611,11 @@ static enum MHD_Result answer(struct f8d_request *req)
     free(text);
     free(bin.p);
     if (all == NULL)
-        return f8d_reply_error(req, 503, "out of memory");
+        return f8d_reply_error(req, F8D_ENOMEM, "out of memory");
     return f8d_reply_binary(req, 200, all, hlen + bin.len, hlen);
 }
 
-enum MHD_Result f8d_infer_finish(struct f8d_request *req)
+enum MHD_Result f8d_infer_finish(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     if (req->phase == F8D_PHASE_DONE)
@@ -646,12 +623,12 @@ enum MHD_Result f8d_infer_finish(struct f8d_request *req)
     if (req->phase != F8D_PHASE_BODY)
         return MHD_YES; /* not called while suspended */
     if (req->body_len == 0)
-        return f8d_reply_error(req, 400, "empty body: send a JSON inference request");
+        return f8d_reply_error(req, F8D_EINVAL, "empty body: send a JSON inference request");
     req->phase = F8D_PHASE_PARSING;
     req->work.data = req;
     int rc = uv_queue_work(&s->loop, &req->work, parse_work, parse_done);
     if (rc != 0)
-        return f8d_reply_error(req, 503, "cannot queue the request: %s", uv_strerror(rc));
-    f8d_request_suspend(req);
+        return f8d_reply_error(req, F8D_ENOMEM, "cannot queue the request: %s", uv_strerror(rc));
+    f8d_http_suspend(req);
     return MHD_YES;
 }

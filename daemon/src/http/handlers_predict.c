@@ -12,16 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errors.h"
+#include "core/scores.h"
+#include "core/server.h"
 #include "handlers.h"
 #include "json_reply.h"
 #include "media.h"
-#include "core/scores.h"
-#include "core/server.h"
 
-void f8d_predict_begin(struct f8d_request *req)
+void f8d_predict_begin(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
-    const f8_model_info *info = req->model->info;
+    const f8_model_info *info = req->core.model->info;
     const char *top_k = NULL;
     size_t top_k_len = 0;
     char err[F8D_ERR_SIZE];
@@ -31,35 +32,30 @@ void f8d_predict_begin(struct f8d_request *req)
         top_k == NULL)
         top_k = ""; /* "?top_k" without a value */
     if (f8d_parse_top_k(top_k, info->num_classes, &req->top_k) != 0) {
-        f8d_request_fail(req, 400, "top_k must be an integer from 1 to %" PRIu32 ", got '%.32s'",
+        f8d_request_fail(&req->core, F8D_EINVAL, "top_k must be an integer from 1 to %" PRIu32 ", got '%.32s'",
                          info->num_classes, top_k);
         return;
     }
     const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    unsigned status = (unsigned)f8d_content_type_check(ct, err, sizeof(err));
-    if (status != 0) {
-        f8d_request_fail(req, status, "%s", err);
+    if (f8d_content_type_check(ct, err, sizeof(err)) != 0) {
+        f8d_request_fail(&req->core, F8D_EMEDIA, "%s", err);
         return;
     }
-    long long len = f8d_request_content_length(req);
+    long long len = f8d_http_content_length(req);
     if (len > 0 && (uint64_t)len > s->opts.max_body_bytes) {
-        f8d_request_fail(req, 413, "body of %lld bytes is over the limit of %" PRIu64 " bytes",
+        f8d_request_fail(&req->core, F8D_ETOOBIG, "body of %lld bytes is over the limit of %" PRIu64 " bytes",
                          len, s->opts.max_body_bytes);
         return;
     }
 }
 
-static enum MHD_Result answer(struct f8d_request *req)
+static enum MHD_Result answer(struct f8d_http_request *req)
 {
-    const char *msg = NULL;
-    if (req->fail_status != 0)
-        return f8d_reply_error(req, req->fail_status, "%s", req->fail_error);
-    unsigned status = f8d_request_item_error(req, &msg);
-    if (status != 0)
-        return f8d_reply_error(req, status, "%s", msg);
+    if (req->core.err.code != F8D_OK)
+        return f8d_reply_failure(req);
 
-    const struct f8d_model *m = req->model;
+    const struct f8d_model *m = req->core.model;
     uint32_t n = m->info->num_classes, k = req->top_k;
     uint32_t indices[F8D_INLINE_LOGITS];
     double scores[F8D_INLINE_LOGITS];
@@ -70,7 +66,7 @@ static enum MHD_Result answer(struct f8d_request *req)
         sc = malloc(k * sizeof(*sc));
     }
     json_t *preds = (idx && sc) ? json_array() : NULL;
-    uint32_t count = preds ? f8d_scores_top_k(req->logits, n, m->info->output_fl, k, idx, sc) : 0;
+    uint32_t count = preds ? f8d_scores_top_k(req->core.logits, n, m->info->output_fl, k, idx, sc) : 0;
     for (uint32_t i = 0; preds != NULL && i < count; i++) {
         const char *label = f8_model_label(m->model, idx[i]);
         char fallback[16];
@@ -92,41 +88,24 @@ static enum MHD_Result answer(struct f8d_request *req)
     return f8d_reply_json(req, 200, body);
 }
 
-/* Points the request's one item at the body and a logits buffer. */
-static int one_item(struct f8d_request *req)
-{
-    uint32_t n = req->model->info->num_classes;
-    req->logits = n <= F8D_INLINE_LOGITS ? req->inline_logits : malloc(n * sizeof(int32_t));
-    if (req->logits == NULL)
-        return -1;
-    memset(&req->one, 0, sizeof(req->one));
-    req->one.req = req;
-    req->one.data = req->body;
-    req->one.len = req->body_len;
-    req->one.logits = req->logits;
-    req->items = &req->one;
-    req->n_items = 1;
-    return 0;
-}
-
-enum MHD_Result f8d_predict_finish(struct f8d_request *req)
+enum MHD_Result f8d_predict_finish(struct f8d_http_request *req)
 {
     if (req->phase == F8D_PHASE_DONE)
         return answer(req);
     if (req->phase != F8D_PHASE_BODY)
         return MHD_YES; /* not called while suspended */
     if (req->body_len == 0)
-        return f8d_reply_error(req, 400, "empty body: send a JPEG image as the request body");
+        return f8d_reply_error(req, F8D_EINVAL,
+                               "empty body: send a JPEG image as the request body");
     enum f8d_media media = f8d_media_sniff(req->body, req->body_len);
     if (media != F8D_MEDIA_JPEG && media != F8D_MEDIA_UNKNOWN)
-        return f8d_reply_error(req, 415, "the body is a %s image; only JPEG is supported",
+        return f8d_reply_error(req, F8D_EMEDIA, "the body is a %s image; only JPEG is supported",
                                f8d_media_name(media));
-    if (one_item(req) != 0)
-        return f8d_reply_error(req, 503, "out of memory");
-    if (f8d_request_submit(req) != 0)
-        return f8d_reply_error(req, 503,
-                               "model '%s' is overloaded: %u images queued (max_queue); retry "
-                               "later",
-                               req->model->name, req->model->cfg.max_queue);
+    if (f8d_request_alloc_items(&req->core, 1) != F8D_OK)
+        return f8d_reply_failure(req);
+    req->core.items[0].data = req->body;
+    req->core.items[0].len = req->body_len;
+    if (f8d_http_submit(req) != F8D_OK)
+        return f8d_reply_failure(req);
     return MHD_YES;
 }

@@ -5,9 +5,10 @@
  *                                or 500 {"error"} with the previous models still served
  *   GET|POST /v2/repository/index  {"name","version","state":"READY"} for each model
  */
+#include "core/errors.h"
+#include "core/server.h"
 #include "handlers.h"
 #include "json_reply.h"
-#include "core/server.h"
 
 static json_t *index_of(const struct f8d_server *s)
 {
@@ -19,20 +20,21 @@ static json_t *index_of(const struct f8d_server *s)
     return list;
 }
 
-enum MHD_Result f8d_repository_finish(struct f8d_request *req)
+enum MHD_Result f8d_repository_finish(struct f8d_http_request *req)
 {
     struct f8d_server *s = req->server;
     if (req->route.kind == F8D_ROUTE_REPO_INDEX)
         return f8d_reply_json(req, 200, index_of(s));
     if (req->phase == F8D_PHASE_DONE) {
-        if (req->fail_status != 0)
-            return f8d_reply_error(req, req->fail_status, "%s", req->fail_error);
+        if (req->core.err.code != F8D_OK)
+            return f8d_reply_failure(req);
         return f8d_reply_json(req, 200, json_pack("{s:o}", "models", index_of(s)));
     }
     if (req->phase != F8D_PHASE_BODY)
         return MHD_YES;
-    req->phase = F8D_PHASE_PARSING;
-    if (f8d_server_reload(s, req) != 0)
-        return f8d_reply_error(req, 503, "the server is shutting down");
+    if (f8d_server_reload(s, &req->core) != F8D_OK)
+        return f8d_reply_error(req, F8D_ESHUTDOWN, "the server is shutting down");
+    req->phase = F8D_PHASE_QUEUED;
+    f8d_http_suspend(req); /* resumed by the reload's completion */
     return MHD_YES;
 }

@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "conn_watch.h"
 #include "handlers.h"
 #include "core/log.h"
 #include "core/server.h"
@@ -47,9 +48,21 @@ static struct f8d_listener *listener_of(struct f8d_server *s, const uv_handle_t 
     return NULL;
 }
 
+/* MHD's poll and timer only wake the loop: the prepare hook runs MHD on that same turn. */
 static void on_timer(uv_timer_t *handle)
 {
-    f8d_http_run(handle->data);
+    (void)handle;
+}
+
+static void on_poll(uv_poll_t *handle, int status, int events)
+{
+    (void)events;
+    if (status < 0) {
+        struct f8d_server *s = handle->data;
+        struct f8d_listener *l = listener_of(s, (uv_handle_t *)handle);
+        f8d_log("poll on MHD's epoll fd (%s) failed: %s", l ? l->addr : "?",
+                uv_strerror(status));
+    }
 }
 
 static void arm_timer(struct f8d_listener *l)
@@ -64,33 +77,39 @@ static void arm_timer(struct f8d_listener *l)
     }
 }
 
+static unsigned open_connections(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return info ? info->num_connections : 0;
+}
+
+/* One MHD_run, again while it closed connections. MHD takes its listening socket out of its
+ * epoll set at the connection limit and puts it back only at the start of a run, but closes
+ * connections at the end of one: without the second run nothing would wake the loop to accept
+ * again once the clients at the limit have gone (a run that closes nothing costs one
+ * epoll_wait that returns at once). */
 static void run_listener(struct f8d_listener *l)
 {
     if (l->mhd == NULL)
         return;
+    unsigned before = open_connections(l->mhd);
     MHD_run(l->mhd);
+    for (unsigned after = open_connections(l->mhd); after < before;
+         after = open_connections(l->mhd)) {
+        before = after;
+        MHD_run(l->mhd);
+    }
     arm_timer(l);
 }
 
-/* Every listener is run: a resumed connection (from a batch, a reload) belongs to one of
- * them, and MHD_run on an idle daemon costs one epoll_wait that returns at once. */
-void f8d_http_run(struct f8d_server *s)
-{
-    for (unsigned i = 0; i < s->n_listeners; i++)
-        run_listener(&s->listeners[i]);
-    f8d_server_check_stop(s);
-}
-
-static void on_poll(uv_poll_t *handle, int status, int events)
+/* The one place MHD runs: once per loop turn, just before the loop blocks (redis's
+ * beforeSleep), after every callback of the turn (I/O, batches done, timers, signals) has
+ * queued its answers and resumed its connections. Never from inside an MHD callback. */
+static void before_sleep(uv_prepare_t *handle)
 {
     struct f8d_server *s = handle->data;
-    struct f8d_listener *l = listener_of(s, (uv_handle_t *)handle);
-    (void)events;
-    if (status < 0)
-        f8d_log("poll on MHD's epoll fd (%s) failed: %s", l ? l->addr : "?",
-                uv_strerror(status));
-    if (l != NULL)
-        run_listener(l);
+    for (unsigned i = 0; i < s->n_listeners; i++)
+        run_listener(&s->listeners[i]);
     f8d_server_check_stop(s);
 }
 
@@ -194,6 +213,7 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opts.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opts.max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, f8d_request_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, f8d_conn_watch_notify, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
         MHD_OPTION_END);
     if (d == NULL) {
@@ -227,6 +247,11 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
 
 int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
 {
+    uv_prepare_init(&s->loop, &s->http_hook);
+    s->http_hook.data = s;
+    s->http_hook_open = true;
+    s->handles_open++;
+    uv_prepare_start(&s->http_hook, before_sleep);
     char list[sizeof(s->opts.host)];
     char *save = NULL;
     snprintf(list, sizeof(list), "%s", s->opts.host);
@@ -260,6 +285,11 @@ void f8d_http_quiesce(struct f8d_server *s)
 
 void f8d_http_stop(struct f8d_server *s)
 {
+    if (s->http_hook_open) {
+        s->http_hook_open = false;
+        uv_prepare_stop(&s->http_hook);
+        uv_close((uv_handle_t *)&s->http_hook, f8d_handle_closed);
+    }
     for (unsigned i = 0; i < s->n_listeners; i++) {
         struct f8d_listener *l = &s->listeners[i];
         if (l->mhd == NULL)

@@ -1,9 +1,11 @@
 /*
  * f8d HTTP on the libuv loop: libmicrohttpd with no threads of its own. MHD binds one socket
  * per daemon, so each listening address (the `host` list) gets its own MHD daemon, all on the
- * same loop. Each runs in external-epoll mode; its epoll fd is watched with uv_poll, MHD_run
- * is called when it is readable, and a uv_timer re-armed from MHD_get_timeout after every
- * MHD_run covers connection timeouts.
+ * same loop. Each runs in external-epoll mode: its epoll fd is watched with uv_poll and a
+ * uv_timer re-armed from MHD_get_timeout covers connection timeouts; both only wake the loop.
+ * MHD runs in one place, a uv_prepare hook, once per loop turn before the loop blocks, so
+ * whatever a callback did (a batch answered, a reload done, a signal) reaches the sockets on
+ * the same turn without anyone calling MHD.
  */
 #ifndef F8D_HTTP_LOOP_H
 #define F8D_HTTP_LOOP_H
@@ -20,15 +22,15 @@ struct f8d_server;
  * f8d_http_stop). */
 int f8d_http_start(struct f8d_server *s, char *err, size_t errlen);
 
-/* MHD_run, re-arm the timer, then let the server check whether it can stop. Call it only
- * from libuv callbacks, never from inside an MHD callback. */
-void f8d_http_run(struct f8d_server *s);
-
 /* Stops accepting connections on every address (open ones are still served). */
 void f8d_http_quiesce(struct f8d_server *s);
 
-/* Stops every MHD daemon (closing every connection) and closes their poll and timer handles. */
+/* Stops every MHD daemon (closing every connection) and closes their poll and timer handles
+ * and the hook. */
 void f8d_http_stop(struct f8d_server *s);
+
+/* Frees the HTTP request structs kept for reuse (dispatch.c). */
+void f8d_http_free_requests(struct f8d_server *s);
 
 /* Close callback for the server's handles: counts them down. */
 void f8d_handle_closed(uv_handle_t *handle);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/server.h"
+#include "http_status.h"
 
 json_t *f8d_json_string(const char *s)
 {
@@ -42,7 +43,7 @@ static char *dump(json_t *body, size_t *len)
     return buf;
 }
 
-enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t *body)
+enum MHD_Result f8d_reply_json(struct f8d_http_request *req, unsigned status, json_t *body)
 {
     size_t len = 0;
     char *text = body ? dump(body, &len) : NULL;
@@ -52,23 +53,23 @@ enum MHD_Result f8d_reply_json(struct f8d_request *req, unsigned status, json_t 
     return f8d_reply_buffer(req, status, "application/json", text, len);
 }
 
-static enum MHD_Result reply(struct f8d_request *req, unsigned status,
+static enum MHD_Result reply(struct f8d_http_request *req, unsigned status,
                              const char *content_type, char *text, size_t len,
                              long long header_len);
 
-enum MHD_Result f8d_reply_buffer(struct f8d_request *req, unsigned status,
+enum MHD_Result f8d_reply_buffer(struct f8d_http_request *req, unsigned status,
                                  const char *content_type, char *text, size_t len)
 {
     return reply(req, status, content_type, text, len, -1);
 }
 
-enum MHD_Result f8d_reply_binary(struct f8d_request *req, unsigned status, char *data,
+enum MHD_Result f8d_reply_binary(struct f8d_http_request *req, unsigned status, char *data,
                                  size_t len, size_t json_len)
 {
     return reply(req, status, "application/octet-stream", data, len, (long long)json_len);
 }
 
-static enum MHD_Result reply(struct f8d_request *req, unsigned status,
+static enum MHD_Result reply(struct f8d_http_request *req, unsigned status,
                              const char *content_type, char *text, size_t len,
                              long long header_len)
 {
@@ -99,14 +100,25 @@ static enum MHD_Result reply(struct f8d_request *req, unsigned status,
     return ret;
 }
 
-enum MHD_Result f8d_reply_error(struct f8d_request *req, unsigned status, const char *fmt, ...)
+static enum MHD_Result reply_note(struct f8d_http_request *req, int code)
+{
+    json_t *body = json_object();
+    if (body != NULL)
+        json_object_set_new(body, "error", f8d_json_string(req->note));
+    return f8d_reply_json(req, f8d_http_status(code), body);
+}
+
+enum MHD_Result f8d_reply_error(struct f8d_http_request *req, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(req->note, sizeof(req->note), fmt, ap);
     va_end(ap);
-    json_t *body = json_object();
-    if (body != NULL)
-        json_object_set_new(body, "error", f8d_json_string(req->note));
-    return f8d_reply_json(req, status, body);
+    return reply_note(req, code);
+}
+
+enum MHD_Result f8d_reply_failure(struct f8d_http_request *req)
+{
+    snprintf(req->note, sizeof(req->note), "%s", req->core.err.message);
+    return reply_note(req, req->core.err.code);
 }
