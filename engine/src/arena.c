@@ -11,7 +11,8 @@
  * Values that live only between two batched ops ("local") take their regions from a pool of
  * their own: an image-major thread keeps them in the part of its first image for all its
  * images, so only that part's local regions are ever touched (ResNet-50 batch 16 on one
- * thread: peak RSS 93 → 58 MB; MobileNet-V2 45 → 16.5 MB, as `f8 bench` reports VmHWM).
+ * thread: peak RSS 93 → 57 MiB, 63 MiB since its last stage runs batched; MobileNet-V2 45 →
+ * 16.5 MiB, as `f8 bench` reports VmHWM; docs/ENGINE.md §7).
  */
 #include <stdlib.h>
 #include <string.h>
