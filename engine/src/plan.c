@@ -285,8 +285,12 @@ void f8_plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, f8_op_pla
                                                       : F8_RUN_GEMM;
             pl->conv = row->fn;
             pl->kernel = row->name;
-            if (row->tiles)
-                pl->tile_kernel = plan_tiles(&g);
+            if (isa == F8_ISA_AVX512VNNI && op->pk.kind == F8_PACK_GEMM) {
+                /* filled for every AVX-512 GEMM (a test may run any of its kernels by name),
+                 * reported for the kernels that run tiles */
+                const char *tile = plan_tiles(&g);
+                pl->tile_kernel = row->tiles ? tile : NULL;
+            }
             pl->geom = g;
             return;
         }
