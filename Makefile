@@ -47,9 +47,10 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
-# Engine kernels named *_avx512vnni.c / *_avx2.c are compiled for that instruction set only;
+# Engine kernels named *_avx512vnni.c / *_avx512bw.c / *_avx2.c are compiled for that instruction set only;
 # libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
 ISA_AVX512VNNI := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mbmi2
+ISA_AVX512BW   := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mbmi2
 ISA_AVX2       := -mavx2 -mfma -mbmi2
 $(BUILD)/obj/engine/%.o $(BUILD)/asan/engine/%.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/obj/imaging/%.o $(BUILD)/asan/imaging/%.o: INCLUDES = $(INC_IMAGING)
@@ -58,6 +59,8 @@ $(BUILD)/obj/engine/cli/%.o $(BUILD)/asan/engine/cli/%.o: INCLUDES = $(INC_CLI)
 $(BUILD)/asan/tests/%.o: INCLUDES = $(INC_TESTS)
 $(BUILD)/obj/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI) -O3
 $(BUILD)/asan/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
+$(BUILD)/obj/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW) -O3
+$(BUILD)/asan/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 

@@ -1,5 +1,4 @@
 /* f8 classify MODEL IMAGE... : decode, resize, run, rank; one JSON line per image. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +28,6 @@ static void classify_usage(FILE *f)
             "  --top-k K        predictions per image (default %d, capped at num_classes)\n"
             "  --max-pixels N   refuse images with more than N pixels (default %llu, 0: no limit)\n",
             DEFAULT_TOP_K, DEFAULT_MAX_PIXELS);
-}
-
-/* Softmax of logit·2^-fl over all classes, in double. */
-static void softmax(const int32_t *logits, uint32_t n, int fl, double *p)
-{
-    double mx = -INFINITY, sum = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        p[i] = ldexp((double)logits[i], -fl);
-        if (p[i] > mx)
-            mx = p[i];
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        p[i] = exp(p[i] - mx);
-        sum += p[i];
-    }
-    for (uint32_t i = 0; i < n; i++)
-        p[i] /= sum;
 }
 
 typedef struct {
@@ -80,7 +62,7 @@ static int classify_one(classify_ctx *c, const char *file, uint32_t top_k, uint6
         cli_error("classify", "%s: run failed: %s", file, f8_strerror(rc));
         return 1;
     }
-    softmax(c->logits, mi->num_classes, mi->output_fl, c->probs);
+    f8_softmax(c->logits, mi->num_classes, mi->output_fl, c->probs);
     const uint32_t k = f8_top_k(c->logits, mi->num_classes, top_k, c->top);
 
     json_t *preds = json_array();

@@ -1,4 +1,5 @@
-/* f8 info MODEL: the whole model as one JSON document. */
+/* f8 info MODEL: the whole model as one JSON document; f8 info --plan MODEL: the kernel that
+ * runs each op (f8_runner_op_kernel). */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,11 +12,16 @@ static void info_usage(FILE *f)
 {
     fprintf(f,
             "usage: f8 info MODEL\n"
+            "       f8 info --plan [--isa PATH] MODEL\n"
             "\n"
             "Loads and validates MODEL (.f8) and prints it as JSON: name, file size, input\n"
             "(h, w, c, fl, preprocess), num_classes, output_fl, labels, metadata (every key),\n"
             "values, ops (type, inputs, output, kernel/stride/pad/groups, relu, MACs) and the\n"
-            "total multiply-accumulates per image.\n");
+            "total multiply-accumulates per image.\n"
+            "\n"
+            "With --plan, prints instead one line per op: its index, type and the kernel that\n"
+            "runs it on PATH (auto, scalar, avx2, avx512vnni; default auto: cpuid / $F8_ISA),\n"
+            "followed for GEMMs on avx512vnni by the register tile of their full 6x64 tiles.\n");
 }
 
 static const char *preprocess_name(uint32_t code)
@@ -57,13 +63,58 @@ static json_t *op_json(uint32_t i, const f8_op_desc *d)
     return o;
 }
 
+/* One line per op: index, type, kernel [tile]. */
+static int print_plan(const f8_model *m, const char *isa_name)
+{
+    f8_runner_options opts = {.threads = 1, .isa = F8_ISA_AUTO};
+    if (isa_name && f8_isa_parse(isa_name, &opts.isa) != F8_OK) {
+        cli_error("info", "--isa: unknown path '%s' (auto, scalar, avx2, avx512vnni)", isa_name);
+        return EXIT_USAGE;
+    }
+    f8_runner *r = NULL;
+    const int rc = f8_runner_create_opts(m, 1, &opts, &r);
+    if (rc != F8_OK) {
+        cli_error("info", "cannot plan the model: %s", f8_strerror(rc));
+        return 1;
+    }
+    const f8_model_info *mi = f8_model_get_info(m);
+    printf("# path %s\n", f8_isa_name(f8_runner_isa(r)));
+    for (uint32_t i = 0; i < mi->num_ops; i++) {
+        f8_op_desc d;
+        const char *kernel = NULL, *tile = NULL;
+        f8_model_op(m, i, &d);
+        f8_runner_op_kernel(r, i, &kernel, &tile);
+        printf("%u\t%s\t%s%s%s\n", i, f8_op_type_name(d.type), kernel, tile ? "\t" : "",
+               tile ? tile : "");
+    }
+    f8_runner_destroy(r);
+    if (fflush(stdout) != 0) {
+        cli_error("info", "cannot write the output");
+        return 1;
+    }
+    return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *isa_name = NULL;
+    int plan = 0;
     for (int i = 1; i < argc; i++) {
+        int r;
         if (cli_is_help(argv[i])) {
             info_usage(stdout);
             return 0;
+        }
+        if (strcmp(argv[i], "--plan") == 0) {
+            plan = 1;
+            continue;
+        }
+        if ((r = cli_option(argc, argv, &i, "--isa", &isa_name)) != 0) {
+            if (r < 0) {
+                cli_error("info", "--isa needs a path name");
+                return EXIT_USAGE;
+            }
+            continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
             cli_error("info", "unknown option '%s'", argv[i]);
@@ -87,6 +138,11 @@ int cmd_info(int argc, char **argv)
     if (open_rc != F8_OK) {
         cli_model_error("info", path, open_rc, err);
         return 1;
+    }
+    if (plan) {
+        const int prc = print_plan(m, isa_name);
+        f8_model_close(m);
+        return prc;
     }
     const f8_model_info *mi = f8_model_get_info(m);
 

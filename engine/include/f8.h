@@ -162,6 +162,14 @@ size_t f8_runner_arena_bytes(const f8_runner *runner);
  * or if the runner owns its arena. f8_run on a lending runner with none lent: F8_EINVAL. */
 int f8_runner_set_arena(f8_runner *runner, void *arena, size_t size);
 
+/* The kernel the runner chose for op i (its path and the op's shape decide; the kernel table
+ * in docs/ENGINE.md lists the rows): *kernel is the kernel function's name, e.g.
+ * "f8_conv2d_nhwc_6x64c4_avx512vnni" or "f8_add_scalar"; *tile (if tile is not NULL) the
+ * name of the register tile a GEMM on the AVX-512 path runs for its full 6x64 tiles (which
+ * depends on its epilogue), else NULL. Strings are static. F8_ERANGE if i >= num_ops. */
+int f8_runner_op_kernel(const f8_runner *runner, uint32_t i, const char **kernel,
+                        const char **tile);
+
 /* Runs `batch` images (each input_h*input_w*input_c u8, NHWC, images back to back) and writes
  * batch*num_classes s32 logits (image-major). Allocates nothing. */
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);
@@ -179,6 +187,12 @@ int f8_image_resize(const uint8_t *src, uint32_t src_h, uint32_t src_w, uint32_t
 /* Indices of the k largest logits, best first; ties go to the lower index. k is capped at n.
  * Returns the number written. */
 uint32_t f8_top_k(const int32_t *logits, uint32_t n, uint32_t k, uint32_t *indices);
+
+/* Softmax of n logits of fractional length fl (logit i is logits[i] / 2^fl) into probs[n],
+ * in double precision, subtracting the largest logit first so that no exp() overflows; the
+ * probabilities sum to 1 (up to rounding). For reports only: the engine's answer is the
+ * integer logits. n = 0 writes nothing. */
+void f8_softmax(const int32_t *logits, uint32_t n, int fl, double *probs);
 
 const char *f8_strerror(int err);
 const char *f8_op_type_name(f8_op_type type);

@@ -2,7 +2,8 @@
  * Every SIMD path this CPU supports (AVX2, AVX-512 VNNI) against the scalar reference, bit for
  * bit: single ops on random shapes (odd channel counts, strides, asymmetric padding, groups,
  * depthwise, s8/u8/s32 inputs, ReLU on/off, every output dtype, extreme shifts and biases),
- * then whole random models through runners with 1-3 threads and batches 1-5.
+ * every named kernel variant called by name (the kernel table's rows and the AVX-512 GEMM's
+ * register tiles), then whole random models through runners with 1-3 threads and batches 1-5.
  * Paths the CPU lacks are skipped (and say so).
  */
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "../../engine/src/f8_internal.h"
+#include "../../engine/src/plan.h"
 #include "model_builder.h"
 #include "unit.h"
 
@@ -394,6 +396,259 @@ static void test_conv_stem3(void)
                                     12);
 }
 
+/* ---- every kernel variant by name -------------------------------------------------------
+ * Each variant runs in place of the planner's choice (f8_plan_op, then the plan's function
+ * replaced) on a shape it accepts, against the scalar kernel; where the shape is the one the
+ * variant exists for, the planner must also have chosen it. */
+typedef struct {
+    f8_isa isa;
+    f8_conv_fn conv;          /* an op-level conv kernel, or NULL: the planner's */
+    f8_gemm_tile_fn full;     /* the full 6x64 tile (and the last one, when whole) */
+    f8_gemm_tile_fn narrow;   /* the last channel tile, 1-3 blocks */
+    f8_gemm_tile_fn shorter;  /* the tile of mr pixels (the other short tiles: NULL) */
+    uint32_t mr;
+    f8_add_fn add;
+    f8_pool_fn pool;
+} variant;
+
+static void compare_variant(f8_op_impl *op, const variant *v, const char *name, int planned)
+{
+    if (!f8_isa_supported(v->isa)) {
+        printf("(%s: path %s unsupported, skipped) ", name, f8_isa_name(v->isa));
+        return;
+    }
+    f8_kernel_args *a = &op->args;
+    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op->desc.type, &op->pk), F8_OK);
+    const size_t nx0 = bytes(&a->in0), ny = bytes(&a->out);
+    const size_t nx1 = op->desc.type == F8_OP_ADD ? bytes(&a->in1) : 0;
+    uint8_t *x0 = malloc(nx0), *x1 = nx1 ? malloc(nx1) : NULL;
+    uint8_t *want = malloc(ny), *got = malloc(ny);
+    uint8_t *zero = calloc(1, op->pk.seg4 + 64);
+    fill(x0, a->in0.dtype, nx0 / f8_dtype_size(a->in0.dtype));
+    if (x1)
+        fill(x1, a->in1.dtype, nx1 / f8_dtype_size(a->in1.dtype));
+    f8_op_exec(op, F8_ISA_SCALAR, zero, 1, x0, x1, want);
+
+    f8_op_plan pl;
+    f8_plan_op(op, v->isa, zero, &pl);
+    CU_ASSERT_NOT_EQUAL(pl.kind, F8_RUN_SCALAR);
+    if (planned && strcmp(pl.kernel, name) != 0 &&
+        (!pl.tile_kernel || strcmp(pl.tile_kernel, name) != 0)) {
+        fprintf(stderr, "\nthe planner chose %s (%s), not %s\n", pl.kernel,
+                pl.tile_kernel ? pl.tile_kernel : "-", name);
+        CU_FAIL("the planner did not choose the variant made for this shape");
+    }
+    f8_gemm_tiles *t = &pl.geom.tiles;
+    if (v->conv)
+        pl.conv = v->conv;
+    if (v->full) {
+        t->full = v->full;
+        if (!t->last_narrow)
+            t->last = v->full;
+    }
+    if (v->narrow) {
+        CU_ASSERT(t->last_narrow);
+        t->last = v->narrow;
+    }
+    if (v->shorter) {
+        memset(t->shorter, 0, sizeof t->shorter); /* any other tile would crash */
+        t->shorter[v->mr] = v->shorter;
+    }
+    if (v->add)
+        pl.add = v->add;
+    if (v->pool)
+        pl.pool = v->pool;
+    memset(got, 0xA5, ny);
+    f8_plan_exec(op, &pl, 1, x0, x1, got);
+    if (memcmp(got, want, ny) != 0) {
+        fprintf(stderr, "\n%s differs from the scalar reference\n", name);
+        CU_FAIL("named variant differs from the scalar reference");
+    }
+    f8_pack_free(&op->pk);
+    free(x0);
+    free(x1);
+    free(want);
+    free(got);
+    free(zero);
+}
+
+/* A k x k convolution (groups 1, or depthwise with dw) cin -> cout on H x W. packing: small
+ * biases and right shifts <= 20 (pk->sums_fit); else right shifts <= 20 with biases too
+ * large for it (or, with left, shifts of either sign). */
+typedef struct {
+    uint32_t k, st, pd, H, W, cin, cout;
+    int dw, in_s8, out_dtype, relu, packing, left;
+} conv_shape;
+
+static void named_conv(const conv_shape *c, const variant *v, const char *name, int planned)
+{
+    f8_op_impl op;
+    memset(&op, 0, sizeof op);
+    f8_kernel_args *a = &op.args;
+    op.desc.type = F8_OP_CONV2D;
+    a->kernel_h = a->kernel_w = c->k;
+    a->stride_h = a->stride_w = c->st;
+    a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = c->pd;
+    a->groups = c->dw ? c->cin : 1;
+    a->in0 = (f8_value_desc){c->H, c->W, c->cin, c->in_s8 ? F8_DTYPE_S8 : F8_DTYPE_U8, 4};
+    a->out = (f8_value_desc){out_dim(c->H, c->pd, c->pd, c->k, c->st),
+                             out_dim(c->W, c->pd, c->pd, c->k, c->st), c->cout,
+                             (f8_dtype)c->out_dtype, 2};
+    a->relu = c->relu;
+    const size_t per = (size_t)c->k * c->k * (c->dw ? 1 : c->cin);
+    weights_t t = rnd_weights(c->cout, per, a->in0.fl, a->out.fl);
+    for (uint32_t o = 0; o < c->cout; o++) {
+        t.bias[o] = c->packing ? rnd_in(-(1 << 14), 1 << 14)
+                               : (o & 1 ? 1 : -1) * rnd_in(INT32_MAX - (1 << 20), INT32_MAX - 1);
+        const int n = c->left ? rnd_in(-6, 20) : rnd_in(0, 20);
+        t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
+    }
+    a->weights = t.w;
+    a->bias = t.bias;
+    a->fl_w = t.flw;
+    compare_variant(&op, v, name, planned);
+    free_weights(&t);
+}
+
+#define V_AVX512 .isa = F8_ISA_AVX512VNNI
+static void test_named_conv_kernels(void)
+{
+    const int U8 = F8_DTYPE_U8, S8 = F8_DTYPE_S8, S32 = F8_DTYPE_S32;
+    for (int rep = 0; rep < 3; rep++) {
+        /* op-level kernels of the AVX-512 GEMM */
+        const conv_shape smallk = {1, 1, 0, 5, 7, 16, 40, 0, rep & 1, U8, 1, 1, 0};
+        const conv_shape stem = {3, 2, 1, 11, 13, 3, 40, 0, rep & 1, S8, 1, 1, 0};
+        const conv_shape general = {3, 1, 1, 8, 9, 24, 72, 0, rep & 1, U8, 0, 1, 0};
+        variant v = {V_AVX512, .conv = f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni};
+        named_conv(&smallk, &v, "f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", 1);
+        v.conv = f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni;
+        named_conv(&stem, &v, "f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni", 1);
+        v.conv = f8_conv2d_nhwc_6x64c4_avx512vnni;
+        named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni", 1);
+        named_conv(&smallk, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a small-K shape)", 0);
+        named_conv(&stem, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a stem shape)", 0);
+        v.conv = f8_conv2d_nhwc_6x64c4_coldw_avx512vnni;
+        named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_coldw_avx512vnni", 0);
+
+        /* the full 6x64 tile, by epilogue (56 pixels: 9 full tiles and a short one) */
+        conv_shape full = {3, 1, 1, 7, 8, 20, 128, 0, rep & 1, U8, rep == 2, 1, 0};
+        v = (variant){V_AVX512, .full = f8_gemm_tile_6x64c4_packu8_avx512vnni};
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packu8_avx512vnni", 1);
+        full.out_dtype = S8;
+        v.full = f8_gemm_tile_6x64c4_packs8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packs8_avx512vnni", 1);
+        full.packing = 0;
+        full.relu = 0;
+        v.full = f8_gemm_tile_6x64c4_s8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_s8_avx512vnni", 1);
+        full.relu = 1;
+        v.full = f8_gemm_tile_6x64c4_s8relu_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_s8relu_avx512vnni", 1);
+        full.out_dtype = U8;
+        v.full = f8_gemm_tile_6x64c4_u8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_u8_avx512vnni", 1);
+        full.left = 1;
+        full.out_dtype = rep == 0 ? S32 : rep == 1 ? S8 : U8;
+        v.full = f8_gemm_tile_6x64c4_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_avx512vnni", 1);
+        full.left = 0;
+        full.packing = 1;
+        full.out_dtype = U8;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_avx512vnni (packing epilogue)", 0);
+
+        /* narrow last tiles: Cout = 64 + 16·blocks (and a partial block) */
+        static const f8_gemm_tile_fn narrow[3] = {f8_gemm_tile_6x16c4_avx512vnni,
+                                                  f8_gemm_tile_6x32c4_avx512vnni,
+                                                  f8_gemm_tile_6x48c4_avx512vnni};
+        static const char *const narrow_names[3] = {"f8_gemm_tile_6x16c4_avx512vnni",
+                                                    "f8_gemm_tile_6x32c4_avx512vnni",
+                                                    "f8_gemm_tile_6x48c4_avx512vnni"};
+        for (uint32_t nb = 1; nb <= 3; nb++) {
+            const conv_shape c = {3, 1, 1, 5, 7, 12, 64 + 16 * nb - (rep == 1 ? 5 : 0), 0,
+                                  rep & 1, rep == 2 ? S32 : U8, 1, rep != 2, 0};
+            v = (variant){V_AVX512, .narrow = narrow[nb - 1]};
+            named_conv(&c, &v, narrow_names[nb - 1], 0);
+        }
+        /* short tiles: 6 + mr output pixels in one row */
+        static const f8_gemm_tile_fn shorter[6] = {
+            NULL, f8_gemm_tile_1x64c4_avx512vnni, f8_gemm_tile_2x64c4_avx512vnni,
+            f8_gemm_tile_3x64c4_avx512vnni, f8_gemm_tile_4x64c4_avx512vnni,
+            f8_gemm_tile_5x64c4_avx512vnni};
+        static const char *const short_names[6] = {
+            NULL, "f8_gemm_tile_1x64c4_avx512vnni", "f8_gemm_tile_2x64c4_avx512vnni",
+            "f8_gemm_tile_3x64c4_avx512vnni", "f8_gemm_tile_4x64c4_avx512vnni",
+            "f8_gemm_tile_5x64c4_avx512vnni"};
+        for (uint32_t mr = 1; mr <= 5; mr++) {
+            const conv_shape c = {3, 1, 1, 1, 6 + mr, 36, 64 * (1 + (rep & 1)), 0, rep == 2,
+                                  rep == 1 ? S8 : U8, 1, rep != 1, 0};
+            v = (variant){V_AVX512, .shorter = shorter[mr], .mr = mr};
+            named_conv(&c, &v, short_names[mr], 0);
+        }
+
+        /* depthwise */
+        const conv_shape dw3s1 = {3, 1, 1, 9, 11, 40, 40, 1, 0, U8, 1, 0, 0};
+        const conv_shape dw3s2 = {3, 2, 1, 9, 11, 40, 40, 1, 1, S8, 0, 0, 0};
+        const conv_shape dw5 = {5, 1, 2, 9, 11, 24, 24, 1, rep & 1, U8, 1, 0, rep == 2};
+        v = (variant){V_AVX512, .conv = f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni};
+        named_conv(&dw3s1, &v, "f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni", 1);
+        v.conv = f8_dwconv2d_nhwc_3x3_16c_avx512vnni;
+        named_conv(&dw3s2, &v, "f8_dwconv2d_nhwc_3x3_16c_avx512vnni", 1);
+        named_conv(&dw3s1, &v, "f8_dwconv2d_nhwc_3x3_16c_avx512vnni (stride 1, u8)", 0);
+        v.conv = f8_dwconv2d_nhwc_4x16c_avx512vnni;
+        named_conv(&dw5, &v, "f8_dwconv2d_nhwc_4x16c_avx512vnni", 1);
+        named_conv(&dw3s2, &v, "f8_dwconv2d_nhwc_4x16c_avx512vnni (3x3)", 0);
+
+        /* AVX2 */
+        v = (variant){.isa = F8_ISA_AVX2, .conv = f8_conv2d_nhwc_4x16c4_avx2};
+        named_conv(&general, &v, "f8_conv2d_nhwc_4x16c4_avx2", 1);
+        v.conv = f8_dwconv2d_nhwc_8c_avx2;
+        named_conv(&dw5, &v, "f8_dwconv2d_nhwc_8c_avx2", 1);
+    }
+}
+
+/* ADD and pools on u8/s8 (the 32-bit kernels' domain; the wide ones take any dtypes). */
+static void named_eltwise(f8_op_type type, const variant *v, const char *name, int planned)
+{
+    f8_op_impl op;
+    memset(&op, 0, sizeof op);
+    f8_kernel_args *a = &op.args;
+    op.desc.type = type;
+    a->in0 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
+    if (type == F8_OP_ADD) {
+        a->in1 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
+        a->out = (f8_value_desc){7, 9, 40, rnd_dtype(1), rnd_in(0, 8)};
+    } else {
+        a->kernel_h = a->kernel_w = 3;
+        a->stride_h = a->stride_w = 2;
+        const uint32_t pd = type == F8_OP_MAXPOOL; /* (AVGPOOL has no padding) */
+        a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
+        a->avg_shift = 3;
+        a->out = (f8_value_desc){3 + pd, 4 + pd, 40, rnd_dtype(1), rnd_in(0, 8)};
+    }
+    a->relu = (int)(rnd() & 1);
+    compare_variant(&op, v, name, planned);
+}
+
+#define NAMED_ELT(type, field, fn, isa_, planned)                                             \
+    do {                                                                                       \
+        const variant v_ = {.isa = isa_, .field = fn};                                         \
+        named_eltwise(type, &v_, #fn, planned);                                                \
+    } while (0)
+
+static void test_named_eltwise_kernels(void)
+{
+    for (int rep = 0; rep < 4; rep++) {
+        NAMED_ELT(F8_OP_ADD, add, f8_add_nhwc_avx512bw, F8_ISA_AVX512VNNI, 1);
+        NAMED_ELT(F8_OP_ADD, add, f8_add_wide_nhwc_avx512bw, F8_ISA_AVX512VNNI, 0);
+        NAMED_ELT(F8_OP_MAXPOOL, pool, f8_maxpool_nhwc_avx512bw, F8_ISA_AVX512VNNI, 1);
+        NAMED_ELT(F8_OP_AVGPOOL, pool, f8_avgpool_nhwc_avx512bw, F8_ISA_AVX512VNNI, 1);
+        NAMED_ELT(F8_OP_AVGPOOL, pool, f8_avgpool_wide_nhwc_avx512bw, F8_ISA_AVX512VNNI, 0);
+        NAMED_ELT(F8_OP_ADD, add, f8_add_nhwc_avx2, F8_ISA_AVX2, 1);
+        NAMED_ELT(F8_OP_MAXPOOL, pool, f8_maxpool_nhwc_avx2, F8_ISA_AVX2, 1);
+        NAMED_ELT(F8_OP_AVGPOOL, pool, f8_avgpool_nhwc_avx2, F8_ISA_AVX2, 1);
+    }
+}
+
 static void test_dense_random(void)
 {
     for (int i = 0; i < 60; i++) {
@@ -728,6 +983,8 @@ int main(void)
         {"conv2d: 1x1 from 4-32 channels (weights in registers)", test_conv_small_k},
         {"conv2d: 3x3 from 3-4 channels (stems, streamed rows)", test_conv_stem3},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
+        {"kernel variants by name: conv, depthwise, GEMM tiles", test_named_conv_kernels},
+        {"kernel variants by name: add, pools", test_named_eltwise_kernels},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},
         {"add: 8-bit extremes, small shifts", test_add_extremes},

@@ -1,4 +1,5 @@
-"""Command line: `python3 -m f8train {random-model,fashion,simulate,info} ...` (see --help)."""
+"""Command line: `python3 -m f8train {random-model,zoo,calibrate,train,fashion,simulate,quantize,
+export,eval,info} ...` (see --help)."""
 
 from __future__ import annotations
 

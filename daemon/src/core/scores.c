@@ -27,14 +27,10 @@ static double denominator(const int32_t *logits, uint32_t n, int32_t max, int fl
     return sum;
 }
 
+/* The engine's f8_softmax: the CLI and the daemon share one. */
 void f8d_softmax(const int32_t *logits, uint32_t n, int fl, double *probs)
 {
-    if (n == 0)
-        return;
-    int32_t max = max_logit(logits, n);
-    double sum = denominator(logits, n, max, fl);
-    for (uint32_t i = 0; i < n; i++)
-        probs[i] = shifted_exp(logits[i], max, fl) / sum;
+    f8_softmax(logits, n, fl, probs);
 }
 
 uint32_t f8d_scores_top_k(const int32_t *logits, uint32_t n, int fl, uint32_t k,

@@ -19,6 +19,7 @@
  * and 3x3 layers from 3-4 channels stream their rows' inside pixels the same way (stem3_row).
  * docs/ENGINE.md §4 has the measurements behind each of these.
  */
+#include <assert.h>
 #include <stddef.h>
 
 #include "conv_segments.h"
@@ -259,7 +260,7 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
 /* Whether the tiles use the packing epilogue: then every tile starts from pk->bias_r. */
 F8_INLINE int packing(const f8_conv_geom *g)
 {
-    return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
+    return f8_gemm_packing(g);
 }
 
 /* The packing epilogue in intrinsics (the same arithmetic as EPILOGUE_PACK) for channel
@@ -388,83 +389,111 @@ F8_INLINE void tile_intrin(const f8_conv_geom *g, const uint8_t *const *ptrs, ui
             out[m * 4 + j] = acc[m][j];
 }
 
-#define TILE_INTRIN(MRT, NB)                                                                   \
-    (s8 ? tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 1, out)                                  \
-        : tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 0, out))
+/* ---- the register tiles, one named function each (kernels.h: f8_gemm_tile_fn) --------
+ * The planner (plan.c) chooses, per op, the full tile (by its epilogue), the last channel
+ * tile's and the short pixel tiles' functions; f8_gemm_tile_run below only picks among
+ * those the one the tile's position calls for. */
 
-/* Channel tiles of 1-3 blocks, full pixel tiles. */
-static void tile_narrow(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                        uint32_t ky0, uint32_t ky1, uint32_t nb, __m512i *out)
-{
-    const int s8 = g->in_s8;
-    switch (nb) {
-    case 3: TILE_INTRIN(MR, 3); break;
-    case 2: TILE_INTRIN(MR, 2); break;
-    default: TILE_INTRIN(MR, 1); break;
+/* The intrinsics tiles' body: accumulate MRT x NB, then the op's epilogue (store_tile). */
+#define TILE_INTRIN_FN(NAME, MRT, NB)                                                          \
+    void NAME(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y, uint32_t pix0,       \
+              uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)                            \
+    {                                                                                          \
+        __m512i acc[MR * 4];                                                                   \
+        if (g->in_s8)                                                                          \
+            tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 1, acc);                               \
+        else                                                                                   \
+            tile_intrin(g, ptrs, b0, ky0, ky1, MRT, NB, 0, acc);                               \
+        /* a short tile stores exactly its MRT pixels (the planner picks it by mr) */         \
+        store_tile(g, y, pix0, (MRT) < MR ? (uint32_t)(MRT) : mr, b0, NB, acc);                \
     }
-}
 
-/* Pixel tiles of 1-5 pixels, 4 blocks. */
-static void tile_short(const f8_conv_geom *g, const uint8_t *const *ptrs, uint32_t b0,
-                       uint32_t ky0, uint32_t ky1, uint32_t mr, __m512i *out)
-{
-    const int s8 = g->in_s8;
-    switch (mr) {
-    case 1: TILE_INTRIN(1, 4); break;
-    case 2: TILE_INTRIN(2, 4); break;
-    case 3: TILE_INTRIN(3, 4); break;
-    case 4: TILE_INTRIN(4, 4); break;
-    default: TILE_INTRIN(5, 4); break;
-    }
-}
+/* Channel tiles of 1-3 blocks (the last tile when Cout is not a multiple of 64), 6 pixels
+ * computed, mr of them stored. */
+TILE_INTRIN_FN(f8_gemm_tile_6x16c4_avx512vnni, MR, 1)
+TILE_INTRIN_FN(f8_gemm_tile_6x32c4_avx512vnni, MR, 2)
+TILE_INTRIN_FN(f8_gemm_tile_6x48c4_avx512vnni, MR, 3)
+/* Pixel tiles of 1-5 pixels, 4 blocks: the ends of row ranges (49 = 8·6 + 1 in 7x7 maps). */
+TILE_INTRIN_FN(f8_gemm_tile_1x64c4_avx512vnni, 1, 4)
+TILE_INTRIN_FN(f8_gemm_tile_2x64c4_avx512vnni, 2, 4)
+TILE_INTRIN_FN(f8_gemm_tile_3x64c4_avx512vnni, 3, 4)
+TILE_INTRIN_FN(f8_gemm_tile_4x64c4_avx512vnni, 4, 4)
+TILE_INTRIN_FN(f8_gemm_tile_5x64c4_avx512vnni, 5, 4)
 
-/* Output channels [16·b0, 16·(b0 + 4)) of a tile of mr pixels from pix0, kernel rows
- * [ky0, ky1) (f8_live_rows). */
-static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t pix0,
-                 uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)
+/* The full 6x64 tile in assembly, sums stored to memory, then the op's epilogue in
+ * intrinsics: any output dtype, left shifts, a partial last block. (gcc cannot see that the
+ * assembly writes all of acc through its pointer, hence the pragma.) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+void f8_gemm_tile_6x64c4_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y,
+                                    uint32_t pix0, uint32_t mr, uint32_t b0, uint32_t ky0,
+                                    uint32_t ky1)
 {
     const f8_packed *pk = g->pk;
-    const uint32_t nb = pk->nblk - b0 < 4 ? pk->nblk - b0 : 4;
-    const int s8 = g->in_s8;
     __m512i acc[MR * 4];
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) + (size_t)ky0 * (pk->seg4 / 4) * step;
+    tile_6x64_asm((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                  (packing(g) ? pk->bias_r : pk->bias) + (size_t)b0 * 16, (int32_t *)(void *)acc,
+                  g->in_s8);
+    store_tile(g, y, pix0, mr, b0, 4, acc);
+}
+#pragma GCC diagnostic pop
+
+/* The full 6x64 tile in assembly, requantized from the registers by `epi`. */
+F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y,
+                              uint32_t pix0, uint32_t b0, uint32_t ky0, uint32_t ky1, tile_epi epi)
+{
+    const f8_packed *pk = g->pk;
     const f8_epi *ep = &pk->ep;
-    const int u8 = g->out_dtype == F8_DTYPE_U8;
-    if (nb == 4 && mr == MR && !ep->any_left && (b0 + 4) * 16 <= g->Cout &&
-        (u8 || (g->out_dtype == F8_DTYPE_S8 && (pk->sums_fit || ep->max_sr <= 23)))) {
-        size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
-                          (size_t)ky0 * (pk->seg4 / 4) * step;
-        u8_ctx ctx;
-        ctx.sr = ep->sr + (size_t)b0 * 16;
-        ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
-        ctx.one = ep->one + (size_t)b0 * 16;
-        ctx.c128 = 128;
-        ctx.cm127 = -127;
-        ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
-        ctx.order = pack_order;
-        for (int m = 0; m < MR; m++)
-            ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-        const tile_epi epi = pk->sums_fit ? (u8 ? EPI_PACK_U8 : EPI_PACK_S8)
-                             : u8         ? EPI_U8
-                             : g->relu    ? EPI_S8_RELU
-                                          : EPI_S8;
-        tile_6x64_asm_epi(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
-                          (pk->sums_fit ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, s8, epi);
-        return;
+    size_t step;
+    const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) + (size_t)ky0 * (pk->seg4 / 4) * step;
+    u8_ctx ctx;
+    ctx.sr = ep->sr + (size_t)b0 * 16;
+    ctx.hm1 = ep->hm1 + (size_t)b0 * 16;
+    ctx.one = ep->one + (size_t)b0 * 16;
+    ctx.c128 = 128;
+    ctx.cm127 = -127;
+    ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
+    ctx.order = pack_order;
+    for (int m = 0; m < MR; m++)
+        ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8;
+    tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
+                      (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
+}
+
+#define TILE_REGS_FN(NAME, EPI)                                                                \
+    void NAME(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y, uint32_t pix0,       \
+              uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)                            \
+    {                                                                                          \
+        tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, EPI);                                   \
     }
-    if (nb == 4 && mr < MR) {
-        tile_short(g, ptrs, b0, ky0, ky1, mr, acc);
-    } else if (nb == 4) {
-        size_t step;
-        const int8_t *w = f8_gemm_block(pk, g->krows, b0, &step) +
-                          (size_t)ky0 * (pk->seg4 / 4) * step;
-        tile_6x64_asm(ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
-                      (packing(g) ? pk->bias_r : pk->bias) + (size_t)b0 * 16,
-                      (int32_t *)(void *)acc, s8);
-    } else {
-        tile_narrow(g, ptrs, b0, ky0, ky1, nb, acc);
-    }
-    store_tile(g, y, pix0, mr, b0, (int)nb, acc);
+/* u8 out, right shifts only (no pk->sums_fit) */
+TILE_REGS_FN(f8_gemm_tile_6x64c4_u8_avx512vnni, EPI_U8)
+/* s8 out, right shifts of at most 23 bits, without / with ReLU */
+TILE_REGS_FN(f8_gemm_tile_6x64c4_s8_avx512vnni, EPI_S8)
+TILE_REGS_FN(f8_gemm_tile_6x64c4_s8relu_avx512vnni, EPI_S8_RELU)
+/* the packing epilogue (pk->sums_fit; the tile starts from pk->bias_r) */
+TILE_REGS_FN(f8_gemm_tile_6x64c4_packu8_avx512vnni, EPI_PACK_U8)
+TILE_REGS_FN(f8_gemm_tile_6x64c4_packs8_avx512vnni, EPI_PACK_S8)
+
+/* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the
+ * last channel tile's function when narrow (it stores any mr), else a short tile when mr < 6,
+ * else the last or the full tile. */
+F8_INLINE void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t pix0,
+                    uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)
+{
+    const f8_gemm_tiles *t = &g->tiles;
+    const int last = b0 + 4 >= g->pk->nblk;
+    f8_gemm_tile_fn fn;
+    if (last && t->last_narrow)
+        fn = t->last;
+    else if (mr < MR)
+        fn = t->shorter[mr];
+    else
+        fn = last ? t->last : t->full;
+    fn(g, ptrs, y, pix0, mr, b0, ky0, ky1);
 }
 
 /* 1x1 convolutions with stride 1, no padding and at most 32 input channels, a multiple of 4
@@ -473,7 +502,7 @@ static void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32_t 
  * Cin/4 steps) stay in registers and the pixels stream by one at a time, each requantized and
  * stored as soon as it is summed. With at most 8 steps the 6-pixel tile spent more on its
  * setup and epilogue than on its vpdpbusd. */
-#define SMALL_K_MAX_CIN 32
+#define SMALL_K_MAX_CIN F8_SMALL_K_MAX_CIN
 F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
                             uint32_t p1, uint32_t b0, const int S, const int NB, const int s8)
 {
@@ -530,17 +559,11 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
     default: SMALL_K_NB(S, 3); break;                                                          \
     }
 
-static int small_k(const f8_conv_geom *g)
-{
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
-           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN &&
-           !g->pk->patch && packing(g);
-}
-
 /* Output channel blocks [blk0, blk1) in groups of `group` blocks. */
 static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
                          uint32_t p1)
 {
+    assert(g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN && packing(g));
     const uint32_t S = g->Cin / 4, group = S <= 6 ? 4 : 3;
     for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += group) {
         const uint32_t nb = g->blk1 - b0 < group ? g->blk1 - b0 : group;
@@ -604,12 +627,6 @@ F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
     }
 }
 
-static int stem3(const f8_conv_geom *g)
-{
-    return g->kh == 3 && g->kw == 3 && g->krows == 3 && !g->pk->patch && g->pk->seg4 == 12 &&
-           packing(g);
-}
-
 /* Output pixels [pa, pb) through the 6-pixel tiles (the general path). */
 static void tiles(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t pa, uint32_t pb)
 {
@@ -656,29 +673,26 @@ static void conv_stem3(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint
     }
 }
 
-void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
+/* ---- the op-level kernels (conv_fn), chosen by plan.c ---------------------------- */
+
+/* The general path with weights that stay hot (F8_WEIGHTS_HOT_BYTES): pixel tiles outer, every
+ * channel tile of a pixel tile in turn. */
+void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                       uint32_t row0, uint32_t row1)
 {
+    tiles(g, x, y, row0 * g->Wo, row1 * g->Wo);
+}
+
+/* Cold weights (more than F8_WEIGHTS_HOT_BYTES): channel tiles outer, so one channel tile's
+ * weights stay in L2 while all the pixels stream by. */
+void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
+                                            uint32_t row0, uint32_t row1)
+{
     const uint8_t *x = xv;
-    const f8_packed *pk = g->pk;
-    if (small_k(g)) {
-        conv_small_k(g, x, y, row0 * g->Wo, row1 * g->Wo);
-        return;
-    }
-    if (stem3(g)) {
-        conv_stem3(g, x, y, row0, row1);
-        return;
-    }
-    const uint32_t blk0 = g->blk0, blk1 = g->blk1;
     const uint32_t p0 = row0 * g->Wo, p1 = row1 * g->Wo;
-    if ((size_t)(blk1 - blk0) * 16 * g->krows * pk->seg4 <= F8_WEIGHTS_HOT_BYTES) {
-        tiles(g, x, y, p0, p1);
-        return;
-    }
-    /* cold weights: one channel tile's weights stay in L2 while all the pixels stream by */
     uint8_t scratch[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
     const uint8_t *ptrs[64 * MR];
-    for (uint32_t b0 = blk0; b0 < blk1; b0 += 4)
+    for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4)
         for (uint32_t pix = p0; pix < p1; pix += MR) {
             const uint32_t mr = p1 - pix < MR ? p1 - pix : MR;
             uint32_t ky0, ky1;
@@ -686,4 +700,20 @@ void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, voi
             f8_live_rows(g, pix, mr, &ky0, &ky1);
             tile(g, ptrs, y, pix, mr, b0, ky0, ky1);
         }
+}
+
+/* 1x1 stride-1 unpadded convolutions from at most 32 input channels (a multiple of 4), with
+ * the packing epilogue: weights in registers, one pixel at a time (small_k_tile). */
+void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                                 uint32_t row0, uint32_t row1)
+{
+    conv_small_k(g, x, y, row0 * g->Wo, row1 * g->Wo);
+}
+
+/* 3x3 convolutions from 3-4 input channels (seg4 12), with the packing epilogue: inside pixels
+ * streamed by stem3_row, two channel blocks at a time, the rest through the tiles. */
+void f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1)
+{
+    conv_stem3(g, x, y, row0, row1);
 }

@@ -9,6 +9,8 @@
  * image horizontally runs without per-tap checks, others skip padding taps one by one.
  * A tile narrower than 4 pixels repeats its last pixel and stores only the real ones.
  */
+#include <assert.h>
+
 #include "simd_avx512.h"
 
 #define MR 4
@@ -237,45 +239,62 @@ F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, 
     }
 }
 
-void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
-                                     uint32_t row0, uint32_t row1)
+/* ---- the op-level kernels (conv_fn), chosen by plan.c ---------------------------- */
+
+/* 3x3, stride 1, u8 input, pk->wdw3: two output rows at a time, vpdpbusd on 4-row columns. */
+void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
+                                                  uint32_t row0, uint32_t row1)
+{
+    const uint8_t *x = xv;
+    const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
+    assert(!g->in_s8 && g->pk->wdw3 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1);
+    for (uint32_t oy = row0; oy < row1; oy += 2) {
+        const int two = oy + 1 < row1;
+        for (uint32_t blk = 0; blk < nblk; blk++)
+            blk < full_blocks ? dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 1)
+                              : dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 0);
+    }
+}
+
+/* 3x3, any stride and input dtype: each row's inside pixels streamed (dw3x3_row), its border
+ * pixels one at a time through dw_tile. */
+void f8_dwconv2d_nhwc_3x3_16c_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
+                                         uint32_t row0, uint32_t row1)
 {
     const uint8_t *x = xv;
     const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
     const int s8 = g->in_s8;
-    if (g->kh == 3 && g->kw == 3 && g->H >= 1) {
-        /* interior pixels: ox·sw − pl >= 0 and ox·sw − pl + 3 <= W */
-        uint32_t lo = (g->pl + g->sw - 1) / g->sw;
-        uint32_t hi = g->W + g->pl >= 3 ? (g->W + g->pl - 3) / g->sw + 1 : 0;
-        if (hi > g->Wo)
-            hi = g->Wo;
-        if (lo > hi)
-            lo = hi;
-        if (!s8 && g->pk->wdw3 && g->sh == 1 && g->sw == 1) {
-            for (uint32_t oy = row0; oy < row1; oy += 2) {
-                const int two = oy + 1 < row1;
-                for (uint32_t blk = 0; blk < nblk; blk++)
-                    blk < full_blocks ? dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 1)
-                                      : dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 0);
-            }
-            return;
+    assert(g->kh == 3 && g->kw == 3);
+    /* interior pixels: ox·sw − pl >= 0 and ox·sw − pl + 3 <= W */
+    uint32_t lo = (g->pl + g->sw - 1) / g->sw;
+    uint32_t hi = g->W + g->pl >= 3 ? (g->W + g->pl - 3) / g->sw + 1 : 0;
+    if (hi > g->Wo)
+        hi = g->Wo;
+    if (lo > hi)
+        lo = hi;
+    for (uint32_t oy = row0; oy < row1; oy++)
+        for (uint32_t blk = 0; blk < nblk; blk++) {
+            const int full = blk < full_blocks;
+            for (uint32_t ox = 0; ox < lo; ox++)
+                s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
+                   : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
+            if (s8)
+                full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 0);
+            else
+                full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 0);
+            for (uint32_t ox = hi; ox < g->Wo; ox++)
+                s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
+                   : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
         }
-        for (uint32_t oy = row0; oy < row1; oy++)
-            for (uint32_t blk = 0; blk < nblk; blk++) {
-                const int full = blk < full_blocks;
-                for (uint32_t ox = 0; ox < lo; ox++)
-                    s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
-                       : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
-                if (s8)
-                    full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 1, 0);
-                else
-                    full ? dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 1) : dw3x3_row(g, x, y, oy, lo, hi, blk, 0, 0);
-                for (uint32_t ox = hi; ox < g->Wo; ox++)
-                    s8 ? (full ? dw_tile(g, x, y, oy, ox, 1, blk, 1, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 1, 0))
-                       : (full ? dw_tile(g, x, y, oy, ox, 1, blk, 0, 1) : dw_tile(g, x, y, oy, ox, 1, blk, 0, 0));
-            }
-        return;
-    }
+}
+
+/* Any window: tiles of 4 output pixels × 16 channels. */
+void f8_dwconv2d_nhwc_4x16c_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
+                                       uint32_t row0, uint32_t row1)
+{
+    const uint8_t *x = xv;
+    const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
+    const int s8 = g->in_s8;
     for (uint32_t oy = row0; oy < row1; oy++)
         for (uint32_t ox = 0; ox < g->Wo; ox += MR) {
             const uint32_t mr = g->Wo - ox < MR ? g->Wo - ox : MR;

@@ -154,7 +154,7 @@ typedef struct {
     const int32_t *wdw;/* DW: [nblk][kh*kw][16] s32 lanes holding (uint16_t)w */
     const int8_t *wdw3;/* DW 3x3: [nblk][kx][16 lanes][4] bytes (w[0][kx], w[1][kx],
                           w[2][kx], 0) of each channel: the three rows of one kernel column as
-                          one vpdpbusd operand (dwconv2d_nhwc_16c_avx512vnni.c) */
+                          one vpdpbusd operand (f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni) */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     const int32_t *bias_r; /* GEMM with sums_fit: [nblk*16] bias + hm1 (the rounding's
                               half - 1 added up front; see sums_fit) */
@@ -170,9 +170,27 @@ typedef struct {
  * walks the pixels (channel tiles outer) instead of reading all weights per pixel tile. */
 #define F8_WEIGHTS_HOT_BYTES (384 * 1024)
 
-/* One convolution as the SIMD kernels see it (DENSE is a 1x1 convolution of a 1 x batch
- * image of K channels). Built by the runner from the op and its packing. */
+typedef struct f8_conv_geom f8_conv_geom;
+
+/* One register tile of the AVX-512 GEMM family (conv2d_nhwc_6x64c4_avx512vnni.c): output
+ * channel blocks [b0, b0 + 4) (fewer for the narrow tiles) of the mr pixels from pix0, kernel
+ * rows [ky0, ky1); ptrs: the pixels' row segments (conv_segments.h), 6 per kernel row. Each
+ * variant computes its tile and stores it with its epilogue. */
+typedef void (*f8_gemm_tile_fn)(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y,
+                                uint32_t pix0, uint32_t mr, uint32_t b0, uint32_t ky0,
+                                uint32_t ky1);
+
+/* The tiles the planner chose for one GEMM op (plan.c). */
 typedef struct {
+    f8_gemm_tile_fn full;       /* 6 pixels x 64 channels: every channel tile but the last */
+    f8_gemm_tile_fn last;       /* the last channel tile (Cout may end inside it) */
+    int last_narrow;            /* `last` is 1-3 blocks wide and stores any mr itself */
+    f8_gemm_tile_fn shorter[6]; /* [mr]: 1-5 pixels x 64 channels (the ends of row ranges) */
+} f8_gemm_tiles;
+
+/* One convolution as the SIMD kernels see it (DENSE is a 1x1 convolution of a 1 x batch
+ * image of K channels). Built by the planner (plan.c) from the op and its packing. */
+struct f8_conv_geom {
     uint32_t H, W, Cin, Ho, Wo, Cout;
     uint32_t kh, kw, sh, sw, pt, pl;
     uint32_t krows;     /* GEMM: reduction rows = kernel rows, or 1 with pk->patch */
@@ -184,7 +202,18 @@ typedef struct {
     uint32_t blk0, blk1; /* GEMM: computes output channel blocks [blk0, blk1) of 16 only
                             (blk0 a multiple of 4, blk1 one too or nblk): the runner splits
                             a layer with large weights by channels across images */
-} f8_conv_geom;
+    f8_gemm_tiles tiles;  /* GEMM on the AVX-512 path: the register tiles to run */
+};
+
+/* Whether a GEMM's tiles use the packing epilogue (pk->sums_fit, u8/s8 out): then every
+ * tile starts from pk->bias_r. */
+static inline int f8_gemm_packing(const f8_conv_geom *g)
+{
+    return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
+}
+
+/* The most input channels of the small-K 1x1 kernel (its weights live in 24 registers). */
+#define F8_SMALL_K_MAX_CIN 32
 
 /* Builds the packing of a CONV2D (groups 1 or depthwise) or DENSE op; kind NONE for other
  * ops and groupings (they run the scalar kernel). Returns F8_OK or F8_ENOMEM. */
@@ -197,31 +226,77 @@ typedef struct {
 } f8_epi16;
 void f8_epi16_init(f8_epi16 *e, int n, f8_dtype out);
 
-/* ---- SIMD kernels (one file each, compiled with their own -m flags) ---------------------
- * Rows [row0, row1) of the output of one image. */
+/* ---- SIMD kernels (compiled with their own -m flags; plan.c picks them) -----------
+ * Named op_layout_tile[_variant]_isa as in XNNPACK. The op-level ones (f8_conv_fn) compute
+ * rows [row0, row1) of the output of one image. */
+typedef void (*f8_conv_fn)(const f8_conv_geom *g, const void *x, void *y, uint32_t row0,
+                           uint32_t row1);
+
+/* conv2d_nhwc_6x64c4_avx512vnni.c: CONV2D (groups 1) and DENSE through 6x64 register tiles */
 void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                       uint32_t row0, uint32_t row1);
-void f8_dwconv2d_nhwc_16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
-                                     uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                            uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                                 uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1);
+/* ... and its register tiles (f8_gemm_tile_fn) */
+void f8_gemm_tile_6x64c4_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y,
+                                    uint32_t pix0, uint32_t mr, uint32_t b0, uint32_t ky0,
+                                    uint32_t ky1);
+#define F8_DECLARE_GEMM_TILE(name)                                                             \
+    void name(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y, uint32_t pix0,       \
+              uint32_t mr, uint32_t b0, uint32_t ky0, uint32_t ky1)
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_u8_avx512vnni);     /* u8 out, registers */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8_avx512vnni);     /* s8 out, sr <= 23 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8relu_avx512vnni); /* s8 out, ReLU, sr <= 23 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packu8_avx512vnni); /* packing epilogue, u8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packs8_avx512vnni); /* packing epilogue, s8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x16c4_avx512vnni);        /* narrow: 1-3 blocks */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x32c4_avx512vnni);
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x48c4_avx512vnni);
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_1x64c4_avx512vnni);        /* short: 1-5 pixels */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_2x64c4_avx512vnni);
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_3x64c4_avx512vnni);
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_4x64c4_avx512vnni);
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_5x64c4_avx512vnni);
+
+/* dwconv2d_nhwc_16c_avx512vnni.c: depthwise CONV2D, 16 channels per zmm */
+void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                                  uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_3x3_16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                         uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_4x16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                       uint32_t row0, uint32_t row1);
+
+/* AVX2 (no VNNI): 4x16 GEMM tiles and 8-channel depthwise */
 void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
                                 uint32_t row0, uint32_t row1);
 void f8_dwconv2d_nhwc_8c_avx2(const f8_conv_geom *g, const void *x, void *y,
                               uint32_t row0, uint32_t row1);
 
-/* Elementwise ops on rows [row0, row1) of one image (u8/s8 inputs; the runner falls back to
- * the scalar kernel for the rest, see f8_*_simd_ok). */
-void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
-                            const void *x1, void *y, uint32_t row0, uint32_t row1);
+/* Elementwise ops on rows [row0, row1) of one image. The 32-bit ones need u8/s8 inputs and
+ * sums that fit in 32 bits (f8_eltwise_fits_s32 in plan.c); the planner runs the rest
+ * with the *_wide_* kernels (AVX-512) or the scalar ones. */
+typedef void (*f8_add_fn)(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                          const void *x1, void *y, uint32_t row0, uint32_t row1);
+typedef void (*f8_pool_fn)(const f8_kernel_args *a, const f8_epi *ep, const void *x, void *y,
+                           uint32_t row0, uint32_t row1);
+/* eltwise_nhwc_16c_avx512bw.c (AVX-512 F/BW/VL; no VNNI instruction) */
+void f8_add_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                          const void *x1, void *y, uint32_t row0, uint32_t row1);
 /* ADD in 64-bit lanes: any input and output dtypes, any alignment shift (ep unused). */
-void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
-                                 const void *x1, void *y, uint32_t row0, uint32_t row1);
+void f8_add_wide_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+                               const void *x1, void *y, uint32_t row0, uint32_t row1);
 /* AVGPOOL with 64-bit sums: any input and output dtypes (ep unused). */
-void f8_avgpool_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
-                                     void *y, uint32_t row0, uint32_t row1);
-void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
-                                void *y, uint32_t row0, uint32_t row1);
-void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
-                                void *y, uint32_t row0, uint32_t row1);
+void f8_avgpool_wide_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                                   void *y, uint32_t row0, uint32_t row1);
+void f8_maxpool_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                              void *y, uint32_t row0, uint32_t row1);
+void f8_avgpool_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+                              void *y, uint32_t row0, uint32_t row1);
+/* eltwise_nhwc_8c_avx2.c */
 void f8_add_nhwc_avx2(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                       const void *x1, void *y, uint32_t row0, uint32_t row1);
 void f8_maxpool_nhwc_avx2(const f8_kernel_args *a, const f8_epi *ep, const void *x, void *y,

@@ -1,7 +1,7 @@
 /*
  * Inline helpers of the AVX-512 kernels: the vector epilogue (kernels.h, docs/ENGINE.md) and
- * stores of 16 s32 lanes as u8/s8/s32. Included only by *_avx512vnni.c files, which are
- * compiled with the AVX-512 -m flags.
+ * stores of 16 s32 lanes as u8/s8/s32. Included only by *_avx512vnni.c and *_avx512bw.c files,
+ * which are compiled with the AVX-512 -m flags (nothing here needs VNNI).
  */
 #ifndef F8_SIMD_AVX512_H
 #define F8_SIMD_AVX512_H

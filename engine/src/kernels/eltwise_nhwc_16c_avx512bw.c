@@ -1,8 +1,9 @@
 /*
- * ADD, MAXPOOL and AVGPOOL on u8/s8 inputs, AVX-512: 16 channels per zmm of s32 lanes,
- * the vector epilogue of simd_avx512.h. The runner uses them only where every intermediate
- * fits in 32 bits (f8_eltwise_simd_ok in runner.c): ADD alignment shifts <= 22, pooling
- * windows of at most 2^23 elements.
+ * ADD, MAXPOOL and AVGPOOL on u8/s8 inputs, AVX-512 F/BW/VL (no VNNI instruction: hence the
+ * _avx512bw suffix; the avx512vnni path runs them): 16 channels per zmm of s32 lanes, the
+ * vector epilogue of simd_avx512.h. The planner uses them only where every intermediate fits
+ * in 32 bits (f8_eltwise_fits_s32 in plan.c): ADD alignment shifts <= 22, pooling
+ * windows of at most 2^23 elements; the *_wide_* kernels take the rest.
  */
 #include "simd_avx512.h"
 
@@ -60,7 +61,7 @@ static void add16(const f8_kernel_args *a, const f8_epi *ep, const void *x0, con
     }
 }
 
-void f8_add_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+void f8_add_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                             const void *x1, void *y, uint32_t row0, uint32_t row1)
 {
     const size_t row = (size_t)a->out.w * a->out.c;
@@ -137,7 +138,7 @@ F8_INLINE __mmask8 mask8(size_t n)
 /* ADD with an s32 input (an s32 conv output meeting the block's input, as in the Fashion
  * network) or alignment shifts too long for 32 bits: v = a·2^sa + b·2^sb in 64-bit lanes
  * (|v| < 2^62 + 2^31, no overflow), 8 elements per zmm. */
-void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
+void f8_add_wide_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x0,
                                  const void *x1, void *y, uint32_t row0, uint32_t row1)
 {
     (void)ep;
@@ -155,7 +156,7 @@ void f8_add_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, cons
 
 /* AVGPOOL of an s32 input (or windows too large for 32-bit sums): 64-bit sums of 8
  * channels, |sum| < 2^31 · 2^32 for any window the format allows. */
-void f8_avgpool_wide_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+void f8_avgpool_wide_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                      void *y, uint32_t row0, uint32_t row1)
 {
     (void)ep;
@@ -225,7 +226,7 @@ static void maxpool_bytes(const f8_kernel_args *a, const uint8_t *x, uint8_t *y,
     }
 }
 
-void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+void f8_maxpool_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1)
 {
     const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
@@ -254,7 +255,7 @@ void f8_maxpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const
     }
 }
 
-void f8_avgpool_nhwc_avx512vnni(const f8_kernel_args *a, const f8_epi *ep, const void *x,
+void f8_avgpool_nhwc_avx512bw(const f8_kernel_args *a, const f8_epi *ep, const void *x,
                                 void *y, uint32_t row0, uint32_t row1)
 {
     const uint32_t W = a->in0.w, C = a->in0.c, Wo = a->out.w;
