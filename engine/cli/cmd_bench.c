@@ -150,7 +150,7 @@ int cmd_bench(int argc, char **argv)
         bench_usage(stderr);
         return EXIT_USAGE;
     }
-    f8_runner_options opts = {(uint32_t)threads, F8_ISA_AUTO};
+    f8_runner_options opts = {.threads = (uint32_t)threads, .isa = F8_ISA_AUTO};
     if (f8_isa_parse(isa_name, &opts.isa) != F8_OK) {
         cli_error("bench", "--isa: unknown path '%s' (auto, scalar, avx2, avx512vnni)", isa_name);
         return EXIT_USAGE;

@@ -665,7 +665,7 @@ static void test_models_all_paths(void)
         for (size_t i = 0; i < img * MAXB; i++)
             images[i] = (uint8_t)rnd();
         f8_runner *ref = NULL;
-        f8_runner_options o = {1, F8_ISA_SCALAR};
+        f8_runner_options o = {.threads = 1, .isa = F8_ISA_SCALAR};
         CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, MAXB, &o, &ref), F8_OK);
         CU_ASSERT_EQUAL(f8_run(ref, images, MAXB, want), F8_OK);
         int distinct = 0;
@@ -678,7 +678,7 @@ static void test_models_all_paths(void)
                 continue;
             for (uint32_t threads = 1; threads <= 3; threads++) {
                 f8_runner *r = NULL;
-                f8_runner_options op = {threads, isas[s]};
+                f8_runner_options op = {.threads = threads, .isa = isas[s]};
                 CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, MAXB, &op, &r), F8_OK);
                 CU_ASSERT_EQUAL(f8_runner_isa(r), isas[s]);
                 CU_ASSERT_EQUAL(f8_runner_threads(r), threads);
