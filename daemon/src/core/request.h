@@ -52,6 +52,7 @@ struct f8d_request {
     unsigned deferred_status;
     char deferred_error[F8D_ERR_SIZE];
     uint64_t discarded;          /* body bytes thrown away while draining */
+    uint64_t body_received;      /* body bytes MHD has handed over, kept or not */
 
     uint8_t *body;
     size_t body_len, body_cap;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "client_close.h"
 #include "handlers.h"
 #include "json_reply.h"
 #include "core/log.h"
@@ -304,11 +305,15 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
         *con_cls = req;
         s->active_requests++;
         set_id(req);
+        f8d_upload_watch_close(conn);
         return first_call(req, url, method);
     }
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
+        req->body_received += size;
+        if (f8d_upload_abandoned(conn, req->body_received))
+            return MHD_NO; /* the client closed before sending the whole body */
         if (req->deferred_status != 0) {
             /* Draining the body of a request already known to fail; a body too long to
              * drain closes the connection instead. */
