@@ -46,6 +46,7 @@ struct f8d_request {
     struct f8d_model *model;     /* a reference, dropped when the request is freed */
 
     unsigned status;             /* status of the queued response; 0 = none yet */
+    bool close_after;            /* answer with Connection: close (MHD then closes) */
     char note[F8D_ERR_SIZE];     /* error message sent, for the log */
 
     /* An error known before the body is read: answered once the body is drained. */

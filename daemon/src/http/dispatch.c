@@ -16,6 +16,7 @@
 
 #include "client_close.h"
 #include "handlers.h"
+#include "http_guard.h"
 #include "json_reply.h"
 #include "core/log.h"
 #include "core/server.h"
@@ -305,6 +306,12 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
         *con_cls = req;
         s->active_requests++;
         set_id(req);
+        char why[F8D_ERR_SIZE];
+        unsigned refused = f8d_http_guard(conn, version, url, why, sizeof(why));
+        if (refused != 0) {
+            req->close_after = true; /* its framing is in doubt: so is the next request's */
+            return f8d_reply_error(req, refused, "%s", why);
+        }
         f8d_upload_watch_close(conn);
         return first_call(req, url, method);
     }
