@@ -34,6 +34,16 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(o.max_body_bytes, 16u * 1024 * 1024);
     CU_ASSERT_EQUAL(o.max_connections, F8D_DEFAULT_MAX_CONNECTIONS);
     CU_ASSERT_EQUAL(o.timeout_s, F8D_DEFAULT_TIMEOUT_S);
+    CU_ASSERT_EQUAL(o.header_timeout_s, 10);
+    CU_ASSERT_EQUAL(o.body_timeout_s, 20);
+    CU_ASSERT_EQUAL(o.body_min_rate, 500);
+    char **b = ARGV("--models", "m", "--header-timeout", "1", "--body-timeout=2",
+                    "--body-min-rate", "0");
+    CU_ASSERT_EQUAL(parse(b, &o, err), 0);
+    CU_ASSERT_EQUAL(o.header_timeout_s, 1);
+    CU_ASSERT_EQUAL(o.body_timeout_s, 2);
+    CU_ASSERT_EQUAL(o.body_min_rate, 0);
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--header-timeout", "0"), &o, err), -1);
 }
 
 static void test_all_flags(void)

@@ -52,6 +52,16 @@ static const struct opt_def OPTS[] = {
      "open connections at most"},
     {"timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(timeout_s),
      "close a connection idle this long"},
+    {"header_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(header_timeout_s),
+     "close a connection whose request head (request line and headers) is not complete this "
+     "long after it began (slow clients; nginx's client_header_timeout)"},
+    {"body_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(body_timeout_s),
+     "time a request body may take, plus a second for every body_min_rate bytes received "
+     "(Apache's mod_reqtimeout body=)"},
+    {"body_min_rate", "BYTES", OPT_UINT, 0, 1u << 30, OFF(body_min_rate),
+     "each this many body bytes received extend body_timeout by a second, so a body sent at "
+     "this rate (bytes/s) or faster never times out (mod_reqtimeout MinRate); 0 = the whole "
+     "body must arrive within body_timeout"},
     {"drain_delay_ms", "MS", OPT_UINT, 0, 600000, OFF(drain_delay_ms),
      "on SIGTERM: report not-ready but keep accepting this long, then stop accepting"},
     {"drain_timeout_ms", "MS", OPT_UINT, 100, 3600000, OFF(drain_timeout_ms),
@@ -74,6 +84,9 @@ void f8d_options_defaults(struct f8d_options *opts)
     opts->max_pixels = F8D_DEFAULT_MAX_PIXELS;
     opts->max_connections = F8D_DEFAULT_MAX_CONNECTIONS;
     opts->timeout_s = F8D_DEFAULT_TIMEOUT_S;
+    opts->header_timeout_s = F8D_DEFAULT_HEADER_TIMEOUT_S;
+    opts->body_timeout_s = F8D_DEFAULT_BODY_TIMEOUT_S;
+    opts->body_min_rate = F8D_DEFAULT_BODY_MIN_RATE;
     opts->drain_timeout_ms = F8D_DEFAULT_DRAIN_TIMEOUT_MS;
     opts->access_log = true;
 }

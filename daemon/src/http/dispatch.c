@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "client_close.h"
+#include "conn_deadline.h"
 #include "handlers.h"
 #include "http_guard.h"
 #include "json_reply.h"
@@ -299,6 +300,7 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
     struct f8d_server *s = cls;
     struct f8d_request *req = *con_cls;
 
+    f8d_deadlines_request_call(conn, req == NULL, *upload_data_size);
     if (req == NULL) {
         req = request_new(s, conn, url, method);
         if (req == NULL)
@@ -379,6 +381,7 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     struct f8d_server *s = cls;
     struct f8d_request *req = *con_cls;
 
+    f8d_deadlines_request_ended(conn);
     if (req == NULL)
         return;
     *con_cls = NULL;
