@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/options.h"
@@ -33,6 +34,16 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(o.max_body_bytes, 16u * 1024 * 1024);
     CU_ASSERT_EQUAL(o.max_connections, F8D_DEFAULT_MAX_CONNECTIONS);
     CU_ASSERT_EQUAL(o.timeout_s, F8D_DEFAULT_TIMEOUT_S);
+    CU_ASSERT_EQUAL(o.header_timeout_s, 10);
+    CU_ASSERT_EQUAL(o.body_timeout_s, 20);
+    CU_ASSERT_EQUAL(o.body_min_rate, 500);
+    char **b = ARGV("--models", "m", "--header-timeout", "1", "--body-timeout=2",
+                    "--body-min-rate", "0");
+    CU_ASSERT_EQUAL(parse(b, &o, err), 0);
+    CU_ASSERT_EQUAL(o.header_timeout_s, 1);
+    CU_ASSERT_EQUAL(o.body_timeout_s, 2);
+    CU_ASSERT_EQUAL(o.body_min_rate, 0);
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--header-timeout", "0"), &o, err), -1);
 }
 
 static void test_all_flags(void)
@@ -243,6 +254,73 @@ static void test_cpu_count(void)
     CU_ASSERT_TRUE(n >= 1 && n <= 4096);
 }
 
+/* Writes DIR/NAME (making DIR/SUB first when name has one) with `text`. */
+static void write_in(const char *dir, const char *sub, const char *name, const char *text)
+{
+    char path[512];
+    if (sub != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", dir, sub);
+        mkdir(path, 0700);
+        snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+    } else {
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+    }
+    write_conf(path, text);
+}
+
+static void remove_in(const char *dir, const char *sub, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), sub ? "%s/%s/%s" : "%s/%s", dir, sub ? sub : name, name);
+    unlink(path);
+}
+
+static void test_cgroup_quota(void)
+{
+    char root[256], sub[512];
+    unit_tmp_template(root, sizeof root, "f8d_test_cgroup");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 0); /* nothing there: no limit */
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit("/nonexistent/f8d"), 0);
+
+    /* cgroup v2 */
+    write_in(root, NULL, "cpu.max", "max 100000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 0);
+    write_in(root, NULL, "cpu.max", "250000 100000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 3); /* 2.5 CPUs round up */
+    write_in(root, NULL, "cpu.max", "50000 100000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 1);
+    remove_in(root, NULL, "cpu.max");
+
+    /* cgroup v1, in cpu/ */
+    write_in(root, "cpu", "cpu.cfs_period_us", "100000\n");
+    write_in(root, "cpu", "cpu.cfs_quota_us", "-1\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 0);
+    write_in(root, "cpu", "cpu.cfs_quota_us", "400000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 4);
+    write_in(root, "cpu", "cpu.cfs_quota_us", "150000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 2);
+    write_in(root, NULL, "cpu.max", "100000 100000\n"); /* v2 wins where both are readable */
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 1);
+    remove_in(root, NULL, "cpu.max");
+    remove_in(root, "cpu", "cpu.cfs_quota_us");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 0); /* a period without a quota */
+    remove_in(root, "cpu", "cpu.cfs_period_us");
+    snprintf(sub, sizeof(sub), "%s/cpu", root);
+    rmdir(sub);
+
+    /* cgroup v1 where only cpu,cpuacct/ exists */
+    write_in(root, "cpu,cpuacct", "cpu.cfs_period_us", "50000\n");
+    write_in(root, "cpu,cpuacct", "cpu.cfs_quota_us", "100000\n");
+    CU_ASSERT_EQUAL(f8d_cgroup_cpu_limit(root), 2);
+    remove_in(root, "cpu,cpuacct", "cpu.cfs_period_us");
+    remove_in(root, "cpu,cpuacct", "cpu.cfs_quota_us");
+    snprintf(sub, sizeof(sub), "%s/cpu,cpuacct", root);
+    CU_ASSERT_EQUAL(rmdir(sub), 0);
+    CU_ASSERT_EQUAL(rmdir(root), 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -256,6 +334,7 @@ int main(void)
     CU_add_test(s, "[model NAME] sections", test_model_sections);
     CU_add_test(s, "config/f8d.conf holds every key at its default", test_shipped_config_is_defaults);
     CU_add_test(s, "cpu count", test_cpu_count);
+    CU_add_test(s, "cgroup v1 and v2 CPU quota", test_cgroup_quota);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -21,6 +21,7 @@ static const struct {
     [-F8D_ECANCELED] = {"ECANCELED", "cancelled"},
     [-F8D_ELOAD] = {"ELOAD", "a model could not be loaded"},
     [-F8D_EINTERNAL] = {"EINTERNAL", "internal error"},
+    [-F8D_EUNSUPPORTED] = {"EUNSUPPORTED", "not implemented"},
 };
 
 static int known(int err)

@@ -52,6 +52,16 @@ static const struct opt_def OPTS[] = {
      "open connections at most"},
     {"timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(timeout_s),
      "close a connection idle this long"},
+    {"header_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(header_timeout_s),
+     "close a connection whose request head (request line and headers) is not complete this "
+     "long after it began (slow clients; nginx's client_header_timeout)"},
+    {"body_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(body_timeout_s),
+     "time a request body may take, plus a second for every body_min_rate bytes received "
+     "(Apache's mod_reqtimeout body=)"},
+    {"body_min_rate", "BYTES", OPT_UINT, 0, 1u << 30, OFF(body_min_rate),
+     "each this many body bytes received extend body_timeout by a second, so a body sent at "
+     "this rate (bytes/s) or faster never times out (mod_reqtimeout MinRate); 0 = the whole "
+     "body must arrive within body_timeout"},
     {"drain_delay_ms", "MS", OPT_UINT, 0, 600000, OFF(drain_delay_ms),
      "on SIGTERM: report not-ready but keep accepting this long, then stop accepting"},
     {"drain_timeout_ms", "MS", OPT_UINT, 100, 3600000, OFF(drain_timeout_ms),
@@ -74,6 +84,9 @@ void f8d_options_defaults(struct f8d_options *opts)
     opts->max_pixels = F8D_DEFAULT_MAX_PIXELS;
     opts->max_connections = F8D_DEFAULT_MAX_CONNECTIONS;
     opts->timeout_s = F8D_DEFAULT_TIMEOUT_S;
+    opts->header_timeout_s = F8D_DEFAULT_HEADER_TIMEOUT_S;
+    opts->body_timeout_s = F8D_DEFAULT_BODY_TIMEOUT_S;
+    opts->body_min_rate = F8D_DEFAULT_BODY_MIN_RATE;
     opts->drain_timeout_ms = F8D_DEFAULT_DRAIN_TIMEOUT_MS;
     opts->access_log = true;
 }
@@ -519,22 +532,67 @@ int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err
     return f8d_options_load(argc, argv, NULL, opts, err, errlen);
 }
 
-/* cgroup v2 "cpu.max": "max 100000" or "QUOTA PERIOD". Returns ceil(quota/period) or 0. */
-static unsigned cgroup_cpu_limit(void)
+/* ceil(quota / period), or 0 when either is not a positive number (no limit). */
+static unsigned quota_cpus(long long quota, long long period)
 {
-    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (quota <= 0 || period <= 0)
+        return 0;
+    unsigned long long cpus = ((unsigned long long)quota + (unsigned long long)period - 1) /
+                              (unsigned long long)period;
+    return cpus > UINT32_MAX ? UINT32_MAX : (unsigned)cpus;
+}
+
+/* cgroup v2 "cpu.max": "max 100000" (no limit) or "QUOTA PERIOD". */
+static unsigned cgroup2_limit(const char *root)
+{
+    char path[F8D_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cpu.max", root);
+    FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
     char quota[32];
-    unsigned long long period = 0;
+    long long period = 0;
     unsigned limit = 0;
-    if (fscanf(f, "%31s %llu", quota, &period) == 2 && strcmp(quota, "max") != 0 && period) {
-        unsigned long long q = strtoull(quota, NULL, 10);
-        if (q > 0)
-            limit = (unsigned)((q + period - 1) / period);
-    }
+    if (fscanf(f, "%31s %lld", quota, &period) == 2 && strcmp(quota, "max") != 0)
+        limit = quota_cpus(strtoll(quota, NULL, 10), period);
     fclose(f);
     return limit;
+}
+
+/* One number from a cgroup v1 file; 0 when it cannot be read. */
+static long long read_number(const char *dir, const char *name)
+{
+    char path[F8D_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    long long v = 0;
+    if (fscanf(f, "%lld", &v) != 1)
+        v = 0;
+    fclose(f);
+    return v;
+}
+
+/* cgroup v1: cpu.cfs_quota_us (-1 = no limit) over cpu.cfs_period_us, in the cpu controller's
+ * directory ("cpu" is usually a link to "cpu,cpuacct"; some hosts have only the latter). */
+static unsigned cgroup1_limit(const char *root)
+{
+    static const char *const dirs[] = {"cpu", "cpu,cpuacct", "cpuacct,cpu"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char dir[F8D_PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/%s", root, dirs[i]);
+        long long period = read_number(dir, "cpu.cfs_period_us");
+        if (period > 0)
+            return quota_cpus(read_number(dir, "cpu.cfs_quota_us"), period);
+    }
+    return 0;
+}
+
+unsigned f8d_cgroup_cpu_limit(const char *root)
+{
+    unsigned limit = cgroup2_limit(root);
+    return limit > 0 ? limit : cgroup1_limit(root);
 }
 
 unsigned f8d_cpu_count(void)
@@ -543,7 +601,7 @@ unsigned f8d_cpu_count(void)
     unsigned n = 1;
     if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
         n = (unsigned)CPU_COUNT(&set);
-    unsigned quota = cgroup_cpu_limit();
+    unsigned quota = f8d_cgroup_cpu_limit("/sys/fs/cgroup");
     if (quota > 0 && quota < n)
         n = quota;
     return n;

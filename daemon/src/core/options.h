@@ -25,6 +25,9 @@
 #define F8D_DEFAULT_MAX_PIXELS 40000000u
 #define F8D_DEFAULT_MAX_CONNECTIONS 256u
 #define F8D_DEFAULT_TIMEOUT_S 30u
+#define F8D_DEFAULT_HEADER_TIMEOUT_S 10u
+#define F8D_DEFAULT_BODY_TIMEOUT_S 20u
+#define F8D_DEFAULT_BODY_MIN_RATE 500u
 #define F8D_DEFAULT_MAX_BATCH_SIZE 16u
 #define F8D_DEFAULT_MAX_QUEUE_DELAY_US 0u
 #define F8D_DEFAULT_MAX_QUEUE 512u
@@ -64,6 +67,9 @@ struct f8d_options {
     uint64_t max_pixels;           /* larger images (width*height, from the header): 422 */
     unsigned max_connections;
     unsigned timeout_s;            /* idle connection timeout */
+    unsigned header_timeout_s;     /* a request head must be complete this long after it began */
+    unsigned body_timeout_s;       /* a body may take this long... */
+    unsigned body_min_rate;        /* ...plus 1 s per this many bytes received (0: no extension) */
     unsigned drain_delay_ms;       /* SIGTERM: not ready but still accepting this long */
     unsigned drain_timeout_ms;     /* SIGTERM: then close connections still open after this */
     bool access_log;               /* one log line per request */
@@ -99,7 +105,14 @@ void f8d_options_usage(FILE *out, const char *prog);
 /* Writes a config file with every key, commented, at its default (config/f8d.conf). */
 void f8d_options_write_defaults(FILE *out);
 
-/* CPUs this process may run on: the affinity mask, capped by a cgroup v2 CPU quota. >= 1. */
+/* CPUs this process may run on: the affinity mask, capped by the cgroup CPU quota found
+ * under /sys/fs/cgroup. >= 1. */
 unsigned f8d_cpu_count(void);
+
+/* The CPU quota of the cgroup mounted at `root`, rounded up to whole CPUs; 0 = no limit (or
+ * none readable). cgroup v2: root/cpu.max ("QUOTA PERIOD", or "max ..."); else cgroup v1:
+ * root/cpu/cpu.cfs_quota_us over cpu.cfs_period_us (or under root/cpu,cpuacct/), where a
+ * quota of -1 means no limit. */
+unsigned f8d_cgroup_cpu_limit(const char *root);
 
 #endif /* F8D_OPTIONS_H */

@@ -48,6 +48,8 @@ struct f8d_listener {
     unsigned port;           /* bound port */
 };
 struct f8d_reload;
+struct f8d_conn;
+struct f8d_deadlines;
 
 struct f8d_server {
     struct f8d_options opts;
@@ -67,6 +69,8 @@ struct f8d_server {
 
     uv_prepare_t http_hook;  /* runs MHD once per loop turn (http_loop.c) */
     bool http_hook_open;
+    struct f8d_conn *hung_up; /* connections whose client hung up, to act on (conn_watch.h) */
+    struct f8d_deadlines *deadlines; /* request head and body deadlines (conn_deadline.h) */
     struct f8d_listener listeners[F8D_MAX_LISTENERS];
     unsigned n_listeners;    /* started */
     unsigned port;           /* bound port of the addresses without a port of their own */

@@ -1,5 +1,8 @@
 /*
- * f8d connection watch: notices clients that hang up, which libmicrohttpd 0.9.75 can miss.
+ * f8d connection state: what f8d keeps for one client connection, from MHD's accept to its
+ * close (MHD's socket_context): the current request, the request deadlines' entry
+ * (conn_deadline.h), and a watch for the client hanging up, which libmicrohttpd 0.9.75 can
+ * miss.
  *
  * MHD adds each socket to its epoll set edge-triggered and takes a read shorter than its
  * buffer to mean the socket is drained. When the request's bytes and the client's FIN arrive
@@ -9,26 +12,51 @@
  * stopped f8d from accepting at all. MHD also never looks at a suspended connection, so a
  * client that hangs up while its images wait for the engine went unnoticed.
  *
- * So every connection also gets a libuv poll for UV_DISCONNECT (EPOLLRDHUP, level-triggered) on
- * the loop. When its client hangs up: a request waiting for a worker is marked cancelled (its
- * images are dropped before they are decoded or run); any other connection that is not sending
- * an answer is shut down, which gives MHD the hang-up edge it missed, and MHD closes it.
+ * So every connection also gets a libuv poll for UV_DISCONNECT (EPOLLRDHUP). A hang-up is
+ * acted on after MHD has run (f8d_conns_after_run, from the loop's hook), once MHD has read
+ * what came with the FIN:
+ *   - the request waits for a worker (queued, being parsed): it is cancelled, its images
+ *     dropped before they are decoded or run, as nginx (499) and Go's server do; the socket is
+ *     shut down, so MHD closes it once it is resumed;
+ *   - an answer is queued: nothing (MHD finds out when it writes or reads next), so a client
+ *     that half-closes after a request answered at once still reads its answer;
+ *   - no request yet, or its body incomplete, and nothing left unread (or less than the body
+ *     still needs): the socket is shut down, which gives MHD the hang-up edge it missed, and
+ *     MHD closes the connection.
  *
  * Loop thread only (MHD runs there).
  */
 #ifndef F8D_CONN_WATCH_H
 #define F8D_CONN_WATCH_H
 
+#include <stdbool.h>
 #include <microhttpd.h>
+#include <uv.h>
+
+#include "conn_deadline.h"
 
 struct f8d_http_request;
+struct f8d_server;
 
-/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the f8d_server): starts watching a connection
- * when MHD accepts it and stops when MHD closes it. */
-void f8d_conn_watch_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
-                           enum MHD_ConnectionNotificationCode code);
+struct f8d_conn {
+    struct f8d_server *server;
+    int fd;
+    struct f8d_http_request *req;      /* the current request, or NULL */
+    struct f8d_deadline_entry deadline;
+    uv_poll_t hangup;
+    bool hung_up;                      /* on the server's list of hang-ups to act on */
+    struct f8d_conn *prev_hung_up, *next_hung_up;
+};
 
-/* Ties the connection's current request to its watch (NULL: none any more). */
-void f8d_conn_watch_set_request(struct MHD_Connection *conn, struct f8d_http_request *req);
+/* MHD_OPTION_NOTIFY_CONNECTION callback (cls: the f8d_server): makes the state when MHD
+ * accepts a connection and frees it when MHD closes it. */
+void f8d_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+
+/* The state of an MHD connection, or NULL (none could be made: out of memory). */
+struct f8d_conn *f8d_conn_of(struct MHD_Connection *conn);
+
+/* Acts on the hang-ups seen since the last call (see above). After every MHD run. */
+void f8d_conns_after_run(struct f8d_server *s);
 
 #endif /* F8D_CONN_WATCH_H */

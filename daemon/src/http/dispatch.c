@@ -15,11 +15,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conn_deadline.h"
 #include "conn_watch.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/server.h"
 #include "handlers.h"
+#include "http_guard.h"
 #include "http_loop.h"
 #include "json_reply.h"
 
@@ -266,19 +268,30 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
     struct f8d_server *s = cls;
     struct f8d_http_request *req = *con_cls;
 
+    struct f8d_conn *c = f8d_conn_of(conn);
+    if (c != NULL)
+        f8d_deadlines_request_call(&c->deadline, conn, req == NULL, *upload_data_size);
     if (req == NULL) {
         req = request_new(s, conn, url, method);
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
         s->active_requests++;
-        f8d_conn_watch_set_request(conn, req);
+        if (c != NULL)
+            c->req = req;
         set_id(req);
+        char why[F8D_ERR_SIZE];
+        int refused = f8d_http_guard(conn, version, url, why, sizeof(why));
+        if (refused != F8D_OK) {
+            req->close_after = true; /* its framing is in doubt: so is the next request's */
+            return f8d_reply_error(req, refused, "%s", why);
+        }
         return first_call(req, url, method);
     }
     if (*upload_data_size > 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
+        req->body_received += size;
         if (failed(req)) {
             /* Draining the body of a request already known to fail; a body too long to
              * drain closes the connection instead. */
@@ -337,10 +350,14 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     struct f8d_server *s = cls;
     struct f8d_http_request *req = *con_cls;
 
+    struct f8d_conn *c = f8d_conn_of(conn);
+    if (c != NULL) {
+        f8d_deadlines_request_ended(&c->deadline);
+        c->req = NULL;
+    }
     if (req == NULL)
         return;
     *con_cls = NULL;
-    f8d_conn_watch_set_request(conn, NULL);
     uint64_t ns = uv_hrtime() - req->start_ns;
     if (s->opts.access_log || (req->status >= 500 && req->status != 503))
         access_log(req, (double)ns / 1e6, toe);

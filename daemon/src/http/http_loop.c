@@ -13,8 +13,10 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "conn_deadline.h"
 #include "conn_watch.h"
 #include "handlers.h"
+#include "http_guard.h"
 #include "core/log.h"
 #include "core/server.h"
 
@@ -110,6 +112,11 @@ static void before_sleep(uv_prepare_t *handle)
     struct f8d_server *s = handle->data;
     for (unsigned i = 0; i < s->n_listeners; i++)
         run_listener(&s->listeners[i]);
+    if (s->hung_up != NULL) {
+        f8d_conns_after_run(s); /* shut-down sockets: MHD closes them on this same turn */
+        for (unsigned i = 0; i < s->n_listeners; i++)
+            run_listener(&s->listeners[i]);
+    }
     f8d_server_check_stop(s);
 }
 
@@ -213,7 +220,8 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->opts.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->opts.max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, f8d_request_completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, f8d_conn_watch_notify, s,
+        MHD_OPTION_NOTIFY_CONNECTION, f8d_conn_notify, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, f8d_http_unescape, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
         MHD_OPTION_END);
     if (d == NULL) {
@@ -252,6 +260,7 @@ int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
     s->http_hook_open = true;
     s->handles_open++;
     uv_prepare_start(&s->http_hook, before_sleep);
+    s->deadlines = f8d_deadlines_start(&s->loop, &s->opts); /* NULL: MHD's idle timeout only */
     char list[sizeof(s->opts.host)];
     char *save = NULL;
     snprintf(list, sizeof(list), "%s", s->opts.host);
@@ -301,6 +310,7 @@ void f8d_http_stop(struct f8d_server *s)
         uv_close((uv_handle_t *)&l->timer, f8d_handle_closed);
         struct MHD_Daemon *d = l->mhd;
         l->mhd = NULL;
-        MHD_stop_daemon(d);
+        MHD_stop_daemon(d); /* tells conn_watch of every close */
     }
+    f8d_deadlines_close(&s->deadlines);
 }

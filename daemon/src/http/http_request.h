@@ -49,6 +49,7 @@ struct f8d_http_request {
     unsigned status;             /* HTTP status of the queued response; 0 = none yet */
     char note[F8D_ERR_SIZE];     /* error message sent, for the log */
     uint64_t discarded;          /* body bytes thrown away while draining */
+    uint64_t body_received;      /* body bytes seen in all (kept or thrown away) */
 
     uint8_t *body;
     size_t body_len, body_cap;
@@ -56,6 +57,7 @@ struct f8d_http_request {
     enum f8d_phase phase;
     bool suspended;
     bool counted;                /* in server->work_in_flight */
+    bool close_after;            /* answer with Connection: close (framing in doubt) */
     uint32_t top_k;
 
     struct f8d_request core;     /* model, items, logits, deadline, the error slot */

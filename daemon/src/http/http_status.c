@@ -18,7 +18,8 @@ unsigned f8d_http_status(int err)
     case F8D_ENOMEM:
     case F8D_ESHUTDOWN: return 503;     /* with Retry-After: the same request may work later */
     case F8D_EDEADLINE: return 504;
-    case F8D_ECANCELED: return 499;     /* nginx's "client closed request": never reaches one */
+    case F8D_ECANCELED: return 499;
+    case F8D_EUNSUPPORTED: return 501;     /* nginx's "client closed request": never reaches one */
     case F8D_ELOAD:
     case F8D_EINTERNAL:
     default: return 500;

@@ -5,7 +5,7 @@
 #ifndef F8D_HTTP_STATUS_H
 #define F8D_HTTP_STATUS_H
 
-/* 200 for F8D_OK; 400, 404, 405, 413, 415, 422, 503, 504, 499 or 500 for the errors. */
+/* 200 for F8D_OK; 400, 404, 405, 413, 415, 422, 501, 503, 504, 499 or 500 for the errors. */
 unsigned f8d_http_status(int err);
 
 #endif /* F8D_HTTP_STATUS_H */

@@ -91,7 +91,7 @@ static enum MHD_Result reply(struct f8d_http_request *req, unsigned status,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->route.allow);
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-    if (req->server->stopping)
+    if (req->server->stopping || req->close_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);

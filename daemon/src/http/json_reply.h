@@ -15,7 +15,8 @@
 enum MHD_Result f8d_reply_json(struct f8d_http_request *req, unsigned status, json_t *body);
 
 /* Queues `text` (malloc'd, consumed) with a content type: the common path of every reply
- * (X-Request-Id, Allow on 405, Retry-After on 503, Connection: close while stopping). */
+ * (X-Request-Id, Allow on 405, Retry-After on 503, Connection: close while stopping or when
+ * req->close_after). */
 enum MHD_Result f8d_reply_buffer(struct f8d_http_request *req, unsigned status,
                                  const char *content_type, char *text, size_t len);
 
