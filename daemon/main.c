@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/cpus.h"
 #include "core/options.h"
 #include "core/server.h"
 
@@ -16,6 +17,10 @@ int main(int argc, char **argv)
     int rc = f8d_options_load(argc, argv, environ, &opts, err, sizeof(err));
     if (rc == 1) {
         f8d_options_usage(stdout, argv[0]);
+        return 0;
+    }
+    if (rc == 2) {
+        f8d_options_write_defaults(stdout);
         return 0;
     }
     if (rc != 0) {

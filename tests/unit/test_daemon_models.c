@@ -22,8 +22,7 @@
 
 static char tmpdir[4096];
 
-static const struct f8d_batch_config CFG = {
-    .max_batch = 4, .instances = 0, .max_queue = 8, .max_delay_ns = 0, .max_pixels = 0};
+static struct f8d_options CFG; /* max_batch_size 4, max_queue 8 (setup) */
 #define WORKERS 2
 
 static void write_file(const char *dir, const char *name, const void *data, size_t n)
@@ -72,6 +71,9 @@ static uint8_t *read_all(const char *path, size_t *n)
 
 static int setup(void)
 {
+    f8d_options_defaults(&CFG);
+    CFG.model.max_batch_size = 4;
+    CFG.model.max_queue = 8;
     unit_tmp_template(tmpdir, sizeof(tmpdir), "f8d_test_models");
     return mkdtemp(tmpdir) ? 0 : -1;
 }

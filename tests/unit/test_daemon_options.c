@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cpus.h"
 #include "core/options.h"
 #include "unit.h"
 
@@ -59,7 +60,7 @@ static void test_all_flags(void)
     CU_ASSERT_EQUAL(o.port, 9000);
     CU_ASSERT_EQUAL(o.threads, 3);
     CU_ASSERT_EQUAL(o.max_body_bytes, 1000);
-    CU_ASSERT_EQUAL(o.max_pixels, 5000);
+    CU_ASSERT_EQUAL(o.model.max_pixels, 5000);
     CU_ASSERT_EQUAL(o.max_connections, 7);
     CU_ASSERT_EQUAL(o.timeout_s, 2);
     char **b = ARGV("--port", "0", "--models", "m");
@@ -134,8 +135,8 @@ static void test_config_file(void)
     CU_ASSERT_STRING_EQUAL(o.models_dir, "/srv/models");
     CU_ASSERT_STRING_EQUAL(o.host, "::1");
     CU_ASSERT_EQUAL(o.port, 9002); /* the flag wins */
-    CU_ASSERT_EQUAL(o.max_batch_size, 32);
-    CU_ASSERT_EQUAL(o.max_queue_delay_us, 500);
+    CU_ASSERT_EQUAL(o.model.max_batch_size, 32);
+    CU_ASSERT_EQUAL(o.model.max_queue_delay_us, 500);
     CU_ASSERT_FALSE(o.access_log);
     CU_ASSERT_STRING_EQUAL(o.config, path);
 
@@ -145,7 +146,7 @@ static void test_config_file(void)
     char *env[] = {envc, "F8D_MAX_BATCH_SIZE=8", "F8D_PORT=7000", "OTHER=1", NULL};
     char *argv2[] = {"f8d", "--port=7001", NULL};
     CU_ASSERT_EQUAL(f8d_options_load(2, argv2, env, &o, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL(o.max_batch_size, 8);
+    CU_ASSERT_EQUAL(o.model.max_batch_size, 8);
     CU_ASSERT_EQUAL(o.port, 7001);
     CU_ASSERT_STRING_EQUAL(o.models_dir, "/srv/models");
     char *bad_env[] = {"F8D_MAX_QUEUE=lots", NULL};
@@ -188,22 +189,41 @@ static void test_model_sections(void)
                      "max_queue = 64\nengine_threads = 2\n");
     char *argv[] = {"f8d", "--config", path, NULL};
     CU_ASSERT_EQUAL_FATAL(f8d_options_load(3, argv, NULL, &o, err, sizeof(err)), 0);
-    CU_ASSERT_EQUAL(o.max_batch_size, 16);
+    CU_ASSERT_EQUAL(o.model.max_batch_size, 16);
     CU_ASSERT_EQUAL_FATAL(o.n_models, 2);
     CU_ASSERT_STRING_EQUAL(o.models[0].name, "resnet18");
-    CU_ASSERT_EQUAL(o.models[0].set, F8D_MS_MAX_BATCH_SIZE | F8D_MS_INSTANCES);
-    CU_ASSERT_EQUAL(o.models[0].max_batch_size, 8);
-    CU_ASSERT_EQUAL(o.models[0].instances, 1);
     CU_ASSERT_STRING_EQUAL(o.models[1].name, "fashion");
-    CU_ASSERT_EQUAL(o.models[1].set,
-                    F8D_MS_MAX_QUEUE_DELAY_US | F8D_MS_MAX_QUEUE | F8D_MS_ENGINE_THREADS);
-    CU_ASSERT_EQUAL(o.models[1].max_queue_delay_us, 200);
-    CU_ASSERT_EQUAL(o.models[1].max_queue, 64);
+    /* each model: its section's keys over the global values */
+    struct f8d_model_settings r18, fashion, other;
+    f8d_options_model(&o, "resnet18", &r18);
+    f8d_options_model(&o, "fashion", &fashion);
+    f8d_options_model(&o, "mobilenet", &other);
+    CU_ASSERT_EQUAL(r18.max_batch_size, 8);
+    CU_ASSERT_EQUAL(r18.instances, 1);
+    CU_ASSERT_EQUAL(r18.max_queue, F8D_DEFAULT_MAX_QUEUE);
+    CU_ASSERT_EQUAL(r18.engine_threads, 0);
+    CU_ASSERT_EQUAL(fashion.max_batch_size, 16);
+    CU_ASSERT_EQUAL(fashion.max_queue_delay_us, 200);
+    CU_ASSERT_EQUAL(fashion.max_queue, 64);
+    CU_ASSERT_EQUAL(fashion.engine_threads, 2);
+    CU_ASSERT_EQUAL(memcmp(&other, &o.model, sizeof(other)), 0);
+
+    /* a flag sets the global value; a section's own value still wins for its model */
+    char *argv2[] = {"f8d", "--config", path, "--max-batch-size", "4", "--max-queue", "9", NULL};
+    CU_ASSERT_EQUAL_FATAL(f8d_options_load(7, argv2, NULL, &o, err, sizeof(err)), 0);
+    f8d_options_model(&o, "resnet18", &r18);
+    f8d_options_model(&o, "fashion", &fashion);
+    CU_ASSERT_EQUAL(r18.max_batch_size, 8);
+    CU_ASSERT_EQUAL(r18.max_queue, 9);
+    CU_ASSERT_EQUAL(fashion.max_batch_size, 4);
+    CU_ASSERT_EQUAL(fashion.max_queue, 64);
 
     static const struct {
         const char *text, *want;
     } bad[] = {
-        {"[model a]\nport = 80\n", ":2: port cannot be set per model"},
+        {"[model a]\nport = 80\n", ":2: port cannot be set per model (in [model a]: instances, "
+                                  "engine_threads, max_batch_size, max_queue_delay_us, max_queue, "
+                                  "max_pixels)"},
         {"[model a]\nmax_batch_size = 0\n", ":2: max_batch_size: '0' is not an integer"},
         {"[model a]\nbogus = 1\n", ":2: unknown key 'bogus'"},
         {"models = m\n[model a]\n[model a]\n", ":3: [model a] appears twice"},

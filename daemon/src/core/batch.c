@@ -62,7 +62,7 @@ static f8_runner *runner_for(struct f8d_model *m, struct f8d_worker_state *w, in
     if (r == NULL) {
         f8_runner_options o = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO,
                                .lend_arena = 1};
-        *rc = f8_runner_create_opts(m->model, m->cfg.max_batch, &o, &r);
+        *rc = f8_runner_create_opts(m->model, m->cfg.max_batch_size, &o, &r);
         if (*rc != 0)
             return NULL;
         m->runners[w->id] = r;

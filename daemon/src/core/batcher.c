@@ -55,6 +55,7 @@ static struct f8d_item **slot(struct f8d_batcher *b, unsigned i)
 int f8d_batcher_submit(struct f8d_batcher *b, struct f8d_item *items, unsigned n)
 {
     assert(b->attached);
+    F8D_ASSERT_LOOP_THREAD(b->pool);
     if (n > b->cap - b->len)
         return F8D_EOVERLOAD;
     uint64_t now = uv_hrtime();
@@ -76,6 +77,7 @@ static void drop(struct f8d_item *it, int code, const char *msg)
 
 void f8d_batcher_drop_cancelled(struct f8d_batcher *b)
 {
+    F8D_ASSERT_LOOP_THREAD(b->pool);
     /* Compact the ring first, then tell the dropped items' requests: telling may complete a
      * request, whose owner may free it. */
     struct f8d_item *dropped_head = NULL;

@@ -103,7 +103,7 @@ void f8d_model_destroy(struct f8d_model *m)
  * worker plans its own, lending its one arena. */
 static int warm_up(struct f8d_model *m)
 {
-    size_t nb = m->cfg.max_batch;
+    size_t nb = m->cfg.max_batch_size;
     uint8_t *input = calloc(nb * (m->image_bytes ? m->image_bytes : 1), 1);
     int32_t *logits = calloc(nb * (m->info->num_classes ? m->info->num_classes : 1),
                              sizeof(int32_t));
@@ -151,8 +151,8 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name,
     unsigned running = m->cfg.instances && m->cfg.instances < n_workers ? m->cfg.instances
                                                                          : n_workers;
     if (m->runners == NULL ||
-        f8d_batcher_init(&m->batcher, m, m->cfg.max_queue, m->cfg.max_batch, running,
-                         m->cfg.max_delay_ns) != F8D_OK) {
+        f8d_batcher_init(&m->batcher, m, m->cfg.max_queue, m->cfg.max_batch_size, running,
+                         (uint64_t)m->cfg.max_queue_delay_us * 1000u) != F8D_OK) {
         snprintf(err, errlen, "out of memory for model %s", m->path);
         return -1;
     }
@@ -160,23 +160,15 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name,
     rc = warm_up(m);
     if (rc != 0) {
         snprintf(err, errlen, "cannot run model %s (batch of %u): %s", m->path,
-                 m->cfg.max_batch, f8_strerror(rc));
+                 m->cfg.max_batch_size, f8_strerror(rc));
         return -1;
     }
     return 0;
 }
 
 int f8d_models_load_dir(struct f8d_models *models, const char *dir,
-                        const struct f8d_batch_config *cfg, unsigned n_workers, char *err,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
                         size_t errlen)
-{
-    return f8d_models_load_dir_with(models, dir, cfg, NULL, 0, n_workers, err, errlen);
-}
-
-int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
-                             const struct f8d_batch_config *cfg,
-                             const struct f8d_model_config *per_model, size_t n_per_model,
-                             unsigned n_workers, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -198,11 +190,7 @@ int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
             rc = -1;
             break;
         }
-        m->cfg = *cfg;
-        for (size_t k = 0; k < n_per_model; k++) {
-            if (strcmp(per_model[k].name, names[i]) == 0)
-                m->cfg = per_model[k].cfg;
-        }
+        f8d_options_model(opts, names[i], &m->cfg);
         models->items[models->count++] = m;
         rc = open_model(m, dir, names[i], n_workers, err, errlen);
     }

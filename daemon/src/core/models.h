@@ -19,25 +19,11 @@
 
 #include "batcher.h"
 #include "f8.h"
+#include "options.h"
 
 struct f8d_pool;
 struct f8d_metrics;
 struct f8d_model_metrics;
-
-struct f8d_batch_config {
-    unsigned max_batch;         /* images per f8_run */
-    unsigned instances;         /* batches of the model that may run at once; 0 = workers */
-    unsigned engine_threads;    /* threads inside one f8_run */
-    unsigned max_queue;         /* queued images at most */
-    uint64_t max_delay_ns;      /* max_queue_delay_us, in ns */
-    uint64_t max_pixels;
-};
-
-/* Settings for one model by name (a [model NAME] config section), over the default. */
-struct f8d_model_config {
-    const char *name;
-    struct f8d_batch_config cfg;
-};
 
 struct f8d_model {
     char *name;                 /* file name without ".f8" */
@@ -45,7 +31,7 @@ struct f8d_model {
     f8_model *model;
     const f8_model_info *info;
     size_t image_bytes;         /* input_h * input_w * input_c */
-    struct f8d_batch_config cfg;
+    struct f8d_model_settings cfg; /* from the options: its [model] section over the globals */
     size_t arena_bytes;         /* one runner's activations for max_batch images */
     f8_isa isa;                 /* the kernel path its runners use */
     f8_runner **runners;        /* [n_runners]: worker i's, made by worker i on first use */
@@ -63,20 +49,15 @@ struct f8d_models {
     size_t count;
 };
 
-/* Opens every NAME.f8 in dir (dot files skipped), plans a runner for each and warms it up
- * (batch of 1 and of max_batch, then frees it: the workers plan their own), and makes room for
- * n_workers runners and a max_queue queue. Fails with a message when the directory cannot be
- * read, holds no .f8 file, or any model does not open (the engine's message) or cannot run.
- * On failure nothing stays allocated. Safe on any thread. */
+/* Opens every NAME.f8 in dir (dot files skipped) with its settings from opts
+ * (f8d_options_model), plans a runner for each and warms it up (batch of 1 and of
+ * max_batch_size, then frees it: the workers plan their own), and makes room for n_workers
+ * runners and a max_queue queue. Fails with a message when the directory cannot be read,
+ * holds no .f8 file, or any model does not open (the engine's message) or cannot run. On
+ * failure nothing stays allocated. Safe on any thread (opts is only read). */
 int f8d_models_load_dir(struct f8d_models *models, const char *dir,
-                        const struct f8d_batch_config *cfg, unsigned n_workers, char *err,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
                         size_t errlen);
-
-/* Same, with per-model settings: a model named in per_model[0..n) gets that entry's cfg. */
-int f8d_models_load_dir_with(struct f8d_models *models, const char *dir,
-                             const struct f8d_batch_config *cfg,
-                             const struct f8d_model_config *per_model, size_t n,
-                             unsigned n_workers, char *err, size_t errlen);
 
 /* The model called name, or NULL. */
 struct f8d_model *f8d_models_find(const struct f8d_models *models, const char *name);

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,56 +17,65 @@ struct opt_def {
     uint64_t min, max;
     size_t offset, size; /* size: bytes of a string field */
     const char *help;
+    bool per_model;   /* may be set in a [model NAME] section: offset is in f8d_model_settings */
 };
 
 #define OFF(field) offsetof(struct f8d_options, field), sizeof(((struct f8d_options *)0)->field)
+/* A key every model has its own value of: in opts->model, and in each [model NAME] section. */
+#define MODEL(field) offsetof(struct f8d_model_settings, field), \
+    sizeof(((struct f8d_model_settings *)0)->field)
+#define PER_MODEL true
+#define GLOBAL false
 
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
-     "serve every DIR/NAME.f8 as model NAME (required)"},
+     "serve every DIR/NAME.f8 as model NAME (required)", GLOBAL},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
      "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
-     "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface"},
+     "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface", GLOBAL},
     {"port", "N", OPT_UINT, 0, 65535, OFF(port),
-     "TCP port of the addresses without their own; 0 picks a free one (logged)"},
+     "TCP port of the addresses without their own; 0 picks a free one (logged)", GLOBAL},
     {"threads", "N", OPT_UINT, 0, F8D_MAX_THREADS, OFF(threads),
-     "worker threads for decoding and inference; 0 = one per usable CPU (affinity, cgroup)"},
-    {"instances", "N", OPT_UINT, 0, 256, OFF(instances),
-     "batches of one model that may run at once; 0 = threads"},
-    {"engine_threads", "N", OPT_UINT, 0, 256, OFF(engine_threads),
+     "inference workers (each decodes and runs batches, with one arena for every model); "
+     "0 = one per usable CPU (affinity, cgroup quota)", GLOBAL},
+    {"instances", "N", OPT_UINT, 0, 256, MODEL(instances),
+     "batches of one model that may run at once on the workers; 0 = as many as there are "
+     "workers", PER_MODEL},
+    {"engine_threads", "N", OPT_UINT, 0, 256, MODEL(engine_threads),
      "threads inside one engine run (the worker's included); 0 = 1. With few instances, "
-     "lowers latency at low load"},
-    {"max_batch_size", "N", OPT_UINT, 1, 1024, OFF(max_batch_size),
-     "images per engine run at most"},
-    {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, OFF(max_queue_delay_us),
-     "a batch leaves when full or when its oldest image has waited this long (and an "
-     "instance is free)"},
-    {"max_queue", "N", OPT_UINT, 1, 1000000, OFF(max_queue),
-     "images queued per model at most; beyond it requests get 503 + Retry-After"},
+     "lowers latency at low load", PER_MODEL},
+    {"max_batch_size", "N", OPT_UINT, 1, 1024, MODEL(max_batch_size),
+     "images per engine run at most", PER_MODEL},
+    {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, MODEL(max_queue_delay_us),
+     "a batch leaves when full or when its oldest image has waited this long (and a worker "
+     "is free)", PER_MODEL},
+    {"max_queue", "N", OPT_UINT, 1, 1000000, MODEL(max_queue),
+     "images queued per model at most; beyond it requests get 503 + Retry-After", PER_MODEL},
     {"max_body_bytes", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_body_bytes),
-     "largest request body; larger ones get 413 before the body is read"},
-    {"max_pixels", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_pixels),
-     "largest image (width*height, read from the JPEG header); larger ones get 422"},
+     "largest request body; larger ones get 413 before the body is read", GLOBAL},
+    {"max_pixels", "N", OPT_U64, 1, UINT64_MAX / 2, MODEL(max_pixels),
+     "largest image (width*height, read from the JPEG header); larger ones get 422",
+     PER_MODEL},
     {"max_connections", "N", OPT_UINT, 1, 65536, OFF(max_connections),
-     "open connections at most"},
+     "open connections at most", GLOBAL},
     {"timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(timeout_s),
-     "close a connection idle this long"},
+     "close a connection idle this long", GLOBAL},
     {"header_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(header_timeout_s),
      "close a connection whose request head (request line and headers) is not complete this "
-     "long after it began (slow clients; nginx's client_header_timeout)"},
+     "long after it began (slow clients; nginx's client_header_timeout)", GLOBAL},
     {"body_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(body_timeout_s),
      "time a request body may take, plus a second for every body_min_rate bytes received "
-     "(Apache's mod_reqtimeout body=)"},
+     "(Apache's mod_reqtimeout body=)", GLOBAL},
     {"body_min_rate", "BYTES", OPT_UINT, 0, 1u << 30, OFF(body_min_rate),
      "each this many body bytes received extend body_timeout by a second, so a body sent at "
      "this rate (bytes/s) or faster never times out (mod_reqtimeout MinRate); 0 = the whole "
-     "body must arrive within body_timeout"},
+     "body must arrive within body_timeout", GLOBAL},
     {"drain_delay_ms", "MS", OPT_UINT, 0, 600000, OFF(drain_delay_ms),
-     "on SIGTERM: report not-ready but keep accepting this long, then stop accepting"},
+     "on SIGTERM: report not-ready but keep accepting this long, then stop accepting", GLOBAL},
     {"drain_timeout_ms", "MS", OPT_UINT, 100, 3600000, OFF(drain_timeout_ms),
-     "on SIGTERM: close connections still open this long after accepting stopped"},
+     "on SIGTERM: close connections still open this long after accepting stopped", GLOBAL},
     {"access_log", "on|off", OPT_BOOL, 0, 1, OFF(access_log),
-     "one log line per request (id, method, path, status, latency)"},
+     "one log line per request (id, method, path, status, latency)", GLOBAL},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
@@ -77,11 +85,11 @@ void f8d_options_defaults(struct f8d_options *opts)
     memset(opts, 0, sizeof(*opts));
     snprintf(opts->host, sizeof(opts->host), "%s", F8D_DEFAULT_HOST);
     opts->port = F8D_DEFAULT_PORT;
-    opts->max_batch_size = F8D_DEFAULT_MAX_BATCH_SIZE;
-    opts->max_queue_delay_us = F8D_DEFAULT_MAX_QUEUE_DELAY_US;
-    opts->max_queue = F8D_DEFAULT_MAX_QUEUE;
+    opts->model.max_batch_size = F8D_DEFAULT_MAX_BATCH_SIZE;
+    opts->model.max_queue_delay_us = F8D_DEFAULT_MAX_QUEUE_DELAY_US;
+    opts->model.max_queue = F8D_DEFAULT_MAX_QUEUE;
+    opts->model.max_pixels = F8D_DEFAULT_MAX_PIXELS;
     opts->max_body_bytes = F8D_DEFAULT_MAX_BODY_BYTES;
-    opts->max_pixels = F8D_DEFAULT_MAX_PIXELS;
     opts->max_connections = F8D_DEFAULT_MAX_CONNECTIONS;
     opts->timeout_s = F8D_DEFAULT_TIMEOUT_S;
     opts->header_timeout_s = F8D_DEFAULT_HEADER_TIMEOUT_S;
@@ -108,17 +116,24 @@ static void env_name(const char *key, char *out, size_t n)
     out[w] = '\0';
 }
 
+/* Where key d's value lives: in the options, or in the model settings for a per-model key
+ * (the global value's, or a [model] section's when `sec` is given). */
+static void *field_of(const struct opt_def *d, struct f8d_options *o,
+                      struct f8d_model_settings *sec)
+{
+    char *base = d->per_model ? (char *)(sec ? sec : &o->model) : (char *)o;
+    return base + d->offset;
+}
+
 static void format_value(const struct opt_def *d, const struct f8d_options *o, char *out,
                          size_t n)
 {
-    const char *base = (const char *)o;
+    const void *f = field_of(d, (struct f8d_options *)o, NULL);
     switch (d->kind) {
-    case OPT_STRING: snprintf(out, n, "%s", base + d->offset); break;
-    case OPT_UINT: snprintf(out, n, "%u", *(const unsigned *)(const void *)(base + d->offset)); break;
-    case OPT_U64:
-        snprintf(out, n, "%" PRIu64, *(const uint64_t *)(const void *)(base + d->offset));
-        break;
-    case OPT_BOOL: snprintf(out, n, "%s", *(const bool *)(const void *)(base + d->offset) ? "on" : "off"); break;
+    case OPT_STRING: snprintf(out, n, "%s", (const char *)f); break;
+    case OPT_UINT: snprintf(out, n, "%u", *(const unsigned *)f); break;
+    case OPT_U64: snprintf(out, n, "%" PRIu64, *(const uint64_t *)f); break;
+    case OPT_BOOL: snprintf(out, n, "%s", *(const bool *)f ? "on" : "off"); break;
     }
 }
 
@@ -143,12 +158,14 @@ void f8d_options_usage(FILE *out, const char *prog)
         flag_name(OPTS[i].key, flag, sizeof(flag));
         snprintf(left, sizeof(left), "--%s %s", flag, OPTS[i].arg);
         format_value(&OPTS[i], &def, dflt, sizeof(dflt));
-        fprintf(out, "  %-28s %s%s%s%s\n", left, OPTS[i].help, dflt[0] ? " (default " : "",
-                dflt, dflt[0] ? ")" : "");
+        fprintf(out, "  %-28s %s%s%s%s%s\n", left, OPTS[i].help, dflt[0] ? " (default " : "",
+                dflt, dflt[0] ? ")" : "", OPTS[i].per_model ? " [per model]" : "");
     }
+    fprintf(out, "  %-28s %s\n", "--default-config",
+            "print a config file with every key at its default (config/f8d.conf) and exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
-    fprintf(out, "\nIn the config file, a [model NAME] section sets instances, engine_threads,\n"
-                 "max_batch_size, max_queue_delay_us and max_queue for model NAME only.\n");
+    fprintf(out, "\nIn the config file, a [model NAME] section sets the keys marked [per model] "
+                 "for\nmodel NAME only; the others take the global values.\n");
     fprintf(out, "\nSignals: SIGHUP reloads the models (in-flight requests finish on the old "
                  "ones);\nSIGINT/SIGTERM stop accepting, answer what was accepted, exit 0.\n");
 }
@@ -157,11 +174,29 @@ void f8d_options_write_defaults(FILE *out)
 {
     struct f8d_options def;
     f8d_options_defaults(&def);
+    fputs("# f8d configuration: every key, at its default (made by `f8d --default-config`). Read\n"
+          "# with `f8d --config FILE` (or F8D_CONFIG=FILE); environment variables F8D_<KEY>\n"
+          "# (F8D_MAX_BATCH_SIZE=32) override the file, and flags (--max-batch-size 32) override\n"
+          "# both. `key = value`, one per line; `#` starts a comment; values may be \"quoted\". An\n"
+          "# error names the file and the line. [model NAME] sections (at the end) set the keys\n"
+          "# marked \"may be set per model\" for one model. The systemd unit reads\n"
+          "# /etc/f8d/f8d.conf (installed from this file by `make install`).\n\n",
+          out);
     for (size_t i = 0; i < NOPTS; i++) {
         char dflt[64];
         format_value(&OPTS[i], &def, dflt, sizeof(dflt));
-        fprintf(out, "# %s\n%s%s = %s\n\n", OPTS[i].help, dflt[0] ? "" : "# ", OPTS[i].key,
-                dflt);
+        fprintf(out, "# %s%s\n%s%s = %s\n\n", OPTS[i].help,
+                OPTS[i].per_model ? " (may be set per model)" : "", dflt[0] ? "" : "# ",
+                OPTS[i].key, dflt);
+    }
+    fprintf(out, "# A [model NAME] section gives model NAME its own value of any key above that "
+                 "may be set\n# per model; the others keep the global value. For example:\n"
+                 "#\n# [model resnet50]\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        char dflt[64];
+        format_value(&OPTS[i], &def, dflt, sizeof(dflt));
+        if (OPTS[i].per_model)
+            fprintf(out, "# %s = %s\n", OPTS[i].key, dflt);
     }
 }
 
@@ -179,11 +214,13 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* Sets d from value; `name` is how the error names the setting ("--port", "port"). */
+/* Sets d from value, in `sec` (a [model] section's settings) or else the options; `name` is
+ * how the error names the setting ("--port", "port"). */
 static int set_value(const struct opt_def *d, const char *name, const char *value,
-                     struct f8d_options *opts, char *err, size_t errlen)
+                     struct f8d_options *opts, struct f8d_model_settings *sec, char *err,
+                     size_t errlen)
 {
-    char *base = (char *)opts;
+    void *f = field_of(d, opts, sec);
     uint64_t v;
 
     switch (d->kind) {
@@ -196,17 +233,17 @@ static int set_value(const struct opt_def *d, const char *name, const char *valu
             snprintf(err, errlen, "%s: value is longer than %zu bytes", name, d->size - 1);
             return -1;
         }
-        memcpy(base + d->offset, value, strlen(value) + 1);
+        memcpy(f, value, strlen(value) + 1);
         return 0;
     case OPT_BOOL:
         if (!strcasecmp(value, "on") || !strcasecmp(value, "yes") || !strcasecmp(value, "true") ||
             !strcmp(value, "1")) {
-            *(bool *)(void *)(base + d->offset) = true;
+            *(bool *)f = true;
             return 0;
         }
         if (!strcasecmp(value, "off") || !strcasecmp(value, "no") ||
             !strcasecmp(value, "false") || !strcmp(value, "0")) {
-            *(bool *)(void *)(base + d->offset) = false;
+            *(bool *)f = false;
             return 0;
         }
         snprintf(err, errlen, "%s: '%.64s' is not on or off", name, value);
@@ -221,9 +258,9 @@ static int set_value(const struct opt_def *d, const char *name, const char *valu
         return -1;
     }
     if (d->kind == OPT_UINT)
-        *(unsigned *)(void *)(base + d->offset) = (unsigned)v;
+        *(unsigned *)f = (unsigned)v;
     else
-        *(uint64_t *)(void *)(base + d->offset) = v;
+        *(uint64_t *)f = v;
     return 0;
 }
 
@@ -244,7 +281,7 @@ int f8d_options_set(struct f8d_options *opts, const char *key, const char *value
         snprintf(err, errlen, "unknown key '%.64s'", key);
         return -1;
     }
-    return set_value(d, key, value, opts, err, errlen);
+    return set_value(d, key, value, opts, NULL, err, errlen);
 }
 
 static char *trim(char *s)
@@ -257,21 +294,16 @@ static char *trim(char *s)
     return s;
 }
 
-/* The field of a [model] section that `key` sets, and its F8D_MS_* bit; NULL if the key
- * cannot be set per model. */
-static unsigned *section_field(struct f8d_model_section *sec, const char *key, unsigned *bit)
+/* "instances, engine_threads, ...": the keys a [model] section may set. */
+static void per_model_keys(char *out, size_t n)
 {
-    if (strcmp(key, "instances") == 0)
-        return *bit = F8D_MS_INSTANCES, &sec->instances;
-    if (strcmp(key, "engine_threads") == 0)
-        return *bit = F8D_MS_ENGINE_THREADS, &sec->engine_threads;
-    if (strcmp(key, "max_batch_size") == 0)
-        return *bit = F8D_MS_MAX_BATCH_SIZE, &sec->max_batch_size;
-    if (strcmp(key, "max_queue_delay_us") == 0)
-        return *bit = F8D_MS_MAX_QUEUE_DELAY_US, &sec->max_queue_delay_us;
-    if (strcmp(key, "max_queue") == 0)
-        return *bit = F8D_MS_MAX_QUEUE, &sec->max_queue;
-    return NULL;
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < NOPTS && used < n; k++) {
+        if (OPTS[k].per_model)
+            used += (size_t)snprintf(out + used, n - used, "%s%s", used ? ", " : "",
+                                     OPTS[k].key);
+    }
 }
 
 /* "[model NAME]": starts a section. */
@@ -359,27 +391,37 @@ static int config_line(char *line, struct f8d_options *opts, int *section, char 
         return f8d_options_set(opts, key, value, err, errlen);
     struct f8d_model_section *sec = &opts->models[*section];
     const struct opt_def *d = find_key(key, strlen(key));
-    unsigned bit = 0;
-    unsigned *field = d ? section_field(sec, key, &bit) : NULL;
     if (d == NULL) {
         snprintf(err, errlen, "unknown key '%.64s'", key);
         return -1;
     }
-    if (field == NULL) {
-        snprintf(err, errlen, "%s cannot be set per model (in [model %s]: instances, "
-                              "engine_threads, max_batch_size, max_queue_delay_us, max_queue)",
-                 key, sec->name);
+    if (!d->per_model) {
+        char keys[512];
+        per_model_keys(keys, sizeof(keys));
+        snprintf(err, errlen, "%.64s cannot be set per model (in [model %.64s]: %.200s)", key,
+                 sec->name, keys);
         return -1;
     }
-    uint64_t v;
-    if (parse_u64(value, d->min, d->max, &v) != 0) {
-        snprintf(err, errlen, "%s: '%.64s' is not an integer in [%" PRIu64 ", %" PRIu64 "]",
-                 key, value, d->min, d->max);
+    if (set_value(d, key, value, opts, &sec->settings, err, errlen) != 0)
         return -1;
-    }
-    *field = (unsigned)v;
-    sec->set |= bit;
+    sec->set |= UINT64_C(1) << (d - OPTS);
     return 0;
+}
+
+void f8d_options_model(const struct f8d_options *opts, const char *name,
+                       struct f8d_model_settings *out)
+{
+    *out = opts->model;
+    for (unsigned i = 0; i < opts->n_models; i++) {
+        const struct f8d_model_section *sec = &opts->models[i];
+        if (strcmp(sec->name, name) != 0)
+            continue;
+        for (size_t k = 0; k < NOPTS; k++) {
+            if (sec->set & (UINT64_C(1) << k))
+                memcpy((char *)out + OPTS[k].offset, (const char *)&sec->settings + OPTS[k].offset,
+                       OPTS[k].size);
+        }
+    }
 }
 
 int f8d_options_read_file(const char *path, struct f8d_options *opts, char *err, size_t errlen)
@@ -480,7 +522,7 @@ static int parse_flags(int argc, char **argv, struct f8d_options *opts, char *er
             snprintf(err, errlen, "%s needs a value (%s)", flag, d->arg);
             return -1;
         }
-        if (set_value(d, flag, value, opts, err, errlen) != 0)
+        if (set_value(d, flag, value, opts, NULL, err, errlen) != 0)
             return -1;
     }
     return 0;
@@ -493,6 +535,8 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return 1;
+        if (strcmp(argv[i], "--default-config") == 0)
+            return 2;
     }
     int bad = 0;
     const char *config = config_flag(argc, argv, &bad);
@@ -511,7 +555,7 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
         char name[80], msg[400];
         env_name(OPTS[k].key, name, sizeof(name));
         const char *v = env_get(envp, name);
-        if (v != NULL && set_value(&OPTS[k], name, v, opts, msg, sizeof(msg)) != 0) {
+        if (v != NULL && set_value(&OPTS[k], name, v, opts, NULL, msg, sizeof(msg)) != 0) {
             snprintf(err, errlen, "environment: %s", msg);
             return -1;
         }
@@ -530,79 +574,4 @@ int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err
                       size_t errlen)
 {
     return f8d_options_load(argc, argv, NULL, opts, err, errlen);
-}
-
-/* ceil(quota / period), or 0 when either is not a positive number (no limit). */
-static unsigned quota_cpus(long long quota, long long period)
-{
-    if (quota <= 0 || period <= 0)
-        return 0;
-    unsigned long long cpus = ((unsigned long long)quota + (unsigned long long)period - 1) /
-                              (unsigned long long)period;
-    return cpus > UINT32_MAX ? UINT32_MAX : (unsigned)cpus;
-}
-
-/* cgroup v2 "cpu.max": "max 100000" (no limit) or "QUOTA PERIOD". */
-static unsigned cgroup2_limit(const char *root)
-{
-    char path[F8D_PATH_MAX];
-    snprintf(path, sizeof(path), "%s/cpu.max", root);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    char quota[32];
-    long long period = 0;
-    unsigned limit = 0;
-    if (fscanf(f, "%31s %lld", quota, &period) == 2 && strcmp(quota, "max") != 0)
-        limit = quota_cpus(strtoll(quota, NULL, 10), period);
-    fclose(f);
-    return limit;
-}
-
-/* One number from a cgroup v1 file; 0 when it cannot be read. */
-static long long read_number(const char *dir, const char *name)
-{
-    char path[F8D_PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    long long v = 0;
-    if (fscanf(f, "%lld", &v) != 1)
-        v = 0;
-    fclose(f);
-    return v;
-}
-
-/* cgroup v1: cpu.cfs_quota_us (-1 = no limit) over cpu.cfs_period_us, in the cpu controller's
- * directory ("cpu" is usually a link to "cpu,cpuacct"; some hosts have only the latter). */
-static unsigned cgroup1_limit(const char *root)
-{
-    static const char *const dirs[] = {"cpu", "cpu,cpuacct", "cpuacct,cpu"};
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        char dir[F8D_PATH_MAX];
-        snprintf(dir, sizeof(dir), "%s/%s", root, dirs[i]);
-        long long period = read_number(dir, "cpu.cfs_period_us");
-        if (period > 0)
-            return quota_cpus(read_number(dir, "cpu.cfs_quota_us"), period);
-    }
-    return 0;
-}
-
-unsigned f8d_cgroup_cpu_limit(const char *root)
-{
-    unsigned limit = cgroup2_limit(root);
-    return limit > 0 ? limit : cgroup1_limit(root);
-}
-
-unsigned f8d_cpu_count(void)
-{
-    cpu_set_t set;
-    unsigned n = 1;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-        n = (unsigned)CPU_COUNT(&set);
-    unsigned quota = f8d_cgroup_cpu_limit("/sys/fs/cgroup");
-    if (quota > 0 && quota < n)
-        n = quota;
-    return n;
 }

@@ -7,9 +7,9 @@
  * built-in default, config file (--config FILE, or F8D_CONFIG), environment, flags.
  *
  * Config file: one `key = value` per line; `#` starts a comment; blank lines are ignored;
- * values may be quoted with "...". A `[model NAME]` line starts a section whose keys
- * (instances, engine_threads, max_batch_size, max_queue_delay_us, max_queue) apply to model
- * NAME only. An error names the file and the line.
+ * values may be quoted with "...". A `[model NAME]` line starts a section whose keys apply to
+ * model NAME only: the table marks which keys may (the model settings below). An error names
+ * the file and the line.
  */
 #ifndef F8D_OPTIONS_H
 #define F8D_OPTIONS_H
@@ -36,20 +36,23 @@
 #define F8D_PATH_MAX 4096
 #define F8D_MAX_MODEL_SECTIONS 32
 
-/* A `[model NAME]` section of the config file: batching settings for one model. `set` has
- * bit F8D_MS_* for each key the section gives; the others come from the global keys. */
-enum {
-    F8D_MS_INSTANCES = 1u << 0,
-    F8D_MS_ENGINE_THREADS = 1u << 1,
-    F8D_MS_MAX_BATCH_SIZE = 1u << 2,
-    F8D_MS_MAX_QUEUE_DELAY_US = 1u << 3,
-    F8D_MS_MAX_QUEUE = 1u << 4
+/* What each model has its own value of: the global keys give every model's, a [model NAME]
+ * section overrides some for NAME (f8d_options_model resolves them). */
+struct f8d_model_settings {
+    unsigned instances;            /* batches of the model running at once; 0 = every worker */
+    unsigned engine_threads;       /* threads inside one f8_run; 0 = 1 */
+    unsigned max_batch_size;       /* images per f8_run */
+    unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
+    unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */
+    uint64_t max_pixels;           /* larger images (width*height, from the header): 422 */
 };
 
+/* A `[model NAME]` section of the config file. `set` has bit k for each key OPTS[k] of the
+ * table (options.c) the section gives. */
 struct f8d_model_section {
     char name[256];
-    unsigned set;
-    unsigned instances, engine_threads, max_batch_size, max_queue_delay_us, max_queue;
+    uint64_t set;
+    struct f8d_model_settings settings;
 };
 
 struct f8d_options {
@@ -58,13 +61,8 @@ struct f8d_options {
     char host[256];                /* host */
     unsigned port;                 /* port; 0 = any free port */
     unsigned threads;              /* worker threads; 0 = one per CPU this process may use */
-    unsigned instances;            /* concurrent batches per model; 0 = threads */
-    unsigned engine_threads;       /* threads inside one f8_run; 0 = 1 */
-    unsigned max_batch_size;       /* images per f8_run */
-    unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
-    unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */
+    struct f8d_model_settings model; /* every model's, unless its [model] section says */
     uint64_t max_body_bytes;       /* larger bodies: 413 */
-    uint64_t max_pixels;           /* larger images (width*height, from the header): 422 */
     unsigned max_connections;
     unsigned timeout_s;            /* idle connection timeout */
     unsigned header_timeout_s;     /* a request head must be complete this long after it began */
@@ -82,8 +80,9 @@ void f8d_options_defaults(struct f8d_options *opts);
 
 /* Builds the settings from defaults, the config file, the environment (`envp`, NULL-ended
  * "NAME=value" strings; NULL = none) and argv (argv[0] is the program name). Flags take
- * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given (nothing else is
- * checked), or -1 with a message in err ("f8d.conf:12: max_queue: ..."). */
+ * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given, 2 when
+ * --default-config was (nothing else is checked), or -1 with a message in err
+ * ("f8d.conf:12: max_queue: ..."). */
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
 
@@ -105,14 +104,8 @@ void f8d_options_usage(FILE *out, const char *prog);
 /* Writes a config file with every key, commented, at its default (config/f8d.conf). */
 void f8d_options_write_defaults(FILE *out);
 
-/* CPUs this process may run on: the affinity mask, capped by the cgroup CPU quota found
- * under /sys/fs/cgroup. >= 1. */
-unsigned f8d_cpu_count(void);
-
-/* The CPU quota of the cgroup mounted at `root`, rounded up to whole CPUs; 0 = no limit (or
- * none readable). cgroup v2: root/cpu.max ("QUOTA PERIOD", or "max ..."); else cgroup v1:
- * root/cpu/cpu.cfs_quota_us over cpu.cfs_period_us (or under root/cpu,cpuacct/), where a
- * quota of -1 means no limit. */
-unsigned f8d_cgroup_cpu_limit(const char *root);
+/* Model `name`'s settings: its [model name] section's keys over the global values. */
+void f8d_options_model(const struct f8d_options *opts, const char *name,
+                       struct f8d_model_settings *out);
 
 #endif /* F8D_OPTIONS_H */

@@ -42,6 +42,7 @@ static void *worker_main(void *arg)
 /* Loop: a batch is back. */
 static void batch_back(struct f8d_pool *pool, struct f8d_batch *b)
 {
+    F8D_ASSERT_LOOP_THREAD(pool);
     struct f8d_model *m = b->model;
     assert(pool->busy > 0 && m->batcher.running > 0);
     pool->busy--;
@@ -82,6 +83,7 @@ int f8d_pool_start(struct f8d_pool *pool, uv_loop_t *loop, unsigned n_workers,
     assert(n_workers > 0);
     memset(pool, 0, sizeof(*pool));
     pool->loop = loop;
+    pool->loop_thread = pthread_self();
     pool->on_batch = on_batch;
     pool->on_batch_arg = arg;
     pthread_mutex_init(&pool->mu, NULL);
@@ -210,6 +212,7 @@ static int dispatch(struct f8d_pool *pool, struct f8d_batcher *bt, uint64_t now)
 
 void f8d_pool_pump(struct f8d_pool *pool)
 {
+    F8D_ASSERT_LOOP_THREAD(pool);
     uint64_t now = uv_hrtime();
     while (pool->busy < pool->n_workers) {
         struct f8d_batcher *b = next_ready(pool, now);
@@ -239,6 +242,7 @@ void f8d_pool_close(struct f8d_pool *pool, uv_close_cb closed)
 {
     if (pool->loop == NULL)
         return; /* never started */
+    F8D_ASSERT_LOOP_THREAD(pool);
     assert(pool->busy == 0);
     pthread_mutex_lock(&pool->mu);
     pool->quit = true;

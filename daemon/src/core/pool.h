@@ -18,6 +18,7 @@
 #ifndef F8D_POOL_H
 #define F8D_POOL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,7 @@ typedef void (*f8d_pool_batch_cb)(struct f8d_batch *b, void *arg);
 
 struct f8d_pool {
     uv_loop_t *loop;
+    pthread_t loop_thread;        /* the thread that runs the loop: the only one here but mu's */
     unsigned n_workers;
     struct f8d_worker *workers;
     struct f8d_batch *batches;    /* n_workers of them: at most one per worker is out */
@@ -60,7 +62,11 @@ struct f8d_pool {
     bool quit;                               /* under mu */
 };
 
-/* Starts n_workers threads (each with its decoder) and the done handle on `loop`. Returns 0,
+/* Invariant of every loop-side function: it runs on the loop's thread. */
+#define F8D_ASSERT_LOOP_THREAD(pool) assert(pthread_equal(pthread_self(), (pool)->loop_thread))
+
+/* Starts n_workers threads (each with its decoder) and the done handle on `loop`; the calling
+ * thread is the loop's. Returns 0,
  * or -1 with a message (what was started is stopped by f8d_pool_close). */
 int f8d_pool_start(struct f8d_pool *pool, uv_loop_t *loop, unsigned n_workers,
                    f8d_pool_batch_cb on_batch, void *arg, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 #include "batcher.h"
 #include "errors.h"
 #include "models.h"
+#include "pool.h"
 
 void f8d_request_init(struct f8d_request *req, f8d_request_done_cb on_done, void *owner)
 {
@@ -107,7 +108,8 @@ static void fold_item_errors(struct f8d_request *req)
 void f8d_request_item_done(struct f8d_item *item)
 {
     struct f8d_request *req = item->req;
-    assert(req->queued && req->pending > 0);
+    assert(req->queued && req->pending > 0); /* told once per item, on the loop thread */
+    F8D_ASSERT_LOOP_THREAD(req->model->batcher.pool);
     if (--req->pending > 0)
         return;
     req->queued = false;

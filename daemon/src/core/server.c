@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "http/http_loop.h"
+#include "cpus.h"
 #include "log.h"
 #include "request.h"
 
@@ -21,7 +22,6 @@ struct f8d_reload {
     uv_work_t work;
     struct f8d_server *server;
     char dir[F8D_PATH_MAX];
-    struct f8d_batch_config cfg;
     unsigned n_workers;
     struct f8d_models models;   /* the new set (not attached until swapped in) */
     int rc;
@@ -154,7 +154,7 @@ static void log_models(const struct f8d_server *s)
                 " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u on %u of %u "
                 "worker(s), %u engine thread(s) each (%s), arena %zu bytes, queue %u",
                 m->name, m->path, info->input_h, info->input_w, info->input_c,
-                info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch,
+                info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch_size,
                 m->batcher.max_running, s->pool.n_workers,
                 m->cfg.engine_threads ? m->cfg.engine_threads : 1, f8_isa_name(m->isa),
                 m->arena_bytes, m->cfg.max_queue);
@@ -166,9 +166,9 @@ static void log_models(const struct f8d_server *s)
 static void reload_work(uv_work_t *w)
 {
     struct f8d_reload *r = w->data;
-    const struct f8d_server *s = r->server; /* model_cfgs: immutable once serving */
-    r->rc = f8d_models_load_dir_with(&r->models, r->dir, &r->cfg, s->model_cfgs, s->n_model_cfgs,
-                                     r->n_workers, r->err, sizeof(r->err));
+    const struct f8d_server *s = r->server; /* opts: immutable once serving */
+    r->rc = f8d_models_load_dir(&r->models, r->dir, &s->opts, r->n_workers, r->err,
+                                sizeof(r->err));
 }
 
 static void notify_monotonic(const char *state)
@@ -247,7 +247,6 @@ static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
     }
     r->server = s;
     r->work.data = r;
-    r->cfg = s->batch_cfg;
     r->n_workers = s->pool.n_workers;
     r->waiters = waiters;
     snprintf(r->dir, sizeof(r->dir), "%s", s->opts.models_dir);
@@ -313,29 +312,6 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
     s->opts = *opts;
     if (s->opts.threads == 0)
         s->opts.threads = f8d_cpu_count();
-    s->batch_cfg = (struct f8d_batch_config){
-        .max_batch = s->opts.max_batch_size,
-        .instances = s->opts.instances, /* 0: as many as there are workers */
-        .engine_threads = s->opts.engine_threads ? s->opts.engine_threads : 1,
-        .max_queue = s->opts.max_queue,
-        .max_delay_ns = (uint64_t)s->opts.max_queue_delay_us * 1000u,
-        .max_pixels = s->opts.max_pixels,
-    };
-    for (unsigned i = 0; i < s->opts.n_models; i++) {
-        const struct f8d_model_section *sec = &s->opts.models[i];
-        struct f8d_batch_config c = s->batch_cfg;
-        if (sec->set & F8D_MS_INSTANCES)
-            c.instances = sec->instances;
-        if (sec->set & F8D_MS_ENGINE_THREADS)
-            c.engine_threads = sec->engine_threads ? sec->engine_threads : 1;
-        if (sec->set & F8D_MS_MAX_BATCH_SIZE)
-            c.max_batch = sec->max_batch_size;
-        if (sec->set & F8D_MS_MAX_QUEUE_DELAY_US)
-            c.max_delay_ns = (uint64_t)sec->max_queue_delay_us * 1000u;
-        if (sec->set & F8D_MS_MAX_QUEUE)
-            c.max_queue = sec->max_queue;
-        s->model_cfgs[s->n_model_cfgs++] = (struct f8d_model_config){sec->name, c};
-    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->id_seed = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 10) ^ (long)getpid() << 20);
@@ -350,12 +326,12 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (f8d_models_load_dir_with(&s->models, s->opts.models_dir, &s->batch_cfg, s->model_cfgs,
-                                 s->n_model_cfgs, s->opts.threads, err, errlen) != 0)
+    if (f8d_models_load_dir(&s->models, s->opts.models_dir, &s->opts, s->opts.threads, err,
+                            errlen) != 0)
         return -1;
-    for (size_t i = 0; i < s->n_model_cfgs; i++) {
-        if (f8d_models_find(&s->models, s->model_cfgs[i].name) == NULL)
-            f8d_log("config: [model %s] names no model in %s (yet)", s->model_cfgs[i].name,
+    for (unsigned i = 0; i < s->opts.n_models; i++) {
+        if (f8d_models_find(&s->models, s->opts.models[i].name) == NULL)
+            f8d_log("config: [model %s] names no model in %s (yet)", s->opts.models[i].name,
                     s->opts.models_dir);
     }
 

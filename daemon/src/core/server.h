@@ -53,9 +53,6 @@ struct f8d_deadlines;
 
 struct f8d_server {
     struct f8d_options opts;
-    struct f8d_batch_config batch_cfg;
-    struct f8d_model_config model_cfgs[F8D_MAX_MODEL_SECTIONS]; /* [model NAME] sections */
-    size_t n_model_cfgs;
     struct f8d_models models;
     struct f8d_metrics metrics;
     struct f8d_pool pool;    /* the inference workers */

@@ -40,8 +40,8 @@ static json_t *model_metadata(const struct f8d_model *m)
         "outputs", "name", "logits", "datatype", "INT32", "shape", -1, (int)info->num_classes,
         "name", "probabilities", "datatype", "FP32", "shape", -1, (int)info->num_classes,
         "parameters", "input_fl", info->input_fl, "output_fl", info->output_fl,
-        "max_batch_size", (int)m->cfg.max_batch, "max_queue", (int)m->cfg.max_queue,
-        "max_queue_delay_us", (int)(m->cfg.max_delay_ns / 1000), "labels", labels_of(m));
+        "max_batch_size", (int)m->cfg.max_batch_size, "max_queue", (int)m->cfg.max_queue,
+        "max_queue_delay_us", (int)m->cfg.max_queue_delay_us, "labels", labels_of(m));
 }
 
 enum MHD_Result f8d_health_handle(struct f8d_http_request *req)
