@@ -19,14 +19,10 @@
 #include <unistd.h>
 
 #include "f8_internal.h"
+#include "op_validate.h"
 
 #define HEADER_SIZE 128u
 #define VALUE_ENTRY_SIZE 16u
-#define OP_ENTRY_SIZE 128u
-#define NO_VALUE 0xFFFFFFFFu
-#define MAX_SHIFT 31
-#define MIN_FL (-32)
-#define MAX_FL 32
 
 static const char MAGIC[8] = {'F', '8', 'M', 'O', 'D', 'E', 'L', '\0'};
 
@@ -45,37 +41,6 @@ typedef struct {
     uint32_t key_len, value_len;
 } meta_span;
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static int all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
-/* [off, off+len) inside [lo, hi), without overflow. */
-static int in_range(uint64_t off, uint64_t len, uint64_t lo, uint64_t hi)
-{
-    return off >= lo && off <= hi && len <= hi - off;
-}
-
-/* a*b, saturating at UINT64_MAX. */
-static uint64_t mul_sat(uint64_t a, uint64_t b)
-{
-    uint64_t r;
-    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
                                                       ...)
 {
@@ -84,23 +49,6 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
-    }
-    return F8_EFORMAT;
-}
-
-/* "op 3 (CONV2D): " + message. */
-__attribute__((format(printf, 5, 6))) static int op_fail(char *err, size_t errlen, uint32_t i,
-                                                         uint32_t type, const char *fmt, ...)
-{
-    if (err && errlen) {
-        int n = snprintf(err, errlen, "op %" PRIu32 " (%s): ", i,
-                         f8_op_type_name((f8_op_type)type));
-        if (n >= 0 && (size_t)n < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
     }
     return F8_EFORMAT;
 }
@@ -223,7 +171,7 @@ static int parse_header(const uint8_t *d, size_t size, f8_header *h, char *err, 
 
     const uint64_t region = h->payload_offset;
     const uint64_t values_len = (uint64_t)h->num_values * VALUE_ENTRY_SIZE;
-    const uint64_t ops_len = (uint64_t)h->num_ops * OP_ENTRY_SIZE;
+    const uint64_t ops_len = (uint64_t)h->num_ops * F8_OP_ENTRY_SIZE;
     if (h->values_offset % 8 || !in_range(h->values_offset, values_len, HEADER_SIZE, region))
         return fail(err, errlen, "value table (values_offset %" PRIu64 ", %" PRIu32 " entries) is "
                     "misaligned or outside the header region [%u, payload_offset %" PRIu64 ")",
@@ -264,7 +212,7 @@ static int parse_values(f8_model *m, const f8_header *h, char *err, size_t errle
             return fail(err, errlen, "value %" PRIu32 ": unknown dtype %u (1 u8, 2 s8, 3 s32)", i,
                         dtype);
         v->dtype = (f8_dtype)dtype;
-        if (v->fl < MIN_FL || v->fl > MAX_FL)
+        if (v->fl < F8_MIN_FL || v->fl > F8_MAX_FL)
             return fail(err, errlen, "value %" PRIu32 ": fl %d outside [-32, 32]", i, v->fl);
         if (p[14] || p[15])
             return fail(err, errlen, "value %" PRIu32 ": reserved bytes must be zero", i);
@@ -337,7 +285,7 @@ static int parse_meta(f8_model *m, const f8_header *h, char *err, size_t errlen)
     }
     /* The metadata must not overlap the two tables. */
     const uint64_t values_end = h->values_offset + (uint64_t)h->num_values * VALUE_ENTRY_SIZE;
-    const uint64_t ops_end = h->ops_offset + (uint64_t)h->num_ops * OP_ENTRY_SIZE;
+    const uint64_t ops_end = h->ops_offset + (uint64_t)h->num_ops * F8_OP_ENTRY_SIZE;
     if (pos > h->meta_offset && ((h->meta_offset < values_end && h->values_offset < pos) ||
                                  (h->meta_offset < ops_end && h->ops_offset < pos))) {
         rc = fail(err, errlen, "metadata [%" PRIu64 ", %" PRIu64 ") overlaps the value or op table",
@@ -401,277 +349,20 @@ out:
 
 /* ---- ops -------------------------------------------------------------------------------- */
 
-/* Output size along one axis: (in + pad0 + pad1 - k) / stride + 1, or 0 if the padded input
- * is smaller than the kernel. */
-static uint64_t out_dim(uint32_t in, uint32_t pad0, uint32_t pad1, uint32_t k, uint32_t stride)
-{
-    const uint64_t padded = (uint64_t)in + pad0 + pad1;
-    return padded < k ? 0 : (padded - k) / stride + 1;
-}
-
-typedef struct {
-    const char *name;
-    uint64_t offset, size;
-} tensor_ref;
-
-/* A tensor the op uses: exact size, 64-aligned, inside the payload. */
-static int check_tensor(const f8_header *h, uint32_t i, uint32_t type, const tensor_ref *t,
-                        uint64_t expected, char *err, size_t errlen)
-{
-    if (t->size != expected)
-        return op_fail(err, errlen, i, type, "%s tensor size %" PRIu64 ", expected %" PRIu64,
-                       t->name, t->size, expected);
-    if (t->offset % 64)
-        return op_fail(err, errlen, i, type, "%s tensor offset %" PRIu64 " is misaligned (not a "
-                       "multiple of 64)", t->name, t->offset);
-    if (!in_range(t->offset, t->size, h->payload_offset, h->file_size))
-        return op_fail(err, errlen, i, type, "%s tensor [%" PRIu64 ", +%" PRIu64 ") lies outside "
-                       "the payload [%" PRIu64 ", %" PRIu64 ")", t->name, t->offset, t->size,
-                       h->payload_offset, h->file_size);
-    return F8_OK;
-}
-
-/* A requantization shift must stay within ±31 (docs/FORMAT.md §1). */
-static int check_shift(uint32_t i, uint32_t type, const char *what, int64_t n, char *err,
-                       size_t errlen)
-{
-    if (n > MAX_SHIFT || n < -MAX_SHIFT)
-        return op_fail(err, errlen, i, type, "%s shift %" PRId64 " exceeds 31 bits", what, n);
-    return F8_OK;
-}
-
-static int check_shape(uint32_t i, uint32_t type, const f8_value_desc *out, uint64_t h,
-                       uint64_t w, uint64_t c, char *err, size_t errlen)
-{
-    if (h == 0 || w == 0)
-        return op_fail(err, errlen, i, type, "kernel larger than the padded input: output shape "
-                       "would be empty");
-    if (out->h != h || out->w != w || out->c != c)
-        return op_fail(err, errlen, i, type, "output shape %" PRIu32 "x%" PRIu32 "x%" PRIu32
-                       " does not match the shape the op implies, %" PRIu64 "x%" PRIu64 "x%" PRIu64,
-                       out->h, out->w, out->c, h, w, c);
-    return F8_OK;
-}
-
-static int parse_op(f8_model *m, const f8_header *h, uint32_t i, uint32_t *writer, char *err,
-                    size_t errlen)
-{
-    const uint8_t *p = m->data + h->ops_offset + (uint64_t)i * OP_ENTRY_SIZE;
-    f8_op_impl *op = &m->ops[i];
-    f8_op_desc *d = &op->desc;
-    f8_kernel_args *a = &op->args;
-    const uint32_t type = rd32(p), flags = rd32(p + 4);
-    const uint32_t in0 = rd32(p + 8), in1 = rd32(p + 12), outv = rd32(p + 16);
-    const uint32_t nv = h->num_values;
-    int rc;
-
-    if (type < F8_OP_CONV2D || type > F8_OP_AVGPOOL)
-        return fail(err, errlen, "op %" PRIu32 ": unknown type %" PRIu32, i, type);
-    d->type = (f8_op_type)type;
-    if (flags & ~1u)
-        return op_fail(err, errlen, i, type, "flags 0x%" PRIx32 ": only bit 0 (RELU) is defined",
-                       flags);
-    d->relu = (int)(flags & 1u);
-    d->input0 = in0;
-    d->input1 = in1;
-    d->output = outv;
-    d->kernel_h = rd32(p + 20);
-    d->kernel_w = rd32(p + 24);
-    d->stride_h = rd32(p + 28);
-    d->stride_w = rd32(p + 32);
-    d->pad_top = rd32(p + 36);
-    d->pad_left = rd32(p + 40);
-    d->pad_bottom = rd32(p + 44);
-    d->pad_right = rd32(p + 48);
-    d->groups = rd32(p + 52);
-    d->weight_bits = rd32(p + 56);
-    d->avg_shift = rd32(p + 60);
-    tensor_ref t[3] = {{"weight", rd64(p + 64), rd64(p + 72)},
-                       {"bias", rd64(p + 80), rd64(p + 88)},
-                       {"fl_w", rd64(p + 96), rd64(p + 104)}};
-    if (!all_zero(p + 112, 16))
-        return op_fail(err, errlen, i, type, "reserved bytes must be zero");
-
-    /* Value ids: in range, read only after being written, each written once. */
-    if (in0 >= nv)
-        return op_fail(err, errlen, i, type, "input0 value id %" PRIu32 " out of range "
-                       "(num_values %" PRIu32 ")", in0, nv);
-    if (type == F8_OP_ADD) {
-        if (in1 >= nv)
-            return op_fail(err, errlen, i, type, "input1 value id %" PRIu32 " out of range "
-                           "(num_values %" PRIu32 ")", in1, nv);
-    } else if (in1 != NO_VALUE) {
-        return op_fail(err, errlen, i, type, "input1 is %" PRIu32 ", must be 0xFFFFFFFF (only ADD "
-                       "has two inputs)", in1);
-    }
-    if (outv >= nv)
-        return op_fail(err, errlen, i, type, "output value id %" PRIu32 " out of range "
-                       "(num_values %" PRIu32 ")", outv, nv);
-    if (in0 != 0 && writer[in0] == NO_VALUE)
-        return op_fail(err, errlen, i, type, "input0 reads value %" PRIu32 " before any op "
-                       "writes it", in0);
-    if (type == F8_OP_ADD && in1 != 0 && writer[in1] == NO_VALUE)
-        return op_fail(err, errlen, i, type, "input1 reads value %" PRIu32 " before any op "
-                       "writes it", in1);
-    if (outv == 0)
-        return op_fail(err, errlen, i, type, "writes value 0, the model input");
-    if (writer[outv] != NO_VALUE)
-        return op_fail(err, errlen, i, type, "writes value %" PRIu32 ", already written by op %"
-                       PRIu32, outv, writer[outv]);
-    writer[outv] = i;
-
-    const f8_value_desc *x = &m->values[in0], *y = &m->values[outv];
-    a->in0 = *x;
-    a->in1 = type == F8_OP_ADD ? m->values[in1] : (f8_value_desc){0, 0, 0, F8_DTYPE_U8, 0};
-    a->out = *y;
-    a->kernel_h = d->kernel_h;
-    a->kernel_w = d->kernel_w;
-    a->stride_h = d->stride_h;
-    a->stride_w = d->stride_w;
-    a->pad_top = d->pad_top;
-    a->pad_left = d->pad_left;
-    a->pad_bottom = d->pad_bottom;
-    a->pad_right = d->pad_right;
-    a->groups = d->groups;
-    a->avg_shift = d->avg_shift;
-    a->relu = d->relu;
-
-    const int has_window = type == F8_OP_CONV2D || type == F8_OP_MAXPOOL || type == F8_OP_AVGPOOL;
-    const int has_weights = type == F8_OP_CONV2D || type == F8_OP_DENSE;
-    const uint32_t pads = d->pad_top | d->pad_left | d->pad_bottom | d->pad_right;
-    if (has_window) {
-        if (d->kernel_h == 0 || d->kernel_w == 0 || d->stride_h == 0 || d->stride_w == 0)
-            return op_fail(err, errlen, i, type, "kernel %" PRIu32 "x%" PRIu32 " and stride %" PRIu32
-                           "x%" PRIu32 " must be at least 1", d->kernel_h, d->kernel_w,
-                           d->stride_h, d->stride_w);
-    } else if (d->kernel_h | d->kernel_w | d->stride_h | d->stride_w | pads) {
-        return op_fail(err, errlen, i, type, "kernel/stride/pad fields must be 0");
-    }
-    if (type != F8_OP_CONV2D && d->groups != 1)
-        return op_fail(err, errlen, i, type, "groups is %" PRIu32 ", must be 1", d->groups);
-    if (type != F8_OP_AVGPOOL && d->avg_shift != 0)
-        return op_fail(err, errlen, i, type, "avg_shift is %" PRIu32 ", must be 0", d->avg_shift);
-    if (has_weights) {
-        if (d->weight_bits != 8)
-            return op_fail(err, errlen, i, type, "weight_bits %" PRIu32 ": only 8 is supported",
-                           d->weight_bits);
-        if (x->dtype != F8_DTYPE_U8 && x->dtype != F8_DTYPE_S8)
-            return op_fail(err, errlen, i, type, "input dtype %s not allowed (u8 or s8)",
-                           f8_dtype_name(x->dtype));
-    } else {
-        if (d->weight_bits != 0)
-            return op_fail(err, errlen, i, type, "weight_bits is %" PRIu32 ", must be 0 (no weights)",
-                           d->weight_bits);
-        for (int k = 0; k < 3; k++)
-            if (t[k].offset || t[k].size)
-                return op_fail(err, errlen, i, type, "%s_offset/%s_size must be 0 (no weights)",
-                               t[k].name, t[k].name);
-    }
-
-    uint64_t weight_elems = 0;
-    const uint32_t cout = y->c;
-    switch (type) {
-    case F8_OP_CONV2D: {
-        const uint32_t g = d->groups;
-        if (g == 0 || x->c % g || y->c % g)
-            return op_fail(err, errlen, i, type, "groups %" PRIu32 " must divide Cin %" PRIu32
-                           " and Cout %" PRIu32, g, x->c, y->c);
-        rc = check_shape(i, type, y, out_dim(x->h, d->pad_top, d->pad_bottom, d->kernel_h, d->stride_h),
-                         out_dim(x->w, d->pad_left, d->pad_right, d->kernel_w, d->stride_w), y->c,
-                         err, errlen);
-        if (rc)
-            return rc;
-        weight_elems = mul_sat(mul_sat(mul_sat(cout, d->kernel_h), d->kernel_w), x->c / g);
-        d->macs = mul_sat((uint64_t)y->h * y->w, weight_elems);
-        break;
-    }
-    case F8_OP_DENSE:
-        rc = check_shape(i, type, y, 1, 1, y->c, err, errlen);
-        if (rc)
-            return rc;
-        weight_elems = mul_sat(cout, f8_value_elems(x));
-        d->macs = weight_elems;
-        break;
-    case F8_OP_ADD: {
-        const f8_value_desc *x1 = &m->values[in1];
-        if (x1->h != x->h || x1->w != x->w || x1->c != x->c)
-            return op_fail(err, errlen, i, type, "input shapes %" PRIu32 "x%" PRIu32 "x%" PRIu32
-                           " and %" PRIu32 "x%" PRIu32 "x%" PRIu32 " differ", x->h, x->w, x->c,
-                           x1->h, x1->w, x1->c);
-        rc = check_shape(i, type, y, x->h, x->w, x->c, err, errlen);
-        if (rc)
-            return rc;
-        const int f_int = x->fl > x1->fl ? x->fl : x1->fl;
-        if ((rc = check_shift(i, type, "input0 alignment", f_int - x->fl, err, errlen)) ||
-            (rc = check_shift(i, type, "input1 alignment", f_int - x1->fl, err, errlen)) ||
-            (rc = check_shift(i, type, "output", f_int - y->fl, err, errlen)))
-            return rc;
-        d->macs = 0;
-        break;
-    }
-    case F8_OP_MAXPOOL:
-        if (d->pad_top >= d->kernel_h || d->pad_bottom >= d->kernel_h ||
-            d->pad_left >= d->kernel_w || d->pad_right >= d->kernel_w)
-            return op_fail(err, errlen, i, type, "padding (%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%"
-                           PRIu32 ") must be smaller than the kernel %" PRIu32 "x%" PRIu32,
-                           d->pad_top, d->pad_left, d->pad_bottom, d->pad_right, d->kernel_h,
-                           d->kernel_w);
-        rc = check_shape(i, type, y, out_dim(x->h, d->pad_top, d->pad_bottom, d->kernel_h, d->stride_h),
-                         out_dim(x->w, d->pad_left, d->pad_right, d->kernel_w, d->stride_w), x->c,
-                         err, errlen);
-        if (rc || (rc = check_shift(i, type, "output", (int64_t)x->fl - y->fl, err, errlen)))
-            return rc;
-        d->macs = 0;
-        break;
-    case F8_OP_AVGPOOL:
-        if (pads)
-            return op_fail(err, errlen, i, type, "padding must be 0");
-        if (d->avg_shift > MAX_SHIFT)
-            return op_fail(err, errlen, i, type, "avg_shift %" PRIu32 " exceeds 31", d->avg_shift);
-        rc = check_shape(i, type, y, out_dim(x->h, 0, 0, d->kernel_h, d->stride_h),
-                         out_dim(x->w, 0, 0, d->kernel_w, d->stride_w), x->c, err, errlen);
-        if (rc || (rc = check_shift(i, type, "output", (int64_t)x->fl + d->avg_shift - y->fl, err,
-                                    errlen)))
-            return rc;
-        d->macs = 0;
-        break;
-    }
-
-    if (has_weights) {
-        if ((rc = check_tensor(h, i, type, &t[0], weight_elems, err, errlen)) ||
-            (rc = check_tensor(h, i, type, &t[1], (uint64_t)cout * 4, err, errlen)) ||
-            (rc = check_tensor(h, i, type, &t[2], cout, err, errlen)))
-            return rc;
-        a->weights = (const int8_t *)(m->data + t[0].offset);
-        a->bias = (const int32_t *)(const void *)(m->data + t[1].offset);
-        a->fl_w = (const int8_t *)(m->data + t[2].offset);
-        for (uint32_t o = 0; o < cout; o++) {
-            const int flw = a->fl_w[o];
-            if (flw < MIN_FL || flw > MAX_FL)
-                return op_fail(err, errlen, i, type, "fl_w[%" PRIu32 "] = %d outside [-32, 32]", o,
-                               flw);
-            const int64_t n = (int64_t)flw + x->fl - y->fl;
-            if (n > MAX_SHIFT || n < -MAX_SHIFT)
-                return op_fail(err, errlen, i, type, "output channel %" PRIu32 ": shift %" PRId64
-                               " (FL_w %d + FL_x %d - FL_out %d) exceeds 31 bits", o, n, flw,
-                               x->fl, y->fl);
-        }
-    }
-    return F8_OK;
-}
-
+/* Every op by its type's validator (op_validate.c), then every value but the input written. */
 static int parse_ops(f8_model *m, const f8_header *h, char *err, size_t errlen)
 {
+    const f8_op_table t = {h->ops_offset, h->payload_offset, h->file_size, h->num_values};
     uint32_t *writer = malloc((size_t)h->num_values * sizeof *writer);
     if (!writer)
         return F8_ENOMEM;
     for (uint32_t v = 0; v < h->num_values; v++)
-        writer[v] = NO_VALUE;
+        writer[v] = F8_NO_VALUE;
     int rc = F8_OK;
     for (uint32_t i = 0; i < h->num_ops && rc == F8_OK; i++)
-        rc = parse_op(m, h, i, writer, err, errlen);
+        rc = f8_op_validate(m, &t, i, writer, err, errlen);
     for (uint32_t v = 1; v < h->num_values && rc == F8_OK; v++)
-        if (writer[v] == NO_VALUE)
+        if (writer[v] == F8_NO_VALUE)
             rc = fail(err, errlen, "value %" PRIu32 " is never written by any op%s", v,
                       v == h->output_value ? " (it is the output value)" : "");
     free(writer);
@@ -682,7 +373,7 @@ static int parse_ops(f8_model *m, const f8_header *h, char *err, size_t errlen)
 
 static int model_init(f8_model *m, char *err, size_t errlen)
 {
-    f8_header h;
+    f8_header h = {0}; /* all set by parse_header; zeroed for gcc -Wmaybe-uninitialized */
     int rc = parse_header(m->data, m->size, &h, err, errlen);
     if (rc)
         return rc;

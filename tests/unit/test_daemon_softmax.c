@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "core/scores.h"
+#include "f8.h"
 
 static void test_softmax_known_values(void)
 {
@@ -93,6 +94,32 @@ static void test_top_k_bounds(void)
     CU_ASSERT_EQUAL(f8d_scores_top_k(logits, 0, 0, 3, idx, sc), 0);
 }
 
+/* Top-k computes its own softmax terms (no scratch for all n): every score must be exactly,
+ * bit for bit, the probability f8_softmax gives the same class. */
+static void test_top_k_scores_equal_f8_softmax(void)
+{
+    const int32_t a[10] = {-2048, 5120, 1024, 1024, -512, 0, 3072, -4096, 2048, 1023};
+    const int32_t b[5] = {INT32_MAX, INT32_MIN, 0, -1, INT32_MAX};
+    const int32_t c[7] = {123456789, -98765, 4242, 77, 123456000, -1, 31};
+    const struct {
+        const int32_t *logits;
+        uint32_t n;
+    } cases[] = {{a, 10}, {b, 5}, {c, 7}};
+    const int fls[] = {-3, 0, 1, 8, 10, 24, 31};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        for (size_t f = 0; f < sizeof fls / sizeof fls[0]; f++) {
+            const uint32_t n = cases[t].n;
+            uint32_t idx[10];
+            double sc[10], all[10];
+            f8_softmax(cases[t].logits, n, fls[f], all);
+            const uint32_t got = f8d_scores_top_k(cases[t].logits, n, fls[f], n, idx, sc);
+            CU_ASSERT_EQUAL(got, n);
+            for (uint32_t i = 0; i < got; i++)
+                CU_ASSERT(sc[i] == all[idx[i]]);
+        }
+    }
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -103,6 +130,7 @@ int main(void)
     CU_add_test(s, "softmax at the s32 extremes", test_softmax_extremes);
     CU_add_test(s, "top-k order, ties and scores", test_top_k_order_and_scores);
     CU_add_test(s, "top-k bounds", test_top_k_bounds);
+    CU_add_test(s, "top-k scores are f8_softmax's, bit for bit", test_top_k_scores_equal_f8_softmax);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -433,6 +433,242 @@ static void test_never_written(void)
     expect_format(b, size, "value 7 is never written");
 }
 
+/* ---- one validator per op type: an accepting and refusing cases for each ---------------- */
+
+/* Builds m and expects it to load; returns the model (close it) or NULL. */
+static f8_model *expect_loads_(const mb_model *mm, int line)
+{
+    char err[F8_ERRMSG_SIZE] = "";
+    int rc;
+    f8_model *m = mb_open(mm, err, sizeof err, &rc);
+    if (rc != F8_OK)
+        fprintf(stderr, "\n    line %d: rc %d, message \"%s\", wanted F8_OK\n", line, rc, err);
+    CU_ASSERT_EQUAL(rc, F8_OK);
+    return m;
+}
+#define expect_loads(mm) expect_loads_((mm), __LINE__)
+
+static void expect_model_format_(const mb_model *mm, const char *word, int line)
+{
+    size_t size;
+    uint8_t *b = mb_build(mm, &size);
+    expect_format_(b, size, word, line);
+}
+#define expect_model_format(mm, word) expect_model_format_((mm), (word), __LINE__)
+
+static int8_t tw[512], tf[8];
+static int32_t tb[8];
+
+/* Weights of 1 (FL_w 6), zero bias, enough for any small op below. */
+static void test_tensors_init(void)
+{
+    for (size_t i = 0; i < sizeof tw; i++)
+        tw[i] = 1;
+    for (int i = 0; i < 8; i++) {
+        tb[i] = 0;
+        tf[i] = 6;
+    }
+}
+
+/* v0 6x6x1 u8 FL8 -> `body` writes v1 .. -> DENSE to 1x1x3 s32 logits. */
+static uint32_t logits_from(mb_model *m, uint32_t v)
+{
+    const uint32_t out = mb_value(m, 1, 1, 3, F8_DTYPE_S32, 6);
+    m->output_value = out;
+    mb_dense(m, v, out, 0, tw, tb, tf);
+    return out;
+}
+
+static void test_validate_conv2d(void)
+{
+    test_tensors_init();
+    /* accepted: a grouped (not depthwise) conv, stride 2, over an s8 input:
+     * v0 6x6x1 -> 1x1 conv -> v1 6x6x4 s8 -> 3x3 s2 p1 G2 -> v2 3x3x2 u8 */
+    mb_model mm;
+    mb_init(&mm, 6, 6, 1, 8, 3);
+    uint32_t v1 = mb_value(&mm, 6, 6, 4, F8_DTYPE_S8, 6);
+    uint32_t v2 = mb_value(&mm, 3, 3, 2, F8_DTYPE_U8, 6);
+    mb_conv(&mm, 0, v1, 1, 1, 1, 0, 1, 0, tw, tb, tf);
+    mb_conv(&mm, v1, v2, 3, 3, 2, 1, 2, 1, tw, tb, tf);
+    logits_from(&mm, v2);
+    f8_model *m = expect_loads(&mm);
+    f8_op_desc od;
+    if (m) {
+        CU_ASSERT_EQUAL(f8_model_op(m, 1, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.groups, 2);
+        CU_ASSERT_EQUAL(od.macs, 3 * 3 * 2 * 3 * 3 * 2); /* Ho*Wo * Cout*kh*kw*(Cin/G) */
+    }
+    f8_model_close(m);
+
+    /* refused: G divides Cin 4 but not Cout 2 */
+    mm.ops[1].groups = 4;
+    expect_model_format(&mm, "op 1 (CONV2D): groups 4 must divide Cin 4 and Cout 2");
+    /* refused: groups 0 (no division by zero) */
+    CORRUPT32(op_at(1) + OP_GROUPS, 0, "op 1 (CONV2D): groups 0 must divide Cin 4 and Cout 4");
+    /* refused: an s32 input (v1 made s32: op 0 may write it, op 1 may not read it) */
+    CORRUPT32(value_at(1) + 12, 6u << 8 | F8_DTYPE_S32,
+              "op 1 (CONV2D): input dtype s32 not allowed (u8 or s8)");
+    CORRUPT32(op_at(0) + OP_WBITS, 0, "op 0 (CONV2D): weight_bits 0: only 8 is supported");
+    CORRUPT32(op_at(1) + OP_SH + 4, 0, "op 1 (CONV2D): kernel 3x3 and stride 1x0 must be at least 1");
+    CORRUPT32(op_at(1) + OP_AVG, 3, "op 1 (CONV2D): avg_shift is 3, must be 0");
+}
+
+static void test_validate_dense(void)
+{
+    test_tensors_init();
+    /* accepted: DENSE straight from a 3x3x2 value (K = 18), with ReLU */
+    mb_model mm;
+    mb_init(&mm, 6, 6, 1, 8, 3);
+    uint32_t v1 = mb_value(&mm, 3, 3, 2, F8_DTYPE_U8, 6);
+    mb_conv(&mm, 0, v1, 2, 2, 2, 0, 1, 1, tw, tb, tf);
+    uint32_t out = logits_from(&mm, v1);
+    mm.ops[1].flags = 1;
+    f8_model *m = expect_loads(&mm);
+    f8_op_desc od;
+    if (m) {
+        CU_ASSERT_EQUAL(f8_model_op(m, 1, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.type, F8_OP_DENSE);
+        CU_ASSERT_EQUAL(od.relu, 1);
+        CU_ASSERT_EQUAL(od.macs, 18 * 3);
+    }
+    f8_model_close(m);
+
+    /* refused: per-channel output shift FL_w 6 + FL_x 6 - FL_out (-20) = 32 */
+    mm.values[out].fl = -20;
+    expect_model_format(&mm, "op 1 (DENSE): output channel 0: shift 32 (FL_w 6 + FL_x 6 - "
+                             "FL_out -20) exceeds 31 bits");
+    mm.values[out].fl = 6;
+    /* refused: an output that is not 1x1 (a DENSE into a 1x2x4 value, then one to the logits) */
+    mb_model m2;
+    mb_init(&m2, 6, 6, 1, 8, 3);
+    uint32_t d1 = mb_value(&m2, 1, 2, 4, F8_DTYPE_S8, 6);
+    mb_dense(&m2, 0, d1, 0, tw, tb, tf);
+    logits_from(&m2, d1);
+    expect_model_format(&m2, "op 0 (DENSE): output shape 1x2x4 does not match the shape the op "
+                             "implies, 1x1x4");
+    CORRUPT32(op_at(5) + OP_GROUPS, 2, "op 5 (DENSE): groups is 2, must be 1");
+    CORRUPT32(op_at(5) + OP_AVG, 1, "op 5 (DENSE): avg_shift is 1, must be 0");
+    CORRUPT32(op_at(5) + OP_WBITS, 4, "op 5 (DENSE): weight_bits 4: only 8 is supported");
+    CORRUPT32(op_at(5) + OP_PB, 1, "op 5 (DENSE): kernel/stride/pad fields must be 0");
+}
+
+static void test_validate_add(void)
+{
+    test_tensors_init();
+    /* accepted: the model input added to itself (input1 may be value 0, and equal input0) */
+    mb_model mm;
+    mb_init(&mm, 6, 6, 1, 8, 3);
+    uint32_t v1 = mb_value(&mm, 6, 6, 1, F8_DTYPE_S32, 9);
+    mb_add(&mm, 0, 0, v1, 0);
+    uint32_t v2 = mb_value(&mm, 3, 3, 1, F8_DTYPE_U8, 9);
+    mb_pool(&mm, F8_OP_MAXPOOL, v1, v2, 2, 2, 0, 0, 0);
+    logits_from(&mm, v2);
+    f8_model *m = expect_loads(&mm);
+    f8_op_desc od;
+    if (m) {
+        CU_ASSERT_EQUAL(f8_model_op(m, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.input0, 0);
+        CU_ASSERT_EQUAL(od.input1, 0);
+        CU_ASSERT_EQUAL(od.macs, 0);
+    }
+    f8_model_close(m);
+
+    /* refused: operands 32 bits apart. v0 FL 8 -> MAXPOOL -> v1 FL -20 -> MAXPOOL -> v2 FL -24
+     * (each shift <= 31), then ADD(v0, v2): input1 needs a left shift of 8 - (-24) = 32. */
+    mb_model m2;
+    mb_init(&m2, 6, 6, 1, 8, 3);
+    uint32_t a1 = mb_value(&m2, 6, 6, 1, F8_DTYPE_U8, -20);
+    uint32_t a2 = mb_value(&m2, 6, 6, 1, F8_DTYPE_U8, -24);
+    uint32_t a3 = mb_value(&m2, 6, 6, 1, F8_DTYPE_S32, 8);
+    mb_pool(&m2, F8_OP_MAXPOOL, 0, a1, 1, 1, 0, 0, 0);
+    mb_pool(&m2, F8_OP_MAXPOOL, a1, a2, 1, 1, 0, 0, 0);
+    mb_add(&m2, 0, a2, a3, 0);
+    logits_from(&m2, a3);
+    expect_model_format(&m2, "op 2 (ADD): input1 alignment shift 32 exceeds 31 bits");
+    m2.ops[2].in0 = a2;
+    m2.ops[2].in1 = 0;
+    expect_model_format(&m2, "op 2 (ADD): input0 alignment shift 32 exceeds 31 bits");
+
+    CORRUPT32(value_at(3) + 8, 2, "op 2 (ADD): output shape 6x6x2 does not match the shape the "
+                                  "op implies, 6x6x4");
+    CORRUPT32(op_at(2) + OP_AVG, 1, "op 2 (ADD): avg_shift is 1, must be 0");
+    CORRUPT64(op_at(2) + OP_BOFF + 8, 16, "op 2 (ADD): bias_offset/bias_size must be 0 (no weights)");
+}
+
+static void test_validate_maxpool(void)
+{
+    test_tensors_init();
+    /* accepted: padding up to kernel - 1 on every side: 6x6, k3 s1 p2 -> 8x8 */
+    mb_model mm;
+    mb_init(&mm, 6, 6, 1, 8, 3);
+    uint32_t v1 = mb_value(&mm, 8, 8, 1, F8_DTYPE_U8, 8);
+    mb_pool(&mm, F8_OP_MAXPOOL, 0, v1, 3, 1, 2, 0, 1);
+    logits_from(&mm, v1);
+    f8_model *m = expect_loads(&mm);
+    f8_op_desc od;
+    if (m) {
+        CU_ASSERT_EQUAL(f8_model_op(m, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.pad_left, 2);
+        CU_ASSERT_EQUAL(od.weight_bits, 0);
+    }
+    f8_model_close(m);
+    /* refused: one pad equal to the kernel */
+    mm.ops[0].pr = 3;
+    expect_model_format(&mm, "op 0 (MAXPOOL): padding (2,2,2,3) must be smaller than the "
+                             "kernel 3x3");
+
+    CORRUPT32(op_at(3) + OP_KH, 0, "op 3 (MAXPOOL): kernel 0x2 and stride 2x2 must be at least 1");
+    CORRUPT32(op_at(3) + OP_GROUPS, 2, "op 3 (MAXPOOL): groups is 2, must be 1");
+    CORRUPT32(op_at(3) + OP_AVG, 1, "op 3 (MAXPOOL): avg_shift is 1, must be 0");
+    CORRUPT32(op_at(3) + OP_WBITS, 8, "op 3 (MAXPOOL): weight_bits is 8, must be 0 (no weights)");
+    CORRUPT64(op_at(3) + OP_FOFF + 8, 4,
+              "op 3 (MAXPOOL): fl_w_offset/fl_w_size must be 0 (no weights)");
+}
+
+static void test_validate_avgpool(void)
+{
+    test_tensors_init();
+    /* accepted: avg_shift 31, the largest, with an output shift of exactly 31:
+     * 6x6x1 FL8, k2 s2 -> 3x3x1 s32 FL 8 (F_int 8 + 31) */
+    mb_model mm;
+    mb_init(&mm, 6, 6, 1, 8, 3);
+    uint32_t v1 = mb_value(&mm, 3, 3, 1, F8_DTYPE_S32, 8);
+    uint32_t v2 = mb_value(&mm, 3, 3, 1, F8_DTYPE_S8, 8);
+    mb_pool(&mm, F8_OP_AVGPOOL, 0, v1, 2, 2, 0, 31, 0);
+    mb_pool(&mm, F8_OP_MAXPOOL, v1, v2, 1, 1, 0, 0, 0);
+    logits_from(&mm, v2);
+    f8_model *m = expect_loads(&mm);
+    f8_op_desc od;
+    if (m) {
+        CU_ASSERT_EQUAL(f8_model_op(m, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.avg_shift, 31);
+        CU_ASSERT_EQUAL(od.stride_h, 2);
+    }
+    f8_model_close(m);
+    /* refused: the same with avg_shift 32 */
+    mm.ops[0].avg_shift = 32;
+    expect_model_format(&mm, "op 0 (AVGPOOL): avg_shift 32 exceeds 31");
+    /* refused: output shift FL_in 6 + avg_shift 3 - FL_out (-26) = 35 */
+    CORRUPT32(value_at(5) + 12, (uint32_t)(uint8_t)-26 << 8 | F8_DTYPE_S8,
+              "op 4 (AVGPOOL): output shift 35 exceeds 31 bits");
+    CORRUPT32(op_at(4) + OP_SH, 0, "op 4 (AVGPOOL): kernel 3x3 and stride 0x1 must be at least 1");
+    CORRUPT32(op_at(4) + OP_KH, 4, "op 4 (AVGPOOL): kernel larger than the padded input");
+    CORRUPT32(op_at(4) + OP_GROUPS, 0, "op 4 (AVGPOOL): groups is 0, must be 1");
+    CORRUPT32(op_at(4) + OP_WBITS, 8, "op 4 (AVGPOOL): weight_bits is 8, must be 0 (no weights)");
+    CORRUPT32(op_at(4) + OP_PT, 1, "op 4 (AVGPOOL): padding must be 0");
+}
+
+static void test_op_common(void)
+{
+    /* type 0 and one past the last are unknown: no type name in the message */
+    CORRUPT32(op_at(0) + OP_TYPE, 0, "op 0: unknown type 0");
+    CORRUPT32(op_at(3) + OP_TYPE, 6, "op 3: unknown type 6");
+    /* the second input of ADD, read before written, names the op and its type */
+    CORRUPT32(op_at(2) + OP_IN1, 5, "op 2 (ADD): input1 reads value 5 before any op writes it");
+    CORRUPT32(op_at(4) + OP_IN1, 1, "op 4 (AVGPOOL): input1 is 1, must be 0xFFFFFFFF (only ADD "
+                                    "has two inputs)");
+}
+
 /* ---- metadata -------------------------------------------------------------------------- */
 
 static uint8_t *with_meta(size_t *size, const char *k0, const char *v0, const char *k1,
@@ -607,6 +843,12 @@ int main(void)
         {"op fields, value ids, write-before-read", test_bad_ops},
         {"shapes and shifts", test_shapes_and_shifts},
         {"a value never written", test_never_written},
+        {"op table: the common part", test_op_common},
+        {"CONV2D validator (grouped, depthwise)", test_validate_conv2d},
+        {"DENSE validator", test_validate_dense},
+        {"ADD validator", test_validate_add},
+        {"MAXPOOL validator", test_validate_maxpool},
+        {"AVGPOOL validator", test_validate_avgpool},
         {"metadata", test_metadata},
         {"every truncation fails cleanly", test_every_truncation},
         {"random mutations fail cleanly or run", test_random_mutations},

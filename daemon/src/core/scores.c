@@ -33,6 +33,11 @@ void f8d_softmax(const int32_t *logits, uint32_t n, int fl, double *probs)
     f8_softmax(logits, n, fl, probs);
 }
 
+/* Not f8_softmax: that needs n doubles of scratch per image and this function (scores.h) has
+ * no way to report a failed allocation, while only the k best probabilities are wanted. It
+ * computes the same terms in the same order (max, then exp(ldexp(logit - max, -fl)) summed
+ * from index 0, then one division), so every score is bit-identical to f8_softmax's;
+ * tests/unit/test_daemon_softmax.c checks that with ==. */
 uint32_t f8d_scores_top_k(const int32_t *logits, uint32_t n, int fl, uint32_t k,
                           uint32_t *indices, double *scores)
 {
