@@ -1,5 +1,6 @@
 /* f8d: the f8serve inference daemon. Reads its settings (config file, environment, flags),
  * runs the server, exits 0 after a clean shutdown and 1 when it cannot start. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,6 +34,14 @@ int main(int argc, char **argv)
      * sized once from the environment before first use, only parses JSON bodies and loads
      * models on reload: two threads, so that a reload never holds up parsing. */
     setenv("UV_THREADPOOL_SIZE", "2", 1);
+
+    /* Large buffers (packed weights, arenas, big bodies) come from mmap and go back to the
+     * system when freed: glibc would otherwise raise this threshold after the first large free
+     * and serve later ones from heaps it keeps, so a reloaded model's memory stayed. A fixed
+     * threshold also fixes the trim threshold, kept high so that the small allocations of
+     * every request do not grow and shrink the heap each time. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
     static struct f8d_server server;
     if (f8d_server_init(&server, &opts, err, sizeof(err)) != 0) {

@@ -510,7 +510,14 @@ int f8_model_open(const char *path, f8_model **out, char *err, size_t errlen)
     m->data = p;
     m->size = (size_t)st.st_size;
     m->mapped = 1;
-    return finish_open(m, out, err, errlen);
+    int rc = finish_open(m, out, err, errlen);
+    /* Validation read every page and the kernels now use the weights packed at open, so the
+     * file's pages would only double the model's resident memory: drop them. They are clean
+     * pages of a read-only private mapping, read back from the file (page cache) if anything
+     * touches them again (the scalar path, bias and FL arrays). */
+    if (rc == F8_OK)
+        madvise(p, (size_t)st.st_size, MADV_DONTNEED);
+    return rc;
 }
 
 int f8_model_open_buffer(const void *data, size_t size, f8_model **out, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 
 #include "errors.h"
 #include "http/http_loop.h"
+#include "background.h"
 #include "cpus.h"
 #include "log.h"
 #include "request.h"
@@ -166,6 +167,7 @@ static void log_models(const struct f8d_server *s)
 static void reload_work(uv_work_t *w)
 {
     struct f8d_reload *r = w->data;
+    f8d_background_thread();
     const struct f8d_server *s = r->server; /* opts: immutable once serving */
     r->rc = f8d_models_load_dir(&r->models, r->dir, &s->opts, r->n_workers, r->err,
                                 sizeof(r->err));

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "core/background.h"
 #include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
@@ -445,6 +446,7 @@ static int parse_request(struct f8d_http_request *req)
 static void parse_work(uv_work_t *w)
 {
     struct f8d_http_request *req = w->data;
+    f8d_background_thread();
     if (parse_request(req) != 0 && req->infer->code == F8D_OK)
         fail(req->infer, F8D_EINVAL, "invalid request");
 }
