@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "errors.h"
 #include "batcher.h"
 #include "request.h"
 #include "server.h"
@@ -18,9 +19,6 @@ const double F8D_TIME_BOUNDS[F8D_TIME_BUCKETS] = {
     0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
 const double F8D_BATCH_BOUNDS[F8D_BATCH_BUCKETS] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128};
 
-static const unsigned STATUS_CODES[] = {200, 400, 404, 405, 413, 415, 422, 499, 500, 503, 504};
-#define N_CODES (sizeof(STATUS_CODES) / sizeof(STATUS_CODES[0]))
-#define OTHER_SLOT N_CODES
 
 int f8d_metrics_init(struct f8d_metrics *mx)
 {
@@ -79,15 +77,20 @@ static void observe_time(struct f8d_hist *h, double seconds)
     f8d_hist_observe(h, F8D_TIME_BOUNDS, F8D_TIME_BUCKETS, seconds);
 }
 
-void f8d_metrics_request(struct f8d_model_metrics *m, unsigned status, double seconds)
+void f8d_metrics_request(struct f8d_model_metrics *m, const char *code, int err,
+                         double seconds)
 {
-    size_t slot = OTHER_SLOT;
-    for (size_t i = 0; i < N_CODES; i++) {
-        if (STATUS_CODES[i] == status)
-            slot = i;
+    size_t i = 0;
+    while (i < F8D_CODE_SLOTS && m->codes[i][0] != '\0' && strcmp(m->codes[i], code) != 0)
+        i++;
+    if (i == F8D_CODE_SLOTS) {
+        m->by_code_other++;
+    } else {
+        if (m->codes[i][0] == '\0')
+            snprintf(m->codes[i], sizeof(m->codes[i]), "%s", code);
+        m->by_code[i]++;
     }
-    m->by_status[slot]++;
-    if (status == 413 || status == 422)
+    if (err == F8D_ETOOBIG || err == F8D_EPIXELS)
         m->rejected_too_large++;
     observe_time(&m->request, seconds);
 }
@@ -207,14 +210,12 @@ static void requests_total(struct buf *b, const struct f8d_model_metrics *m)
 {
     char e[600];
     esc(m->name, e, sizeof(e));
-    for (size_t i = 0; i < N_CODES; i++) {
-        if (m->by_status[i] != 0 || STATUS_CODES[i] == 200)
-            put(b, "f8d_requests_total{model=\"%s\",code=\"%u\"} %" PRIu64 "\n", e,
-                STATUS_CODES[i], m->by_status[i]);
-    }
-    if (m->by_status[OTHER_SLOT] != 0)
+    for (size_t i = 0; i < F8D_CODE_SLOTS && m->codes[i][0] != '\0'; i++)
+        put(b, "f8d_requests_total{model=\"%s\",code=\"%s\"} %" PRIu64 "\n", e, m->codes[i],
+            m->by_code[i]);
+    if (m->by_code_other != 0)
         put(b, "f8d_requests_total{model=\"%s\",code=\"other\"} %" PRIu64 "\n", e,
-            m->by_status[OTHER_SLOT]);
+            m->by_code_other);
 }
 
 char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
@@ -226,7 +227,7 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     char e[600];
 
     family(&b, "f8d_requests_total", "counter",
-           "HTTP requests answered, by model (\"\" when none or unknown) and status code.");
+           "Requests answered, by model (\"\" when none or unknown) and status code.");
     requests_total(&b, &mx->none);
     for (size_t i = 0; i < mx->count; i++)
         requests_total(&b, mx->models[i]);

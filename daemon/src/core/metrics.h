@@ -15,7 +15,7 @@
 
 #define F8D_TIME_BUCKETS 16
 #define F8D_BATCH_BUCKETS 12
-#define F8D_STATUS_SLOTS 12
+#define F8D_CODE_SLOTS 16
 
 struct f8d_server;
 struct f8d_batch;
@@ -28,10 +28,14 @@ struct f8d_hist {
 
 struct f8d_model_metrics {
     char *name;
-    uint64_t by_status[F8D_STATUS_SLOTS];
+    /* answered requests by the front end's status label ("200", "404"): the first
+     * F8D_CODE_SLOTS labels seen get a counter, later ones count as "other" */
+    char codes[F8D_CODE_SLOTS][8];
+    uint64_t by_code[F8D_CODE_SLOTS];
+    uint64_t by_code_other;
     uint64_t images;                 /* images that reached the engine */
-    uint64_t rejected_queue_full;    /* 503: queue full */
-    uint64_t rejected_too_large;     /* 413 + 422 */
+    uint64_t rejected_queue_full;    /* F8D_EOVERLOAD */
+    uint64_t rejected_too_large;     /* F8D_ETOOBIG, F8D_EPIXELS */
     uint64_t dropped_cancelled;      /* queued images whose client went away */
     uint64_t dropped_deadline;       /* queued images whose deadline passed */
     struct f8d_hist request, queue, decode, compute, batch;
@@ -51,8 +55,10 @@ void f8d_metrics_free(struct f8d_metrics *mx);
 /* The metrics of a model name, created on first use; NULL when out of memory. */
 struct f8d_model_metrics *f8d_metrics_model(struct f8d_metrics *mx, const char *name);
 
-/* One answered request: its status and its time from first byte to answer queued. */
-void f8d_metrics_request(struct f8d_model_metrics *m, unsigned status, double seconds);
+/* One answered request: the status label its front end answered with ("200"), its F8D_E*
+ * code (F8D_OK when it succeeded) and its time from first byte to answer queued. */
+void f8d_metrics_request(struct f8d_model_metrics *m, const char *code, int err,
+                         double seconds);
 
 /* One finished batch: batch size, compute time, each image's queue and decode time. */
 void f8d_metrics_batch(struct f8d_model_metrics *m, const struct f8d_batch *b);
