@@ -282,66 +282,77 @@ def large_body(jpeg, numbers):
 
 
 def isolation(a, report):
+    """Rounds of (quiet, reloading, flooded) windows per build, the builds alternating: a
+    window's p99 swings with the host, so each condition's median over the rounds is kept."""
     r50 = os.path.join(ZOO, "resnet50.f8")
     if not os.path.exists(r50):
         print("isolation: %s missing (make zoo): skipped" % r50)
         return
     work = tempfile.mkdtemp(prefix="f8d-structure-work-")
+    conds = ("quiet", "reloading", "flood")
+    got = {tag: {c: [] for c in conds} for tag in ("base", "new")}
     try:
         fj = os.path.join(work, "fashion.jpg")
         daemon_bench.fashion_jpeg(fj)
         big = large_body(open(fj, "rb").read(), 300000).encode()
-        rows = []
-        for tag, binary in (("base", a.base), ("new", a.f8d)):
-            d = F8d(binary, {"fashion": FASHION, "resnet50": r50},
-                    ["--threads", 2, "--max-queue", 4096])
-            url = d.url + "/predictions/fashion"
-            stop = threading.Event()
-            try:
-                daemon_bench.run_wrk(url, fj, 4, 1, 2)  # warm-up
-                quiet = daemon_bench.run_wrk(url, fj, 4, a.duration, 2)
+        for r in range(a.rounds):
+            order = (("base", a.base), ("new", a.f8d)) if r % 2 == 0 else \
+                (("new", a.f8d), ("base", a.base))
+            for tag, binary in order:
+                d = F8d(binary, {"fashion": FASHION, "resnet50": r50},
+                        ["--threads", 2, "--max-queue", 4096])
+                url = d.url + "/predictions/fashion"
+                stop = threading.Event()
 
                 def reloader():
                     while not stop.is_set():
                         d.reload()  # answered when done: one reload after another
-                t = threading.Thread(target=reloader)
-                t.start()
-                reloading = daemon_bench.run_wrk(url, fj, 4, a.duration, 2)
-                stop.set()
-                t.join()
-                stop.clear()
 
                 def flooder():
                     while not stop.is_set():
                         status, body = d.request("POST", "/v2/models/fashion/infer", big,
                                                  {"Content-Type": "application/json"})
                         assert status == 200, body[:200]
-                ts = [threading.Thread(target=flooder) for _ in range(2)]
-                for t in ts:
-                    t.start()
-                flood = daemon_bench.run_wrk(url, fj, 4, a.duration, 2)
-                stop.set()
-                for t in ts:
-                    t.join()
-            finally:
-                stop.set()
-                d.stop()
-            rows.append((tag, quiet, reloading, flood))
-            print("isolation %s: p99 quiet %.2f, reloading %.2f, flood %.2f ms" % (
-                tag, quiet["p99"], reloading["p99"], flood["p99"]), flush=True)
+                try:
+                    daemon_bench.run_wrk(url, fj, 4, 1, 2)  # warm-up
+                    got[tag]["quiet"].append(daemon_bench.run_wrk(url, fj, 4, a.duration, 2))
+                    for cond, target, n in (("reloading", reloader, 1), ("flood", flooder, 2)):
+                        ts = [threading.Thread(target=target) for _ in range(n)]
+                        for t in ts:
+                            t.start()
+                        got[tag][cond].append(daemon_bench.run_wrk(url, fj, 4, a.duration, 2))
+                        stop.set()
+                        for t in ts:
+                            t.join()
+                        stop.clear()
+                finally:
+                    stop.set()
+                    d.stop()
+                print("isolation %s round %d: p99 quiet %.2f, reloading %.2f, flood %.2f ms" % (
+                    tag, r, got[tag]["quiet"][-1]["p99"], got[tag]["reloading"][-1]["p99"],
+                    got[tag]["flood"][-1]["p99"]), flush=True)
+        med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
         lines = ["## Isolation: small requests during a reload and a JSON flood\n",
-                 "Each build `--threads 2 --max-queue 4096` serves Fashion and ResNet-50. wrk sends one Fashion "
-                 "JPEG per request on 4 connections for %d s: quiet; while the directory is "
-                 "reloaded back to back (`POST /v2/repository/reload`, each loads and warms "
-                 "ResNet-50); while 2 clients post KServe JSON bodies of %d KiB (one image, and "
-                 "300,000 integers in a request parameter) back to back.\n" % (a.duration, len(big) // 1024),
+                 "Each build `--threads 2 --max-queue 4096` serves Fashion and ResNet-50. wrk "
+                 "sends one Fashion JPEG per request on 4 connections, %d s a window: quiet; "
+                 "while the directory is reloaded back to back (`POST /v2/repository/reload`, "
+                 "each loads and warms ResNet-50); while 2 clients post KServe JSON bodies of "
+                 "%d KiB (one image, and 300,000 integers in a request parameter) back to back. "
+                 "%d rounds, the builds alternating; medians over the rounds (each round's "
+                 "p99 in brackets).\n" % (a.duration, len(big) // 1024, a.rounds),
                  "| build | quiet p50 / p99 ms | reloading p50 / p99 ms | JSON flood p50 / p99 "
                  "ms | reloading p99 / quiet p99 | flood p99 / quiet p99 |",
                  "|---|---|---|---|---:|---:|"]
-        for tag, q, r, f in rows:
-            lines.append("| %s | %.2f / %.2f | %.2f / %.2f | %.2f / %.2f | %.2f | %.2f |" % (
-                tag, q["p50"], q["p99"], r["p50"], r["p99"], f["p50"], f["p99"],
-                r["p99"] / q["p99"], f["p99"] / q["p99"]))
+        for tag in ("base", "new"):
+            p50 = {c: med([w["p50"] for w in got[tag][c]]) for c in conds}
+            p99 = {c: med([w["p99"] for w in got[tag][c]]) for c in conds}
+            each = {c: ", ".join("%.2f" % w["p99"] for w in got[tag][c]) for c in conds}
+            lines.append("| %s | %.2f / %.2f (%s) | %.2f / %.2f (%s) | %.2f / %.2f (%s) | "
+                         "%.2f | %.2f |" % (
+                             tag, p50["quiet"], p99["quiet"], each["quiet"], p50["reloading"],
+                             p99["reloading"], each["reloading"], p50["flood"], p99["flood"],
+                             each["flood"], p99["reloading"] / p99["quiet"],
+                             p99["flood"] / p99["quiet"]))
         report.append("\n".join(lines) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)

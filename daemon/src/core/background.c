@@ -5,7 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define BACKGROUND_NICE 10
+#define BACKGROUND_NICE 19
 
 void f8d_background_thread(void)
 {

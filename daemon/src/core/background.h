@@ -4,7 +4,7 @@
  *
  * On a box with as many workers as CPUs, a burst of large JSON bodies or a reload of a big
  * model would otherwise take CPU time from batches in equal share. The first job a libuv pool
- * thread runs lowers that thread's scheduling priority (nice +10, Linux: per thread), so the
+ * thread runs lowers that thread's scheduling priority (nice +19, Linux: per thread), so the
  * kernel prefers the workers while both want a CPU; the jobs still run whenever a CPU is free.
  */
 #ifndef F8D_BACKGROUND_H
