@@ -1,11 +1,13 @@
 """Runs a real f8d binary ($F8D_BIN) on loopback and talks to it."""
 
+import contextlib
 import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -28,6 +30,21 @@ def models_dir(names=("fashion",)):
     for name in names:
         shutil.copy(MODEL_PATH, os.path.join(d, name + ".f8"))
     return d
+
+
+@contextlib.contextmanager
+def serving(*args, names=("fashion",)):
+    """A ready f8d on a fresh models dir (a copy of the model under each name) with `args`;
+    stopped with SIGTERM afterwards, when it must exit 0 with no sanitizer report."""
+    d = models_dir(names)
+    proc = Daemon(d, *args)
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        rc = proc.stop()
+        shutil.rmtree(d, ignore_errors=True)
+        proc.assert_clean_exit(rc)
 
 
 class Daemon:
@@ -150,3 +167,40 @@ class Daemon:
     def server_errors(self):
         """Request log lines with a 5xx status."""
         return [l for l in self.lines if re.match(r"f8d: [A-Z]+ \S+ 5\d\d ", l)]
+
+
+def raw_exchange(port, raw, timeout=3.0):
+    """Sends raw bytes on a new connection; returns everything the server sends until it
+    closes, and whether it closed (False: it kept the connection open past `timeout`)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(raw)
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return data, False
+            except ConnectionResetError:
+                return data, True
+            if not chunk:
+                return data, True
+            data += chunk
+    finally:
+        s.close()
+
+
+def raw_responses(data):
+    """[(status, headers dict with lower-case names, body)] of the HTTP responses in data."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin1").split("\r\n")
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        n = int(hdrs.get("content-length", "0"))
+        out.append((int(lines[0].split()[1]), hdrs, rest[:n]))
+        data = rest[n:]
+    return out

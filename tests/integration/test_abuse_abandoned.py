@@ -5,13 +5,11 @@ The FIN is corked together with the last data (TCP_CORK), so it arrives in the s
 that is the case libmicrohttpd 0.9.75's epoll loop misses (a short recv() clears its
 read-ready flag, and no new edge comes for a FIN that was already queued)."""
 
-import shutil
 import socket
-import time
 
 import pytest
 
-from f8d_process import Daemon, models_dir
+from f8d_process import serving
 
 SLOTS = 4
 HEAD = (b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
@@ -20,16 +18,9 @@ HEAD = (b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Type: image/j
 
 @pytest.fixture
 def small_daemon(model_file):
-    d = models_dir()
     # The idle timeout is the default 30 s: a slot held until then fails every test here.
-    proc = Daemon(d, "--max-connections", SLOTS, "--threads", 1)
-    try:
-        proc.wait_ready()
+    with serving("--max-connections", SLOTS, "--threads", 1) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 def abandon(port, data):

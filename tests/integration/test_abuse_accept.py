@@ -5,28 +5,20 @@ limit and puts it back only at the start of its next run; connections that close
 left f8d's loop asleep with nothing to wake it (issue 16, defect 1)."""
 
 import json
-import shutil
 import socket
 import time
 
 import pytest
 
-from f8d_process import Daemon, models_dir
+from f8d_process import serving
 
 PARTIAL_HEAD = b"POST /predictions/fashion HTTP/1.1\r\n"
 
 
 @pytest.fixture
 def limited():
-    d = models_dir()
-    proc = Daemon(d, "--max-connections", 16, "--threads", 2)
-    try:
-        proc.wait_ready()
+    with serving("--max-connections", 16, "--threads", 2) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 def open_partial(port, n):

@@ -7,27 +7,20 @@ that sends one and closes is certain to close while it is queued."""
 import base64
 import json
 import re
-import shutil
 import socket
 import time
 
 import pytest
 
-from f8d_process import Daemon, models_dir
+from f8d_process import serving
 import fmnist
 
 
 @pytest.fixture
 def slow_batches(model_file):
-    d = models_dir()
-    proc = Daemon(d, "--threads", 1, "--max-queue-delay-us", 3000000, "--max-batch-size", 16)
-    try:
-        proc.wait_ready()
+    with serving("--threads", 1, "--max-queue-delay-us", 3000000,
+                 "--max-batch-size", 16) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 @pytest.fixture(scope="module")

@@ -1,41 +1,15 @@
 """Paths that hide control characters, and a Content-Length too big for 64 bits."""
 
 import json
-import socket
 
 import pytest
 
 import fmnist
-
-
-def exchange(port, raw, timeout=3.0):
-    """Sends raw bytes; returns (everything received until the server closed, closed?)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(raw)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return data, False
-            except ConnectionResetError:
-                return data, True
-            if not chunk:
-                return data, True
-            data += chunk
-    finally:
-        s.close()
+from f8d_process import raw_exchange, raw_responses
 
 
 def first_response(data):
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin1").split("\r\n")
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return int(lines[0].split()[1]), hdrs, rest[:int(hdrs.get("content-length", "0"))]
+    return raw_responses(data)[0]
 
 
 def predict_raw(path, jpeg):
@@ -57,7 +31,7 @@ def predict_raw(path, jpeg):
 ])
 def test_control_character_in_path_is_400(daemon, fashion_test_set, path):
     jpeg = fmnist.to_jpeg(fashion_test_set[0][0])
-    data, closed = exchange(daemon.port, predict_raw(path, jpeg))
+    data, closed = raw_exchange(daemon.port, predict_raw(path, jpeg))
     status, hdrs, body = first_response(data)
     assert status == 400, data
     assert hdrs["content-type"] == "application/json"
@@ -69,7 +43,7 @@ def test_plain_path_is_still_served(daemon, fashion_test_set):
     jpeg = fmnist.to_jpeg(fashion_test_set[0][0])
     raw = predict_raw(b"/predictions/fashio%6e", jpeg).replace(b"Host: t\r\n",
                                                                b"Host: t\r\nConnection: close\r\n")
-    data, _ = exchange(daemon.port, raw)
+    data, _ = raw_exchange(daemon.port, raw)
     status, _, body = first_response(data)
     assert status == 200, data
     assert len(json.loads(body)["predictions"]) == 5
@@ -82,7 +56,7 @@ def test_content_length_over_64_bits_closes_cleanly(daemon, fashion_test_set):
     413, the connection closed at once, and the daemon serving on."""
     raw = (b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\n"
            b"Content-Length: 99999999999999999999999\r\n\r\n" + b"\xff" * 100)
-    data, closed = exchange(daemon.port, raw, timeout=2.0)
+    data, closed = raw_exchange(daemon.port, raw, timeout=2.0)
     assert data.startswith(b"HTTP/1.1 413 "), data
     assert b"Connection: close" in data.split(b"\r\n\r\n")[0]
     assert closed, "the connection was kept open"

@@ -4,14 +4,13 @@ body_min_rate), while clients that are merely idle or slow within the limits are
 
 Every test is bounded: at most a few seconds of trickling, one connection at a time."""
 
-import shutil
 import socket
 import time
 
 import pytest
 
 import fmnist
-from f8d_process import Daemon, models_dir
+from f8d_process import serving
 
 
 HEAD_S = 1
@@ -21,16 +20,9 @@ MIN_RATE = 1000
 
 @pytest.fixture(scope="module")
 def slow_daemon(model_file):
-    d = models_dir()
-    proc = Daemon(d, "--header-timeout", HEAD_S, "--body-timeout", BODY_S,
-                  "--body-min-rate", MIN_RATE, "--timeout", 30, "--threads", 1)
-    try:
-        proc.wait_ready()
+    with serving("--header-timeout", HEAD_S, "--body-timeout", BODY_S, "--body-min-rate",
+                 MIN_RATE, "--timeout", 30, "--threads", 1) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 def logged(daemon, words, within=2.0):

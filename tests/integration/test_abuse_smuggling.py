@@ -3,13 +3,11 @@ be read two ways is refused with a JSON error and the connection is closed after
 second request can hide in the first one's body."""
 
 import json
-import shutil
-import socket
 
 import pytest
 
 import fmnist
-from f8d_process import Daemon, models_dir
+from f8d_process import raw_exchange, raw_responses, serving
 
 HEAD = b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Type: image/jpeg\r\n"
 # What a smuggler hides after the body the server is meant to see.
@@ -20,57 +18,13 @@ SMUGGLED = b"GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
 def daemon(model_file):
     """An f8d of this module's own: 501 is a 5xx, which the session daemon's teardown counts
     as a server error."""
-    d = models_dir()
-    proc = Daemon(d, "--threads", 1)
-    try:
-        proc.wait_ready()
+    with serving("--threads", 1) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
-
-
-def exchange(port, raw, timeout=3.0):
-    """Sends raw bytes; returns everything the server sends until it closes, and whether it
-    closed (False: it kept the connection open past `timeout`)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(raw)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return data, False
-            except ConnectionResetError:
-                return data, True
-            if not chunk:
-                return data, True
-            data += chunk
-    finally:
-        s.close()
-
-
-def responses(data):
-    """[(status, headers dict, body)] of the HTTP responses in data, in order."""
-    out = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin1").split("\r\n")
-        hdrs = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            hdrs[k.strip().lower()] = v.strip()
-        n = int(hdrs.get("content-length", "0"))
-        out.append((int(lines[0].split()[1]), hdrs, rest[:n]))
-        data = rest[n:]
-    return out
 
 
 def assert_refused_and_closed(daemon, raw, status, words):
-    data, closed = exchange(daemon.port, raw)
-    answers = responses(data)
+    data, closed = raw_exchange(daemon.port, raw)
+    answers = raw_responses(data)
     assert closed, "the connection was kept open: %r" % data
     assert len(answers) == 1, data  # nothing smuggled was answered
     got, hdrs, body = answers[0]
@@ -123,8 +77,8 @@ def test_two_host_headers(daemon):
 
 
 def test_http10_without_host_is_served(daemon):
-    data, _ = exchange(daemon.port, b"GET /v2/health/live HTTP/1.0\r\n\r\n")
-    assert responses(data)[0][0] == 200
+    data, _ = raw_exchange(daemon.port, b"GET /v2/health/live HTTP/1.0\r\n\r\n")
+    assert raw_responses(data)[0][0] == 200
 
 
 def test_same_content_length_twice_is_accepted(daemon, fashion_test_set):
@@ -132,8 +86,8 @@ def test_same_content_length_twice_is_accepted(daemon, fashion_test_set):
     jpeg = fmnist.to_jpeg(fashion_test_set[0][0])
     raw = HEAD + b"Content-Length: %d\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
         len(jpeg), len(jpeg)) + jpeg
-    data, closed = exchange(daemon.port, raw)
-    status, _, body = responses(data)[0]
+    data, closed = raw_exchange(daemon.port, raw)
+    status, _, body = raw_responses(data)[0]
     assert status == 200, body
     assert len(json.loads(body)["predictions"]) == 5
 
@@ -142,6 +96,6 @@ def test_plain_chunked_upload_still_works(daemon, fashion_test_set):
     jpeg = fmnist.to_jpeg(fashion_test_set[0][1])
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(jpeg), jpeg)
     raw = HEAD + b"Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n" + body
-    data, _ = exchange(daemon.port, raw)
-    status, _, answer = responses(data)[0]
+    data, _ = raw_exchange(daemon.port, raw)
+    status, _, answer = raw_responses(data)[0]
     assert status == 200, answer

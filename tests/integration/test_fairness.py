@@ -5,13 +5,12 @@ first-come queue its share would follow its share of the traffic, a quarter here
 import base64
 import json
 import re
-import shutil
 import threading
 import time
 
 import pytest
 
-from f8d_process import Daemon, models_dir
+from f8d_process import serving
 import fmnist
 
 SECONDS = 3.0
@@ -19,15 +18,9 @@ SECONDS = 3.0
 
 @pytest.fixture
 def two_models(model_file):
-    d = models_dir(("busy", "quiet"))
-    proc = Daemon(d, "--threads", 1, "--max-batch-size", 8, "--access-log", "off")
-    try:
-        proc.wait_ready()
+    with serving("--threads", 1, "--max-batch-size", 8, "--access-log", "off",
+                 names=("busy", "quiet")) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 def batches(daemon):
