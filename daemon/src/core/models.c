@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "background.h"
 #include "errors.h"
 #include "metrics.h"
 #include "pool.h"
@@ -83,10 +84,9 @@ static int list_models(const char *dir, char ***out, size_t *count, char *err, s
     return 0;
 }
 
-void f8d_model_destroy(struct f8d_model *m)
+/* Frees all the model holds but the struct itself. */
+static void free_contents(struct f8d_model *m)
 {
-    if (m == NULL)
-        return;
     f8d_batcher_free(&m->batcher);
     for (unsigned i = 0; m->runners != NULL && i < m->n_runners; i++)
         f8_runner_destroy(m->runners[i]);
@@ -95,6 +95,16 @@ void f8d_model_destroy(struct f8d_model *m)
         f8_model_close(m->model);
     free(m->path);
     free(m->name);
+    m->runners = NULL;
+    m->model = NULL;
+    m->path = m->name = NULL;
+}
+
+void f8d_model_destroy(struct f8d_model *m)
+{
+    if (m == NULL)
+        return;
+    free_contents(m);
     free(m);
 }
 
@@ -237,10 +247,27 @@ int f8d_models_attach(struct f8d_models *models, struct f8d_pool *pool,
     return 0;
 }
 
+/* Unmapping a large model's weights (tens of MB of pages) would hold the loop for
+ * milliseconds: it is done on libuv's pool, like loading. */
+static void destroy_work(uv_work_t *w)
+{
+    f8d_background_thread();
+    free_contents(w->data);
+}
+
+static void destroy_done(uv_work_t *w, int status)
+{
+    (void)status; /* never cancelled */
+    free(w->data);
+}
+
 static void on_batcher_closed(uv_handle_t *h)
 {
     struct f8d_batcher *b = h->data;
-    f8d_model_destroy(b->model);
+    struct f8d_model *m = b->model;
+    m->destroy.data = m;
+    if (uv_queue_work(h->loop, &m->destroy, destroy_work, destroy_done) != 0)
+        f8d_model_destroy(m); /* cannot happen with valid arguments: free it here, then */
 }
 
 void f8d_model_ref(struct f8d_model *m)

@@ -41,6 +41,7 @@ struct f8d_model {
     struct f8d_batcher batcher;
     unsigned refs;
     bool attached;
+    uv_work_t destroy;          /* frees it off the loop once the last reference is gone */
     struct f8d_model_metrics *metrics;
 };
 
