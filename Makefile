@@ -20,10 +20,12 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
 # Each part sees only the headers it may use: the engine its own, the imaging library the
-# engine's public one, the daemon both public headers and its own src/ (core/, http/).
+# engine's public one, the daemon both public headers and its own src/ (core/, http/), and
+# the daemon's core/ only itself (no front end's headers).
 INC_ENGINE  := -Iengine/include -Iengine/src
 INC_IMAGING := -Iengine/include -Iimaging/include
 INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src
+INC_CORE    := -Iengine/include -Iimaging/include -Idaemon/src/core
 INC_CLI     := -Iengine/include -Iimaging/include
 INC_TESTS   := -Iengine/include -Iimaging/include -Idaemon/src
 INC_BENCH   := -Iengine/include
@@ -55,6 +57,8 @@ ISA_AVX2       := -mavx2 -mfma -mbmi2
 $(BUILD)/obj/engine/%.o $(BUILD)/asan/engine/%.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/obj/imaging/%.o $(BUILD)/asan/imaging/%.o: INCLUDES = $(INC_IMAGING)
 $(BUILD)/obj/daemon/%.o $(BUILD)/asan/daemon/%.o: INCLUDES = $(INC_DAEMON)
+# core/ knows no protocol: it cannot even name a front end's header
+$(BUILD)/obj/daemon/src/core/%.o $(BUILD)/asan/daemon/src/core/%.o: INCLUDES = $(INC_CORE)
 $(BUILD)/obj/engine/cli/%.o $(BUILD)/asan/engine/cli/%.o: INCLUDES = $(INC_CLI)
 $(BUILD)/asan/tests/%.o: INCLUDES = $(INC_TESTS)
 $(BUILD)/obj/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI) -O3

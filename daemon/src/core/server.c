@@ -1,6 +1,7 @@
 /* f8d server: the context, its lifecycle, signals, reload, shutdown, systemd notification. */
 #include "server.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <signal.h>
@@ -13,7 +14,6 @@
 #include <systemd/sd-daemon.h>
 
 #include "errors.h"
-#include "http/http_loop.h"
 #include "background.h"
 #include "cpus.h"
 #include "log.h"
@@ -33,6 +33,24 @@ struct f8d_reload {
 bool f8d_server_ready(const struct f8d_server *s)
 {
     return !s->stopping && s->models.count > 0;
+}
+
+void f8d_handle_closed(uv_handle_t *handle)
+{
+    struct f8d_server *s = handle->data;
+    s->handles_open--;
+}
+
+static void frontends_stop(struct f8d_server *s)
+{
+    for (size_t i = 0; i < s->n_frontends; i++)
+        s->frontends[i]->stop(s); /* completes (and frees) every open request */
+}
+
+static void frontends_release(struct f8d_server *s)
+{
+    for (size_t i = 0; i < s->n_frontends; i++)
+        s->frontends[i]->release(s);
 }
 
 static void close_handle(uv_handle_t *h)
@@ -68,9 +86,9 @@ void f8d_server_check_stop(struct f8d_server *s)
     if (s->active_requests > 0)
         f8d_log("closing %u open connection(s) that did not finish in time",
                 s->active_requests);
-    f8d_http_stop(s); /* completes (and frees) every open request */
+    frontends_stop(s);
     f8d_models_release(&s->models);
-    f8d_http_free_requests(s);
+    frontends_release(s);
     f8d_pool_close(&s->pool, pool_closed);
     uv_timer_stop(&s->drain_timer);
     close_handle((uv_handle_t *)&s->drain_timer);
@@ -90,7 +108,8 @@ static void on_drain_timeout(uv_timer_t *t)
 static void stop_accepting(struct f8d_server *s)
 {
     s->accepting_stopped = true;
-    f8d_http_quiesce(s); /* open connections are still served */
+    for (size_t i = 0; i < s->n_frontends; i++)
+        s->frontends[i]->quiesce(s); /* open connections are still served */
     uv_timer_start(&s->drain_timer, on_drain_timeout, s->opts.drain_timeout_ms, 0);
 }
 
@@ -307,11 +326,15 @@ static void start_watchdog(struct f8d_server *s)
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
-int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *err,
+int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
+                    const struct f8d_frontend *const *frontends, size_t n, char *err,
                     size_t errlen)
 {
+    assert(n <= F8D_MAX_FRONTENDS);
     memset(s, 0, sizeof(*s));
     s->opts = *opts;
+    for (size_t i = 0; i < n; i++)
+        s->frontends[s->n_frontends++] = frontends[i];
     if (s->opts.threads == 0)
         s->opts.threads = f8d_cpu_count();
     struct timespec ts;
@@ -361,18 +384,10 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *
         start_signal(s, &s->sigterm, SIGTERM, err, errlen) != 0 ||
         start_signal(s, &s->sighup, SIGHUP, err, errlen) != 0)
         return -1;
-    if (f8d_http_start(s, err, errlen) != 0)
-        return -1;
-    char urls[F8D_MAX_LISTENERS * 80];
-    size_t used = 0;
-    urls[0] = '\0';
-    for (unsigned i = 0; i < s->n_listeners; i++)
-        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
-                                 i ? ", " : "", s->listeners[i].addr, s->listeners[i].port);
-    f8d_log("listening on %s (%zu model(s), %u inference worker(s), max body %" PRIu64
-            " bytes%s%s)",
-            urls, s->models.count, s->pool.n_workers, s->opts.max_body_bytes,
-            s->opts.config[0] ? ", config " : "", s->opts.config);
+    for (size_t i = 0; i < s->n_frontends; i++) {
+        if (s->frontends[i]->start(s, err, errlen) != 0)
+            return -1;
+    }
     start_watchdog(s);
     sd_notify(0, "READY=1");
     return 0;
@@ -401,8 +416,7 @@ static void close_any(uv_handle_t *h, void *arg)
 
 void f8d_server_free(struct f8d_server *s)
 {
-    if (s->n_listeners > 0) /* init failed after HTTP started, or run never happened */
-        f8d_http_stop(s);
+    frontends_stop(s); /* init failed after a front end started, or run never happened */
     if (s->loop_ready) {
         f8d_models_release(&s->models);
         f8d_pool_close(&s->pool, pool_closed);
@@ -415,6 +429,6 @@ void f8d_server_free(struct f8d_server *s)
     } else {
         f8d_models_release(&s->models);
     }
-    f8d_http_free_requests(s);
+    frontends_release(s);
     f8d_metrics_free(&s->metrics);
 }

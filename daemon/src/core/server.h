@@ -2,7 +2,7 @@
  * f8d server: the one context that owns everything (options, models, metrics, the libuv loop
  * and its handles, the MHD daemons, counters), and its lifecycle:
  *
- *   f8d_server_init   load models, start HTTP on the loop, install signal handlers
+ *   f8d_server_init   load models, start the front ends on the loop, install signal handlers
  *   f8d_server_run    run the loop until a signal has stopped the server; returns 0
  *   f8d_server_free   free everything init made (also after a failed init)
  *
@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "frontend.h"
 #include "metrics.h"
 #include "models.h"
 #include "options.h"
@@ -53,6 +54,8 @@ struct f8d_deadlines;
 
 struct f8d_server {
     struct f8d_options opts;
+    const struct f8d_frontend *frontends[F8D_MAX_FRONTENDS]; /* the protocols it serves */
+    size_t n_frontends;
     struct f8d_models models;
     struct f8d_metrics metrics;
     struct f8d_pool pool;    /* the inference workers */
@@ -90,10 +93,17 @@ struct f8d_server {
     bool stopped;            /* HTTP is down, handles closing */
 };
 
-int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts, char *err,
+/* Loads the models, starts the pool and the loop's handles, then each front end in
+ * frontends[0..n) (at most F8D_MAX_FRONTENDS). */
+int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
+                    const struct f8d_frontend *const *frontends, size_t n, char *err,
                     size_t errlen);
 int f8d_server_run(struct f8d_server *s);
 void f8d_server_free(struct f8d_server *s);
+
+/* Close callback for the handles the server and its front ends own (handle->data is the
+ * server): counts them down. */
+void f8d_handle_closed(uv_handle_t *handle);
 
 /* True while the server answers "ready": models loaded and not shutting down. */
 bool f8d_server_ready(const struct f8d_server *s);

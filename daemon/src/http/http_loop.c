@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,6 @@
 #include "http_guard.h"
 #include "core/log.h"
 #include "core/server.h"
-
-void f8d_handle_closed(uv_handle_t *handle)
-{
-    struct f8d_server *s = handle->data;
-    s->handles_open--;
-}
 
 /* MHD's messages: kept for startup errors, logged once serving. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -253,6 +248,22 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
     return 0;
 }
 
+/* "listening on http://127.0.0.1:8080, http://[::1]:8080 (...)": tests and tools read the
+ * port from this line. */
+static void log_listening(const struct f8d_server *s)
+{
+    char urls[F8D_MAX_LISTENERS * 80];
+    size_t used = 0;
+    urls[0] = '\0';
+    for (unsigned i = 0; i < s->n_listeners; i++)
+        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
+                                 i ? ", " : "", s->listeners[i].addr, s->listeners[i].port);
+    f8d_log("listening on %s (%zu model(s), %u inference worker(s), max body %" PRIu64
+            " bytes%s%s)",
+            urls, s->models.count, s->pool.n_workers, s->opts.max_body_bytes,
+            s->opts.config[0] ? ", config " : "", s->opts.config);
+}
+
 int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
 {
     uv_prepare_init(&s->loop, &s->http_hook);
@@ -278,6 +289,7 @@ int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
         snprintf(err, errlen, "host: no address to listen on");
         return -1;
     }
+    log_listening(s);
     return 0;
 }
 
@@ -314,3 +326,11 @@ void f8d_http_stop(struct f8d_server *s)
     }
     f8d_deadlines_close(&s->deadlines);
 }
+
+const struct f8d_frontend f8d_http_frontend = {
+    .name = "http",
+    .start = f8d_http_start,
+    .quiesce = f8d_http_quiesce,
+    .stop = f8d_http_stop,
+    .release = f8d_http_free_requests,
+};

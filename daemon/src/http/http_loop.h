@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "core/frontend.h"
+
 struct f8d_server;
 
 /* Binds every address of opts.host (separated by commas or blanks; "ADDR:PORT" or
@@ -32,7 +34,8 @@ void f8d_http_stop(struct f8d_server *s);
 /* Frees the HTTP request structs kept for reuse (dispatch.c). */
 void f8d_http_free_requests(struct f8d_server *s);
 
-/* Close callback for the server's handles: counts them down. */
-void f8d_handle_closed(uv_handle_t *handle);
+/* The HTTP front end, as the server runs it (core/frontend.h): start, quiesce, stop and
+ * release are the functions above. */
+extern const struct f8d_frontend f8d_http_frontend;
 
 #endif /* F8D_HTTP_LOOP_H */
