@@ -47,6 +47,11 @@ DAEMON_SRC  := $(wildcard daemon/src/*/*.c)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
+# The builds inside `make run` and `make test` use every core unless -j was given (then the
+# jobserver shares it); the tests themselves run one after another.
+NPROC      := $(shell nproc 2>/dev/null || echo 1)
+BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 
 # Engine kernels named *_avx512vnni.c / *_avx512bw.c / *_avx2.c are compiled for that instruction set only;
@@ -76,7 +81,7 @@ deps:
 	@./scripts/install-deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT)
 
 # ---- release build ------------------------------------------------------------------
@@ -134,8 +139,8 @@ asan: $(BUILD)/asan/f8 $(BUILD)/asan/f8d $(UNIT_BINS)
 # ---- tests --------------------------------------------------------------------------
 # Every C test binary runs on its own so that a crash fails one file, not the suite.
 test: deps
-	@$(MAKE) --no-print-directory all asan
-	@$(MAKE) --no-print-directory test-c test-trainer test-integration
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all asan
+	@$(MAKE) --no-print-directory -j1 test-c test-trainer test-integration
 	@echo "make test: all tests passed"
 
 test-c: asan

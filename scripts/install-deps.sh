@@ -57,6 +57,11 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
+# Another apt or dpkg (unattended-upgrades, a second `make test`) may hold the locks: wait for
+# them up to 10 minutes instead of failing (apt >= 1.9.11; the update waits on the lists lock,
+# the install on dpkg's).
+LOCK_WAIT="-o DPkg::Lock::Timeout=600"
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing
+$SUDO apt-get $LOCK_WAIT update -q
+# shellcheck disable=SC2086
+$SUDO apt-get $LOCK_WAIT install -y -q --no-install-recommends $missing

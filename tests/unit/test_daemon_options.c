@@ -341,6 +341,33 @@ static void test_cgroup_quota(void)
     CU_ASSERT_EQUAL(rmdir(root), 0);
 }
 
+/* restricted_api = HEADER:VALUE: split, trimmed, checked; errors never quote the value. */
+static void test_restricted_api(void)
+{
+    struct f8d_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m"), &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.restricted_header, "");
+    CU_ASSERT_STRING_EQUAL(f8d_options_restricted_value(&o), "");
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--restricted-api", " X-Admin-Key : s3:cret "),
+                          &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.restricted_header, "X-Admin-Key");
+    CU_ASSERT_STRING_EQUAL(f8d_options_restricted_value(&o), "s3:cret");
+    struct f8d_options copy = o; /* the value is found again in a copy (server.opts) */
+    CU_ASSERT_STRING_EQUAL(f8d_options_restricted_value(&copy), "s3:cret");
+    const char *bad[] = {"s3cret", ":s3cret", "X Key:s3cret", "X(Key):s3cret", "X-Key:",
+                         "X-Key:   ", "X-Key:s3\x01" "cret"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--restricted-api", (char *)bad[i]), &o,
+                              err), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "restricted_api"));
+        CU_ASSERT_PTR_NULL(strstr(err, "s3"));
+    }
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--user", "nobody"), &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.user, "nobody");
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--user", ""), &o, err), -1);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -353,6 +380,7 @@ int main(void)
     CU_add_test(s, "config file and environment", test_config_file);
     CU_add_test(s, "[model NAME] sections", test_model_sections);
     CU_add_test(s, "config/f8d.conf holds every key at its default", test_shipped_config_is_defaults);
+    CU_add_test(s, "restricted_api and user", test_restricted_api);
     CU_add_test(s, "cpu count", test_cpu_count);
     CU_add_test(s, "cgroup v1 and v2 CPU quota", test_cgroup_quota);
     CU_basic_set_mode(CU_BRM_VERBOSE);

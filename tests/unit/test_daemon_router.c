@@ -146,6 +146,25 @@ static void test_top_k_bad(void)
     CU_ASSERT_EQUAL(k, 1000);
 }
 
+/* restricted_api guards exactly the routes that change the server, whatever the method. */
+static void test_changes_server(void)
+{
+    struct f8d_route r;
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/v2/repository/reload", &r), 0);
+    CU_ASSERT_TRUE(r.changes_server);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/v2/repository/reload", &r), 405);
+    CU_ASSERT_TRUE(r.changes_server);
+    const char *reads[][2] = {
+        {"GET", "/v2/repository/index"}, {"POST", "/v2/repository/index"}, {"GET", "/v2"},
+        {"GET", "/v2/health/live"}, {"GET", "/v2/health/ready"}, {"GET", "/metrics"},
+        {"POST", "/predictions/m"}, {"POST", "/v2/models/m/infer"}, {"GET", "/v2/models/m"},
+        {"GET", "/v2/models/m/ready"}, {"GET", "/nowhere"}};
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        f8d_route_parse(reads[i][0], reads[i][1], &r);
+        CU_ASSERT_FALSE(r.changes_server);
+    }
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -158,6 +177,7 @@ int main(void)
     CU_add_test(s, "model routes", test_model_routes);
     CU_add_test(s, "v2 infer and versions", test_v2_infer_and_versions);
     CU_add_test(s, "metrics and repository", test_metrics_and_repository);
+    CU_add_test(s, "routes that change the server", test_changes_server);
     CU_add_test(s, "top_k values", test_top_k);
     CU_add_test(s, "top_k bad values", test_top_k_bad);
     CU_basic_set_mode(CU_BRM_VERBOSE);

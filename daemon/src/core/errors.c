@@ -22,6 +22,7 @@ static const struct {
     [-F8D_ELOAD] = {"ELOAD", "a model could not be loaded"},
     [-F8D_EINTERNAL] = {"EINTERNAL", "internal error"},
     [-F8D_EUNSUPPORTED] = {"EUNSUPPORTED", "not implemented"},
+    [-F8D_EFORBIDDEN] = {"EFORBIDDEN", "forbidden"},
 };
 
 static int known(int err)

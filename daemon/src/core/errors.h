@@ -25,11 +25,12 @@ enum {
     F8D_ECANCELED = -12,  /* the client went away or cancelled it */
     F8D_ELOAD = -13,      /* a model could not be loaded (a reload's answer) */
     F8D_EINTERNAL = -14,  /* the engine failed: a bug */
-    F8D_EUNSUPPORTED = -15 /* a feature of the protocol the server does not implement */
+    F8D_EUNSUPPORTED = -15, /* a feature of the protocol the server does not implement */
+    F8D_EFORBIDDEN = -16  /* the call changes the server and lacks the restricted_api header */
 };
 
 /* Number of codes, F8D_OK included (for tables indexed by -code). */
-#define F8D_NUM_ERRORS 16
+#define F8D_NUM_ERRORS 17
 
 /* "invalid request", "no such model or path", ...; "unknown error" for other values. */
 const char *f8d_strerror(int err);

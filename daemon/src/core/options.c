@@ -76,6 +76,15 @@ static const struct opt_def OPTS[] = {
      "on SIGTERM: close connections still open this long after accepting stopped", GLOBAL},
     {"access_log", "on|off", OPT_BOOL, 0, 1, OFF(access_log),
      "one log line per request (id, method, path, status, latency)", GLOBAL},
+    {"restricted_api", "HEADER:VALUE", OPT_STRING, 0, 0, OFF(restricted_api),
+     "calls that change the server (POST /v2/repository/reload) must carry header HEADER "
+     "with this VALUE, or get 403 (Triton's --http-restricted-api); empty = anyone may",
+     GLOBAL},
+    {"user", "NAME", OPT_STRING, 0, 0, OFF(user),
+     "started as root: once the ports are bound and the models read, run as user NAME (its "
+     "primary group, no supplementary groups); the models directory must be readable by it "
+     "for reloads. Ignored when not started as root; empty = stay root (with a warning)",
+     GLOBAL},
 };
 
 #define NOPTS (sizeof(OPTS) / sizeof(OPTS[0]))
@@ -528,6 +537,66 @@ static int parse_flags(int argc, char **argv, struct f8d_options *opts, char *er
     return 0;
 }
 
+/* RFC 9110 token characters (a header name). */
+static bool is_tchar(char c)
+{
+    return isalnum((unsigned char)c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
+{
+    opts->restricted_header[0] = '\0';
+    opts->restricted_value_at = 0;
+    if (opts->restricted_api[0] == '\0')
+        return 0;
+    /* Never quote the value in a message: it is a secret. */
+    const char *spec = opts->restricted_api;
+    const char *colon = strchr(spec, ':');
+    if (colon == NULL) {
+        snprintf(err, errlen, "restricted_api: expected HEADER:VALUE (no ':' found)");
+        return -1;
+    }
+    const char *h = spec, *h_end = colon;
+    while (h < h_end && (*h == ' ' || *h == '\t'))
+        h++;
+    while (h_end > h && (h_end[-1] == ' ' || h_end[-1] == '\t'))
+        h_end--;
+    size_t hlen = (size_t)(h_end - h);
+    if (hlen == 0 || hlen >= sizeof(opts->restricted_header)) {
+        snprintf(err, errlen, "restricted_api: the header name before ':' must be 1 to %zu "
+                              "characters", sizeof(opts->restricted_header) - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < hlen; i++) {
+        if (!is_tchar(h[i])) {
+            snprintf(err, errlen, "restricted_api: '%.*s' is not a header name", (int)hlen, h);
+            return -1;
+        }
+    }
+    /* HTTP drops the spaces around a header value: so does the comparison. */
+    char *v = (char *)colon + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vlen = strlen(v);
+    while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+        v[--vlen] = '\0';
+    if (vlen == 0) {
+        snprintf(err, errlen, "restricted_api: header %.*s needs a non-empty value after ':'",
+                 (int)hlen, h);
+        return -1;
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            snprintf(err, errlen, "restricted_api: the value has a control character");
+            return -1;
+        }
+    }
+    memcpy(opts->restricted_header, h, hlen);
+    opts->restricted_header[hlen] = '\0';
+    opts->restricted_value_at = (unsigned)(v - opts->restricted_api);
+    return 0;
+}
+
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen)
 {
@@ -567,7 +636,7 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
                               "or F8D_MODELS; see --help)");
         return -1;
     }
-    return 0;
+    return f8d_options_check(opts, err, errlen);
 }
 
 int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err,

@@ -71,6 +71,12 @@ struct f8d_options {
     unsigned drain_delay_ms;       /* SIGTERM: not ready but still accepting this long */
     unsigned drain_timeout_ms;     /* SIGTERM: then close connections still open after this */
     bool access_log;               /* one log line per request */
+    char restricted_api[1024];     /* "HEADER:VALUE" the management calls need ("" = none) */
+    char user[256];                /* started as root: run as this user once started */
+    /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
+     * and where its value starts in restricted_api (an offset: the struct is copied). */
+    char restricted_header[128];
+    unsigned restricted_value_at;
     struct f8d_model_section models[F8D_MAX_MODEL_SECTIONS]; /* [model NAME] sections */
     unsigned n_models;
 };
@@ -85,6 +91,17 @@ void f8d_options_defaults(struct f8d_options *opts);
  * ("f8d.conf:12: max_queue: ..."). */
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
+
+/* Checks what one key alone cannot (restricted_api's HEADER:VALUE) and fills the fields
+ * derived from them; f8d_options_load calls it last. Returns 0 or -1 with a message that never
+ * quotes the restricted_api value. */
+int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen);
+
+/* The value restricted_api requires ("" when unrestricted); valid after f8d_options_check. */
+static inline const char *f8d_options_restricted_value(const struct f8d_options *opts)
+{
+    return opts->restricted_header[0] ? opts->restricted_api + opts->restricted_value_at : "";
+}
 
 /* Same without environment (kept for tests and callers that want flags only). */
 int f8d_options_parse(int argc, char **argv, struct f8d_options *opts, char *err,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <systemd/sd-daemon.h>
@@ -17,6 +18,7 @@
 #include "background.h"
 #include "cpus.h"
 #include "log.h"
+#include "privileges.h"
 #include "request.h"
 
 struct f8d_reload {
@@ -347,6 +349,22 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
+    /* Root binds the ports and reads the models, then becomes `user` (below). The user is
+     * looked up first, so a wrong name fails the start before anything is loaded. */
+    struct f8d_user user;
+    bool drop = false;
+    if (s->opts.user[0] != '\0') {
+        if (f8d_user_lookup(s->opts.user, &user, err, errlen) != 0)
+            return -1;
+        drop = geteuid() == 0;
+        if (!drop)
+            f8d_log("user %s ignored: not started as root (running as uid %u)", user.name,
+                    (unsigned)geteuid());
+    } else if (geteuid() == 0) {
+        f8d_log("warning: running as root; set `user` (--user NAME, F8D_USER) to run as "
+                "another user once the ports are bound and the models read");
+    }
+
     if (f8d_metrics_init(&s->metrics) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -388,6 +406,15 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
         if (s->frontends[i]->start(s, err, errlen) != 0)
             return -1;
     }
+    if (drop) {
+        if (f8d_drop_privileges(&user, err, errlen) != 0)
+            return -1;
+        f8d_log("running as user %s (uid %u, gid %u, no supplementary groups)", user.name,
+                (unsigned)user.uid, (unsigned)user.gid);
+    }
+    if (s->opts.restricted_header[0] != '\0')
+        f8d_log("restricted API: calls that change the server need the header %s",
+                s->opts.restricted_header);
     start_watchdog(s);
     sd_notify(0, "READY=1");
     return 0;

@@ -24,6 +24,7 @@
 #include "http_guard.h"
 #include "http_loop.h"
 #include "json_reply.h"
+#include "restricted.h"
 
 long long f8d_http_content_length(const struct f8d_http_request *req)
 {
@@ -231,6 +232,7 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
     struct f8d_server *s = req->server;
     struct f8d_request *core = &req->core;
     int rc = f8d_route_parse(method, url, &req->route);
+    char why[F8D_ERR_SIZE];
 
     if (req->route.model[0] != '\0') /* held until the request ends, across reloads */
         f8d_request_set_model(core, f8d_models_find(&s->models, req->route.model));
@@ -244,6 +246,9 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
     } else if (rc == 405) {
         f8d_request_fail(core, F8D_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
                          method, url, req->route.allow);
+    } else if (req->route.changes_server &&
+               f8d_restricted_check(&s->opts, req->conn, why, sizeof(why)) != F8D_OK) {
+        f8d_request_fail(core, F8D_EFORBIDDEN, "%s", why); /* every management route, here */
     } else if (req->route.kind == F8D_ROUTE_PREDICT) {
         f8d_predict_begin(req);
     } else if (req->route.kind == F8D_ROUTE_INFER) {

@@ -9,6 +9,7 @@ unsigned f8d_http_status(int err)
     case F8D_OK: return 200;
     case F8D_EINVAL:
     case F8D_EDECODE: return 400;       /* the client sent something it should not have */
+    case F8D_EFORBIDDEN: return 403;    /* restricted_api: the header is missing or wrong */
     case F8D_ENOTFOUND: return 404;
     case F8D_EMETHOD: return 405;
     case F8D_ETOOBIG: return 413;

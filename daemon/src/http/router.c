@@ -28,11 +28,19 @@ static int take_name(const char *s, size_t len, struct f8d_route *out)
     return 0;
 }
 
+/* The routes that change the server (models loaded, unloaded, reloaded): restricted_api
+ * applies to these, whatever their method. A new management route is marked here. */
+static const bool CHANGES_SERVER[] = {
+    [F8D_ROUTE_RELOAD] = true,
+};
+
 static int with_method(struct f8d_route *out, enum f8d_route_kind kind, int allowed,
                        const char *allow)
 {
     out->kind = kind;
     out->allow = allow;
+    out->changes_server = (size_t)kind < sizeof(CHANGES_SERVER) / sizeof(CHANGES_SERVER[0]) &&
+                          CHANGES_SERVER[kind];
     return allowed ? 0 : 405;
 }
 

@@ -13,10 +13,14 @@
  *   GET|HEAD /metrics                    F8D_ROUTE_METRICS
  *   POST     /v2/repository/reload       F8D_ROUTE_RELOAD
  *   GET|POST /v2/repository/index        F8D_ROUTE_REPO_INDEX
+ *
+ * A route that changes the server (loads, unloads or reloads models) is marked
+ * `changes_server`: the one place that decides which calls `restricted_api` guards.
  */
 #ifndef F8D_ROUTER_H
 #define F8D_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +46,7 @@ struct f8d_route {
     char model[F8D_MODEL_NAME_MAX + 1]; /* "" when the route has no model */
     char version[32];          /* "" unless the path named one */
     const char *allow;         /* value of the Allow header for this path */
+    bool changes_server;       /* a management call (reload): guarded by restricted_api */
 };
 
 /* Returns 0 when path and method match a route, 404 when the path is unknown (kind NONE),
