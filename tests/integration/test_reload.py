@@ -57,12 +57,17 @@ def test_reload_under_load_zero_failures(model_file, fashion_test_set):
         stop.set()
         for c in clients:
             c.join(30)
+        # Requests for a reload while one runs are merged into one more run after it (and an
+        # endpoint call is answered by the running one), so six requests make 2 to 6 reloads,
+        # fewer the slower a reload is (ASan, a busy host).
         deadline = time.monotonic() + 10
-        while daemon.stderr.count("reloaded 2 model(s)") < 6 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert daemon.stderr.count("reloaded 2 model(s)") >= 6, daemon.stderr[-3000:]
+        while "reloading models" in daemon.stderr.rsplit("reloaded 2 model(s)", 1)[-1] and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)  # the last merged run is still going
+        done = daemon.stderr.count("reloaded 2 model(s)")
+        assert 2 <= done <= 6, daemon.stderr[-3000:]
         text = metrics(daemon)
-        assert metric(text, "f8d_reloads_total", result="ok") >= 6
+        assert metric(text, "f8d_reloads_total", result="ok") == done
         assert metric(text, "f8d_reloads_total", result="failed") == 0
     finally:
         stop.set()
