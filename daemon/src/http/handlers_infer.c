@@ -34,6 +34,7 @@
 #include "core/server.h"
 #include "handlers.h"
 #include "json_reply.h"
+#include "json_scan.h"
 
 #define MAX_OUTPUTS 4
 
@@ -52,6 +53,8 @@ struct f8d_infer {
     uint8_t *blob;           /* decoded images / pixels */
     struct out_req outputs[MAX_OUTPUTS];
     unsigned n_outputs;
+    const char *json;        /* the JSON text while parsing, and where its input's */
+    struct f8d_json_scan scan; /* "data" array is (read from the text, not by jansson) */
     int code;                /* parse result: F8D_OK, or what was wrong */
     char error[F8D_ERR_SIZE];
 };
@@ -344,19 +347,38 @@ static int parse_input(struct f8d_http_request *req, json_t *input, const uint8_
                 return fail(in, F8D_EINVAL, "binary data holds more than %" PRIu64 " images", n);
             return 0;
         }
+        json_t *strings = NULL; /* the data array, built once its length is known to be n */
+        if (in->scan.data_end != 0) {
+            long long k = f8d_json_span_strings(in->json, in->scan.data_start, in->scan.data_end, n);
+            if (k < 0 || (uint64_t)k != n)
+                return fail(in, F8D_EINVAL, "BYTES \"data\" must hold %" PRIu64 " base64 strings", n);
+            json_error_t jerr;
+            strings = json_loadb(in->json + in->scan.data_start,
+                                 in->scan.data_end - in->scan.data_start, 0, &jerr);
+            if (strings == NULL)
+                return fail(in, F8D_EINVAL, "malformed JSON in the BYTES \"data\": %s", jerr.text);
+            data = strings;
+        }
+        int rc = 0;
         long long leaves_n = count_leaves(data, is_string, 0);
-        if (leaves_n < 0 || (uint64_t)leaves_n != n)
-            return fail(in, F8D_EINVAL, "BYTES \"data\" must hold %" PRIu64 " base64 strings", n);
         size_t text = 0;
-        leaves(data, sum_len, &text);
-        in->blob = malloc(text / 4 * 3 + 3);
-        if (in->blob == NULL)
-            return fail(in, F8D_ENOMEM, "out of memory");
-        struct b64ctx c = {req, in->blob, 0, 0, 0};
-        leaves(data, fill_b64, &c);
-        if (c.bad)
-            return fail(in, F8D_EINVAL, "image %d of the BYTES input is not valid base64", c.bad - 1);
-        return 0;
+        if (leaves_n < 0 || (uint64_t)leaves_n != n) {
+            rc = fail(in, F8D_EINVAL, "BYTES \"data\" must hold %" PRIu64 " base64 strings", n);
+        } else {
+            leaves(data, sum_len, &text);
+            in->blob = malloc(text / 4 * 3 + 3);
+            if (in->blob == NULL)
+                rc = fail(in, F8D_ENOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            struct b64ctx c = {req, in->blob, 0, 0, 0};
+            leaves(data, fill_b64, &c);
+            if (c.bad)
+                rc = fail(in, F8D_EINVAL, "image %d of the BYTES input is not valid base64",
+                          c.bad - 1);
+        }
+        json_decref(strings);
+        return rc;
     }
     if (strcmp(dt, "UINT8") == 0) {
         uint64_t n, h, w, c;
@@ -384,15 +406,25 @@ static int parse_input(struct f8d_http_request *req, json_t *input, const uint8_
                 return fail(in, F8D_EINVAL, "binary data must be %zu bytes", bytes);
             pixels = bin;
         } else {
-            long long leaves_n = count_leaves(data, is_byte, 0);
+            /* counted before the buffer is allocated; read from the text when the scanner
+             * found the array (always, unless "data" is not an array) */
+            bool span = in->scan.data_end != 0;
+            long long leaves_n = span ? f8d_json_span_bytes(in->json, in->scan.data_start,
+                                                            in->scan.data_end, NULL, bytes)
+                                      : count_leaves(data, is_byte, 0);
             if (leaves_n < 0 || (uint64_t)leaves_n != bytes)
                 return fail(in, F8D_EINVAL, "UINT8 \"data\" must hold %zu integers from 0 to 255",
                             bytes);
             in->blob = malloc(bytes);
             if (in->blob == NULL)
                 return fail(in, F8D_ENOMEM, "out of memory");
-            struct fill f = {in->blob, 0};
-            leaves(data, fill_byte, &f);
+            if (span) {
+                f8d_json_span_bytes(in->json, in->scan.data_start, in->scan.data_end, in->blob,
+                                    bytes);
+            } else {
+                struct fill f = {in->blob, 0};
+                leaves(data, fill_byte, &f);
+            }
             pixels = in->blob;
         }
         for (unsigned i = 0; i < n; i++) {
@@ -418,8 +450,18 @@ static int parse_request(struct f8d_http_request *req)
                                  "bytes", in->header_len, req->body_len);
         json_len = (size_t)in->header_len;
     }
+    /* The scanner checks the syntax and bounds the values jansson will build; the input's
+     * "data" array is then read from the text by parse_input, and jansson sees "[]". */
+    in->json = (const char *)req->body;
+    int src = f8d_json_scan(in->json, json_len, F8D_JSON_MAX_VALUES, &in->scan);
+    if (src == F8D_JSON_SCAN_SYNTAX)
+        return fail(in, F8D_EINVAL, "malformed JSON at line %d column %d: %s", in->scan.line,
+                    in->scan.column, in->scan.error);
+    if (src == F8D_JSON_SCAN_TOO_MANY)
+        return fail(in, F8D_EINVAL, "the JSON request holds more than %u values besides the "
+                    "input's \"data\" array", F8D_JSON_MAX_VALUES);
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)req->body, json_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = f8d_json_load(in->json, json_len, &in->scan, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return fail(in, F8D_EINVAL, "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
                     jerr.text);
