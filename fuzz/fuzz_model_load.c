@@ -2,6 +2,9 @@
  * libFuzzer harness: the .f8 loader (f8_model_open_buffer), and one f8_run of a batch of one
  * (zeros) on the scalar path when a model is accepted.
  *
+ * With the CPU's best path (AVX2, AVX-512) the run is repeated and must give the scalar
+ * path's logits bit for bit (f8.h: every path computes bit-identical results).
+ *
  * The input is opened twice: as it is (so the header and CRC checks are fuzzed too), then with
  * both CRCs recomputed (mb_fix_crc), so that mutations reach the structural checks behind
  * them instead of stopping at a CRC mismatch. Models whose total MACs or activation bytes are
@@ -46,21 +49,29 @@ static void run_once(const f8_model *model)
     if (macs > MAX_MACS || value_bytes > MAX_VALUE_BYTES)
         return;
 
-    f8_runner_options opts = {.threads = 1, .isa = F8_ISA_SCALAR, .lend_arena = 0};
-    f8_runner *runner = NULL;
-    if (f8_runner_create_opts(model, 1, &opts, &runner) != F8_OK)
-        return;
     size_t image_bytes = (size_t)info->input_h * info->input_w * info->input_c;
     uint8_t *image = calloc(image_bytes ? image_bytes : 1, 1);
-    int32_t *logits = calloc(info->num_classes ? info->num_classes : 1, sizeof(int32_t));
-    if (image != NULL && logits != NULL) {
-        int rc = f8_run(runner, image, 1, logits);
-        if (rc != F8_OK)
+    int32_t *logits[2] = {calloc(info->num_classes + 1u, sizeof(int32_t)),
+                          calloc(info->num_classes + 1u, sizeof(int32_t))};
+    /* the scalar path, and the best one this CPU has: every path must give the same bits */
+    f8_isa isas[2] = {F8_ISA_SCALAR, f8_isa_best()};
+    int runs = isas[1] == F8_ISA_SCALAR ? 1 : 2;
+    int ran = 0;
+    for (int i = 0; i < runs && image != NULL && logits[0] != NULL && logits[1] != NULL; i++) {
+        f8_runner_options opts = {.threads = 1, .isa = isas[i], .lend_arena = 0};
+        f8_runner *runner = NULL;
+        if (f8_runner_create_opts(model, 1, &opts, &runner) != F8_OK)
+            break;
+        if (f8_run(runner, image, 1, logits[i]) != F8_OK)
             abort(); /* an accepted model must run */
+        f8_runner_destroy(runner);
+        ran++;
     }
+    if (ran == 2 && memcmp(logits[0], logits[1], info->num_classes * sizeof(int32_t)) != 0)
+        abort(); /* the scalar and SIMD paths disagree */
     free(image);
-    free(logits);
-    f8_runner_destroy(runner);
+    free(logits[0]);
+    free(logits[1]);
 }
 
 static void open_one(const uint8_t *data, size_t size)
