@@ -152,7 +152,8 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 # One harness per target in fuzz/, each built with clang -fsanitize=fuzzer,address,undefined
 # over the sources it exercises, compiled for it into build/fuzz/ (same include paths and ISA
 # flags per part as above). `make fuzz` runs each for FUZZ_SECONDS on a copy of its seed
-# corpus (fuzz/corpus/NAME/, new inputs go to build/fuzz/corpus/NAME/); a crash, leak, UB or
+# corpus (fuzz/corpus/NAME/, new inputs go to build/fuzz/corpus/NAME/; fuzz/NAME.dict, if
+# present, is its dictionary); a crash, leak, UB or
 # timeout stops the harness, leaves the input in build/fuzz/artifacts/NAME/ and fails make.
 # `make fuzz-smoke` (part of `make test`) runs each for 5 seconds.
 FUZZ_CC      ?= clang
@@ -213,6 +214,7 @@ fuzz: fuzz-build
 	    echo "== $$t: $(FUZZ_SECONDS) s"; \
 	    if ! ./$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	        -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+	        $$(test -f fuzz/$$c.dict && echo -dict=fuzz/$$c.dict) \
 	        -artifact_prefix=$(BUILD)/fuzz/artifacts/$$c/ \
 	        $(BUILD)/fuzz/corpus/$$c > $(BUILD)/fuzz/$$t.log 2>&1; then \
 	        tail -n 60 $(BUILD)/fuzz/$$t.log; echo "$$t: FAILED (input in $(BUILD)/fuzz/artifacts/$$c/)"; \
