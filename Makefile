@@ -6,6 +6,7 @@
 #   make model   retrain models/fashion.f8 (~27 min on 2 cores; the result is committed)
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
+#   make fuzz    build the libFuzzer harnesses (fuzz/) and run each FUZZ_SECONDS (60) seconds
 #
 # Sources are found by wildcard: a new .c file in a part's src/ folder is built without
 # touching this file. Release objects go to build/obj, sanitizer objects to build/asan.
@@ -73,7 +74,8 @@ $(BUILD)/asan/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
-.PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon
+.PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon \
+        fuzz fuzz-build fuzz-smoke
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
 
@@ -140,7 +142,7 @@ asan: $(BUILD)/asan/f8 $(BUILD)/asan/f8d $(UNIT_BINS)
 # Every C test binary runs on its own so that a crash fails one file, not the suite.
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) all asan
-	@$(MAKE) --no-print-directory -j1 test-c test-trainer test-integration
+	@$(MAKE) --no-print-directory -j1 test-c test-trainer test-integration fuzz-smoke
 	@echo "make test: all tests passed"
 
 test-c: asan
@@ -154,6 +156,84 @@ test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
 	F8D_BIN=$(CURDIR)/$(BUILD)/asan/f8d F8_BIN=$(CURDIR)/$(BUILD)/f8 \
 	    PYTHONPATH=$(CURDIR)/trainer:$(CURDIR)/tests/integration \
 	    $(PYTHON) -m pytest -q tests/integration
+
+# ---- fuzzing (libFuzzer; docs/RELIABILITY.md) ---------------------------------------
+# One harness per target in fuzz/, each built with clang -fsanitize=fuzzer,address,undefined
+# over the sources it exercises, compiled for it into build/fuzz/ (same include paths and ISA
+# flags per part as above). `make fuzz` runs each for FUZZ_SECONDS on a copy of its seed
+# corpus (fuzz/corpus/NAME/, new inputs go to build/fuzz/corpus/NAME/; fuzz/NAME.dict, if
+# present, is its dictionary); a crash, leak, UB or
+# timeout stops the harness, leaves the input in build/fuzz/artifacts/NAME/ and fails make.
+# `make fuzz-smoke` (part of `make test`) runs each for 5 seconds.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS_FUZZ  := $(CSTD) $(WARN) -Wno-unknown-warning-option -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link
+FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+# The daemon sources a harness needs (pure parsing: no MHD connection, no server).
+FUZZ_DAEMON_SRC := daemon/src/http/kserve_parse.c daemon/src/http/json_scan.c daemon/src/http/base64.c \
+                   daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c
+
+$(BUILD)/fuzz/engine/%.o: INCLUDES = $(INC_ENGINE)
+$(BUILD)/fuzz/imaging/%.o: INCLUDES = $(INC_IMAGING)
+$(BUILD)/fuzz/daemon/%.o: INCLUDES = $(INC_DAEMON)
+$(BUILD)/fuzz/fuzz/fuzz_model_load.o: INCLUDES = $(INC_ENGINE)
+$(BUILD)/fuzz/fuzz/fuzz_jpeg.o: INCLUDES = $(INC_IMAGING)
+$(BUILD)/fuzz/fuzz/fuzz_kserve.o $(BUILD)/fuzz/fuzz/fuzz_http_front.o: INCLUDES = $(INC_DAEMON)
+$(BUILD)/fuzz/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
+$(BUILD)/fuzz/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW)
+$(BUILD)/fuzz/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
+
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_FUZZ) $(INCLUDES) $(ISA_FLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libf8.a: $(call obj,fuzz,$(ENGINE_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/libf8img.a: $(call obj,fuzz,$(IMAGING_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/libf8d.a: $(call obj,fuzz,$(FUZZ_DAEMON_SRC))
+	rm -f $@ && ar rcs $@ $^
+
+FUZZ_LINK = $(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
+
+$(BUILD)/fuzz/fuzz_model_load: $(BUILD)/fuzz/fuzz/fuzz_model_load.o $(BUILD)/fuzz/libf8.a
+	$(FUZZ_LINK) $(LIBS_ENGINE)
+
+$(BUILD)/fuzz/fuzz_jpeg: $(BUILD)/fuzz/fuzz/fuzz_jpeg.o $(BUILD)/fuzz/libf8img.a \
+                         $(BUILD)/fuzz/libf8.a
+	$(FUZZ_LINK) $(LIBS_IMAGING) $(LIBS_ENGINE)
+
+$(BUILD)/fuzz/fuzz_kserve $(BUILD)/fuzz/fuzz_http_front: $(BUILD)/fuzz/%: \
+        $(BUILD)/fuzz/fuzz/%.o $(BUILD)/fuzz/libf8d.a
+	$(FUZZ_LINK) $(LIBS_DAEMON)
+
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness in turn, on a fresh copy of its corpus; the final stats line goes to
+# build/fuzz/NAME.log (docs/RELIABILITY.md quotes them).
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    c=$${t#fuzz_}; rm -rf $(BUILD)/fuzz/corpus/$$c; mkdir -p $(BUILD)/fuzz/corpus/$$c \
+	        $(BUILD)/fuzz/artifacts/$$c; cp fuzz/corpus/$$c/* $(BUILD)/fuzz/corpus/$$c/; \
+	    echo "== $$t: $(FUZZ_SECONDS) s"; \
+	    if ! ./$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+	        $$(test -f fuzz/$$c.dict && echo -dict=fuzz/$$c.dict) \
+	        -artifact_prefix=$(BUILD)/fuzz/artifacts/$$c/ \
+	        $(BUILD)/fuzz/corpus/$$c > $(BUILD)/fuzz/$$t.log 2>&1; then \
+	        tail -n 60 $(BUILD)/fuzz/$$t.log; echo "$$t: FAILED (input in $(BUILD)/fuzz/artifacts/$$c/)"; \
+	        exit 1; fi; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $(BUILD)/fuzz/$$t.log || tail -n 3 $(BUILD)/fuzz/$$t.log; \
+	    grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log || true; \
+	done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 # ---- model --------------------------------------------------------------------------
 model: deps

@@ -18,6 +18,8 @@ libturbojpeg0-dev
 libjansson-dev
 libsystemd-dev
 libcunit1-dev
+clang
+libclang-rt-14-dev
 python3
 python3-numpy
 python3-torch

@@ -13,7 +13,7 @@ import pytest
 from f8d_process import serving
 import fmnist
 
-SECONDS = 3.0
+SECONDS = 4.0
 
 
 @pytest.fixture
@@ -75,6 +75,6 @@ def test_neither_model_starves(two_models):
     busy = after.get("busy", 0) - before.get("busy", 0)
     quiet = after.get("quiet", 0) - before.get("quiet", 0)
     total = busy + quiet
-    assert total >= 20, (busy, quiet, answered)  # the workers were saturated for a while
+    assert total >= 10, (busy, quiet, answered)  # the worker was saturated for a while
     assert quiet >= total / 3, ("quiet model starved", busy, quiet, answered)
     assert busy >= total / 3, ("busy model starved", busy, quiet, answered)
