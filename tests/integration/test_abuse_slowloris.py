@@ -136,3 +136,23 @@ def test_idle_keepalive_connection_outlives_the_head_deadline(slow_daemon, fashi
         assert status == 200, answer
     finally:
         conn.close()
+
+
+def test_new_client_served_once_slow_ones_at_the_limit_are_cut(model_file):
+    """At max_connections libmicrohttpd stops accepting: a new client waits in the kernel's
+    listen queue (no 503 is possible without accepting it). Slow clients holding every slot are
+    cut at header_timeout, so the new client is answered within about that long, not never."""
+    with serving("--max-connections", 4, "--header-timeout", HEAD_S, "--threads", 1) as d:
+        holders = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+            s.sendall(b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\n")  # never finished
+            holders.append(s)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        status, _, body = d.request("GET", "/v2/health/live")
+        waited = time.monotonic() - t0
+        assert status == 200 and body == {"live": True}
+        assert waited < HEAD_S + 2.5, waited  # the sweep runs 5 times per deadline
+        for s in holders:
+            s.close()
