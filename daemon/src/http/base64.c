@@ -40,3 +40,14 @@ size_t f8d_base64_decode(const char *text, size_t len, unsigned char *out)
     }
     return w;
 }
+
+int f8d_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

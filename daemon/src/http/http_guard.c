@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "core/errors.h"
 
 void f8d_guard_scan_init(struct f8d_guard_scan *scan)
@@ -136,25 +137,14 @@ int f8d_http_guard(struct MHD_Connection *conn, const char *version, const char 
     return f8d_guard_verdict(&scan, version, url, err, errlen);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t f8d_http_unescape(void *cls, struct MHD_Connection *conn, char *uri)
 {
     (void)cls;
     (void)conn;
     char *r = uri, *w = uri;
     while (*r != '\0') {
-        int hi = r[0] == '%' ? hex_digit(r[1]) : -1;
-        int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+        int hi = r[0] == '%' ? f8d_hex_digit(r[1]) : -1;
+        int lo = hi >= 0 ? f8d_hex_digit(r[2]) : -1;
         if (lo >= 0) {
             int byte = hi * 16 + lo;
             *w++ = byte == 0 ? (char)0x7f : (char)byte;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base64.h"
+
 enum role {
     R_OTHER,
     R_ROOT,    /* the root object */
@@ -39,17 +41,6 @@ static void skip_ws(struct scanner *s)
             return;
         s->pos++;
     }
-}
-
-static int hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 #define KEY_MAX 16
@@ -89,7 +80,7 @@ static int scan_string(struct scanner *s, char key[KEY_MAX + 1])
                     return syntax(s, "premature end of input in a \\u escape");
                 ch = 0;
                 for (int i = 0; i < 4; i++) {
-                    int h = hex(s->p[s->pos + i]);
+                    int h = f8d_hex_digit(s->p[s->pos + i]);
                     if (h < 0)
                         return syntax(s, "invalid \\u escape");
                     ch = ch * 16 + (unsigned)h;
