@@ -96,7 +96,6 @@ void f8d_batcher_drop_cancelled(struct f8d_batcher *b)
         struct f8d_item *it = dropped_head;
         dropped_head = it->next;
         it->next = NULL;
-        b->dropped_cancelled++;
         if (b->model->metrics != NULL)
             b->model->metrics->dropped_cancelled++;
         drop(it, F8D_ECANCELED, "the request was cancelled");
@@ -123,7 +122,6 @@ unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t
         b->len--;
         uint64_t deadline = it->req->deadline_ns;
         if (deadline != 0 && now >= deadline) {
-            b->dropped_deadline++;
             if (b->model->metrics != NULL)
                 b->model->metrics->dropped_deadline++;
             drop(it, F8D_EDEADLINE, "the deadline passed while the request was queued");

@@ -33,8 +33,6 @@ struct f8d_batcher {
     uv_timer_t timer;            /* the oldest item's delay */
     bool attached;
     struct f8d_batcher *prev, *next; /* the pool's ring of batchers */
-    /* counters (metrics) */
-    uint64_t batches, dropped_cancelled, dropped_deadline;
 };
 
 /* Allocates the queue. Returns F8D_OK or F8D_ENOMEM. */

@@ -47,7 +47,6 @@ static void batch_back(struct f8d_pool *pool, struct f8d_batch *b)
     assert(pool->busy > 0 && m->batcher.running > 0);
     pool->busy--;
     m->batcher.running--;
-    m->batcher.batches++;
     if (pool->on_batch != NULL)
         pool->on_batch(b, pool->on_batch_arg);
     for (unsigned i = 0; i < b->n; i++) {

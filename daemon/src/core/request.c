@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "batcher.h"
 #include "errors.h"
+#include "metrics.h"
 #include "models.h"
 #include "pool.h"
 
@@ -66,13 +68,18 @@ int f8d_request_alloc_items(struct f8d_request *req, unsigned n)
 int f8d_request_submit(struct f8d_request *req)
 {
     struct f8d_model *m = req->model;
-    assert(m != NULL && req->n_items > 0 && !req->queued);
+    assert(m != NULL && req->n_items > 0 && req->pending == 0);
+    /* Refused here rather than dropped by the batcher during this call: on_done must never
+     * run before submit has returned F8D_OK. */
+    if (req->deadline_ns != 0 && uv_hrtime() >= req->deadline_ns)
+        return f8d_request_fail(req, F8D_EDEADLINE, "the deadline passed before the request "
+                                "was queued");
     req->pending = req->n_items;
-    req->queued = true;
     int rc = f8d_batcher_submit(&m->batcher, req->items, req->n_items);
     if (rc != F8D_OK) {
         req->pending = 0;
-        req->queued = false;
+        if (m->metrics != NULL) /* every front end's overload counts */
+            m->metrics->rejected_queue_full++;
         return f8d_request_fail(req, rc,
                                 "model '%s' is overloaded: %u images queued (max_queue); retry "
                                 "later",
@@ -86,7 +93,7 @@ void f8d_request_cancel(struct f8d_request *req)
     if (req->cancelled)
         return;
     req->cancelled = true;
-    if (req->queued)
+    if (req->pending > 0)
         f8d_batcher_drop_cancelled(&req->model->batcher);
 }
 
@@ -108,18 +115,17 @@ static void fold_item_errors(struct f8d_request *req)
 void f8d_request_item_done(struct f8d_item *item)
 {
     struct f8d_request *req = item->req;
-    assert(req->queued && req->pending > 0); /* told once per item, on the loop thread */
+    assert(req->pending > 0); /* told once per item, on the loop thread */
     F8D_ASSERT_LOOP_THREAD(req->model->batcher.pool);
     if (--req->pending > 0)
         return;
-    req->queued = false;
     fold_item_errors(req);
     req->on_done(req);
 }
 
 void f8d_request_release(struct f8d_request *req)
 {
-    assert(!req->queued); /* a worker may still hold its items */
+    assert(req->pending == 0); /* a worker may still hold its items */
     if (req->items != NULL && req->items != &req->one)
         free(req->items);
     req->items = NULL;

@@ -56,11 +56,10 @@ struct f8d_request {
     struct f8d_model *model;    /* a reference, dropped by f8d_request_release */
     struct f8d_item *items;
     unsigned n_items;
-    unsigned pending;           /* items queued or running */
+    unsigned pending;           /* items queued or running: > 0 from submit to on_done */
     int32_t *logits;            /* n_items * num_classes */
     uint64_t deadline_ns;       /* uv_hrtime() after which queued items are dropped; 0: none */
     bool cancelled;
-    bool queued;                /* submitted, on_done not yet called */
     struct f8d_error err;
     f8d_request_done_cb on_done;
     void *owner;                /* the front end's state for this request */
@@ -85,8 +84,8 @@ int f8d_request_fail(struct f8d_request *req, int code, const char *fmt, ...)
  * F8D_ENOMEM (recorded). */
 int f8d_request_alloc_items(struct f8d_request *req, unsigned n);
 
-/* Queues every item on the model's batcher. F8D_OK: on_done will be called. Otherwise
- * (F8D_EOVERLOAD, F8D_ESHUTDOWN: recorded, nothing queued) it will not. */
+/* Queues every item on the model's batcher. F8D_OK: on_done will be called, after this
+ * returns. Otherwise (F8D_EOVERLOAD, F8D_EDEADLINE: recorded, nothing queued) it will not. */
 int f8d_request_submit(struct f8d_request *req);
 
 /* The client is gone: items still queued are dropped (F8D_ECANCELED); on_done is still called

@@ -112,11 +112,8 @@ void f8d_http_request_done(struct f8d_request *core)
 int f8d_http_submit(struct f8d_http_request *req)
 {
     int rc = f8d_request_submit(&req->core);
-    if (rc != F8D_OK) {
-        if (rc == F8D_EOVERLOAD && req->core.model->metrics != NULL)
-            req->core.model->metrics->rejected_queue_full++;
+    if (rc != F8D_OK)
         return rc;
-    }
     req->phase = F8D_PHASE_QUEUED;
     if (!req->suspended)
         f8d_http_suspend(req);

@@ -160,6 +160,24 @@ static int count(struct scanner *s, enum role role)
     return F8D_JSON_SCAN_OK;
 }
 
+/* After an array element or an object member: `close` ends the container (*closed), ','
+ * continues it, anything else is a syntax error (the messages are static: the scan's error
+ * points at them). */
+static int after_element(struct scanner *s, char close, bool *closed)
+{
+    const bool array = close == ']';
+    skip_ws(s);
+    if (s->pos >= s->len)
+        return syntax(s, array ? "premature end of input in an array"
+                               : "premature end of input in an object");
+    char c = s->p[s->pos++];
+    *closed = c == close;
+    if (*closed || c == ',')
+        return F8D_JSON_SCAN_OK;
+    s->pos--;
+    return syntax(s, array ? "',' or ']' expected in an array" : "',' or '}' expected in an object");
+}
+
 static int scan_array(struct scanner *s, enum role role, unsigned depth)
 {
     s->pos++;
@@ -175,16 +193,10 @@ static int scan_array(struct scanner *s, enum role role, unsigned depth)
         int rc = scan_value(s, r, depth);
         if (rc != F8D_JSON_SCAN_OK)
             return rc;
-        skip_ws(s);
-        if (s->pos >= s->len)
-            return syntax(s, "premature end of input in an array");
-        char c = s->p[s->pos++];
-        if (c == ']')
-            return F8D_JSON_SCAN_OK;
-        if (c != ',') {
-            s->pos--;
-            return syntax(s, "',' or ']' expected in an array");
-        }
+        bool closed;
+        rc = after_element(s, ']', &closed);
+        if (rc != F8D_JSON_SCAN_OK || closed)
+            return rc;
     }
 }
 
@@ -220,16 +232,10 @@ static int scan_object(struct scanner *s, enum role role, unsigned depth)
         rc = scan_value(s, r, depth);
         if (rc != F8D_JSON_SCAN_OK)
             return rc;
-        skip_ws(s);
-        if (s->pos >= s->len)
-            return syntax(s, "premature end of input in an object");
-        char c = s->p[s->pos++];
-        if (c == '}')
-            return F8D_JSON_SCAN_OK;
-        if (c != ',') {
-            s->pos--;
-            return syntax(s, "',' or '}' expected in an object");
-        }
+        bool closed;
+        rc = after_element(s, '}', &closed);
+        if (rc != F8D_JSON_SCAN_OK || closed)
+            return rc;
     }
 }
 
