@@ -55,8 +55,8 @@ int main(int argc, char **argv)
     a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pad;
     a->groups = groups;
     const uint32_t ho = (H + 2 * pad - k) / s + 1, wo = (W + 2 * pad - k) / s + 1;
-    a->in0 = (f8_value_desc){H, W, cin, din, 4};
-    a->out = (f8_value_desc){ho, wo, cout, dout, 4};
+    a->in0 = (f8_value_desc){H, W, cin, din, 4, 0};
+    a->out = (f8_value_desc){ho, wo, cout, dout, 4, 0};
     a->relu = 1;
     const size_t nw = (size_t)cout * k * k * (cin / groups);
     int8_t *w = malloc(nw), *flw = malloc(cout);

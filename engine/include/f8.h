@@ -78,15 +78,18 @@ typedef struct {
     uint32_t kernel_h, kernel_w, stride_h, stride_w;
     uint32_t pad_top, pad_left, pad_bottom, pad_right;
     uint32_t groups;
-    uint32_t weight_bits;
+    uint32_t weight_bits;     /* 8 (s8), 2 (FGQ ternary, docs/FORMAT.md §2.5), 0 (no weights) */
     uint32_t avg_shift;
     uint64_t macs;            /* multiply-accumulates per image */
+    uint32_t group_size;      /* ternary ops: weights per alpha (N), else 0 */
 } f8_op_desc;
 
 typedef struct {
     uint32_t h, w, c;
     f8_dtype dtype;
     int fl;
+    uint32_t bits; /* word length of a u8/s8 value, 2-8 (4: 4-bit activations), or 0 for the
+                      dtype's full width (docs/FORMAT.md §2.2) */
 } f8_value_desc;
 
 /* Message buffers passed to f8 functions should have at least this many bytes. */

@@ -16,6 +16,35 @@
 
 #include "runner.h"
 
+/* An output value of fewer than 8 bits (4-bit activations, docs/FORMAT.md §2.2): the kernels
+ * clamp to the dtype's 8-bit range, and clamping that again to the narrower range gives
+ * exactly the clamp to the narrower range (clamps to nested intervals compose), so every
+ * path computes the narrow epilogue with its 8-bit kernels and this pass over what they
+ * wrote: n bytes at y. Nothing to do for 8-bit and s32 values. */
+static void narrow(const f8_value_desc *v, uint8_t *y, size_t n)
+{
+    if (!v->bits || v->bits >= 8 || v->dtype == F8_DTYPE_S32)
+        return;
+    if (v->dtype == F8_DTYPE_U8) {
+        const uint8_t hi = (uint8_t)((1u << v->bits) - 1);
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > hi ? hi : y[i];
+    } else {
+        const int8_t hi = (int8_t)((1 << (v->bits - 1)) - 1);
+        int8_t *q = (int8_t *)y;
+        for (size_t i = 0; i < n; i++)
+            q[i] = q[i] > hi ? hi : q[i] < -hi ? (int8_t)-hi : q[i];
+    }
+}
+
+/* narrow() over images [b0, b1) of a value whose images lie `stride` bytes apart. */
+static void narrow_images(const f8_value_desc *v, uint8_t *y, size_t stride, uint32_t b0,
+                          uint32_t b1)
+{
+    for (uint32_t b = b0; b < b1; b++)
+        narrow(v, y + b * stride, f8_value_elems(v));
+}
+
 static uint32_t op_items(const f8_op_plan *pl, uint32_t batch)
 {
     switch (pl->kind) {
@@ -44,6 +73,7 @@ static void run_items(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch
             case F8_OP_AVGPOOL: f8_avgpool_scalar(&op->args, x, y); break;
             }
         }
+        narrow_images(&op->args.out, out, out_bytes, lo, hi);
         return;
     }
     if (pl->kind == F8_RUN_DENSE) {
@@ -59,6 +89,7 @@ static void run_items(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch
             for (uint32_t b = lo; b < hi; b++)
                 pl->conv(&g, in0 + b * in0_bytes, out + b * out_bytes, 0, 1);
         }
+        narrow_images(&op->args.out, out, out_bytes, lo, hi);
         return;
     }
     const uint32_t rows = pl->rows;
@@ -75,6 +106,8 @@ static void run_items(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch
         case F8_RUN_AVGPOOL: pl->pool(&op->args, &pl->epi.ep, x, y, row0, row1); break;
         default: break;
         }
+        const size_t row_bytes = (size_t)op->args.out.w * op->args.out.c; /* u8/s8 if narrow */
+        narrow(&op->args.out, (uint8_t *)y + row0 * row_bytes, (row1 - row0) * row_bytes);
         it += row1 - row0;
     }
 }
@@ -108,6 +141,7 @@ static void run_dense_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1, 
     if (!direct)
         for (uint32_t b = b0; b < b1; b++)
             memcpy(out + b * r->layout.stride[d->output], sout + (size_t)(b - b0) * so, so);
+    narrow_images(&r->model->ops[i].args.out, out, r->layout.stride[d->output], b0, b1);
 }
 
 /* A GEMM convolution whose weights outweigh its images' inputs, on images [b0, b1): one
@@ -131,6 +165,7 @@ static void run_gemm_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1)
             for (uint32_t b = c0; b < c1; b++)
                 pl->conv(&g, in + b * si, out + b * so, 0, pl->rows);
         }
+        narrow_images(&r->model->ops[i].args.out, out, so, c0, c1);
     }
 }
 

@@ -214,13 +214,17 @@ static int parse_values(f8_model *m, const f8_header *h, char *err, size_t errle
         v->dtype = (f8_dtype)dtype;
         if (v->fl < F8_MIN_FL || v->fl > F8_MAX_FL)
             return fail(err, errlen, "value %" PRIu32 ": fl %d outside [-32, 32]", i, v->fl);
-        if (p[14] || p[15])
-            return fail(err, errlen, "value %" PRIu32 ": reserved bytes must be zero", i);
+        v->bits = p[14];
+        if (v->bits && (v->dtype == F8_DTYPE_S32 || v->bits < 2 || v->bits > 8))
+            return fail(err, errlen, "value %" PRIu32 ": bits %" PRIu32 " not allowed (0, or 2-8 "
+                        "for u8/s8 values)", i, v->bits);
+        if (p[15])
+            return fail(err, errlen, "value %" PRIu32 ": reserved byte 15 must be zero", i);
     }
 
     const f8_value_desc *in = &m->values[0];
     if (in->h != h->input_h || in->w != h->input_w || in->c != h->input_c ||
-        in->dtype != F8_DTYPE_U8)
+        in->dtype != F8_DTYPE_U8 || in->bits != 0)
         return fail(err, errlen, "value 0 (the input) is %" PRIu32 "x%" PRIu32 "x%" PRIu32 " %s, "
                     "expected %" PRIu32 "x%" PRIu32 "x%" PRIu32 " u8 (input_h x input_w x input_c)",
                     in->h, in->w, in->c, f8_dtype_name(in->dtype), h->input_h, h->input_w,
@@ -420,8 +424,10 @@ static void model_free(f8_model *m)
     }
     free(m->values);
     if (m->ops)
-        for (uint32_t i = 0; i < m->info.num_ops; i++)
+        for (uint32_t i = 0; i < m->info.num_ops; i++) {
             f8_pack_free(&m->ops[i].pk);
+            free(m->ops[i].expanded);
+        }
     free(m->ops);
     free(m->zero);
     free(m->meta_keys);

@@ -35,6 +35,8 @@ typedef struct {
     f8_kernel_args *a;    /* what the kernels get */
     const f8_value_desc *x, *x1, *y; /* input0, input1 (ADD only, else NULL), output */
     tensor_ref tensor[3]; /* weight, bias, fl_w */
+    tensor_ref alpha;     /* ternary ops: alpha (its size is a u32 field) */
+    int8_t **expanded;    /* ternary ops: where the s8 weights t·alpha go (owned by the op) */
     char *err;
     size_t errlen;
 } op_check;
@@ -114,11 +116,13 @@ static int no_avg_shift(const op_check *c)
     return F8_OK;
 }
 
-/* An op with weights: 8-bit weights, an 8-bit input (products are u8|s8 x s8, §1). */
+/* An op with weights: 8-bit or ternary weights, an 8-bit input (products are u8|s8 x s8,
+ * §1; a ternary weight is an s8 once expanded, §2.5). */
 static int weighted(const op_check *c)
 {
-    if (c->d->weight_bits != 8)
-        return op_fail(c, "weight_bits %" PRIu32 ": only 8 is supported", c->d->weight_bits);
+    if (c->d->weight_bits != 8 && c->d->weight_bits != F8_TERNARY_BITS)
+        return op_fail(c, "weight_bits %" PRIu32 ": only 8 and 2 (ternary) are supported",
+                       c->d->weight_bits);
     if (c->x->dtype != F8_DTYPE_U8 && c->x->dtype != F8_DTYPE_S8)
         return op_fail(c, "input dtype %s not allowed (u8 or s8)", f8_dtype_name(c->x->dtype));
     return F8_OK;
@@ -173,19 +177,69 @@ static int tensor(const op_check *c, const tensor_ref *r, uint64_t expected)
     return F8_OK;
 }
 
-/* Weights s8[weight_elems], bias s32[Cout], FL_w i8[Cout] (Cout: the output's channels), each
- * FL_w[o] in [-32, 32] and each output shift FL_w[o] + FL_x - FL_out within ±31. */
+/* A ternary op's weights (§2.5): 2-bit codes for weight_elems weights, one u8 alpha <= 127
+ * per group of group_size weights of an output channel (K weights, the last group shorter
+ * when N does not divide K), expanded here to the s8 weights t·alpha that every kernel
+ * reads: the arithmetic is then exactly that of an 8-bit op (docs/ENGINE.md says why
+ * expanding at load was chosen). The codes tensor lies inside the file, so the allocation is
+ * at most 4 bytes per file byte. */
+static int ternary_weights(const op_check *c, uint64_t weight_elems)
+{
+    const uint32_t cout = c->y->c, n = c->d->group_size;
+    const uint64_t k = weight_elems / cout; /* weight_elems = Cout·K, Cout >= 1 */
+    int rc;
+    if (n == 0 || n > k)
+        return op_fail(c, "group_size %" PRIu32 " outside [1, K = %" PRIu64 "] (the weights of "
+                       "one output channel)", n, k);
+    const uint64_t groups = (k + n - 1) / n;
+    if ((rc = tensor(c, &c->tensor[0], (weight_elems + 3) / 4)))
+        return rc;
+    if (c->alpha.size != mul_sat(cout, groups))
+        return op_fail(c, "alpha tensor size %" PRIu64 ", expected %" PRIu64 " (Cout %" PRIu32
+                       " x %" PRIu64 " groups of %" PRIu32 ")", c->alpha.size,
+                       mul_sat(cout, groups), cout, groups, n);
+    if ((rc = tensor(c, &c->alpha, c->alpha.size)))
+        return rc;
+    const uint8_t *codes = c->m->data + c->tensor[0].offset;
+    const uint8_t *alpha = c->m->data + c->alpha.offset;
+    for (uint64_t g = 0; g < c->alpha.size; g++)
+        if (alpha[g] > 127)
+            return op_fail(c, "alpha[%" PRIu64 "] = %u exceeds 127 (t·alpha must be an s8)", g,
+                           alpha[g]);
+    int8_t *w = malloc(weight_elems ? (size_t)weight_elems : 1);
+    if (!w)
+        return F8_ENOMEM;
+    *c->expanded = w;
+    for (uint64_t j = 0; j < weight_elems; j++) {
+        const unsigned code = codes[j / 4] >> (2 * (j % 4)) & 3u;
+        if (code == 2)
+            return op_fail(c, "ternary code 0b10 at weight %" PRIu64 " (only 00 = 0, 01 = +1, "
+                           "11 = -1 are defined)", j);
+        const int a = alpha[(j / k) * groups + (j % k) / n];
+        w[j] = (int8_t)(code == 1 ? a : code == 3 ? -a : 0);
+    }
+    if (weight_elems % 4 && codes[weight_elems / 4] >> (2 * (weight_elems % 4)))
+        return op_fail(c, "unused bits of the last code byte must be zero");
+    c->a->weights = w;
+    return F8_OK;
+}
+
+/* Weights s8[weight_elems] (or ternary, §2.5), bias s32[Cout], FL_w i8[Cout] (Cout: the
+ * output's channels), each FL_w[o] in [-32, 32] and each output shift FL_w[o] + FL_x - FL_out
+ * within ±31. */
 static int weight_tensors(const op_check *c, uint64_t weight_elems)
 {
     const uint32_t cout = c->y->c;
     const int fl_x = c->x->fl, fl_out = c->y->fl;
     f8_kernel_args *a = c->a;
     int rc;
-    if ((rc = tensor(c, &c->tensor[0], weight_elems)) ||
-        (rc = tensor(c, &c->tensor[1], (uint64_t)cout * 4)) ||
+    if (c->d->weight_bits == F8_TERNARY_BITS)
+        rc = ternary_weights(c, weight_elems);
+    else if ((rc = tensor(c, &c->tensor[0], weight_elems)) == F8_OK)
+        a->weights = (const int8_t *)(c->m->data + c->tensor[0].offset);
+    if (rc || (rc = tensor(c, &c->tensor[1], (uint64_t)cout * 4)) ||
         (rc = tensor(c, &c->tensor[2], cout)))
         return rc;
-    a->weights = (const int8_t *)(c->m->data + c->tensor[0].offset);
     a->bias = (const int32_t *)(const void *)(c->m->data + c->tensor[1].offset);
     a->fl_w = (const int8_t *)(c->m->data + c->tensor[2].offset);
     for (uint32_t o = 0; o < cout; o++) {
@@ -366,6 +420,8 @@ int f8_op_validate(f8_model *m, const f8_op_table *t, uint32_t i, uint32_t *writ
                   .tensor = {{"weight", rd64(p + 64), rd64(p + 72)},
                              {"bias", rd64(p + 80), rd64(p + 88)},
                              {"fl_w", rd64(p + 96), rd64(p + 104)}},
+                  .alpha = {"alpha", rd64(p + 120), rd32(p + 116)},
+                  .expanded = &op->expanded,
                   .err = err, .errlen = errlen};
     int rc;
 
@@ -389,8 +445,10 @@ int f8_op_validate(f8_model *m, const f8_op_table *t, uint32_t i, uint32_t *writ
     d->groups = rd32(p + 52);
     d->weight_bits = rd32(p + 56);
     d->avg_shift = rd32(p + 60);
-    if (!all_zero(p + 112, 16))
-        return op_fail(&c, "reserved bytes must be zero");
+    d->group_size = rd32(p + 112);
+    if (d->weight_bits != F8_TERNARY_BITS && !all_zero(p + 112, 16))
+        return op_fail(&c, "group_size/alpha fields (bytes 112-127) must be 0 unless "
+                       "weight_bits is 2 (ternary)");
     if ((rc = value_ids(&c, writer)))
         return rc;
 
@@ -398,7 +456,7 @@ int f8_op_validate(f8_model *m, const f8_op_table *t, uint32_t i, uint32_t *writ
     c.x1 = c.kind->inputs == 2 ? &m->values[d->input1] : NULL;
     c.y = &m->values[d->output];
     a->in0 = *c.x;
-    a->in1 = c.x1 ? *c.x1 : (f8_value_desc){0, 0, 0, F8_DTYPE_U8, 0};
+    a->in1 = c.x1 ? *c.x1 : (f8_value_desc){0, 0, 0, F8_DTYPE_U8, 0, 0};
     a->out = *c.y;
     a->kernel_h = d->kernel_h;
     a->kernel_w = d->kernel_w;

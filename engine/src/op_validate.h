@@ -15,6 +15,7 @@
 #define F8_NO_VALUE 0xFFFFFFFFu /* "no value": input1 of a one-input op; an unwritten value */
 #define F8_MIN_FL (-32)         /* fractional lengths lie in [F8_MIN_FL, F8_MAX_FL] */
 #define F8_MAX_FL 32
+#define F8_TERNARY_BITS 2u      /* weight_bits of an FGQ ternary op (docs/FORMAT.md §2.5) */
 
 /* Where the op table is and what its ops may refer to, from the checked file header. */
 typedef struct {

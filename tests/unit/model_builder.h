@@ -27,13 +27,15 @@ typedef struct {
     uint32_t h, w, c;
     uint8_t dtype;
     int8_t fl;
+    uint8_t bits; /* word length (byte 14), 0 = the dtype's */
 } mb_value_t;
 
 typedef struct {
     uint32_t type, flags, in0, in1, out;
     uint32_t kh, kw, sh, sw, pt, pl, pb, pr, groups, weight_bits, avg_shift;
-    const void *tensor[3]; /* weights, bias, fl_w */
-    uint64_t tensor_size[3];
+    const void *tensor[4]; /* weights (ternary: packed codes), bias, fl_w, alpha */
+    uint64_t tensor_size[4];
+    uint32_t group_size;   /* ternary ops */
 } mb_op_t;
 
 typedef struct {
@@ -71,7 +73,7 @@ MB_FN uint64_t mb_get64(const uint8_t *p)
 
 MB_FN uint32_t mb_value(mb_model *m, uint32_t h, uint32_t w, uint32_t c, f8_dtype dtype, int fl)
 {
-    m->values[m->num_values] = (mb_value_t){h, w, c, (uint8_t)dtype, (int8_t)fl};
+    m->values[m->num_values] = (mb_value_t){h, w, c, (uint8_t)dtype, (int8_t)fl, 0};
     return m->num_values++;
 }
 
@@ -126,6 +128,19 @@ MB_FN void mb_weights(mb_op_t *op, const int8_t *w, uint64_t w_size, const int32
     op->tensor_size[1] = (uint64_t)cout * 4;
     op->tensor[2] = fl_w;
     op->tensor_size[2] = cout;
+}
+
+/* Makes a weighted op ternary (docs/FORMAT.md §2.5): codes packed 2 bits per weight
+ * (codes_size bytes), alpha u8[alpha_size], N = group_size. */
+MB_FN void mb_ternary(mb_op_t *op, const uint8_t *codes, uint64_t codes_size,
+                      const uint8_t *alpha, uint64_t alpha_size, uint32_t group_size)
+{
+    op->weight_bits = 2;
+    op->tensor[0] = codes;
+    op->tensor_size[0] = codes_size;
+    op->tensor[3] = alpha;
+    op->tensor_size[3] = alpha_size;
+    op->group_size = group_size;
 }
 
 /* CONV2D with the output value's shape taken from m->values[out]. */
@@ -198,9 +213,9 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
         end = mb_align(end + 8 + strlen(m->meta_key[i]) + strlen(m->meta_value[i]), 4);
     const uint64_t payload_off = mb_align(end, 64);
     uint64_t file_size = payload_off;
-    uint64_t tensor_off[MB_MAX_OPS][3];
+    uint64_t tensor_off[MB_MAX_OPS][4];
     for (uint32_t i = 0; i < m->num_ops; i++)
-        for (int t = 0; t < 3; t++) {
+        for (int t = 0; t < 4; t++) {
             tensor_off[i][t] = 0;
             if (m->ops[i].tensor_size[t]) {
                 tensor_off[i][t] = mb_align(file_size, 64);
@@ -234,6 +249,7 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
         mb_put32(p + 8, m->values[i].c);
         p[12] = m->values[i].dtype;
         p[13] = (uint8_t)m->values[i].fl;
+        p[14] = m->values[i].bits;
     }
     for (uint32_t i = 0; i < m->num_ops; i++) {
         const mb_op_t *o = &m->ops[i];
@@ -249,6 +265,11 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
             if (o->tensor_size[t])
                 memcpy(b + tensor_off[i][t], o->tensor[t], (size_t)o->tensor_size[t]);
         }
+        mb_put32(p + 112, o->group_size);
+        mb_put32(p + 116, (uint32_t)o->tensor_size[3]);
+        mb_put64(p + 120, tensor_off[i][3]);
+        if (o->tensor_size[3])
+            memcpy(b + tensor_off[i][3], o->tensor[3], (size_t)o->tensor_size[3]);
     }
     uint64_t pos = meta_off;
     for (uint32_t i = 0; i < m->num_meta; i++) {

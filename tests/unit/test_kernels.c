@@ -11,7 +11,7 @@
 
 static f8_value_desc val(uint32_t h, uint32_t w, uint32_t c, f8_dtype t, int fl)
 {
-    return (f8_value_desc){h, w, c, t, fl};
+    return (f8_value_desc){h, w, c, t, fl, 0};
 }
 
 static f8_kernel_args window(f8_value_desc in, f8_value_desc out, uint32_t k, uint32_t stride,

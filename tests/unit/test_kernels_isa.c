@@ -206,10 +206,10 @@ static void random_conv(int kind /* 0 dense-ish groups 1, 1 depthwise, 2 grouped
     const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 13);
     const uint32_t W = (uint32_t)rnd_in((int32_t)a->kernel_w, 17);
     a->in0 = (f8_value_desc){H, W, cin, kind == 3 && rnd() % 4 ? F8_DTYPE_U8 : rnd_dtype(0),
-                             rnd_in(-4, 8)};
+                             rnd_in(-4, 8), 0};
     a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, a->kernel_h, a->stride_h),
                              out_dim(W, a->pad_left, a->pad_right, a->kernel_w, a->stride_w),
-                             cout, rnd_dtype(1), rnd_in(-4, 8)};
+                             cout, rnd_dtype(1), rnd_in(-4, 8), 0};
     a->relu = (int)(rnd() & 1);
     weights_t t = rnd_weights(cout, (size_t)a->kernel_h * a->kernel_w * (cin / g), a->in0.fl,
                               a->out.fl);
@@ -265,9 +265,9 @@ static void test_conv_resnet_shapes(void)
         a->stride_h = a->stride_w = sh[4];
         a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = sh[5];
         a->groups = 1;
-        a->in0 = (f8_value_desc){sh[0], sh[0], sh[1], (f8_dtype)sh[6], 4};
+        a->in0 = (f8_value_desc){sh[0], sh[0], sh[1], (f8_dtype)sh[6], 4, 0};
         const uint32_t ho = out_dim(sh[0], sh[5], sh[5], sh[3], sh[4]);
-        a->out = (f8_value_desc){ho, ho, sh[2], (f8_dtype)(1 + s % 3), 2};
+        a->out = (f8_value_desc){ho, ho, sh[2], (f8_dtype)(1 + s % 3), 2, 0};
         a->relu = (int)(s & 1);
         weights_t t = rnd_weights(sh[2], (size_t)sh[3] * sh[3] * sh[1], 4, 2);
         a->weights = t.w;
@@ -308,8 +308,8 @@ static void test_conv_sum_bounds(void)
             op.desc.type = F8_OP_CONV2D;
             a->kernel_h = a->kernel_w = a->stride_h = a->stride_w = 1;
             a->groups = 1;
-            a->in0 = (f8_value_desc){2, 7, CIN, F8_DTYPE_U8, 0};
-            a->out = (f8_value_desc){2, 7, COUT, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, 0};
+            a->in0 = (f8_value_desc){2, 7, CIN, F8_DTYPE_U8, 0, 0};
+            a->out = (f8_value_desc){2, 7, COUT, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, 0, 0};
             a->relu = variant >> 1;
             for (uint32_t o = 0; o < COUT; o++) {
                 const int neg = o % 2;
@@ -343,9 +343,9 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
     a->stride_h = a->stride_w = st;
     a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
     a->groups = 1;
-    a->in0 = (f8_value_desc){H, W, cin, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
+    a->in0 = (f8_value_desc){H, W, cin, variant & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8), 0};
     a->out = (f8_value_desc){out_dim(H, pd, pd, k, st), out_dim(W, pd, pd, k, st), cout,
-                             variant & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6)};
+                             variant & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6), 0};
     a->relu = (variant >> 2) & 1;
     weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
     for (uint32_t o = 0; o < cout; o++) {
@@ -490,10 +490,10 @@ static void named_conv(const conv_shape *c, const variant *v, const char *name, 
     a->stride_h = a->stride_w = c->st;
     a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = c->pd;
     a->groups = c->dw ? c->cin : 1;
-    a->in0 = (f8_value_desc){c->H, c->W, c->cin, c->in_s8 ? F8_DTYPE_S8 : F8_DTYPE_U8, 4};
+    a->in0 = (f8_value_desc){c->H, c->W, c->cin, c->in_s8 ? F8_DTYPE_S8 : F8_DTYPE_U8, 4, 0};
     a->out = (f8_value_desc){out_dim(c->H, c->pd, c->pd, c->k, c->st),
                              out_dim(c->W, c->pd, c->pd, c->k, c->st), c->cout,
-                             (f8_dtype)c->out_dtype, 2};
+                             (f8_dtype)c->out_dtype, 2, 0};
     a->relu = c->relu;
     const size_t per = (size_t)c->k * c->k * (c->dw ? 1 : c->cin);
     weights_t t = rnd_weights(c->cout, per, a->in0.fl, a->out.fl);
@@ -613,17 +613,17 @@ static void named_eltwise(f8_op_type type, const variant *v, const char *name, i
     memset(&op, 0, sizeof op);
     f8_kernel_args *a = &op.args;
     op.desc.type = type;
-    a->in0 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
+    a->in0 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8), 0};
     if (type == F8_OP_ADD) {
-        a->in1 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8)};
-        a->out = (f8_value_desc){7, 9, 40, rnd_dtype(1), rnd_in(0, 8)};
+        a->in1 = (f8_value_desc){7, 9, 40, rnd() & 1 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 8), 0};
+        a->out = (f8_value_desc){7, 9, 40, rnd_dtype(1), rnd_in(0, 8), 0};
     } else {
         a->kernel_h = a->kernel_w = 3;
         a->stride_h = a->stride_w = 2;
         const uint32_t pd = type == F8_OP_MAXPOOL; /* (AVGPOOL has no padding) */
         a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = pd;
         a->avg_shift = 3;
-        a->out = (f8_value_desc){3 + pd, 4 + pd, 40, rnd_dtype(1), rnd_in(0, 8)};
+        a->out = (f8_value_desc){3 + pd, 4 + pd, 40, rnd_dtype(1), rnd_in(0, 8), 0};
     }
     a->relu = (int)(rnd() & 1);
     compare_variant(&op, v, name, planned);
@@ -658,8 +658,8 @@ static void test_dense_random(void)
         op.desc.type = F8_OP_DENSE;
         a->groups = 1;
         a->in0 = (f8_value_desc){(uint32_t)rnd_in(1, 3), (uint32_t)rnd_in(1, 3),
-                                 (uint32_t)rnd_in(1, 90), rnd_dtype(0), rnd_in(-4, 8)};
-        a->out = (f8_value_desc){1, 1, (uint32_t)rnd_in(1, 100), rnd_dtype(1), rnd_in(-4, 8)};
+                                 (uint32_t)rnd_in(1, 90), rnd_dtype(0), rnd_in(-4, 8), 0};
+        a->out = (f8_value_desc){1, 1, (uint32_t)rnd_in(1, 100), rnd_dtype(1), rnd_in(-4, 8), 0};
         a->relu = (int)(rnd() & 1);
         weights_t t = rnd_weights(a->out.c, f8_value_elems(&a->in0), a->in0.fl, a->out.fl);
         a->weights = t.w;
@@ -683,9 +683,9 @@ static void test_add_random(void)
         const int fa = rnd_in(-4, 12);
         const int fb = rnd() % 4 ? rnd_in(-4, 12) : fa + rnd_in(-27, 27);
         const int f = fa > fb ? fa : fb;
-        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fa};
-        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fb};
-        a->out = (f8_value_desc){H, W, C, rnd_dtype(1), f - rnd_shift()};
+        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fa, 0};
+        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(rnd() % 4 == 0), fb, 0};
+        a->out = (f8_value_desc){H, W, C, rnd_dtype(1), f - rnd_shift(), 0};
         a->relu = (int)(rnd() & 1);
         compare_op(&op, (uint32_t)rnd_in(1, 3), "add");
     }
@@ -705,9 +705,9 @@ static void test_add_extremes(void)
         const uint32_t H = (uint32_t)rnd_in(1, 5), W = (uint32_t)rnd_in(1, 9),
                        C = (uint32_t)rnd_in(1, 70);
         const int fa = rnd_in(-4, 8), fb = fa + rnd_in(-6, 6), f = fa > fb ? fa : fb;
-        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(0), fa};
-        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(0), fb};
-        a->out = (f8_value_desc){H, W, C, rnd_dtype(0), f - rnd_in(0, 7)};
+        a->in0 = (f8_value_desc){H, W, C, rnd_dtype(0), fa, 0};
+        a->in1 = (f8_value_desc){H, W, C, rnd_dtype(0), fb, 0};
+        a->out = (f8_value_desc){H, W, C, rnd_dtype(0), f - rnd_in(0, 7), 0};
         a->relu = (int)(rnd() & 1);
         compare_op(&op, (uint32_t)rnd_in(1, 2), "add (8-bit extremes)");
     }
@@ -738,11 +738,11 @@ static void test_pool_random(void)
         const uint32_t H = (uint32_t)rnd_in((int32_t)a->kernel_h, 11);
         const uint32_t W = (uint32_t)rnd_in((int32_t)a->kernel_w, 11);
         const int fl = rnd_in(-4, 12);
-        a->in0 = (f8_value_desc){H, W, (uint32_t)rnd_in(1, 70), rnd_dtype(rnd() % 4 == 0), fl};
+        a->in0 = (f8_value_desc){H, W, (uint32_t)rnd_in(1, 70), rnd_dtype(rnd() % 4 == 0), fl, 0};
         a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, a->kernel_h, a->stride_h),
                                  out_dim(W, a->pad_left, a->pad_right, a->kernel_w, a->stride_w),
                                  a->in0.c, rnd_dtype(1),
-                                 fl + (int)a->avg_shift - rnd_shift()};
+                                 fl + (int)a->avg_shift - rnd_shift(), 0};
         a->relu = (int)(rnd() & 1);
         compare_op(&op, (uint32_t)rnd_in(1, 3), max ? "maxpool" : "avgpool");
     }
@@ -771,8 +771,8 @@ static void test_maxpool_bytes(void)
             const f8_dtype d = dt ? F8_DTYPE_S8 : F8_DTYPE_U8;
             const uint32_t H = shapes[i][0], W = shapes[i][1], C = shapes[i][2], k = shapes[i][3],
                            s = shapes[i][4], p = shapes[i][5];
-            a->in0 = (f8_value_desc){H, W, C, d, 5};
-            a->out = (f8_value_desc){out_dim(H, p, p, k, s), out_dim(W, p, p, k, s), C, d, 5};
+            a->in0 = (f8_value_desc){H, W, C, d, 5, 0};
+            a->out = (f8_value_desc){out_dim(H, p, p, k, s), out_dim(W, p, p, k, s), C, d, 5, 0};
             a->relu = (int)(i & 1);
             compare_op(&op, 2, "maxpool (byte max)");
         }

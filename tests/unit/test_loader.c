@@ -336,7 +336,15 @@ static void test_bad_values(void)
     CORRUPT32(value_at(2) + 12, (uint32_t)40 << 8 | F8_DTYPE_S8, "fl 40");
     CORRUPT32(value_at(4), 0, "empty shape");
     CORRUPT32(value_at(4), 0xFFFFFFFFu, "2^31");       /* h*w*c too large */
-    CORRUPT32(value_at(4) + 12, 0x00010000u | (6u << 8) | F8_DTYPE_S32, "reserved");
+    CORRUPT32(value_at(4) + 12, 0x01000000u | (6u << 8) | F8_DTYPE_S32, "reserved byte 15");
+    /* bits (byte 14): 2-8 for u8/s8 values, 0 for s32 values and the input */
+    CORRUPT32(value_at(4) + 12, 0x00040000u | (6u << 8) | F8_DTYPE_S32,
+              "value 4: bits 4 not allowed");
+    CORRUPT32(value_at(1) + 12, 0x00010000u | (6u << 8) | F8_DTYPE_U8,
+              "value 1: bits 1 not allowed");
+    CORRUPT32(value_at(1) + 12, 0x00090000u | (6u << 8) | F8_DTYPE_U8,
+              "value 1: bits 9 not allowed");
+    CORRUPT32(value_at(0) + 12, 0x00040000u | (8u << 8) | F8_DTYPE_U8, "value 0 (the input)");
 }
 
 static void test_tensors(void)
@@ -400,7 +408,9 @@ static void test_bad_ops(void)
     CORRUPT32(op_at(3) + OP_PT, 2, "padding");              /* MAXPOOL pad >= kernel */
     CORRUPT32(op_at(4) + OP_PB, 1, "padding must be 0");    /* AVGPOOL */
     CORRUPT32(op_at(2) + OP_IN1, 0, "differ");              /* ADD of 6x6x4 and 6x6x1 */
-    CORRUPT32(op_at(1) + 112, 1, "reserved");
+    CORRUPT32(op_at(1) + 112, 1, "op 1 (CONV2D): group_size/alpha fields (bytes 112-127) must "
+                                 "be 0 unless weight_bits is 2");
+    CORRUPT32(op_at(3) + 124, 1, "op 3 (MAXPOOL): group_size/alpha fields");
     /* DENSE reading an s32 value */
     CORRUPT32(op_at(5) + OP_IN0, 4, "dtype s32");
 }
@@ -508,7 +518,8 @@ static void test_validate_conv2d(void)
     /* refused: an s32 input (v1 made s32: op 0 may write it, op 1 may not read it) */
     CORRUPT32(value_at(1) + 12, 6u << 8 | F8_DTYPE_S32,
               "op 1 (CONV2D): input dtype s32 not allowed (u8 or s8)");
-    CORRUPT32(op_at(0) + OP_WBITS, 0, "op 0 (CONV2D): weight_bits 0: only 8 is supported");
+    CORRUPT32(op_at(0) + OP_WBITS, 0, "op 0 (CONV2D): weight_bits 0: only 8 and 2 (ternary) are "
+                                     "supported");
     CORRUPT32(op_at(1) + OP_SH + 4, 0, "op 1 (CONV2D): kernel 3x3 and stride 1x0 must be at least 1");
     CORRUPT32(op_at(1) + OP_AVG, 3, "op 1 (CONV2D): avg_shift is 3, must be 0");
 }
@@ -548,7 +559,8 @@ static void test_validate_dense(void)
                              "implies, 1x1x4");
     CORRUPT32(op_at(5) + OP_GROUPS, 2, "op 5 (DENSE): groups is 2, must be 1");
     CORRUPT32(op_at(5) + OP_AVG, 1, "op 5 (DENSE): avg_shift is 1, must be 0");
-    CORRUPT32(op_at(5) + OP_WBITS, 4, "op 5 (DENSE): weight_bits 4: only 8 is supported");
+    CORRUPT32(op_at(5) + OP_WBITS, 4, "op 5 (DENSE): weight_bits 4: only 8 and 2 (ternary) are "
+                                   "supported");
     CORRUPT32(op_at(5) + OP_PB, 1, "op 5 (DENSE): kernel/stride/pad fields must be 0");
 }
 
@@ -830,6 +842,161 @@ static void test_random_mutations(void)
     CU_ASSERT(loaded > 0);
 }
 
+/* ---- FGQ ternary ops and narrow values (docs/FORMAT.md §2.2, §2.5) -------------------- */
+
+/* v0 6x6x1 u8 FL8 -> op0 CONV 3x3 p1 ternary (Cout 2, K 9, N 4: groups of 4, 4, 1) + ReLU
+ * -> v1 6x6x2 u8 FL5, 4 bits -> op1 DENSE (8-bit) -> v2 1x1x3 s32 logits. */
+static uint8_t t_codes[5], t_alpha[6];
+static int8_t t_code_of[18];
+
+static void ternary_model(mb_model *m)
+{
+    test_tensors_init();
+    memset(t_codes, 0, sizeof t_codes);
+    for (int j = 0; j < 18; j++) {
+        t_code_of[j] = (int8_t)(j % 3 - 1);                  /* -1, 0, +1, -1, ... */
+        const unsigned code = t_code_of[j] < 0 ? 3u : (unsigned)t_code_of[j];
+        t_codes[j / 4] |= (uint8_t)(code << (2 * (j % 4)));
+    }
+    for (int g = 0; g < 6; g++)
+        t_alpha[g] = (uint8_t)(10 * (g + 1));
+    mb_init(m, 6, 6, 1, 8, 3);
+    const uint32_t v1 = mb_value(m, 6, 6, 2, F8_DTYPE_U8, 5);
+    m->values[v1].bits = 4;
+    mb_op_t *op = mb_conv(m, 0, v1, 3, 3, 1, 1, 1, 1, tw, tb, tf);
+    mb_ternary(op, t_codes, sizeof t_codes, t_alpha, sizeof t_alpha, 4);
+    logits_from(m, v1);
+}
+
+static void test_ternary(void)
+{
+    mb_model mm;
+    ternary_model(&mm);
+    f8_model *m = expect_loads(&mm);
+    if (m) {
+        f8_op_desc od;
+        f8_value_desc vd;
+        CU_ASSERT_EQUAL(f8_model_op(m, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.weight_bits, 2);
+        CU_ASSERT_EQUAL(od.group_size, 4);
+        CU_ASSERT_EQUAL(f8_model_op(m, 1, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.weight_bits, 8);
+        CU_ASSERT_EQUAL(od.group_size, 0);
+        CU_ASSERT_EQUAL(f8_model_value(m, 1, &vd), F8_OK);
+        CU_ASSERT_EQUAL(vd.bits, 4);
+        CU_ASSERT_EQUAL(f8_model_value(m, 0, &vd), F8_OK);
+        CU_ASSERT_EQUAL(vd.bits, 0);
+        /* the s8 weights the kernels read: w[o][k] = t·alpha[o][k / 4] */
+        const int8_t *w = m->ops[0].args.weights;
+        for (int j = 0; j < 18; j++)
+            CU_ASSERT_EQUAL(w[j], t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+        CU_ASSERT_EQUAL(w[8], 10 * 3 * 1);   /* o 0, k 8: +1 · alpha[0][2] = 30 */
+        CU_ASSERT_EQUAL(w[9], -40);          /* o 1, k 0: -1 · alpha[1][0] */
+    }
+    f8_model_close(m);
+
+    /* each new field malformed, one at a time */
+    mm.ops[0].group_size = 0;
+    expect_model_format(&mm, "op 0 (CONV2D): group_size 0 outside [1, K = 9]");
+    mm.ops[0].group_size = 10;
+    expect_model_format(&mm, "op 0 (CONV2D): group_size 10 outside [1, K = 9]");
+    mm.ops[0].group_size = 3; /* 3 groups of 3: alpha still 6 bytes, consistent */
+    f8_model_close(expect_loads(&mm));
+    mm.ops[0].group_size = 2; /* 5 groups per channel: 10 alphas */
+    expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 6, expected 10 (Cout 2 x 5 "
+                             "groups of 2)");
+    mm.ops[0].group_size = 4;
+    mm.ops[0].tensor_size[0] = 4;
+    expect_model_format(&mm, "op 0 (CONV2D): weight tensor size 4, expected 5");
+    mm.ops[0].tensor_size[0] = 5;
+    mm.ops[0].tensor_size[3] = 5;
+    expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 5, expected 6");
+    mm.ops[0].tensor_size[3] = 6;
+    t_alpha[4] = 128;
+    expect_model_format(&mm, "op 0 (CONV2D): alpha[4] = 128 exceeds 127");
+    t_alpha[4] = 50;
+    t_codes[2] = (uint8_t)(t_codes[2] & ~(3u << 4)) | (uint8_t)(2u << 4); /* weight 10 */
+    expect_model_format(&mm, "op 0 (CONV2D): ternary code 0b10 at weight 10");
+    ternary_model(&mm);
+    t_codes[4] |= 0x40; /* weights 16, 17 use bits 0-3 of byte 4: bits 6-7 are padding */
+    expect_model_format(&mm, "op 0 (CONV2D): unused bits of the last code byte must be zero");
+    ternary_model(&mm);
+    mm.ops[0].weight_bits = 8; /* 8-bit op with the ternary fields set */
+    expect_model_format(&mm, "op 0 (CONV2D): group_size/alpha fields");
+    ternary_model(&mm);
+    mm.ops[0].tensor_size[3] = 0; /* alpha missing */
+    expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 0, expected 6");
+
+    /* alpha offset misaligned / outside the payload: patch the built bytes */
+    ternary_model(&mm);
+    size_t size;
+    uint8_t *b = mb_build(&mm, &size);
+    const size_t op0 = mb_op_at(b, 0);
+    const uint64_t aoff = mb_get64(b + op0 + 120);
+    mb_put64(b + op0 + 120, aoff + 1);
+    mb_fix_crc(b, size);
+    expect_format(b, size, "op 0 (CONV2D): alpha tensor offset");
+    b = mb_build(&mm, &size);
+    mb_put64(b + op0 + 120, aoff + 64 * 100);
+    mb_fix_crc(b, size);
+    expect_format(b, size, "op 0 (CONV2D): alpha tensor [");
+    b = mb_build(&mm, &size);
+    mb_put32(b + op0 + 116, 0xFFFFFFFFu);
+    mb_fix_crc(b, size);
+    expect_format(b, size, "op 0 (CONV2D): alpha tensor size 4294967295, expected 6");
+
+    /* ternary weights on an op without weights */
+    ternary_model(&mm);
+    const uint32_t v3 = mb_value(&mm, 6, 6, 2, F8_DTYPE_U8, 5);
+    mb_op_t *pool = mb_pool(&mm, F8_OP_MAXPOOL, 1, v3, 1, 1, 0, 0, 0);
+    pool->weight_bits = 2;
+    expect_model_format(&mm, "op 2 (MAXPOOL): weight_bits is 2, must be 0");
+}
+
+/* A 4-bit value on every path: the input through an identity DENSE into a u8 value of 4
+ * bits (FL 0), then an identity DENSE into the logits: values above 15 come out as 15. */
+static void test_narrow_values(void)
+{
+    static int8_t eye[16];
+    static int32_t zb[4];
+    static int8_t zf[4];
+    for (int i = 0; i < 4; i++)
+        eye[i * 5] = 1;
+    for (uint32_t bits = 2; bits <= 8; bits += 2) {
+        mb_model mm;
+        mb_init(&mm, 1, 1, 1, 0, 4);
+        mm.input_w = 4;
+        mm.values[0].w = 4;
+        const uint32_t v1 = mb_value(&mm, 1, 1, 4, F8_DTYPE_U8, 0);
+        mm.values[v1].bits = (uint8_t)bits;
+        const uint32_t v2 = mb_value(&mm, 1, 1, 4, F8_DTYPE_S32, 0);
+        mm.output_value = v2;
+        mb_dense(&mm, 0, v1, 0, eye, zb, zf);
+        mb_dense(&mm, v1, v2, 0, eye, zb, zf);
+        f8_model *m = expect_loads(&mm);
+        if (!m)
+            continue;
+        const uint8_t img[4] = {0, 3, 15, 200};
+        const int32_t hi = (int32_t)((1u << bits) - 1);
+        for (int isa = F8_ISA_SCALAR; isa <= F8_ISA_AVX512VNNI; isa++) {
+            if (!f8_isa_supported((f8_isa)isa))
+                continue;
+            f8_runner_options o = {1, (f8_isa)isa, 0};
+            f8_runner *r = NULL;
+            CU_ASSERT_EQUAL(f8_runner_create_opts(m, 2, &o, &r), F8_OK);
+            int32_t logits[8];
+            uint8_t two[8];
+            memcpy(two, img, 4);
+            memcpy(two + 4, img, 4);
+            CU_ASSERT_EQUAL(f8_run(r, two, 2, logits), F8_OK);
+            for (int i = 0; i < 8; i++)
+                CU_ASSERT_EQUAL(logits[i], img[i % 4] > hi ? hi : img[i % 4]);
+            f8_runner_destroy(r);
+        }
+        f8_model_close(m);
+    }
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -850,6 +1017,8 @@ int main(void)
         {"MAXPOOL validator", test_validate_maxpool},
         {"AVGPOOL validator", test_validate_avgpool},
         {"metadata", test_metadata},
+        {"FGQ ternary ops: expansion, every malformed field", test_ternary},
+        {"narrow (4-bit) values clamp on every path", test_narrow_values},
         {"every truncation fails cleanly", test_every_truncation},
         {"random mutations fail cleanly or run", test_random_mutations},
         CU_TEST_INFO_NULL,

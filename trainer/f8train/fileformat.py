@@ -37,8 +37,8 @@ PREPROCESS_DIRECT = 1  # §4
 
 # struct layouts (little-endian, §2)
 _HEADER = struct.Struct("<8sIIIIQQIIIIIIIIQQQI28s")
-_VALUE = struct.Struct("<IIIBbH")
-_OP = struct.Struct("<IIIIIIIIIIIIIIIIQQQQQQ16s")
+_VALUE = struct.Struct("<IIIBbBx")
+_OP = struct.Struct("<IIIIIIIIIIIIIIIIQQQQQQIIQ")
 assert _HEADER.size == HEADER_SIZE and _VALUE.size == VALUE_SIZE and _OP.size == OP_SIZE
 
 
@@ -48,13 +48,62 @@ class FormatError(ValueError):
 
 @dataclass
 class Value:
-    """One activation tensor of one image, NHWC (§2.2)."""
+    """One activation tensor of one image, NHWC (§2.2). `bits`: the word length of a u8/s8
+    value, 0 for the dtype's full width (§1: 4-bit activations are u8 with bits 4)."""
 
     h: int
     w: int
     c: int
     dtype: int
     fl: int
+    bits: int = 0
+
+    @property
+    def range(self) -> Tuple[int, int]:
+        return value_range(self.dtype, self.bits)
+
+
+def value_range(dtype: int, bits: int) -> Tuple[int, int]:
+    """The range of q for a value (§1 table): u8 with b bits [0, 2^b − 1], s8 with b bits
+    [−(2^(b−1) − 1), 2^(b−1) − 1]; bits 0 is the dtype's full width."""
+    if not bits or dtype == S32:
+        return DTYPE_RANGE[dtype]
+    if dtype == U8:
+        return (0, 2**bits - 1)
+    return (-(2**(bits - 1) - 1), 2**(bits - 1) - 1)
+
+
+TERNARY_BITS = 2  # weight_bits of an FGQ ternary op (§2.5)
+
+
+def ternary_weights(codes: np.ndarray, alpha: np.ndarray, group_size: int) -> np.ndarray:
+    """§2.5: w[o][k] = t[o][k]·α[o][k / N], the s8 weights a ternary op computes with.
+    codes: [Cout][...] in {−1, 0, +1}; alpha: u8 [Cout][ceil(K/N)]."""
+    cout = codes.shape[0]
+    t = codes.reshape(cout, -1).astype(np.int64)
+    k = t.shape[1]
+    a = np.repeat(alpha.astype(np.int64), group_size, axis=1)[:, :k]
+    return (t * a).astype(np.int8).reshape(codes.shape)
+
+
+def pack_codes(codes: np.ndarray) -> bytes:
+    """§2.5: 2 bits per weight in weight order, weight j in bits 2(j mod 4) and 2(j mod 4)+1
+    of byte j/4; +1 → 0b01, −1 → 0b11, 0 → 0b00; unused bits of the last byte zero."""
+    c = (np.ascontiguousarray(codes).reshape(-1).astype(np.int64) & 3).astype(np.uint8)
+    c = np.concatenate([c, np.zeros((-len(c)) % 4, np.uint8)]).reshape(-1, 4)
+    return (c[:, 0] | c[:, 1] << 2 | c[:, 2] << 4 | c[:, 3] << 6).astype(np.uint8).tobytes()
+
+
+def unpack_codes(raw: bytes, n: int, what: str) -> np.ndarray:
+    """Inverse of pack_codes; FormatError on the code 0b10 or non-zero padding bits."""
+    b = np.frombuffer(raw, np.uint8)
+    c = np.stack([(b >> s) & 3 for s in (0, 2, 4, 6)], axis=1).reshape(-1)
+    if np.any(c[:n] == 2):
+        j = int(np.argmax(c[:n] == 2))
+        raise FormatError(f"{what}: code 0b10 at weight {j} (only 00, 01, 11 are defined)")
+    if np.any(c[n:]):
+        raise FormatError(f"{what}: unused bits of the last byte must be zero")
+    return np.where(c[:n] == 3, -1, c[:n]).astype(np.int8)
 
 
 @dataclass
@@ -79,10 +128,24 @@ class Op:
     weights: Optional[np.ndarray] = None  # int8; CONV2D [Cout][kh][kw][Cin/G], DENSE [Cout][K]
     bias: Optional[np.ndarray] = None     # int32 [Cout]
     flw: Optional[np.ndarray] = None      # int8 [Cout]
+    # FGQ ternary ops (§2.5): codes t in {−1, 0, +1}, shaped like `weights`; α u8
+    # [Cout][ceil(K/N)]; N = group_size. `weights` then holds their expansion t·α.
+    codes: Optional[np.ndarray] = None
+    alpha: Optional[np.ndarray] = None
+    group_size: int = 0
 
     @property
     def weight_bits(self) -> int:
-        return 8 if self.weights is not None else 0
+        if self.weights is None:
+            return 0
+        return TERNARY_BITS if self.codes is not None else 8
+
+    def set_ternary(self, codes: np.ndarray, alpha: np.ndarray, group_size: int) -> None:
+        """Makes this CONV2D/DENSE ternary: codes, α and N, and `weights` their expansion."""
+        self.codes = np.asarray(codes, np.int8)
+        self.alpha = np.asarray(alpha, np.uint8)
+        self.group_size = int(group_size)
+        self.weights = ternary_weights(self.codes, self.alpha, self.group_size)
 
     @property
     def pads(self) -> Tuple[int, int, int, int]:
@@ -137,6 +200,24 @@ def _expected_tensor_shapes(op: Op, vin: Value, vout: Value):
     return None
 
 
+def _validate_ternary(name: str, op: Op) -> None:
+    """§2.5: codes shaped like the weights in {−1, 0, +1}, 1 <= N <= K, α u8
+    [Cout][ceil(K/N)] each <= 127, and `weights` exactly their expansion."""
+    cout = op.weights.shape[0]
+    k = op.weights.size // cout
+    if op.codes.shape != op.weights.shape or not np.all(np.isin(op.codes, (-1, 0, 1))):
+        raise FormatError(f"{name}: ternary codes must be -1, 0, +1 shaped like the weights")
+    if not 1 <= op.group_size <= k:
+        raise FormatError(f"{name}: group_size {op.group_size} outside [1, K = {k}]")
+    groups = -(-k // op.group_size)
+    if op.alpha is None or op.alpha.shape != (cout, groups) or op.alpha.dtype != np.uint8:
+        raise FormatError(f"{name}: alpha must be uint8 ({cout}, {groups})")
+    if np.any(op.alpha > 127):
+        raise FormatError(f"{name}: alpha above 127")
+    if not np.array_equal(op.weights, ternary_weights(op.codes, op.alpha, op.group_size)):
+        raise FormatError(f"{name}: weights are not the expansion of codes and alpha")
+
+
 def validate(g: Graph) -> None:
     """Raises FormatError naming the op or field if `g` breaks a rule of FORMAT.md §2-§3/§6."""
     nv = len(g.values)
@@ -151,9 +232,11 @@ def validate(g: Graph) -> None:
             raise FormatError(f"value {i}: fl {v.fl} outside [-32, 32]")
         if min(v.h, v.w, v.c) < 1:
             raise FormatError(f"value {i}: empty shape {v.h}x{v.w}x{v.c}")
+        if v.bits and (v.dtype == S32 or not 2 <= v.bits <= 8):
+            raise FormatError(f"value {i}: bits {v.bits} (0, or 2-8 for u8/s8 values)")
     v0 = g.values[0]
-    if v0.dtype != U8:
-        raise FormatError("value 0 (input) must be u8")
+    if v0.dtype != U8 or v0.bits:
+        raise FormatError("value 0 (input) must be u8 with bits 0")
     if v0.c not in (1, 3):
         raise FormatError("input_c must be 1 or 3")
     if not 0 <= g.output_value < nv:
@@ -224,6 +307,10 @@ def validate(g: Graph) -> None:
                 raise FormatError(f"{name}: bias -2^31 is outside the s32 range")
             if np.any(np.abs(op.flw.astype(int)) > 32):
                 raise FormatError(f"{name}: FL_w outside [-32, 32]")
+            if op.codes is not None:
+                _validate_ternary(name, op)
+            elif op.alpha is not None or op.group_size:
+                raise FormatError(f"{name}: alpha/group_size only for ternary ops")
             f_ints = [int(f) + vin.fl for f in op.flw]
         else:
             if op.weights is not None or op.bias is not None or op.flw is not None:
@@ -293,17 +380,21 @@ def to_bytes(g: Graph) -> bytes:
         meta += b"\0" * (_align(len(meta), 4) - len(meta))
     payload_offset = _align(meta_offset + len(meta), ALIGN)
 
-    # Payload: each op's weights, bias, flw in op order, each at a multiple of 64.
+    # Payload: each op's weights (a ternary op's packed codes), bias, flw, then a ternary op's
+    # alpha, in op order, each at a multiple of 64.
     payload = bytearray()
-    placements = []  # per op: [(offset, size)] * 3
+    placements = []  # per op: [(offset, size)] * 4
     for op in g.ops:
         spots = []
-        for arr, dt in ((op.weights, "<i1"), (op.bias, "<i4"), (op.flw, "<i1")):
+        ternary = op.codes is not None
+        for arr, dt in ((op.codes if ternary else op.weights, "<i1"), (op.bias, "<i4"),
+                        (op.flw, "<i1"), (op.alpha, "<u1")):
             if arr is None:
                 spots.append((0, 0))
                 continue
             payload += b"\0" * (_align(len(payload), ALIGN) - len(payload))
-            raw = np.ascontiguousarray(arr).astype(dt).tobytes()
+            raw = pack_codes(arr) if arr is op.codes else \
+                np.ascontiguousarray(arr).astype(dt).tobytes()
             spots.append((payload_offset + len(payload), len(raw)))
             payload += raw
         placements.append(spots)
@@ -311,13 +402,15 @@ def to_bytes(g: Graph) -> bytes:
 
     region = bytearray(payload_offset)
     for i, v in enumerate(g.values):
-        _VALUE.pack_into(region, values_offset + i * VALUE_SIZE, v.h, v.w, v.c, v.dtype, v.fl, 0)
+        _VALUE.pack_into(region, values_offset + i * VALUE_SIZE, v.h, v.w, v.c, v.dtype, v.fl,
+                         v.bits)
     for i, (op, spots) in enumerate(zip(g.ops, placements)):
-        (wo, wsz), (bo, bsz), (fo, fsz) = spots
+        (wo, wsz), (bo, bsz), (fo, fsz), (ao, asz) = spots
         _OP.pack_into(region, ops_offset + i * OP_SIZE, op.type, FLAG_RELU if op.relu else 0,
                       op.input0, op.input1, op.output, op.kernel_h, op.kernel_w, op.stride_h,
                       op.stride_w, op.pad_top, op.pad_left, op.pad_bottom, op.pad_right,
-                      op.groups, op.weight_bits, op.avg_shift, wo, wsz, bo, bsz, fo, fsz, b"")
+                      op.groups, op.weight_bits, op.avg_shift, wo, wsz, bo, bsz, fo, fsz,
+                      op.group_size, asz, ao)
     region[meta_offset:meta_offset + len(meta)] = meta
     v0 = g.values[0]
     payload_crc = zlib.crc32(bytes(payload))
@@ -378,10 +471,10 @@ def from_bytes(data: bytes) -> Graph:
 
     values = []
     for i in range(nv):
-        h, w, c, dtype, fl, res = _VALUE.unpack_from(data, values_offset + i * VALUE_SIZE)
-        if res:
-            raise FormatError(f"value {i}: reserved field not zero")
-        values.append(Value(h, w, c, dtype, fl))
+        h, w, c, dtype, fl, bits = _VALUE.unpack_from(data, values_offset + i * VALUE_SIZE)
+        if data[values_offset + i * VALUE_SIZE + 15]:
+            raise FormatError(f"value {i}: reserved byte not zero")
+        values.append(Value(h, w, c, dtype, fl, bits))
     if not values or (values[0].h, values[0].w, values[0].c) != (in_h, in_w, in_c):
         raise FormatError("value 0 does not match input_h/input_w/input_c")
 
@@ -396,24 +489,37 @@ def from_bytes(data: bytes) -> Graph:
     ops = []
     for k in range(no):
         (typ, flags_op, in0, in1, out, kh, kw, sh, sw, pt, pl, pb, pr, groups, wbits, avg_shift,
-         wo, wsz, bo, bsz, fo, fsz, res) = _OP.unpack_from(data, ops_offset + k * OP_SIZE)
+         wo, wsz, bo, bsz, fo, fsz, gsize, asz, ao) = _OP.unpack_from(data, ops_offset + k * OP_SIZE)
         name = f"op {k} ({OP_NAMES.get(typ, typ)})"
         if flags_op & ~FLAG_RELU:
             raise FormatError(f"{name}: unknown flags")
-        if any(res):
-            raise FormatError(f"{name}: reserved bytes not zero")
+        if wbits != TERNARY_BITS and (gsize or asz or ao):
+            raise FormatError(f"{name}: group_size/alpha fields must be 0 (not ternary)")
         op = Op(type=typ, input0=in0, input1=in1, output=out, relu=bool(flags_op & FLAG_RELU),
                 kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
                 pad_bottom=pb, pad_right=pr, groups=groups, avg_shift=avg_shift)
         if typ in (CONV2D, DENSE):
-            if wbits != 8:
-                raise FormatError(f"{name}: weight_bits {wbits}, only 8 is supported")
+            if wbits not in (8, TERNARY_BITS):
+                raise FormatError(f"{name}: weight_bits {wbits}, only 8 and 2 are supported")
             if not (in0 < nv and out < nv):
                 raise FormatError(f"{name}: value id out of range")
             if typ == CONV2D and (groups < 1 or values[in0].c % groups):
                 raise FormatError(f"{name}: groups {groups} must divide Cin")
             ws, bs, fs = _expected_tensor_shapes(op, values[in0], values[out])
-            op.weights = tensor(wo, wsz, int(np.prod(ws)), "<i1", ws, f"{name} weights")
+            n_w = int(np.prod(ws))
+            if wbits == TERNARY_BITS:
+                kk = n_w // ws[0]
+                if not 1 <= gsize <= kk:
+                    raise FormatError(f"{name}: group_size {gsize} outside [1, K = {kk}]")
+                raw = tensor(wo, wsz, (n_w + 3) // 4, "<u1", ((n_w + 3) // 4,), f"{name} codes")
+                codes = unpack_codes(raw.tobytes(), n_w, f"{name} codes").reshape(ws)
+                ng = -(-kk // gsize)
+                alpha = tensor(ao, asz, ws[0] * ng, "<u1", (ws[0], ng), f"{name} alpha")
+                if np.any(alpha > 127):
+                    raise FormatError(f"{name}: alpha above 127")
+                op.set_ternary(codes, alpha, gsize)
+            else:
+                op.weights = tensor(wo, wsz, n_w, "<i1", ws, f"{name} weights")
             op.bias = tensor(bo, bsz, 4 * bs[0], "<i4", bs, f"{name} bias")
             op.flw = tensor(fo, fsz, fs[0], "<i1", fs, f"{name} flw")
             op.weights = op.weights.astype(np.int8)

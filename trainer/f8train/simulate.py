@@ -21,7 +21,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, DTYPE_RANGE, MAXPOOL, Graph, Op
+from .fileformat import (ADD, AVGPOOL, CONV2D, DENSE, DTYPE_RANGE, MAXPOOL, Graph, Op,
+                         value_range)
 
 try:  # optional: only the fast route for sums needs it
     import torch
@@ -38,9 +39,10 @@ FAST_SUMS = True  # tests switch this off to check the float64 route against the
 # §1.1 Requantization
 # ---------------------------------------------------------------------------------------------
 
-def requant(v, n, dtype: int) -> np.ndarray:
+def requant(v, n, dtype: int, bits: int = 0) -> np.ndarray:
     """requant(v, n, dtype) of FORMAT.md §1.1, elementwise; `n` broadcasts against `v`
-    (a scalar, or one shift per output channel on the last axis)."""
+    (a scalar, or one shift per output channel on the last axis). `bits`: the output value's
+    word length (§1, §2.2; 0 = the dtype's full width)."""
     v = np.asarray(v, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
     q = None
@@ -58,8 +60,8 @@ def requant(v, n, dtype: int) -> np.ndarray:
         # n ≤ 0: q = v · 2^(−n), a left shift in 64 bits (numpy wraps at 64 bits)
         left = np.left_shift(v, np.maximum(-n, 0))
         q = left if q is None else np.where(n > 0, q, left)
-    # then clamp q to the range of dtype (§1 table)
-    lo, hi = DTYPE_RANGE[dtype]
+    # then clamp q to the range of dtype and word length (§1 table)
+    lo, hi = value_range(dtype, bits)
     return np.clip(q, lo, hi)
 
 
@@ -72,12 +74,14 @@ def wrap32(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def epilogue(v: np.ndarray, f_int, out_dtype: int, out_fl: int, relu: bool) -> np.ndarray:
+def epilogue(v: np.ndarray, f_int, out_dtype: int, out_fl: int, relu: bool,
+             out_bits: int = 0) -> np.ndarray:
     """§3: "if RELU, v = max(v, 0); then out = requant(v, F_int − FL_out, dtype_out)"; an s32
-    output is clamped to ±(2^31−1), which requant's clamp for dtype s32 already does."""
+    output is clamped to ±(2^31−1), which requant's clamp for dtype s32 already does; a u8/s8
+    output with fewer bits (§2.2) to its narrower range."""
     if relu:
         v = np.maximum(v, 0)
-    return requant(v, np.asarray(f_int, np.int64) - out_fl, out_dtype)
+    return requant(v, np.asarray(f_int, np.int64) - out_fl, out_dtype, out_bits)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ def run_values(g: Graph, images: np.ndarray,
         if observe is not None:
             observe(k, v, f_int)
         out = g.values[op.output]
-        vals[op.output] = epilogue(v, f_int, out.dtype, out.fl, op.relu)
+        vals[op.output] = epilogue(v, f_int, out.dtype, out.fl, op.relu, out.bits)
     return vals
 
 
