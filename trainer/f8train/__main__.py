@@ -1,5 +1,5 @@
-"""Command line: `python3 -m f8train {random-model,zoo,calibrate,train,fashion,simulate,quantize,
-export,eval,info} ...` (see --help)."""
+"""Command line: `python3 -m f8train {random-model,zoo,calibrate,train,fashion,ternarize,
+fgq-table,simulate,quantize,export,eval,info} ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -120,6 +120,20 @@ def cmd_fashion(args) -> int:
     return train.main(args, command_line())
 
 
+def cmd_ternarize(args) -> int:
+    from . import fgq
+    if args.group < 1:
+        raise ValueError("--group must be at least 1")
+    return fgq.main(args, command_line())
+
+
+def cmd_fgq_table(args) -> int:
+    from . import fgq
+    fgq.run_table(args.checkpoint, args.out, args.finetune, args.data, command_line(),
+                  quick=args.quick)
+    return 0
+
+
 def cmd_simulate(args) -> int:
     import numpy as np
     from . import fileformat, simulate
@@ -173,11 +187,14 @@ def cmd_info(args) -> int:
     from . import fileformat
     g = fileformat.read(args.model)
     for i, v in enumerate(g.values):
-        print(f"value {i}: {v.h}x{v.w}x{v.c} {fileformat.DTYPE_NAMES[v.dtype]} fl {v.fl}")
+        print(f"value {i}: {v.h}x{v.w}x{v.c} {fileformat.DTYPE_NAMES[v.dtype]} fl {v.fl}"
+              + (f" bits {v.bits}" if v.bits else ""))
     for i, op in enumerate(g.ops):
         extra = ""
         if op.flw is not None:
-            extra = f" flw {sorted(set(int(f) for f in op.flw))}"
+            extra = f" weight_bits {op.weight_bits} flw {sorted(set(int(f) for f in op.flw))}"
+        if op.codes is not None:
+            extra += f" group_size {op.group_size}"
         print(f"op {i}: {fileformat.OP_NAMES[op.type]} {op.input0}"
               f"{'' if op.input1 == fileformat.NO_INPUT else ',' + str(op.input1)} -> {op.output}"
               f" k {op.kernel_h}x{op.kernel_w} s {op.stride_h}x{op.stride_w} pad {op.pads}"
@@ -297,6 +314,39 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                    help="folder with the Fashion-MNIST idx .gz files")
     f.set_defaults(func=cmd_fashion)
+
+    tz = sub.add_parser("ternarize", help="FGQ: ternary weights in groups of N (one 8-bit "
+                        "alpha each), 8- or 4-bit activations, from an FP32 `fashion "
+                        "--checkpoint` (optionally fine-tuned) or from any .f8 (the zoo's)")
+    tz.add_argument("model", help="a `fashion --checkpoint` file (FP32 phase, or its .fp32 "
+                    "copy), or a .f8 to ternarize as it is (no --finetune, --act-bits 8)")
+    tz.add_argument("--out", required=True, help="output .f8 path")
+    tz.add_argument("--group", type=int, default=4, help="N, weights per alpha (default 4)")
+    tz.add_argument("--act-bits", type=int, choices=[8, 4], default=8,
+                    help="activation word length of the ternary layers' inputs (default 8)")
+    tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
+                    help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
+                    "and one alpha per layer (the baseline)")
+    tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
+                    help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
+    tz.add_argument("--report", help="report JSON path")
+    tz.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
+    tz.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    tz.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                    help="folder with the Fashion-MNIST idx .gz files")
+    tz.set_defaults(func=cmd_ternarize)
+
+    ft = sub.add_parser("fgq-table", help="every row of the FGQ accuracy table (docs/"
+                        "TRAINING.md) from one FP32 `fashion --checkpoint`")
+    ft.add_argument("checkpoint")
+    ft.add_argument("--out", required=True, help="output folder: a .f8 per row and "
+                    "fgq_report.json")
+    ft.add_argument("--finetune", type=int, default=2, metavar="EPOCHS",
+                    help="fine-tuning epochs of the fine-tuned rows (default 2)")
+    ft.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
+    ft.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+                    help="folder with the Fashion-MNIST idx .gz files")
+    ft.set_defaults(func=cmd_fgq_table)
 
     s = sub.add_parser("simulate", help="run the integer simulator; print one logit row per image")
     s.add_argument("model")

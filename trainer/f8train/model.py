@@ -79,6 +79,11 @@ class FashionNet(nn.Module):
         self.calibrating = False  # True: FP forward that records activation FLs
         self.last_flw: Dict[str, int] = {}
         self.fc_fixed_flw: Optional[int] = None
+        # Range of each u8 activation's integers (FGQ's 4-bit activations narrow some to
+        # [0, 15], docs/FORMAT.md §1), and whether training leaves the activation FLs as
+        # they are (FGQ fine-tuning fixes them at calibration).
+        self.act_range: Dict[str, Tuple[int, int]] = {}
+        self.freeze_act_fl = False
         # PACT in fixed point: a learnable clip level per u8 activation that feeds a conv
         # (a1..a4; the pool has no weights of its own to absorb a scale, so its FL clips it).
         # Only created with pact=True, so checkpoints without PACT keep their keys.
@@ -115,7 +120,8 @@ class FashionNet(nn.Module):
         """x is the real input pixel/256, already exact at FL 8. Each u8 activation is the
         epilogue of FORMAT.md §3: ReLU, then requant to (u8, FL) = fake_quant with u8 range,
         whose clamp at 0 is the ReLU. Statistics for the FLs are the pre-ReLU values."""
-        obs = self._observe if self.training else (lambda name, t: None)
+        obs = self._observe if self.training and not self.freeze_act_fl else \
+            (lambda name, t: None)
         flw = {}
         fl_x = 8
         a = x
@@ -126,7 +132,7 @@ class FashionNet(nn.Module):
             acc, flw[name] = getattr(self, name).forward_quant(a, fl_x, s_in, sc.get(k))
             obs(k, acc)
             fl_x = self.act_fl[k].fl
-            a = quant.fake_quant(acc, fl_x, quant.U8_RANGE)
+            a = quant.fake_quant(acc, fl_x, self.act_range.get(k, quant.U8_RANGE))
             s_in = sc.get(k)
             if name == "c3":
                 a3 = a
@@ -139,7 +145,7 @@ class FashionNet(nn.Module):
         p = s.sum(dim=(2, 3)) / 2 ** POOL_SHIFT
         obs("pool", p)
         fl_p = self.act_fl["pool"].fl
-        p = quant.fake_quant(p, fl_p, quant.U8_RANGE)
+        p = quant.fake_quant(p, fl_p, self.act_range.get("pool", quant.U8_RANGE))
         # DENSE: no BN; weight FL from the weight's own std; bias at FL_w + FL_p; s32 logits.
         wfc = self.fc_weight()
         flw["fc"] = self.fc_weight_fl()

@@ -13,6 +13,9 @@ import pytest
 from f8train import fileformat, randmodel, simulate
 
 F8_BIN = os.environ.get("F8_BIN")
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHIPPED_F8 = os.path.join(_REPO, "models", "fashion.f8")
+SHIPPED_TERNARY = os.path.join(_REPO, "models", "fashion-ternary.f8")
 
 
 def engine_logits(model_path: str, images: np.ndarray) -> np.ndarray:
@@ -82,3 +85,87 @@ def test_random_models_bit_exact(shape, classes, seed, fashion_test, tmp_path):
     if shape == (28, 28, 1):
         images = np.concatenate([images, fashion_test[0][1000:1100]])
     check(path, images)
+
+
+# ---- FGQ: ternary weights and narrow (4-bit) values, on every dispatch path ---------------
+
+def _cpu_flags() -> set:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+ISAS = ["scalar", "avx2", "avx512vnni"]
+
+
+def _isa_supported(isa: str) -> bool:
+    flags = _cpu_flags()
+    if isa == "avx2":
+        return "avx2" in flags
+    if isa == "avx512vnni":
+        return {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= flags
+    return True
+
+
+def check_isa(model_path: str, images: np.ndarray, isa: str):
+    """check() with the engine forced onto one path (the F8_ISA variable, docs/ENGINE.md)."""
+    if not _isa_supported(isa):
+        pytest.skip(f"this CPU has no {isa}")
+    old = os.environ.get("F8_ISA")
+    os.environ["F8_ISA"] = isa
+    try:
+        check(model_path, images)
+    finally:
+        if old is None:
+            del os.environ["F8_ISA"]
+        else:
+            os.environ["F8_ISA"] = old
+
+
+def narrow_every_other(g, bits: int = 4):
+    """bits on every other u8/s8 value but the input: narrow values before and after every
+    op type (ADD, pools and convolutions write them, convolutions read them)."""
+    narrow = [i for i, v in enumerate(g.values) if i and v.dtype != fileformat.S32][::2]
+    for i in narrow:
+        g.values[i].bits = bits
+    return narrow
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("shape,classes,seed,group", [((28, 28, 1), 10, 0, 4),
+                                                      ((20, 17, 3), 4, 3, 16),
+                                                      ((12, 12, 1), 2, 7, 64)])
+def test_ternary_op_zoo_bit_exact(isa, shape, classes, seed, group, fashion_test, tmp_path):
+    from f8train import fgq
+    g = fgq.ternarize_graph(randmodel.op_zoo(*shape, classes=classes, seed=seed), group)
+    assert sum(op.codes is not None for op in g.ops) >= 3
+    assert narrow_every_other(g)
+    path = str(tmp_path / "tzoo.f8")
+    fileformat.write(g, path)
+    images = extreme_images(g.input, 40, seed)
+    if shape == (28, 28, 1):
+        images = np.concatenate([images, fashion_test[0][:60]])
+    check_isa(path, images, isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_ternary_fashion_model_bit_exact(isa, fashion_test, tmp_path):
+    """The shipped ternary model (real weights, 4-bit paths where it has them), and the F8
+    model ternarized with N = 4 and every other value at 4 bits (the SIMD kernels' layers
+    of real width: 24, 48, 96 channels)."""
+    from f8train import fgq
+    x, _ = fashion_test
+    images = np.concatenate([x[:200], extreme_images(fileformat.Value(28, 28, 1, 1, 8), 10, 1)])
+    ship = os.path.join(os.path.dirname(SHIPPED_TERNARY), "fashion-ternary.f8")
+    if os.path.exists(ship):
+        check_isa(ship, images, isa)
+    g = fgq.ternarize_graph(fileformat.read(SHIPPED_F8), 4)
+    narrow_every_other(g)
+    path = str(tmp_path / "t.f8")
+    fileformat.write(g, path)
+    check_isa(path, images, isa)

@@ -1,0 +1,437 @@
+"""`python3 -m f8train ternarize`: FGQ ternary weights (groups of N, one 8-bit α each) and 8- or
+4-bit activations for the Fashion network, from the FP32 checkpoints `f8train fashion` makes,
+with or without fine-tuning; and for any `.f8` (the zoo's), without it.
+
+The network: c1 and fc keep 8-bit weights (FGQ keeps the first and last layer at full
+precision: c1 sees the raw pixels through 9 weights per channel, fc decides the classes, and
+the two hold 0.5% of the weights); c2..c5 are ternary (docs/FORMAT.md §2.5). With 4-bit
+activations, a1..a4 (the inputs of the ternary layers, and the residual stream a3) are u8
+values of 4 bits; the pool, the input of the 8-bit classifier, stays at 8 bits.
+
+The fake-quant forward computes what the file computes: a ternary layer's weight is
+t·α_q·2^-FL_w[o] exactly (`TernaryConvBN.quantized`), the bias is quantized at FL_w[o] + FL_x
+per channel, activations are clamped to [0, 15] or [0, 255]. Fine-tuning keeps the ternary
+quantizer in the loop with a straight-through estimator: the forward uses the ternary weight,
+the gradient reaches the folded float weight as if the quantizer were the identity, and the
+thresholds and α are searched again on every step.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data, fileformat, quant, simulate, ternary, train
+from .builder import GraphBuilder
+from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, S32, U8, Graph
+from .model import ConvBN, FashionNet, POOL_SHIFT
+from .randmodel import FASHION_LABELS
+
+TERNARY_LAYERS = ("c2", "c3", "c4", "c5")  # c1 and fc keep 8-bit weights
+NARROW_ACTS = ("a1", "a2", "a3", "a4")     # 4-bit with --act-bits 4 (the pool stays 8-bit)
+FINETUNE_LR = 0.01                         # start of the cosine schedule, as F8's QAT
+CALIB_IMAGES = 2000                        # training images that choose the 4-bit FLs
+FL_SEARCH = range(-4, 11)                  # 4-bit activation FLs tried (real max 15·2^-FL)
+
+
+@dataclass(frozen=True)
+class Config:
+    group: int = 4            # N; TWN ignores it for the threshold and α
+    act_bits: int = 8         # 8 or 4
+    method: str = "fgq"       # "fgq" (exact per-group search) or "twn" (per-layer baseline)
+
+    def label(self) -> str:
+        w = f"FGQ N={self.group}" if self.method == "fgq" else "TWN (per layer)"
+        return f"{w}, {self.act_bits}-bit act"
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the ternary weight itself (exactly, unlike w + (w_t − w).detach(), which
+    rounds); backward: the gradient to the float weight unchanged (STE)."""
+
+    @staticmethod
+    def forward(ctx, w, w_t):
+        return w_t
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class TernaryConvBN(ConvBN):
+    """A ConvBN whose quantized weight is ternary in groups (set by `make_ternary`)."""
+
+    group: int
+    method: str
+
+    def ternary_parts(self, w_eff: torch.Tensor):
+        """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout]) of W_eff."""
+        cout = w_eff.shape[0]
+        w = w_eff.detach().double().permute(0, 2, 3, 1).reshape(cout, -1).cpu().numpy()
+        # TWN stores one α per output channel row (N = K); FGQ one per group of N
+        n = w.shape[1] if self.method == "twn" else min(self.group, w.shape[1])
+        codes, alpha = ternary.ternarize(w, n, self.method)
+        fl = ternary.alpha_fl(alpha)
+        aq = ternary.quantize_alpha(alpha, fl)
+        shape = (cout,) + tuple(w_eff.shape[2:]) + (w_eff.shape[1],)
+        return codes.reshape(shape), aq, fl, n
+
+    def quantized(self, fl_x: int, s_in=None, s_out=None):
+        """(W_q, b_q, FL_w per channel): W_q = t·α_q·2^-FL_w[o] in the forward, the identity
+        for the gradient (STE); b_q at FL_w[o] + FL_x."""
+        if s_in is not None:
+            raise ValueError("FGQ does not support PACT models")
+        w_eff, b_eff = self.folded()
+        with torch.no_grad():
+            codes, aq, fl, n = self.ternary_parts(w_eff)
+            w_int = fileformat.ternary_weights(codes, aq, n).astype(np.float64)
+            w_t = torch.from_numpy(w_int * np.exp2(-fl.astype(np.float64))[:, None, None, None])
+            w_t = w_t.permute(0, 3, 1, 2).to(w_eff)
+        wq = _StraightThrough.apply(w_eff, w_t)
+        flw = torch.from_numpy(fl.astype(np.float64)).to(w_eff)
+        bq = quant.fix_quant(b_eff, torch.exp2(flw + fl_x), quant.S32_RANGE)
+        return wq, bq, flw
+
+
+def make_ternary(model: FashionNet, cfg: Config) -> FashionNet:
+    """A copy of a calibrated (quantized) FashionNet with c2..c5 ternary and, for 4-bit
+    activations, a1..a4 clamped to [0, 15] (their FLs are chosen by `calibrate_narrow`)."""
+    if model.pact:
+        raise ValueError("FGQ does not support PACT models")
+    m = copy.deepcopy(model)
+    for name in TERNARY_LAYERS:
+        layer = getattr(m, name)
+        layer.__class__ = TernaryConvBN
+        layer.group, layer.method = cfg.group, cfg.method
+    if cfg.act_bits != 8:
+        hi = 2 ** cfg.act_bits - 1
+        m.act_range = {k: (0, hi) for k in NARROW_ACTS}
+    m.freeze_act_fl = True
+    m.quantized = True
+    return m
+
+
+def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int]:
+    """The FL of each narrow activation, in order a1..a4: the FL whose quantization of the
+    layer's pre-activation accumulators (given the FLs chosen before it) has the smallest
+    mean squared error on `x`, ReLU included (F8Net's tiny-fine-tuning RMSE rule, for 4 bits).
+    """
+    rng = (0, 2 ** bits - 1)
+    xin = data.to_input(x)
+    chosen = {}
+    m.eval()
+    for k in NARROW_ACTS:
+        seen = {}
+        orig = m._observe
+        m._observe = lambda name, t, seen=seen: seen.setdefault(name, t.detach())
+        m.freeze_act_fl, m.training = False, True      # observe without BN updates
+        for mod in m.modules():
+            mod.training = False
+        m.training = True
+        with torch.no_grad():
+            m(xin)
+        m._observe, m.freeze_act_fl = orig, True
+        m.eval()
+        acc = seen[k].double()
+        best, best_err = None, float("inf")
+        for fl in FL_SEARCH:
+            err = float(((quant.fake_quant(acc, fl, rng) - F.relu(acc)) ** 2).mean())
+            if err < best_err:
+                best, best_err = fl, err
+        m.act_fl[k].r.fill_(float(best))
+        chosen[k] = best
+    return chosen
+
+
+def to_graph(model: FashionNet, meta: List[Tuple[str, str]], act_bits: int) -> Graph:
+    """The `.f8` graph of a (ternary) FashionNet, computed in float64 where every quantity is
+    exact, like export.to_graph; ternary layers become weight_bits 2 ops whose expanded
+    weights are the integers the forward used."""
+    m = copy.deepcopy(model).cpu().double().eval()
+    fls = m.fls()
+    b = GraphBuilder(28, 28, 1, fl=8)
+    x, fl_x, a3 = 0, 8, None
+    bits = 0 if act_bits == 8 else act_bits
+    with torch.no_grad():
+        for name, layer in m.convs():
+            wq, bq, flw = layer.quantized(fl_x)
+            cout = wq.shape[0]
+            flw_np = (np.full(cout, flw, np.int64) if not torch.is_tensor(flw)
+                      else flw.numpy().astype(np.int64))
+            w = (wq.permute(0, 2, 3, 1).numpy() * np.exp2(flw_np)[:, None, None, None])
+            bias = bq.numpy() * np.exp2(flw_np + fl_x)
+            assert np.all(w == np.rint(w)) and np.all(bias == np.rint(bias)), "off the grid"
+            w, bias = w.astype(np.int8), bias.astype(np.int64).astype(np.int32)
+            if name != "c5":
+                fl_y = fls["a" + name[1]]
+                x = b.conv(x, w, bias, flw_np.astype(np.int8), stride=layer.stride, pads=1,
+                           relu=True, dtype=U8, fl=fl_y)
+                b.values[x].bits = bits if "a" + name[1] in NARROW_ACTS else 0
+            else:
+                # s32 at the largest F_int: every channel's shift is a left shift (exact)
+                fl_y = int(flw_np.max()) + fl_x
+                x = b.conv(x, w, bias, flw_np.astype(np.int8), stride=1, pads=1, relu=False,
+                           dtype=S32, fl=fl_y)
+            if isinstance(layer, TernaryConvBN):
+                codes, aq, _, n = layer.ternary_parts(layer.folded()[0])
+                b.ops[-1].set_ternary(codes, aq, n)
+                assert np.array_equal(b.ops[-1].weights, w), "ternary expansion differs"
+            if name == "c3":
+                a3 = x
+            fl_x = fl_y
+        fl_s = max(fl_x, fls["a3"])
+        s = b.add(x, a3, relu=True, dtype=S32, fl=fl_s)
+        p = b.avgpool(s, 7, 1, POOL_SHIFT, dtype=U8, fl=fls["pool"])
+        flw = m.fc_weight_fl()
+        wq = quant.quant_weight(m.fc_weight(), flw)
+        bq = quant.quant_bias(m.fc.bias, flw + fls["pool"])
+        w = (wq.numpy() * 2.0 ** flw).astype(np.int8)
+        bias = (bq.numpy() * 2.0 ** (flw + fls["pool"])).astype(np.int64).astype(np.int32)
+        logits = b.dense(p, w, bias, np.full(w.shape[0], flw, np.int8), dtype=S32,
+                         fl=flw + fls["pool"])
+    return b.build(logits, meta)
+
+
+def ternarize_graph(g: Graph, group: int, method: str = "fgq") -> Graph:
+    """Any `.f8` (the zoo's): every CONV2D/DENSE but the first and the last ternarized from
+    its 8-bit weights (real value w·2^-FL_w), FL_w per channel from the α's, the bias moved
+    to the new FL. No calibration data, no fine-tuning: for speed and size measurements and
+    for the bit-exact tests; activations keep their FLs and bits."""
+    g = copy.deepcopy(g)
+    weighted = [i for i, op in enumerate(g.ops) if op.type in (CONV2D, DENSE)]
+    for i in weighted[1:-1]:
+        op = g.ops[i]
+        cout = op.weights.shape[0]
+        w = op.weights.reshape(cout, -1).astype(np.float64) * \
+            np.exp2(-op.flw.astype(np.float64))[:, None]
+        n = w.shape[1] if method == "twn" else min(group, w.shape[1])
+        codes, alpha = ternary.ternarize(w, n, method)
+        vin, vout = g.values[op.input0], g.values[op.output]
+        # keep every shift FL_w + FL_x − FL_out within ±31 and FL_w within [−32, 32]
+        lo = max(-32, vout.fl - vin.fl - 31)
+        hi = min(32, vout.fl - vin.fl + 31)
+        fl = ternary.alpha_fl(alpha, lo, hi)
+        aq = ternary.quantize_alpha(alpha, fl)
+        bias = np.rint(op.bias.astype(np.float64) *
+                       np.exp2(fl - op.flw.astype(np.int64)))
+        op.bias = np.clip(bias, -(2**31 - 1), 2**31 - 1).astype(np.int32)
+        op.flw = fl.astype(np.int8)
+        op.set_ternary(codes.reshape(op.weights.shape), aq, n)
+    fileformat.validate(g)
+    return g
+
+
+# ---- evaluation, one configuration, the table ----------------------------------------------
+
+def _accuracy_int(g: Graph, x: np.ndarray, y: np.ndarray) -> float:
+    return 100.0 * float(np.mean(simulate.top1(simulate.run(g, x.reshape(-1, 28, 28, 1))) == y))
+
+
+def load_fp32(path: str) -> Tuple[FashionNet, Dict]:
+    """The FP32 FashionNet of a `fashion --checkpoint` file (FP32 phase or its .fp32 copy)."""
+    model, ck = train.model_from_checkpoint(path)
+    model.quantized = False
+    return model, ck
+
+
+def run_one(fp32: FashionNet, cfg: Config, finetune: int, ds: Dict, seed: int = 1,
+            log=print, quick: bool = False, jpeg_aug: float = train.JPEG_AUG
+            ) -> Tuple[Graph, Dict, FashionNet]:
+    """FP32 model → BN folded, activation FLs calibrated (F8Net's rule, 50 batches) →
+    ternary (+ 4-bit FLs) → optional fine-tuning → graph; with its accuracies and times, and
+    the fake-quant model the graph was exported from."""
+    t0 = time.time()
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    n_train = train.QUICK_TRAIN if quick else len(ds["train_x"])
+    n_test = train.QUICK_TEST if quick else len(ds["test_x"])
+    x_tr = torch.from_numpy(ds["train_x"][:n_train].copy())
+    y_tr = torch.from_numpy(ds["train_y"][:n_train].astype(np.int64))
+    x_te, y_te = ds["test_x"][:n_test], ds["test_y"][:n_test].astype(np.int64)
+    base = copy.deepcopy(fp32)
+    base.quantized = False
+    train.calibrate(base, x_tr, gen, 2 if quick else train.CALIB_BATCHES)
+    base.quantized = True
+    m = make_ternary(base, cfg)
+    if cfg.act_bits != 8:
+        fls = calibrate_narrow(m, x_tr[:200 if quick else CALIB_IMAGES], cfg.act_bits)
+        log(f"  {cfg.act_bits}-bit activation FLs {fls}")
+    t_conv = time.time() - t0
+    rec = {"config": cfg.label(), "group": cfg.group if cfg.method == "fgq" else None,
+           "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": finetune}
+    meta = [("name", "fashion-ternary"), ("labels", "\n".join(FASHION_LABELS))]
+    g = to_graph(m, meta, cfg.act_bits)
+    rec["accuracy_no_finetune"] = round(_accuracy_int(g, x_te, y_te), 2)
+    rec["seconds_no_finetune"] = round(time.time() - t0, 1)
+    log(f"  {cfg.label()}: no fine-tuning {rec['accuracy_no_finetune']:.2f}% "
+        f"({t_conv:.1f} s to ternarize)")
+    if finetune > 0:
+        t1 = time.time()
+        hist: List[Dict] = []
+        train.train_epochs(m, x_tr, y_tr, finetune, FINETUNE_LR, gen, log, warmup=False,
+                           phase="fgq", history=hist, jpeg_p=jpeg_aug)
+        g = to_graph(m, meta, cfg.act_bits)
+        rec["accuracy_finetuned"] = round(_accuracy_int(g, x_te, y_te), 2)
+        rec["seconds_finetune"] = round(time.time() - t1, 1)
+        rec["history"] = hist
+        log(f"  {cfg.label()}: after {finetune} epochs {rec['accuracy_finetuned']:.2f}% "
+            f"({rec['seconds_finetune']:.0f} s)")
+    rec["file_size_bytes"] = len(fileformat.to_bytes(g))
+    rec["alpha_fl"] = {op_name: sorted(set(int(f) for f in op.flw))
+                       for op_name, op in zip(("c1", "c2", "c3", "c4", "c5"), g.ops[:5])}
+    rec["activation_fl"] = m.fls()
+    return g, rec, m
+
+
+def reference_rows(fp32: FashionNet, ds: Dict, seed: int = 1, quick: bool = False) -> Dict:
+    """FP32 and F8 (BN folded, FLs calibrated, 8-bit weights, no fine-tuning) of the same
+    network, with the F8 file's size: the rows FGQ is compared to."""
+    gen = torch.Generator().manual_seed(seed)
+    n_test = train.QUICK_TEST if quick else len(ds["test_x"])
+    x_te, y_te = ds["test_x"][:n_test], ds["test_y"][:n_test].astype(np.int64)
+    acc_fp = 100.0 * float(np.mean(train.predict(fp32, torch.from_numpy(x_te.copy())) == y_te))
+    base = copy.deepcopy(fp32)
+    base.quantized = False
+    n_train = train.QUICK_TRAIN if quick else len(ds["train_x"])
+    train.calibrate(base, torch.from_numpy(ds["train_x"][:n_train].copy()), gen,
+                    2 if quick else train.CALIB_BATCHES)
+    base.quantized = True
+    from . import export
+    g, _ = export.to_graph(base, [("name", "fashion"), ("labels", "\n".join(FASHION_LABELS))])
+    return {"fp32": round(acc_fp, 2), "f8_calibration_only": round(_accuracy_int(g, x_te, y_te), 2),
+            "f8_file_size_bytes": len(fileformat.to_bytes(g))}
+
+
+def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optional[float],
+                jpeg_acc: Optional[float] = None) -> int:
+    acc = rec.get("accuracy_finetuned", rec["accuracy_no_finetune"])
+    what = (f"fine-tuned {rec['finetune_epochs']} epochs" if rec["finetune_epochs"]
+            else "no retraining")
+    g.meta += [("description", f"Fashion-MNIST classifier, 28x28 grayscale, {rec['config']} "
+                               f"ternary weights (c1 and fc 8-bit), {what}"),
+               ("created_by", created_by),
+               ("quantization", f"fgq group={rec['group'] or 'layer'} "
+                                f"act_bits={rec['act_bits']} method={rec['method']}")]
+    if fp32_acc is not None:
+        g.meta.append(("accuracy.fp32", f"{fp32_acc:.2f}"))
+    g.meta.append(("accuracy.int", f"{acc:.2f}"))
+    if jpeg_acc is not None:
+        g.meta.append(("accuracy.int_jpeg_q90", f"{jpeg_acc:.2f}"))
+    tmp = path + ".tmp"
+    size = fileformat.write(g, tmp)
+    os.replace(tmp, path)
+    return size
+
+
+def main(args, created_by: str) -> int:
+    torch.set_num_threads(os.cpu_count() or 1)
+    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method)
+    if args.model.endswith(".f8"):
+        if args.finetune or args.act_bits != 8:
+            raise ValueError("a .f8 source is ternarized as it is: no --finetune, --act-bits 8 "
+                             "(start from a fashion checkpoint for those)")
+        t0 = time.time()
+        g = ternarize_graph(fileformat.read(args.model), args.group, args.method)
+        g.meta = [(k, v) for k, v in g.meta if k not in ("created_by", "accuracy.int")]
+        g.meta += [("created_by", created_by),
+                   ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
+        size = fileformat.write(g, args.out)
+        print(f"wrote {args.out}: {size} bytes ({time.time() - t0:.1f} s)")
+        return 0
+    fp32, ck = load_fp32(args.model)
+    ds = data.load_fashion(args.data)
+    log = print
+    log(f"{cfg.label()}, fine-tuning {args.finetune} epochs, from {args.model}")
+    g, rec, _ = run_one(fp32, cfg, args.finetune, ds, seed=args.seed, quick=args.quick)
+    jpeg = None
+    if not args.quick:
+        imgs = train.jpeg_round_trip(ds["test_x"], train.JPEG_QUALITY)
+        if imgs is not None:
+            jpeg = round(_accuracy_int(g, imgs, ds["test_y"].astype(np.int64)), 2)
+            rec["accuracy_jpeg_q90"] = jpeg
+            log(f"  integer-simulated top-1 on JPEG (quality {train.JPEG_QUALITY}) {jpeg:.2f}%")
+    size = write_model(g, rec, args.out, created_by, ck["state"].get("acc_fp"), jpeg)
+    log(f"wrote {args.out}: {size} bytes")
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(rec, f, indent=2)
+            f.write("\n")
+    return 0
+
+
+TABLE = [Config(4, 8), Config(4, 4), Config(16, 8), Config(16, 4), Config(64, 8), Config(64, 4),
+         Config(4, 8, "twn"), Config(4, 4, "twn")]
+
+
+def run_table(ckpt: str, out_dir: str, finetune: int, data_root: str, created_by: str,
+              quick: bool = False, log=print) -> Dict:
+    """Every row of docs/TRAINING.md's FGQ table from one FP32 checkpoint: FP32, F8, and each
+    FGQ/TWN configuration without and with `finetune` epochs; each model written to
+    out_dir/<name>.f8 and all of it to out_dir/fgq_report.json (+ .png)."""
+    torch.set_num_threads(os.cpu_count() or 1)
+    os.makedirs(out_dir, exist_ok=True)
+    fp32, _ = load_fp32(ckpt)
+    ds = data.load_fashion(data_root)
+    t0 = time.time()
+    report = {"checkpoint": ckpt, "reference": reference_rows(fp32, ds, quick=quick),
+              "rows": [], "created_by": created_by, "cpu_model": train.cpu_model(),
+              "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(),
+              "torch_version": torch.__version__, "quick": quick}
+    log(f"FP32 {report['reference']['fp32']:.2f}%, F8 (calibration only) "
+        f"{report['reference']['f8_calibration_only']:.2f}%")
+    path = os.path.join(out_dir, "fgq_report.json")
+    for cfg in TABLE:
+        g, rec, _ = run_one(fp32, cfg, finetune, ds, quick=quick, log=log)
+        rec["size_vs_f8"] = round(rec["file_size_bytes"] /
+                                  report["reference"]["f8_file_size_bytes"], 3)
+        name = (f"fgq_n{cfg.group}" if cfg.method == "fgq" else "twn") + f"_a{cfg.act_bits}"
+        rec["model"] = os.path.join(out_dir, name + ".f8")
+        write_model(g, rec, rec["model"], created_by, report["reference"]["fp32"])
+        report["rows"].append(rec)
+        report["seconds_total"] = round(time.time() - t0, 1)
+        with open(path, "w") as f:          # rewritten after every row: a partial table stays
+            json.dump(report, f, indent=2)
+            f.write("\n")
+    png = plot(report, os.path.join(out_dir, "fgq_report.png"))
+    log(f"wrote {path}" + (f" and {png}" if png else ""))
+    return report
+
+
+def plot(report: Dict, png_path: str) -> Optional[str]:
+    """Bars of top-1 per configuration, without and with fine-tuning, FP32 and F8 as lines."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rows = report["rows"]
+    names = [r["config"] for r in rows]
+    y = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(rows) + 1.5))
+    ax.barh(y - 0.2, [r["accuracy_no_finetune"] for r in rows], 0.4, label="no retraining")
+    ax.barh(y + 0.2, [r.get("accuracy_finetuned", np.nan) for r in rows], 0.4,
+            label="fine-tuned")
+    ref = report["reference"]
+    ax.axvline(ref["fp32"], color="k", ls="--", label=f"FP32 {ref['fp32']:.2f}")
+    ax.axvline(ref["f8_calibration_only"], color="gray", ls=":",
+               label=f"F8 {ref['f8_calibration_only']:.2f}")
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    lo = min(r["accuracy_no_finetune"] for r in rows) - 1
+    ax.set_xlim(max(lo, 0), 100 if lo > 90 else ref["fp32"] + 1)
+    ax.set_xlim(max(lo, 0), ref["fp32"] + 1)
+    ax.set_xlabel("top-1 % (integer-simulated, Fashion-MNIST test)")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)
+    return png_path

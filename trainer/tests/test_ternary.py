@@ -1,0 +1,246 @@
+"""FGQ ternary weights (docs/FORMAT.md §2.5, f8train/ternary.py, f8train/fgq.py): the exact
+per-group search against a brute force, the 2-bit layout byte for byte, the reader's checks of
+every new field, the narrow (4-bit) clamp, and a quick fine-tuning run whose fake-quant
+forward predicts exactly what the integer simulator of its exported file predicts."""
+
+import itertools
+import os
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from f8train import fgq, fileformat as ff, randmodel, simulate, ternary
+
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def brute_force(g: np.ndarray) -> float:
+    """Smallest ||g − α·t||² over all 3^N codes t, α the least-squares scale for t."""
+    best = float((g ** 2).sum())
+    for t in itertools.product((-1, 0, 1), repeat=len(g)):
+        t = np.array(t, np.float64)
+        c = np.count_nonzero(t)
+        if c:
+            a = (t * g).sum() / c
+            best = min(best, float(((g - a * t) ** 2).sum()))
+    return best
+
+
+def group_errors(w, codes, alpha, n):
+    k = w.shape[1]
+    a = np.repeat(alpha, n, axis=1)[:, :k]
+    return ((w - codes * a) ** 2)
+
+
+def test_search_is_exact_against_brute_force():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(4, 11))          # N = 4: groups of 4, 4 and a partial one of 3
+    w[0, :4] = [0.5, 0.5, -0.5, 0.0]      # ties and a zero
+    codes, alpha = ternary.ternarize(w, 4)
+    assert codes.shape == (4, 11) and alpha.shape == (4, 3)
+    err = group_errors(w, codes, alpha, 4)
+    for o in range(4):
+        for gi, (a, b) in enumerate(((0, 4), (4, 8), (8, 11))):
+            assert err[o, a:b].sum() == pytest.approx(brute_force(w[o, a:b]), abs=1e-12)
+    # the tied group keeps all three ±0.5 at α 0.5 and the zero at 0
+    assert codes[0, :4].tolist() == [1, 1, -1, 0] and alpha[0, 0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("n", [2, 4, 16, 64])
+def test_separate_thresholds_reduce_to_one(n):
+    """FGQ's search over (Δp, Δn) with one α finds the same error as the search over the
+    count of the largest magnitudes (ternary.py says why)."""
+    rng = np.random.default_rng(n)
+    g = rng.normal(size=(300, n)) * rng.uniform(0.1, 3, size=(300, 1))
+    g[np.abs(g) < 0.2] = 0
+    g[:20] = np.abs(g[:20])                # all-positive groups: kn = 0
+    g[20:25] = 0                           # all-zero groups: α 0, no code kept
+    c1, a1 = ternary.search(g)
+    c2, a2 = ternary.search_pairs(g)
+    e1 = ((g - a1[:, None] * c1) ** 2).sum(1)
+    e2 = ((g - a2[:, None] * c2) ** 2).sum(1)
+    np.testing.assert_allclose(e1, e2, rtol=1e-12, atol=1e-12)
+    assert np.all(a1[20:25] == 0) and not c1[20:25].any()
+    # kept weights have the sign of their weight, α is the mean magnitude of the kept ones
+    kept = c1 != 0
+    assert np.all(np.sign(g[kept]) == c1[kept])
+    for i in [i for i in range(30, 60) if kept[i].any()][:10]:
+        assert a1[i] == pytest.approx(np.abs(g[i][kept[i]]).mean())
+
+
+def test_twn_one_threshold_and_alpha_per_layer():
+    w = np.array([[1.0, -0.1, 0.4, -2.0], [0.05, 0.3, -0.6, 0.2]])
+    codes, alpha = ternary.ternarize(w, 2, "twn")
+    delta = 0.7 * np.abs(w).mean()        # 0.7 · 0.58125 = 0.406875
+    assert codes.tolist() == [[1, 0, 0, -1], [0, 0, -1, 0]]
+    assert np.all(alpha == pytest.approx(np.mean([1.0, 2.0, 0.6])))
+    assert delta == pytest.approx(0.406875)
+
+
+def test_alpha_fl_and_quantization():
+    alpha = np.array([[0.5, 0.02, 0.0], [3.0, 2.9, 0.1], [0.0, 0.0, 0.0]])
+    fl = ternary.alpha_fl(alpha)
+    assert fl.tolist() == [7, 5, 7]       # 0.5·2^7 = 64, 3·2^5 = 96 ≤ 127 < 192
+    aq = ternary.quantize_alpha(alpha, fl)
+    assert aq.tolist() == [[64, 3, 0], [96, 93, 3], [0, 0, 0]]
+    assert aq.dtype == np.uint8
+
+
+def test_code_packing_layout():
+    codes = np.array([1, -1, 0, 1, -1], np.int8)
+    raw = ff.pack_codes(codes)
+    # weight j in bits 2(j mod 4): 01, 11, 00, 01 → 0b01_00_11_01; then 11 and zero padding
+    assert raw == bytes([0b01001101, 0b00000011])
+    assert ff.unpack_codes(raw, 5, "x").tolist() == codes.tolist()
+    with pytest.raises(ff.FormatError, match="code 0b10 at weight 2"):
+        ff.unpack_codes(bytes([0b00100000 | 0b1101, 3]), 5, "x")
+    with pytest.raises(ff.FormatError, match="unused bits"):
+        ff.unpack_codes(bytes([0b01001101, 0b00010011]), 5, "x")
+
+
+def ternary_graph(n=4, bits=4) -> ff.Graph:
+    g = fgq.ternarize_graph(randmodel.small_cnn(12, 12, 1, classes=3, seed=5), n)
+    for op in g.ops:
+        if op.codes is not None and g.values[op.input0].dtype == ff.U8 and op.input0:
+            g.values[op.input0].bits = bits
+    return g
+
+
+def test_round_trip_and_op_record():
+    g = ternary_graph()
+    tern = [i for i, op in enumerate(g.ops) if op.codes is not None]
+    assert tern, "small_cnn has no middle layer to ternarize"
+    data = ff.to_bytes(g)
+    back = ff.from_bytes(data)
+    for a, b in zip(g.ops, back.ops):
+        assert a.weight_bits == b.weight_bits and a.group_size == b.group_size
+        if a.codes is not None:
+            assert np.array_equal(a.codes, b.codes) and np.array_equal(a.alpha, b.alpha)
+        if a.weights is not None:
+            assert np.array_equal(a.weights, b.weights)
+    assert [v.bits for v in g.values] == [v.bits for v in back.values]
+    # the op record: weight_bits 2, group_size, alpha size and offset (FORMAT.md §2.3)
+    ops_offset = struct.unpack_from("<Q", data, 80)[0]
+    i = tern[0]
+    rec = data[ops_offset + 128 * i: ops_offset + 128 * (i + 1)]
+    op = g.ops[i]
+    k = op.weights.size // op.weights.shape[0]
+    wbits, = struct.unpack_from("<I", rec, 56)
+    wsize, = struct.unpack_from("<Q", rec, 72)
+    gsize, asize, aoff = struct.unpack_from("<IIQ", rec, 112)
+    assert (wbits, gsize) == (2, 4)
+    assert wsize == (op.weights.size + 3) // 4
+    assert asize == op.weights.shape[0] * -(-k // 4) and aoff % 64 == 0
+    assert data[aoff:aoff + asize] == op.alpha.tobytes()
+
+
+def _patch(data: bytes, off: int, fmt: str, value) -> bytes:
+    """Rewrites a field and both CRCs (FORMAT.md §2) so the field's own check fires."""
+    import zlib
+    b = bytearray(data)
+    struct.pack_into(fmt, b, off, value)
+    po = struct.unpack_from("<Q", b, 32)[0]
+    struct.pack_into("<I", b, 16, zlib.crc32(bytes(b[po:])))
+    struct.pack_into("<I", b, 12, 0)
+    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[:po])))
+    return bytes(b)
+
+
+def test_reader_refuses_each_malformed_field():
+    g = ternary_graph()
+    data = ff.to_bytes(g)
+    ops_offset = struct.unpack_from("<Q", data, 80)[0]
+    values_offset = struct.unpack_from("<Q", data, 72)[0]
+    i = next(i for i, op in enumerate(g.ops) if op.codes is not None)
+    rec = ops_offset + 128 * i
+    name = f"op {i} (CONV2D)"
+    woff = struct.unpack_from("<Q", data, rec + 64)[0]
+    aoff = struct.unpack_from("<Q", data, rec + 120)[0]
+    k = g.ops[i].weights.size // g.ops[i].weights.shape[0]
+    cases = [
+        (rec + 112, "<I", 0, f"{name}: group_size 0 outside"),
+        (rec + 112, "<I", k + 1, f"{name}: group_size {k + 1} outside"),
+        (rec + 116, "<I", 1, f"{name} alpha: size 1"),
+        (rec + 72, "<Q", 3, f"{name} codes: size 3"),
+        (rec + 120, "<Q", aoff + 1, "not 64-byte aligned"),
+        (aoff, "<B", 128, f"{name}: alpha above 127"),
+        (woff, "<B", 0b10, f"{name} codes: code 0b10 at weight 0"),
+        (rec + 56, "<I", 8, f"{name}: group_size/alpha fields must be 0 (not ternary)"),
+        (values_offset + 16 * 1 + 14, "<B", 9, "value 1: bits 9"),
+        (values_offset + 14, "<B", 4, "value 0 (input) must be u8 with bits 0"),
+    ]
+    for off, fmt, value, msg in cases:
+        with pytest.raises(ff.FormatError, match=msg.replace("(", r"\(").replace(")", r"\)")):
+            ff.from_bytes(_patch(data, off, fmt, value))
+    # an 8-bit op with a group size
+    j = next(j for j, op in enumerate(g.ops) if op.weights is not None and op.codes is None)
+    with pytest.raises(ff.FormatError, match="group_size/alpha fields must be 0"):
+        ff.from_bytes(_patch(data, ops_offset + 128 * j + 112, "<I", 4))
+    with pytest.raises(ff.FormatError, match="weight_bits 4, only 8 and 2"):
+        ff.from_bytes(_patch(data, ops_offset + 128 * j + 56, "<I", 4))
+
+
+def test_narrow_values_clamp():
+    """A u8 value of 4 bits holds [0, 15]; s8 of 4 bits [−7, 7] (FORMAT.md §1)."""
+    assert ff.value_range(ff.U8, 4) == (0, 15) and ff.value_range(ff.S8, 4) == (-7, 7)
+    assert ff.value_range(ff.U8, 0) == (0, 255) and ff.value_range(ff.S32, 0)[1] == 2**31 - 1
+    v = np.array([-300, -8, 3, 15, 16, 4000])
+    assert simulate.requant(v, 0, ff.U8, 4).tolist() == [0, 0, 3, 15, 15, 15]
+    assert simulate.requant(v, 0, ff.S8, 4).tolist() == [-7, -7, 3, 7, 7, 7]
+    assert simulate.requant(v * 4, 2, ff.U8, 4).tolist() == [0, 0, 3, 15, 15, 15]
+
+
+def test_ternarize_graph_keeps_first_and_last_layers():
+    g0 = randmodel.op_zoo(20, 17, 3, classes=4, seed=3)
+    g = fgq.ternarize_graph(g0, 4)
+    weighted = [i for i, op in enumerate(g.ops) if op.weights is not None]
+    assert g.ops[weighted[0]].codes is None and g.ops[weighted[-1]].codes is None
+    assert all(g.ops[i].codes is not None for i in weighted[1:-1])
+    for i in weighted[1:-1]:
+        op = g.ops[i]
+        assert op.weight_bits == 2 and op.group_size == min(4, op.weights[0].size)
+        assert np.all(np.isin(op.weights // np.maximum(np.repeat(
+            op.alpha.astype(np.int64), op.group_size, axis=1)[:, :op.weights[0].size].reshape(
+            op.weights.shape), 1), (-1, 0, 1)))
+        # every channel's largest α in [64, 127] unless the channel's shift bounds forbid it
+        assert op.alpha.max() <= 127
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
+@pytest.mark.parametrize("act_bits,group,method", [(8, 4, "fgq"), (4, 64, "fgq"),
+                                                   (8, 4, "twn")])
+def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method):
+    """A tiny FashionNet: FP32 steps, then ternary (+4-bit) with one fine-tuning epoch on a
+    few hundred images; the float64 fake-quant forward predicts exactly what the integer
+    simulator of the exported file predicts, and the file is ternary where it should be."""
+    from f8train import data, train
+    from f8train.model import FashionNet
+    torch.manual_seed(0)
+    ds = data.load_fashion(FASHION_DIR)
+    ds = {"train_x": ds["train_x"][:600], "train_y": ds["train_y"][:600],
+          "test_x": ds["test_x"][:300], "test_y": ds["test_y"][:300]}
+    fp = FashionNet((8, 16, 16))
+    gen = torch.Generator().manual_seed(0)
+    train.train_epochs(fp, torch.from_numpy(ds["train_x"].copy()),
+                       torch.from_numpy(ds["train_y"].astype(np.int64)), 1, 0.05, gen,
+                       lambda *a: None, warmup=True)
+    cfg = fgq.Config(group, act_bits, method)
+    g, rec, m = fgq.run_one(fp, cfg, 1, ds, quick=True, log=lambda *a: None, jpeg_aug=0.0)
+    assert rec["file_size_bytes"] == len(ff.to_bytes(g))
+    kinds = [(op.type, op.weight_bits) for op in g.ops if op.weights is not None]
+    assert kinds == [(ff.CONV2D, 8)] + [(ff.CONV2D, 2)] * 4 + [(ff.DENSE, 8)]
+    assert all(op.group_size == (group if method == "fgq" else op.weights[0].size)
+               for op in g.ops[1:5])
+    narrow = [g.values[op.output].bits for op in g.ops[:4]]
+    assert narrow == ([4] * 4 if act_bits == 4 else [0] * 4)
+    # the fake-quant forward of the model the file came from, in float64, against the file
+    from f8train import export
+    x = ds["test_x"][:300]
+    sim = simulate.top1(simulate.run(g, x.reshape(-1, 28, 28, 1)))
+    fq = train.predict(export.float64_copy(m), torch.from_numpy(x.copy()), torch.float64)
+    assert np.array_equal(sim, fq)
+    assert rec["accuracy_finetuned"] == pytest.approx(
+        100.0 * float(np.mean(sim == ds["test_y"][:300])), abs=1e-9)
+    assert "accuracy_no_finetune" in rec and rec["finetune_epochs"] == 1
