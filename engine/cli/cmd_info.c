@@ -16,7 +16,8 @@ static void info_usage(FILE *f)
             "\n"
             "Loads and validates MODEL (.f8) and prints it as JSON: name, file size, input\n"
             "(h, w, c, fl, preprocess), num_classes, output_fl, labels, metadata (every key),\n"
-            "values, ops (type, inputs, output, kernel/stride/pad/groups, relu, MACs) and the\n"
+            "values (with their bits: 4 for FGQ's 4-bit activations), ops (type, inputs,\n"
+            "output, kernel/stride/pad/groups, weight_bits and FGQ group_size, relu, MACs) and the\n"
             "total multiply-accumulates per image.\n"
             "\n"
             "With --plan, prints instead one line per op: its index, type and the kernel that\n"
@@ -58,6 +59,8 @@ static json_t *op_json(uint32_t i, const f8_op_desc *d)
         json_object_set_new(o, "avg_shift", json_integer(d->avg_shift));
     if (d->weight_bits)
         json_object_set_new(o, "weight_bits", json_integer(d->weight_bits));
+    if (d->group_size) /* FGQ ternary: weights per alpha */
+        json_object_set_new(o, "group_size", json_integer(d->group_size));
     json_object_set_new(o, "relu", json_boolean(d->relu));
     json_object_set_new(o, "macs", json_integer(d->macs > INT64_MAX ? INT64_MAX : (json_int_t)d->macs));
     return o;
@@ -176,10 +179,12 @@ int cmd_info(int argc, char **argv)
     for (uint32_t i = 0; i < mi->num_values; i++) {
         f8_value_desc v;
         f8_model_value(m, i, &v);
-        json_array_append_new(values, json_pack("{sIsIsIsIsssi}", "id", (json_int_t)i, "h",
+        /* bits: the word length, 8 or 32 unless a narrow (4-bit) value says otherwise */
+        const json_int_t bits = v.bits ? v.bits : v.dtype == F8_DTYPE_S32 ? 32 : 8;
+        json_array_append_new(values, json_pack("{sIsIsIsIsssisI}", "id", (json_int_t)i, "h",
                                                 (json_int_t)v.h, "w", (json_int_t)v.w, "c",
                                                 (json_int_t)v.c, "dtype", f8_dtype_name(v.dtype),
-                                                "fl", v.fl));
+                                                "fl", v.fl, "bits", bits));
     }
     json_object_set_new(root, "values", values);
 
