@@ -244,3 +244,42 @@ def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method
     assert rec["accuracy_finetuned"] == pytest.approx(
         100.0 * float(np.mean(sim == ds["test_y"][:300])), abs=1e-9)
     assert "accuracy_no_finetune" in rec and rec["finetune_epochs"] == 1
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
+def test_cli_ternarize_checkpoint_and_f8(tmp_path):
+    """`ternarize` from a `fashion --checkpoint` FP32 copy (4-bit, N = 16, one quick epoch of
+    fine-tuning) and from a .f8 as it is; --finetune on a .f8 is refused in one line."""
+    import json
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "f8train", *args], capture_output=True,
+                              text=True, env=env, timeout=300)
+
+    ck = str(tmp_path / "q.ckpt")
+    p = run("fashion", "--quick", "--epochs-q", "0", "--widths", "8", "16", "16", "--out",
+            str(tmp_path / "q.f8"), "--checkpoint", ck)
+    assert p.returncode == 0, p.stderr
+    out, rep = str(tmp_path / "t.f8"), str(tmp_path / "t.json")
+    p = run("ternarize", ck + ".fp32", "--out", out, "--group", "16", "--act-bits", "4",
+            "--finetune", "1", "--quick", "--report", rep)
+    assert p.returncode == 0, p.stderr
+    g = ff.read(out)
+    assert [op.group_size for op in g.ops if op.codes is not None] == [16] * 4
+    assert {g.values[op.output].bits for op in g.ops[:4]} == {4}
+    md = g.meta_dict()
+    assert md["quantization"] == "fgq group=16 act_bits=4 method=fgq"
+    r = json.load(open(rep))
+    assert md["accuracy.int"] == f"{r['accuracy_finetuned']:.2f}"
+    assert r["finetune_epochs"] == 1 and r["file_size_bytes"] == os.path.getsize(out)
+
+    out2 = str(tmp_path / "t2.f8")
+    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--group", "4")
+    assert p.returncode == 0, p.stderr
+    assert [op.weight_bits for op in ff.read(out2).ops if op.weights is not None] == \
+        [8, 2, 2, 2, 2, 8]
+    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--finetune", "1")
+    assert p.returncode == 2 and "no --finetune" in p.stderr
