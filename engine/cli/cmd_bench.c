@@ -23,7 +23,7 @@ static void bench_usage(FILE *f)
                "images_per_s, ms_per_batch (median), gmacs (achieved GMAC/s), isa, threads,\n"
                "cpu_ms_per_batch (median process CPU time: all threads, none of the time the\n"
                "host ran something else),\n"
-               "batch, peak_rss_kib (VmHWM), arena_bytes, and with --layers the time per layer type.\n"
+               "batch, peak_rss_kib (VmHWM), rss_kib (VmRSS after the runs), arena_bytes, and with --layers the time per layer type.\n"
                "\n"
                "Options:\n"
                "  --batch N    images per f8_run (default 1)\n"
@@ -54,16 +54,19 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static long peak_rss_kib(void)
+/* A "Vm...:" line of /proc/self/status in KiB (VmHWM: peak resident, VmRSS: resident now),
+ * or -1. */
+static long status_kib(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
         return -1;
     char line[256];
     long kib = -1;
+    const size_t n = strlen(key);
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0) {
+            kib = strtol(line + n, NULL, 10);
             break;
         }
     fclose(f);
@@ -237,10 +240,11 @@ int cmd_bench(int argc, char **argv)
     printf("{\"model\": \"%s\", \"isa\": \"%s\", \"threads\": %u, \"batch\": %" PRIu64
            ", \"iters\": %" PRIu64 ", \"images_per_s\": %.2f, \"ms_per_batch\": %.3f, "
            "\"ms_min\": %.3f, \"ms_max\": %.3f, \"gmacs\": %.1f, \"gmac_per_image\": %.4f, "
-           "\"cpu_ms_per_batch\": %.3f, \"peak_rss_kib\": %ld, \"arena_bytes\": %zu",
+           "\"cpu_ms_per_batch\": %.3f, \"peak_rss_kib\": %ld, \"rss_kib\": %ld, "
+           "\"arena_bytes\": %zu",
            info->name, f8_isa_name(f8_runner_isa(r)), f8_runner_threads(r), batch, iters,
            (double)batch / med, med * 1e3, t[0] * 1e3, t[iters - 1] * 1e3,
-           (double)macs * (double)batch / med * 1e-9, (double)macs * 1e-9, cmed * 1e3, peak_rss_kib(),
+           (double)macs * (double)batch / med * 1e-9, (double)macs * 1e-9, cmed * 1e3, status_kib("VmHWM:"), status_kib("VmRSS:"),
            f8_runner_arena_bytes(r));
     if (layers) {
         printf(", \"layers\": {");

@@ -22,7 +22,6 @@ typedef struct {
     f8_op_desc desc;
     f8_kernel_args args; /* shapes and tensor pointers into the model's bytes */
     f8_packed pk;        /* SIMD layouts (pack.c); kind NONE: scalar kernel only */
-    int8_t *expanded;    /* ternary ops: the s8 weights t·alpha (args.weights), owned */
 } f8_op_impl;
 
 struct f8_model {

@@ -424,10 +424,8 @@ static void model_free(f8_model *m)
     }
     free(m->values);
     if (m->ops)
-        for (uint32_t i = 0; i < m->info.num_ops; i++) {
+        for (uint32_t i = 0; i < m->info.num_ops; i++)
             f8_pack_free(&m->ops[i].pk);
-            free(m->ops[i].expanded);
-        }
     free(m->ops);
     free(m->zero);
     free(m->meta_keys);

@@ -36,7 +36,6 @@ typedef struct {
     const f8_value_desc *x, *x1, *y; /* input0, input1 (ADD only, else NULL), output */
     tensor_ref tensor[3]; /* weight, bias, fl_w */
     tensor_ref alpha;     /* ternary ops: alpha (its size is a u32 field) */
-    int8_t **expanded;    /* ternary ops: where the s8 weights t·alpha go (owned by the op) */
     char *err;
     size_t errlen;
 } op_check;
@@ -179,10 +178,10 @@ static int tensor(const op_check *c, const tensor_ref *r, uint64_t expected)
 
 /* A ternary op's weights (§2.5): 2-bit codes for weight_elems weights, one u8 alpha <= 127
  * per group of group_size weights of an output channel (K weights, the last group shorter
- * when N does not divide K), expanded here to the s8 weights t·alpha that every kernel
- * reads: the arithmetic is then exactly that of an 8-bit op (docs/ENGINE.md says why
- * expanding at load was chosen). The codes tensor lies inside the file, so the allocation is
- * at most 4 bytes per file byte. */
+ * when N does not divide K). Every code and alpha is checked here; the kernels then read the
+ * weights in this 2-bit form through f8_weight(): the SIMD paths once, at load, into their
+ * packed int8 layout (pack.c), the scalar kernels as they go (docs/ENGINE.md, "Ternary
+ * weights"). No int8 copy of the weights is kept besides the packing. */
 static int ternary_weights(const op_check *c, uint64_t weight_elems)
 {
     const uint32_t cout = c->y->c, n = c->d->group_size;
@@ -206,21 +205,21 @@ static int ternary_weights(const op_check *c, uint64_t weight_elems)
         if (alpha[g] > 127)
             return op_fail(c, "alpha[%" PRIu64 "] = %u exceeds 127 (t·alpha must be an s8)", g,
                            alpha[g]);
-    int8_t *w = malloc(weight_elems ? (size_t)weight_elems : 1);
-    if (!w)
-        return F8_ENOMEM;
-    *c->expanded = w;
-    for (uint64_t j = 0; j < weight_elems; j++) {
-        const unsigned code = codes[j / 4] >> (2 * (j % 4)) & 3u;
-        if (code == 2)
+    for (uint64_t j = 0; j < weight_elems; j++)
+        if ((codes[j / 4] >> (2 * (j % 4)) & 3u) == 2)
             return op_fail(c, "ternary code 0b10 at weight %" PRIu64 " (only 00 = 0, 01 = +1, "
                            "11 = -1 are defined)", j);
-        const int a = alpha[(j / k) * groups + (j % k) / n];
-        w[j] = (int8_t)(code == 1 ? a : code == 3 ? -a : 0);
-    }
     if (weight_elems % 4 && codes[weight_elems / 4] >> (2 * (weight_elems % 4)))
         return op_fail(c, "unused bits of the last code byte must be zero");
-    c->a->weights = w;
+    /* f8_kernel_args holds K and the group count in 32 bits */
+    if (k > UINT32_MAX || groups > UINT32_MAX)
+        return op_fail(c, "K = %" PRIu64 " weights per output channel is too large", k);
+    c->a->weights = NULL;
+    c->a->codes = codes;
+    c->a->alpha = alpha;
+    c->a->group_size = n;
+    c->a->k = (uint32_t)k;
+    c->a->alpha_groups = (uint32_t)groups;
     return F8_OK;
 }
 
@@ -421,7 +420,6 @@ int f8_op_validate(f8_model *m, const f8_op_table *t, uint32_t i, uint32_t *writ
                              {"bias", rd64(p + 80), rd64(p + 88)},
                              {"fl_w", rd64(p + 96), rd64(p + 104)}},
                   .alpha = {"alpha", rd64(p + 120), rd32(p + 116)},
-                  .expanded = &op->expanded,
                   .err = err, .errlen = errlen};
     int rc;
 

@@ -141,11 +141,11 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
             epi_lane(sr, mask, hm1, one, sl, lo_pre, hi_pre, o, 0, lo, hi);
             continue;
         }
-        const int8_t *wo = a->weights + (size_t)o * taps * cin;
+        const size_t j_o = (size_t)o * taps * cin; /* flat index of the channel's weight 0 */
         int64_t sum = 0, sum_abs = 0;
         for (uint32_t t = 0; t < taps; t++)
             for (uint32_t i = 0; i < cin; i++) {
-                const int8_t w = wo[(size_t)t * cin + i];
+                const int8_t w = f8_weight(a, j_o + (size_t)t * cin + i);
                 sum += w;
                 sum_abs += w < 0 ? -w : w;
                 if (dw) {

@@ -886,12 +886,16 @@ static void test_ternary(void)
         CU_ASSERT_EQUAL(vd.bits, 4);
         CU_ASSERT_EQUAL(f8_model_value(m, 0, &vd), F8_OK);
         CU_ASSERT_EQUAL(vd.bits, 0);
-        /* the s8 weights the kernels read: w[o][k] = t·alpha[o][k / 4] */
-        const int8_t *w = m->ops[0].args.weights;
+        /* the weights the kernels read, in their 2-bit form: w[o][k] = t·alpha[o][k / 4] */
+        const f8_kernel_args *a = &m->ops[0].args;
+        CU_ASSERT_PTR_NULL(a->weights);
+        CU_ASSERT_EQUAL(a->k, 9);
+        CU_ASSERT_EQUAL(a->alpha_groups, 3);
         for (int j = 0; j < 18; j++)
-            CU_ASSERT_EQUAL(w[j], t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
-        CU_ASSERT_EQUAL(w[8], 10 * 3 * 1);   /* o 0, k 8: +1 · alpha[0][2] = 30 */
-        CU_ASSERT_EQUAL(w[9], -40);          /* o 1, k 0: -1 · alpha[1][0] */
+            CU_ASSERT_EQUAL(f8_weight(a, (size_t)j),
+                            t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+        CU_ASSERT_EQUAL(f8_weight(a, 8), 10 * 3 * 1); /* o 0, k 8: +1 · alpha[0][2] = 30 */
+        CU_ASSERT_EQUAL(f8_weight(a, 9), -40);        /* o 1, k 0: -1 · alpha[1][0] */
     }
     f8_model_close(m);
 

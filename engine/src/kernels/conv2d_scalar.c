@@ -40,7 +40,8 @@ void f8_conv2d_scalar(const f8_kernel_args *a, const void *x, void *y)
         for (uint32_t ox = 0; ox < Wo; ox++) {
             for (uint32_t o = 0; o < Cout; o++) {
                 const uint32_t g = o / cout_g;
-                const int8_t *w_o = a->weights + (size_t)o * kh * kw * cin_g;
+                const size_t j_o = (size_t)o * kh * kw * cin_g; /* flat index of w[o][0][0][0] */
+                const int8_t *w_o = a->weights ? a->weights + j_o : NULL;
                 int64_t acc = a->bias[o];
                 for (uint32_t ky = 0; ky < kh; ky++) {
                     const int64_t iy = (int64_t)oy * a->stride_h + ky - a->pad_top;
@@ -51,9 +52,14 @@ void f8_conv2d_scalar(const f8_kernel_args *a, const void *x, void *y)
                         if (ix < 0 || ix >= (int64_t)W)
                             continue;
                         const size_t xi = ((size_t)iy * W + (size_t)ix) * Cin + (size_t)g * cin_g;
-                        const int8_t *w_k = w_o + ((size_t)ky * kw + kx) * cin_g;
-                        acc += u8_in ? dot_u8((const uint8_t *)x + xi, w_k, cin_g)
-                                     : dot_s8((const int8_t *)x + xi, w_k, cin_g);
+                        const size_t j_k = ((size_t)ky * kw + kx) * cin_g;
+                        if (!w_o) /* ternary: each weight decoded (f8_weight) */
+                            for (uint32_t i = 0; i < cin_g; i++)
+                                acc += f8_load(x, a->in0.dtype, xi + i) *
+                                       f8_weight(a, j_o + j_k + i);
+                        else
+                            acc += u8_in ? dot_u8((const uint8_t *)x + xi, w_o + j_k, cin_g)
+                                         : dot_s8((const int8_t *)x + xi, w_o + j_k, cin_g);
                     }
                 }
                 const int n = a->fl_w[o] + a->in0.fl - a->out.fl;

@@ -14,9 +14,12 @@ void f8_dense_scalar(const f8_kernel_args *a, const void *x, void *y)
     const uint32_t Cout = a->out.c;
 
     for (uint32_t o = 0; o < Cout; o++) {
-        const int8_t *w_o = a->weights + (size_t)o * K;
+        const int8_t *w_o = a->weights ? a->weights + (size_t)o * K : NULL;
         int64_t acc = a->bias[o];
-        if (a->in0.dtype == F8_DTYPE_U8) {
+        if (!w_o) { /* ternary: each weight decoded (f8_weight) */
+            for (size_t k = 0; k < K; k++)
+                acc += f8_load(x, a->in0.dtype, k) * f8_weight(a, (size_t)o * K + k);
+        } else if (a->in0.dtype == F8_DTYPE_U8) {
             const uint8_t *xu = x;
             for (size_t k = 0; k < K; k++)
                 acc += (int32_t)xu[k] * w_o[k];

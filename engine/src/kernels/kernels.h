@@ -28,10 +28,31 @@ typedef struct {
     uint32_t groups;       /* CONV2D */
     uint32_t avg_shift;    /* AVGPOOL */
     int relu;
-    const int8_t *weights; /* CONV2D: s8[Cout][kh][kw][Cin/G]; DENSE: s8[Cout][K] */
+    const int8_t *weights; /* CONV2D: s8[Cout][kh][kw][Cin/G]; DENSE: s8[Cout][K]; NULL for
+                              FGQ ternary weights, read through f8_weight() */
     const int32_t *bias;   /* s32[Cout] */
     const int8_t *fl_w;    /* i8[Cout] */
+    /* FGQ ternary weights (docs/FORMAT.md §2.5), in the file's 2-bit form: the weight at flat
+     * index j of the s8 layout is t_j·alpha[o][(j mod k) / group_size], o = j / k. */
+    const uint8_t *codes;  /* 2 bits per weight, 4 per byte, first weight lowest */
+    const uint8_t *alpha;  /* u8 [Cout][alpha_groups] */
+    uint32_t group_size, k, alpha_groups; /* N, weights per output channel, alphas per channel */
 } f8_kernel_args;
+
+/* Weight j of a CONV2D/DENSE in its s8 layout: the s8 itself, or a ternary weight decoded
+ * from its code and its group's alpha (codes 01 = +1, 11 = -1, 00 = 0; 10 is refused at
+ * load). The scalar kernels and the packing read every weight through this. */
+static inline int8_t f8_weight(const f8_kernel_args *a, size_t j)
+{
+    if (a->weights)
+        return a->weights[j];
+    const unsigned code = a->codes[j / 4] >> (2 * (j % 4)) & 3u;
+    if (code == 0)
+        return 0;
+    const size_t o = j / a->k;
+    const int al = a->alpha[o * a->alpha_groups + (j - o * a->k) / a->group_size];
+    return (int8_t)(code == 1 ? al : -al);
+}
 
 /* ---- requantization (requant_scalar.c), docs/FORMAT.md §1.1 ---------------------------- */
 
