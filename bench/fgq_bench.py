@@ -1,0 +1,108 @@
+"""FGQ ternary models next to the F8 ones (issue 12): ResNet-18 and MobileNet-V2 from the zoo
+(random weights, 224x224x3, 1000 classes), ternarized with `f8train ternarize --group 4` (every
+CONV2D/DENSE but the first and the last), run by `f8 bench` in interleaved rounds (each round
+runs every configuration once, so the host's drift hits both alike). Images/s (median over
+rounds), peak and steady resident memory, file size; the section between the fgq-bench
+markers of bench/RESULTS.md is replaced.
+
+    PYTHONPATH=trainer python3 bench/fgq_bench.py [--rounds 5] [--out bench/RESULTS.md]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN, END = "<!-- fgq-bench:begin -->", "<!-- fgq-bench:end -->"
+ARCHS = ("resnet18", "mobilenet_v2")
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def models(work: str, group: int):
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "trainer"))
+    os.makedirs(work, exist_ok=True)
+    out = {}
+    for arch in ARCHS:
+        f8 = os.path.join(work, arch + ".f8")
+        tern = os.path.join(work, f"{arch}-ternary-n{group}.f8")
+        if not os.path.exists(f8):
+            sh(sys.executable, "-m", "f8train", "zoo", "--arch", arch, "--out", work, env=env)
+        if not os.path.exists(tern):
+            sh(sys.executable, "-m", "f8train", "ternarize", f8, "--out", tern, "--group",
+               str(group), env=env)
+        out[arch] = (f8, tern)
+    return out
+
+
+def bench(f8_bin: str, model: str, batch: int, iters: int) -> dict:
+    return json.loads(sh(f8_bin, "bench", model, "--batch", str(batch), "--threads", "1",
+                         "--iters", str(iters)).strip().splitlines()[-1])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--f8", default=os.path.join(REPO, "build", "f8"))
+    p.add_argument("--work", default=os.path.join(REPO, "build", "fgqbench"))
+    p.add_argument("--group", type=int, default=4)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--out", default=os.path.join(REPO, "bench", "RESULTS.md"))
+    args = p.parse_args()
+    ms = models(args.work, args.group)
+    load0 = os.getloadavg()[0]
+    runs = {}
+    for _ in range(args.rounds):
+        for arch, pair in ms.items():
+            for kind, path in zip(("F8", "ternary"), pair):
+                for batch, iters in ((1, 30), (16, 4)):
+                    runs.setdefault((arch, batch, kind), []).append(
+                        bench(args.f8, path, batch, iters))
+    load1 = os.getloadavg()[0]
+    lines = [BEGIN, "## FGQ ternary models vs F8 (issue 12)", "",
+             f"Written by `bench/fgq_bench.py` on "
+             f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC: zoo models (random weights, "
+             f"224×224×3), ternary with `f8train ternarize --group {args.group}` (all "
+             f"CONV2D/DENSE but the first and the last), `f8 bench` 1 thread, path "
+             f"`{runs[(ARCHS[0], 1, 'F8')][0]['isa']}`, {args.rounds} interleaved rounds "
+             f"(median images/s, min–max in brackets); load average {load0:.2f} before, "
+             f"{load1:.2f} after. RSS: `peak_rss_kib` (VmHWM, loading included) and `rss_kib` "
+             "(VmRSS after the runs).", "",
+             "| model | weights | file MB | batch | images/s | ternary / F8 | peak RSS MB | "
+             "RSS MB |", "|---|---|---|---|---|---|---|---|"]
+    for arch, (f8, tern) in ms.items():
+        for batch in (1, 16):
+            base = statistics.median(r["images_per_s"] for r in runs[(arch, batch, "F8")])
+            for kind, path in (("F8", f8), ("ternary", tern)):
+                rs = runs[(arch, batch, kind)]
+                ips = [r["images_per_s"] for r in rs]
+                med = statistics.median(ips)
+                lines.append(
+                    f"| {arch} | {'8-bit' if kind == 'F8' else f'ternary N={args.group}'} | "
+                    f"{os.path.getsize(path) / 1e6:.2f} | {batch} | {med:.1f} "
+                    f"({min(ips):.1f}–{max(ips):.1f}) | "
+                    f"{'—' if kind == 'F8' else f'{med / base:.2f}×'} | "
+                    f"{max(r['peak_rss_kib'] for r in rs) / 1024:.1f} | "
+                    f"{statistics.median(r.get('rss_kib', -1) for r in rs) / 1024:.1f} |")
+    lines += ["", "The ternary weights are decoded once, at load, into the same packed int8 "
+              "layout the F8 models use (docs/ENGINE.md, \"Ternary weights\"), so the kernels "
+              "and their speed are the same; the file is smaller and so is the peak memory "
+              "while loading.", END]
+    text = open(args.out).read() if os.path.exists(args.out) else ""
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + "\n".join(lines) + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    with open(args.out, "w") as f:
+        f.write(text)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
