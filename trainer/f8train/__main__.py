@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
                     help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
                     "and one alpha per layer (the baseline)")
+    tz.add_argument("--bias-correct", action="store_true",
+                    help="post-training bias correction of the ternary layers (forward passes "
+                    "on 2,000 training images, no gradient)")
     tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
                     help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
     tz.add_argument("--report", help="report JSON path")

@@ -47,10 +47,11 @@ class Config:
     group: int = 4            # N; TWN ignores it for the threshold and α
     act_bits: int = 8         # 8 or 4
     method: str = "fgq"       # "fgq" (exact per-group search) or "twn" (per-layer baseline)
+    bias_correct: bool = False  # post-training bias correction (`correct_bias`)
 
     def label(self) -> str:
         w = f"FGQ N={self.group}" if self.method == "fgq" else "TWN (per layer)"
-        return f"{w}, {self.act_bits}-bit act"
+        return f"{w}, {self.act_bits}-bit act" + (", bias corrected" if self.bias_correct else "")
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -71,6 +72,7 @@ class TernaryConvBN(ConvBN):
 
     group: int
     method: str
+    bias_shift: Optional[torch.Tensor] = None  # per channel, set by `correct_bias`
 
     def ternary_parts(self, w_eff: torch.Tensor):
         """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout]) of W_eff."""
@@ -90,6 +92,8 @@ class TernaryConvBN(ConvBN):
         if s_in is not None:
             raise ValueError("FGQ does not support PACT models")
         w_eff, b_eff = self.folded()
+        if self.bias_shift is not None:
+            b_eff = b_eff + self.bias_shift.to(b_eff)
         with torch.no_grad():
             codes, aq, fl, n = self.ternary_parts(w_eff)
             w_int = fileformat.ternary_weights(codes, aq, n).astype(np.float64)
@@ -117,6 +121,38 @@ def make_ternary(model: FashionNet, cfg: Config) -> FashionNet:
     m.freeze_act_fl = True
     m.quantized = True
     return m
+
+
+def correct_bias(m: FashionNet, x: torch.Tensor) -> Dict[str, float]:
+    """Post-training bias correction (no gradient, like the FL calibration): ternarizing a
+    layer moves the mean of its outputs, E[conv(a, W − W_t)] per channel, which the ReLUs and
+    the next layers then amplify. Layer by layer (c2..c5, each seeing the inputs the corrected
+    ternary layers before it produce), that mean over the images of `x` is measured and added
+    to the layer's bias. Returns each layer's mean |shift| relative to its mean |bias|."""
+    xin = data.to_input(x)
+    out = {}
+    m.eval()
+    for name in TERNARY_LAYERS:
+        layer = getattr(m, name)
+        seen = []
+        orig = layer.forward_quant
+
+        def record(a, fl_x, s_in=None, s_out=None, orig=orig):
+            seen.append((a.detach(), fl_x))
+            return orig(a, fl_x, s_in, s_out)
+        layer.forward_quant = record
+        with torch.no_grad():
+            m(xin)
+        del layer.forward_quant
+        a, fl_x = seen[0]
+        with torch.no_grad():
+            w_eff, b_eff = layer.folded()
+            wq, _, _ = layer.quantized(fl_x)
+            diff = F.conv2d(a, w_eff - wq, None, layer.stride, 1).mean(dim=(0, 2, 3))
+            prev = layer.bias_shift if layer.bias_shift is not None else torch.zeros_like(diff)
+            layer.bias_shift = prev + diff
+        out[name] = round(float(diff.abs().mean() / b_eff.abs().mean().clamp_min(1e-12)), 4)
+    return out
 
 
 def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int]:
@@ -264,9 +300,13 @@ def run_one(fp32: FashionNet, cfg: Config, finetune: int, ds: Dict, seed: int = 
     if cfg.act_bits != 8:
         fls = calibrate_narrow(m, x_tr[:200 if quick else CALIB_IMAGES], cfg.act_bits)
         log(f"  {cfg.act_bits}-bit activation FLs {fls}")
+    if cfg.bias_correct:
+        shifts = correct_bias(m, x_tr[:200 if quick else CALIB_IMAGES])
+        log(f"  bias corrected (mean |shift| / mean |bias|: {shifts})")
     t_conv = time.time() - t0
     rec = {"config": cfg.label(), "group": cfg.group if cfg.method == "fgq" else None,
-           "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": finetune}
+           "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": finetune,
+           "bias_correct": cfg.bias_correct}
     meta = [("name", "fashion-ternary"), ("labels", "\n".join(FASHION_LABELS))]
     g = to_graph(m, meta, cfg.act_bits)
     rec["accuracy_no_finetune"] = round(_accuracy_int(g, x_te, y_te), 2)
@@ -333,7 +373,8 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
 
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method)
+    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method,
+                 bias_correct=args.bias_correct)
     if args.model.endswith(".f8"):
         if args.finetune or args.act_bits != 8:
             raise ValueError("a .f8 source is ternarized as it is: no --finetune, --act-bits 8 "
