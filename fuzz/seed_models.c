@@ -9,6 +9,9 @@
  *              avgpool, dense (the graph of tests/unit/test_runner.c)
  * dense.f8     4x4x1 -> dense -> 3 classes
  * conv_pool.f8 6x6x2 -> conv3x3 s2 +ReLU -> maxpool 3x3 -> dense -> 4 classes
+ * ternary.f8   (not from here: written by f8train, fgq.ternarize_graph of randmodel.op_zoo(12,
+ *              12, 1, classes=2, seed=7), N 4, every other u8/s8 value at 4 bits) FGQ ternary
+ *              ops and narrow values, FORMAT.md §2.5
  */
 #include "../tests/unit/model_builder.h"
 
