@@ -264,6 +264,7 @@ bench: deps
 	@./scripts/install-bench-deps.sh
 	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/bench/vnni_peak
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/run_bench.py --out bench/RESULTS.md
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/fgq_bench.py --out bench/RESULTS.md
 	@$(MAKE) --no-print-directory bench-daemon
 
 # f8d under wrk at 1/16/64 connections, engine alone in the same run (bench/daemon/run.py):
