@@ -25,7 +25,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # the daemon's core/ only itself (no front end's headers).
 INC_ENGINE  := -Iengine/include -Iengine/src
 INC_IMAGING := -Iengine/include -Iimaging/include
-INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src
+INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src -I$(BUILD)/gen
 INC_CORE    := -Iengine/include -Iimaging/include -Idaemon/src/core
 INC_CLI     := -Iengine/include -Iimaging/include
 INC_TESTS   := -Iengine/include -Iimaging/include -Idaemon/src
@@ -35,7 +35,7 @@ CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
-PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd
+PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd grpc libprotobuf-c
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
 LIBS_ENGINE  := -lpthread -lm
 LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)
@@ -44,7 +44,12 @@ LIBS_CLI      = $(shell pkg-config --libs libturbojpeg jansson 2>/dev/null) -lpt
 
 ENGINE_SRC  := $(wildcard engine/src/*.c engine/src/kernels/*.c)
 IMAGING_SRC := $(wildcard imaging/src/*.c)
-DAEMON_SRC  := $(wildcard daemon/src/*/*.c)
+# The gRPC messages' C code is generated from proto/*.proto at build time (protoc-c) into
+# build/gen/ and compiled into libf8d with the daemon's sources.
+PROTOS      := $(wildcard proto/*.proto)
+PROTO_C     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+PROTO_H     := $(PROTO_C:.c=.h)
+DAEMON_SRC  := $(wildcard daemon/src/*/*.c) $(PROTO_C)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -85,6 +90,15 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
 	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT)
+
+# ---- generated code -----------------------------------------------------------------
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iproto --c_out=$(BUILD)/gen $<
+
+# The daemon's sources may include the generated headers: make them first.
+$(call obj,obj,$(DAEMON_SRC) daemon/main.c) $(call obj,asan,$(DAEMON_SRC) daemon/main.c \
+    $(UNIT_SRC)): | $(PROTO_H)
 
 # ---- release build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -174,7 +188,8 @@ FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 # The daemon sources a harness needs (pure parsing: no MHD connection, no server).
 FUZZ_DAEMON_SRC := daemon/src/http/kserve_parse.c daemon/src/http/json_scan.c daemon/src/http/base64.c \
-                   daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c
+                   daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c \
+                   daemon/src/core/infer_spec.c
 
 $(BUILD)/fuzz/engine/%.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/fuzz/imaging/%.o: INCLUDES = $(INC_IMAGING)

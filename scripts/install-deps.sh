@@ -29,6 +29,11 @@ python3-torchvision
 python3-tqdm
 python3-matplotlib
 dataset-fashion-mnist
+libgrpc-dev
+libprotobuf-c-dev
+protobuf-c-compiler
+python3-grpcio
+python3-grpc-tools
 "
 
 BENCH_PACKAGES="

@@ -92,13 +92,25 @@ void f8d_batcher_drop_cancelled(struct f8d_batcher *b)
         }
     }
     b->len = kept;
+    uint64_t now = uv_hrtime();
     while (dropped_head != NULL) {
         struct f8d_item *it = dropped_head;
         dropped_head = it->next;
         it->next = NULL;
-        if (b->model->metrics != NULL)
-            b->model->metrics->dropped_cancelled++;
-        drop(it, F8D_ECANCELED, "the request was cancelled");
+        /* A gRPC call is cancelled by its library when its deadline passes: that is an
+         * expired request, counted and answered as such. */
+        uint64_t deadline = it->req->deadline_ns;
+        bool expired = deadline != 0 && now >= deadline;
+        if (b->model->metrics != NULL) {
+            if (expired)
+                b->model->metrics->dropped_deadline++;
+            else
+                b->model->metrics->dropped_cancelled++;
+        }
+        if (expired)
+            drop(it, F8D_EDEADLINE, "the deadline passed while the request was queued");
+        else
+            drop(it, F8D_ECANCELED, "the request was cancelled");
     }
     if (b->len == 0)
         uv_timer_stop(&b->timer);

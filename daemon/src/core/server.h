@@ -49,6 +49,7 @@ struct f8d_listener {
     unsigned port;           /* bound port */
 };
 struct f8d_reload;
+struct f8d_grpc;
 struct f8d_conn;
 struct f8d_deadlines;
 
@@ -83,6 +84,8 @@ struct f8d_server {
     uint32_t id_seed;
     struct f8d_http_request *free_requests; /* HTTP request structs kept for reuse */
     unsigned n_free_requests;
+
+    struct f8d_grpc *grpc;     /* the gRPC front end's state (grpc/), or NULL */
 
     struct f8d_reload *reload; /* the reload in progress, or NULL */
     bool reload_again;         /* another reload was asked for meanwhile */

@@ -84,7 +84,7 @@ static void parse_work(uv_work_t *w)
     struct f8d_kserve_request *p = &req->infer->parsed;
     const struct f8d_model *m = req->core.model;
     f8d_background_thread();
-    struct f8d_kserve_model km = {m->info->input_h, m->info->input_w, m->info->input_c,
+    struct f8d_input_spec km = {m->info->input_h, m->info->input_w, m->info->input_c,
                                   m->info->num_classes, m->cfg.max_queue};
     if (f8d_kserve_parse(req->body, req->body_len, req->infer->header_len, &km, p) != F8D_OK)
         return;
@@ -116,16 +116,7 @@ static void parse_done(uv_work_t *w, int status)
     f8d_http_resume(req);
 }
 
-/* "score:index:label", Triton's classification format. */
-static json_t *class_string(const struct f8d_model *m, double score, uint32_t idx)
-{
-    char text[512];
-    const char *label = f8_model_label(m->model, idx);
-    snprintf(text, sizeof(text), "%.6f:%" PRIu32 ":%s", score, idx, label ? label : "");
-    return f8d_json_string(text);
-}
-
-static json_t *output_json(const struct f8d_http_request *req, const struct f8d_kserve_output *o,
+static json_t *output_json(const struct f8d_http_request *req, const struct f8d_output *o,
                            double *probs, uint32_t *idx)
 {
     const struct f8d_model *m = req->core.model;
@@ -138,11 +129,12 @@ static json_t *output_json(const struct f8d_http_request *req, const struct f8d_
             uint32_t k = f8d_scores_top_k(lg, c, m->info->output_fl, o->classification, idx,
                                           probs);
             for (uint32_t j = 0; j < k; j++) {
-                double v = o->kind == F8D_KSERVE_LOGITS ? ldexp((double)lg[idx[j]], -m->info->output_fl)
-                                                 : probs[j];
-                json_array_append_new(data, class_string(m, v, idx[j]));
+                char text[512];
+                f8d_output_class(text, sizeof(text), o->kind, probs[j], lg[idx[j]],
+                                 m->info->output_fl, idx[j], f8_model_label(m->model, idx[j]));
+                json_array_append_new(data, f8d_json_string(text));
             }
-        } else if (o->kind == F8D_KSERVE_LOGITS) {
+        } else if (o->kind == F8D_OUT_LOGITS) {
             for (uint32_t j = 0; j < c; j++)
                 json_array_append_new(data, json_integer(lg[j]));
         } else {
@@ -152,10 +144,10 @@ static json_t *output_json(const struct f8d_http_request *req, const struct f8d_
         }
     }
     uint32_t cols = o->classification ? o->classification : c;
-    const char *dt = o->classification ? "BYTES" : (o->kind == F8D_KSERVE_LOGITS ? "INT32" : "FP32");
+    const char *dt = o->classification ? "BYTES" : (o->kind == F8D_OUT_LOGITS ? "INT32" : "FP32");
     json_t *out = json_pack("{s:s, s:s, s:[I,I], s:o}", "name", o->name, "datatype", dt,
                             "shape", (json_int_t)n, (json_int_t)cols, "data", data);
-    if (out != NULL && o->kind == F8D_KSERVE_LOGITS && !o->classification)
+    if (out != NULL && o->kind == F8D_OUT_LOGITS && !o->classification)
         json_object_set_new(out, "parameters",
                             json_pack("{s:i}", "fractional_length", m->info->output_fl));
     return out;
