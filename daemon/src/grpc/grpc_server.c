@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ struct f8d_grpc {
     bool shutting_down, shutdown_done;
     uv_timer_t watch_timer;                /* Health.Watch: readiness checks */
     bool watch_timer_open;
+    unsigned handles;                      /* loop handles not yet closed (timer, pump) */
+    bool released;                         /* freed by the last handle's close */
     unsigned port;                         /* bound */
 };
 
@@ -398,8 +401,13 @@ static void call_closed(struct f8d_grpc_call *c)
         return;
     /* The client cancelled, went away, or its deadline passed: drop the work still queued
      * (the core request's completion answers it), or end a Watch. */
-    if (c->submitted)
+    if (c->submitted) {
+        /* The library also cancels a call when its deadline passes: then it is an expired
+         * request, dropped and counted as such, whichever clock noticed first. */
+        if (gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0)
+            c->core.deadline_ns = uv_hrtime();
         f8d_request_cancel(&c->core);
+    }
     else if (!c->answered)
         f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
 }
@@ -447,6 +455,25 @@ static void on_watch_timer(uv_timer_t *t)
 }
 
 /* ---- the front end ---------------------------------------------------------------------- */
+
+/* The state holds loop handles: it is freed once released and the last one has closed. */
+static void handle_gone(struct f8d_grpc *g)
+{
+    g->server->handles_open--;
+    assert(g->handles > 0);
+    if (--g->handles == 0 && g->released)
+        free(g);
+}
+
+static void watch_timer_closed(uv_handle_t *h)
+{
+    handle_gone((struct f8d_grpc *)((char *)h - offsetof(struct f8d_grpc, watch_timer)));
+}
+
+static void pump_closed(uv_handle_t *h)
+{
+    handle_gone((struct f8d_grpc *)((char *)h - offsetof(struct f8d_grpc, pump.async)));
+}
 
 static int add_ports(struct f8d_grpc *g, char *err, size_t errlen)
 {
@@ -508,6 +535,7 @@ static int grpc_start(struct f8d_server *s, char *err, size_t errlen)
     }
     g->pump_ready = true;
     s->handles_open++; /* the pump's async handle */
+    g->handles++;
 
     uint64_t max_msg = s->opts.max_body_bytes < INT_MAX ? s->opts.max_body_bytes : INT_MAX;
     grpc_arg args[] = {
@@ -555,6 +583,7 @@ static int grpc_start(struct f8d_server *s, char *err, size_t errlen)
     g->watch_timer.data = s;
     g->watch_timer_open = true;
     s->handles_open++;
+    g->handles++;
     uv_timer_start(&g->watch_timer, on_watch_timer, 1000, 1000);
     return 0;
 }
@@ -600,7 +629,7 @@ static void grpc_stop(struct f8d_server *s)
     if (g->watch_timer_open) {
         g->watch_timer_open = false;
         uv_timer_stop(&g->watch_timer);
-        uv_close((uv_handle_t *)&g->watch_timer, f8d_handle_closed);
+        uv_close((uv_handle_t *)&g->watch_timer, watch_timer_closed);
     }
     if (g->gs != NULL) {
         begin_shutdown(g);
@@ -621,7 +650,7 @@ static void grpc_stop(struct f8d_server *s)
     }
     if (g->pump_ready) {
         g->pump_ready = false;
-        f8d_cq_pump_close(&g->pump, f8d_handle_closed);
+        f8d_cq_pump_close(&g->pump, pump_closed);
     }
 }
 
@@ -633,8 +662,10 @@ static void grpc_release(struct f8d_server *s)
     assert(g->gs == NULL);
     if (g->grpc_inited)
         grpc_shutdown_blocking();
-    free(g);
     s->grpc = NULL;
+    g->released = true;
+    if (g->handles == 0)
+        free(g); /* else the last handle's close frees it */
 }
 
 unsigned f8d_grpc_port(const struct f8d_server *s)

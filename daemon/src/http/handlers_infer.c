@@ -100,19 +100,30 @@ static void parse_work(uv_work_t *w)
     }
 }
 
+/* The "timeout" parameter counts from the request's first byte. */
+static void set_deadline(struct f8d_http_request *req)
+{
+    uint64_t t = req->infer->parsed.timeout_us;
+    if (t != 0)
+        req->core.deadline_ns = req->start_ns + t * 1000u;
+}
+
 static void parse_done(uv_work_t *w, int status)
 {
     struct f8d_http_request *req = w->data;
     struct f8d_kserve_request *in = &req->infer->parsed;
 
-    if (status != 0)
+    if (status != 0) {
         f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
-    else if (in->code != F8D_OK)
+    } else if (in->code != F8D_OK) {
         f8d_request_fail(&req->core, in->code, "%s", in->error);
-    else if (req->core.cancelled)
+    } else if (req->core.cancelled) {
         f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
-    else if (f8d_http_submit(req) == F8D_OK)
-        return; /* queued: the completion resumes the request */
+    } else {
+        set_deadline(req);
+        if (f8d_http_submit(req) == F8D_OK)
+            return; /* queued: the completion resumes the request */
+    }
     f8d_http_resume(req);
 }
 

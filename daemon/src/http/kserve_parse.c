@@ -67,6 +67,19 @@ static int binary_of(struct f8d_kserve_request *in, json_t *params, const char *
     return 0;
 }
 
+/* "timeout": microseconds (Triton's request parameter), 0 when absent. */
+static int timeout_of(struct f8d_kserve_request *in, json_t *params)
+{
+    json_t *t = params ? json_object_get(params, "timeout") : NULL;
+    uint64_t v;
+    if (t == NULL)
+        return 0;
+    if (get_uint(t, UINT64_MAX / 1000, &v) != 0 || v == 0)
+        return fail(in, F8D_EINVAL, "\"timeout\" must be a positive integer (microseconds)");
+    in->timeout_us = v;
+    return 0;
+}
+
 static int parse_outputs(struct f8d_kserve_request *in, json_t *root, uint32_t classes)
 {
     uint32_t req_k = 0;
@@ -381,7 +394,8 @@ static int parse_request(struct f8d_kserve_request *in, const uint8_t *body, siz
         fail(in, F8D_EINVAL, "\"id\" must be a string");
     } else if (!json_is_array(inputs) || json_array_size(inputs) != 1) {
         fail(in, F8D_EINVAL, "\"inputs\" must be an array holding one input (the image)");
-    } else if (parse_outputs(in, root, m->num_classes) == 0) {
+    } else if (parse_outputs(in, root, m->num_classes) == 0 &&
+               timeout_of(in, json_object_get(root, "parameters")) == 0) {
         if (id != NULL && (in->id = strdup(json_string_value(id))) == NULL)
             fail(in, F8D_ENOMEM, "out of memory");
         else

@@ -31,6 +31,7 @@ struct f8d_kserve_request {
     unsigned n_items;
     struct f8d_output outputs[F8D_MAX_OUTPUTS];
     unsigned n_outputs;
+    uint64_t timeout_us;     /* the "timeout" parameter (microseconds), 0: none */
     int code;                /* F8D_OK, or what was wrong */
     char error[F8D_ERR_SIZE];
     /* while parsing: the JSON text, and where its input's "data" array lies in it (read from
