@@ -177,6 +177,26 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
     return bb;
 }
 
+/* Metrics and the access log, when the answer is queued (before the client can see it). */
+static void record(struct f8d_grpc_call *c)
+{
+    struct f8d_server *s = c->grpc->server;
+    uint64_t ns = uv_hrtime() - c->start_ns;
+    const struct f8d_model *m = c->core.model;
+    struct f8d_model_metrics *mm = (m && m->metrics) ? m->metrics : &s->metrics.none;
+    const char *status = f8d_grpc_status_name(c->status);
+    f8d_metrics_request(mm, "grpc", status, c->err, (double)ns / 1e9);
+    bool failed_badly = c->status == GRPC_STATUS_INTERNAL;
+    if (s->opts.access_log || failed_badly) {
+        char details[F8D_ERR_SIZE] = "";
+        if (c->has_details)
+            snprintf(details, sizeof(details), " (%.*s)", (int)GRPC_SLICE_LENGTH(c->details),
+                     (const char *)GRPC_SLICE_START_PTR(c->details));
+        f8d_log("gRPC %s %s %.3f ms model=%s%s", method_name(c->method), status,
+                (double)ns / 1e6, m ? m->name : "-", details);
+    }
+}
+
 static void start_send(struct f8d_grpc_call *c, bool with_status)
 {
     grpc_op ops[3];
@@ -199,6 +219,8 @@ static void start_send(struct f8d_grpc_call *c, bool with_status)
         ops[n].data.send_status_from_server.status_details = c->has_details ? &c->details : NULL;
         n++;
         c->status_started = true;
+        if (c->arrived)
+            record(c);
     }
     c->sending = true;
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->on_send, NULL);
@@ -259,24 +281,6 @@ static void unlink_call(struct f8d_grpc *g, struct f8d_grpc_call *c)
     c->prev = c->next = NULL;
 }
 
-static void record(struct f8d_grpc_call *c)
-{
-    struct f8d_server *s = c->grpc->server;
-    uint64_t ns = uv_hrtime() - c->start_ns;
-    const struct f8d_model *m = c->core.model;
-    struct f8d_model_metrics *mm = (m && m->metrics) ? m->metrics : &s->metrics.none;
-    const char *status = f8d_grpc_status_name(c->status);
-    f8d_metrics_request(mm, "grpc", status, c->err, (double)ns / 1e9);
-    bool failed_badly = c->status == GRPC_STATUS_INTERNAL;
-    if (s->opts.access_log || failed_badly) {
-        char details[F8D_ERR_SIZE] = "";
-        if (c->has_details)
-            snprintf(details, sizeof(details), " (%.*s)", (int)GRPC_SLICE_LENGTH(c->details),
-                     (const char *)GRPC_SLICE_START_PTR(c->details));
-        f8d_log("gRPC %s %s %.3f ms model=%s%s", method_name(c->method), status,
-                (double)ns / 1e6, m ? m->name : "-", details);
-    }
-}
 
 static void free_call(struct f8d_grpc_call *c)
 {
@@ -285,8 +289,6 @@ static void free_call(struct f8d_grpc_call *c)
     assert(!c->submitted);
     if (c->arrived) {
         unlink_call(g, c);
-        if (c->answered)
-            record(c);
         if (c->counted) {
             s->active_requests--;
             s->requests_total++;
