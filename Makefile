@@ -14,6 +14,7 @@
 PYTHON   ?= /usr/bin/python3
 HOST     ?= 127.0.0.1
 PORT     ?= 8080
+GRPC_PORT ?= 8081
 BUILD    := build
 
 CC       ?= cc
@@ -89,7 +90,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
-	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT)
+	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT) --grpc-port $(GRPC_PORT)
 
 # ---- generated code -----------------------------------------------------------------
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
