@@ -188,3 +188,20 @@ def test_sigterm_under_grpc_load_answers_every_accepted_call(model_file, jpeg):
         answered = [l for l in d.lines if l.startswith("f8d: gRPC ModelInfer ")]
         assert answered and all(" OK " in l for l in answered), answered[-5:]
         assert len(answered) == counts["OK"]
+
+
+def test_full_queue_is_resource_exhausted(model_file, jpeg):
+    """A call whose images do not fit in the model's queue: RESOURCE_EXHAUSTED at once, counted
+    as queue_full; the queued call is still answered."""
+    with serving("--threads", 1, "--max-queue-delay-us", 2000000, "--max-batch-size", 64,
+                 "--max-queue", 3, grpc=True) as d:
+        ch, stub = stub_of(d)
+        with ch:
+            first = stub.ModelInfer.future(jpeg_request([jpeg, jpeg]), timeout=30)
+            assert wait_for(lambda: metric(d, "f8d_queue_depth", model="fashion") == 2.0)
+            with pytest.raises(grpc.RpcError) as e:
+                stub.ModelInfer(jpeg_request([jpeg, jpeg]), timeout=30)
+            assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "overloaded" in e.value.details()
+            assert metric(d, "f8d_rejected_total", model="fashion", reason="queue_full") == 1.0
+            assert len(first.result().raw_output_contents) == 2
