@@ -119,17 +119,6 @@ def section(results, a):
     return "\n".join(L)
 
 
-def write_section(path, text):
-    old = open(path).read() if os.path.exists(path) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + text + rest.split(END, 1)[1]
-    else:
-        new = old + ("\n" if old and not old.endswith("\n") else "") + "\n" + text + "\n"
-    with open(path, "w") as f:
-        f.write(new)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--f8d", default=os.path.join(ROOT, "build", "f8d"))
@@ -158,7 +147,7 @@ def main():
             results.append(bench_model(a, "resnet18", path, source, jpeg, 8))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_section(a.out, section(results, a))
+    daemon_bench.write_section(a.out, section(results, a), BEGIN, END)
     print("grpc bench: wrote its section of %s" % a.out)
 
 

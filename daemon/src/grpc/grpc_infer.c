@@ -17,6 +17,7 @@
 
 #include <grpc/support/time.h>
 
+#include "core/bytes.h"
 #include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
@@ -44,40 +45,9 @@ static uint64_t ns_left(gpr_timespec deadline)
     return (uint64_t)d.tv_sec * 1000000000u + (uint64_t)d.tv_nsec;
 }
 
-/* A growing byte string for raw_output_contents. */
-struct bytes {
-    uint8_t *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct bytes *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = (b->cap + n) * 2;
-        uint8_t *grown = realloc(b->p, cap);
-        if (grown == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void put_u32(struct bytes *b, uint32_t v)
-{
-    uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    put(b, le, 4);
-}
-
 /* One output's data for every image, as raw_output_contents lays it out. */
 static void output_bytes(const struct f8d_request *req, const struct f8d_output *o,
-                         double *probs, uint32_t *idx, struct bytes *b)
+                         double *probs, uint32_t *idx, struct f8d_bytes *b)
 {
     const struct f8d_model *m = req->model;
     uint32_t classes = m->info->num_classes;
@@ -90,19 +60,18 @@ static void output_bytes(const struct f8d_request *req, const struct f8d_output 
                 char text[512];
                 size_t n = f8d_output_class(text, sizeof(text), o->kind, probs[j], lg[idx[j]], fl,
                                             idx[j], f8_model_label(m->model, idx[j]));
-                put_u32(b, (uint32_t)n);
-                put(b, text, n);
+                f8d_bytes_put_string(b, text, n);
             }
         } else if (o->kind == F8D_OUT_LOGITS) {
             for (uint32_t j = 0; j < classes; j++)
-                put_u32(b, (uint32_t)lg[j]);
+                f8d_bytes_put_u32(b, (uint32_t)lg[j]);
         } else {
             f8d_softmax(lg, classes, fl, probs);
             for (uint32_t j = 0; j < classes; j++) {
                 float f = (float)probs[j];
                 uint32_t u;
                 memcpy(&u, &f, 4);
-                put_u32(b, u);
+                f8d_bytes_put_u32(b, u);
             }
         }
     }
@@ -122,7 +91,7 @@ static void answer(struct f8d_grpc_call *c)
     Inference__ModelInferResponse__InferOutputTensor *out_ptrs[F8D_MAX_OUTPUTS];
     int64_t shapes[F8D_MAX_OUTPUTS][2];
     ProtobufCBinaryData raw[F8D_MAX_OUTPUTS];
-    struct bytes data[F8D_MAX_OUTPUTS];
+    struct f8d_bytes data[F8D_MAX_OUTPUTS];
     Inference__InferParameter fl_value = INFERENCE__INFER_PARAMETER__INIT;
     Inference__ModelInferResponse__InferOutputTensor__ParametersEntry fl_entry =
         INFERENCE__MODEL_INFER_RESPONSE__INFER_OUTPUT_TENSOR__PARAMETERS_ENTRY__INIT;

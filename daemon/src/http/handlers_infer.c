@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/background.h"
+#include "core/bytes.h"
 #include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
@@ -164,33 +165,9 @@ static json_t *output_json(const struct f8d_http_request *req, const struct f8d_
     return out;
 }
 
-struct bin {
-    uint8_t *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void bin_put(struct bin *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = (b->cap + n) * 2;
-        uint8_t *grown = realloc(b->p, cap);
-        if (grown == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
 /* Moves an output's "data" into b as the binary tensor extension lays it out (INT32 and
  * FP32 little-endian, BYTES as u32 little-endian length + bytes) and records its size. */
-static void to_binary(json_t *out, struct bin *b)
+static void to_binary(json_t *out, struct f8d_bytes *b)
 {
     json_t *data = json_object_get(out, "data");
     const char *dt = json_string_value(json_object_get(out, "datatype"));
@@ -198,23 +175,14 @@ static void to_binary(json_t *out, struct bin *b)
     json_t *v;
     json_array_foreach(data, i, v) {
         if (strcmp(dt, "INT32") == 0) {
-            int32_t x = (int32_t)json_integer_value(v);
-            uint8_t le[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
-                             (uint8_t)((uint32_t)x >> 24)};
-            bin_put(b, le, 4);
+            f8d_bytes_put_u32(b, (uint32_t)(int32_t)json_integer_value(v));
         } else if (strcmp(dt, "FP32") == 0) {
             float f = (float)json_real_value(v);
             uint32_t u;
             memcpy(&u, &f, 4);
-            uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16),
-                             (uint8_t)(u >> 24)};
-            bin_put(b, le, 4);
+            f8d_bytes_put_u32(b, u);
         } else {
-            uint32_t n = (uint32_t)json_string_length(v);
-            uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
-                             (uint8_t)(n >> 24)};
-            bin_put(b, le, 4);
-            bin_put(b, json_string_value(v), n);
+            f8d_bytes_put_string(b, json_string_value(v), json_string_length(v));
         }
     }
     json_object_del(out, "data");
@@ -235,7 +203,7 @@ static enum MHD_Result answer(struct f8d_http_request *req)
     double *probs = malloc(c * sizeof(double));
     uint32_t *idx = malloc(c * sizeof(uint32_t));
     json_t *outs = (probs && idx) ? json_array() : NULL;
-    struct bin bin = {NULL, 0, 0, false};
+    struct f8d_bytes bin = {NULL, 0, 0, false};
     for (unsigned i = 0; outs != NULL && i < in->n_outputs; i++) {
         json_t *o = output_json(req, &in->outputs[i], probs, idx);
         if (o != NULL && in->outputs[i].binary)
