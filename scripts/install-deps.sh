@@ -34,6 +34,7 @@ libprotobuf-c-dev
 protobuf-c-compiler
 python3-grpcio
 python3-grpc-tools
+python3-yaml
 "
 
 BENCH_PACKAGES="

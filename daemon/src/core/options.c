@@ -30,6 +30,10 @@ struct opt_def {
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)", GLOBAL},
+    {"model_name", "NAME", OPT_STRING, 0, 0, OFF(model_name),
+     "serve the one model in `models` as NAME whatever its file is called (KServe: the "
+     "InferenceService's name, which its router puts in /v2/models/NAME); empty = file names",
+     GLOBAL},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
      "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
      "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface", GLOBAL},
@@ -561,8 +565,23 @@ static bool is_tchar(char c)
     return isalnum((unsigned char)c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* A model name goes into URLs and metric labels: letters, digits, '.', '_', '-'. */
+static int check_model_name(const char *name, char *err, size_t errlen)
+{
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+            snprintf(err, errlen, "model_name: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
 {
+    if (check_model_name(opts->model_name, err, errlen) != 0)
+        return -1;
     opts->restricted_header[0] = '\0';
     opts->restricted_value_at = 0;
     if (opts->restricted_api[0] == '\0')

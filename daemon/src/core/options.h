@@ -62,6 +62,7 @@ struct f8d_model_section {
 struct f8d_options {
     char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
     char models_dir[F8D_PATH_MAX]; /* models (required) */
+    char model_name[256];          /* serve the directory's one model under this name */
     char host[256];                /* host */
     unsigned port;                 /* port; 0 = any free port */
     unsigned grpc_port;            /* gRPC port on the same addresses; 0 = no gRPC */
