@@ -51,6 +51,8 @@ PROTOS      := $(wildcard proto/*.proto)
 PROTO_C     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 PROTO_H     := $(PROTO_C:.c=.h)
 DAEMON_SRC  := $(wildcard daemon/src/*/*.c) $(PROTO_C)
+# Files built into f8d as bytes (.incbin): the demo page.
+DAEMON_ASM  := $(wildcard daemon/src/*/*.S)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -60,6 +62,7 @@ NPROC      := $(shell nproc 2>/dev/null || echo 1)
 BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+asm_obj = $(patsubst %.S,$(BUILD)/$(1)/%.o,$(2))
 
 # Engine kernels named *_avx512vnni.c / *_avx512bw.c / *_avx2.c are compiled for that instruction set only;
 # libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
@@ -113,7 +116,16 @@ $(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
 $(BUILD)/libf8img.a: $(call obj,obj,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC))
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/asan/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(call asm_obj,obj,daemon/src/http/demo_page.S) $(call asm_obj,asan,daemon/src/http/demo_page.S): \
+    daemon/src/http/demo.html
+
+$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC)) $(call asm_obj,obj,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/f8: $(call obj,obj,$(CLI_SRC)) $(BUILD)/libf8img.a $(BUILD)/libf8.a
@@ -134,7 +146,7 @@ $(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
 $(BUILD)/asan/libf8img.a: $(call obj,asan,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC))
+$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC)) $(call asm_obj,asan,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/f8: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a

@@ -96,6 +96,10 @@ static const struct opt_def OPTS[] = {
      "calls that change the server (POST /v2/repository/reload) must carry header HEADER "
      "with this VALUE, or get 403 (Triton's --http-restricted-api); empty = anyone may",
      GLOBAL},
+    {"cors_origin", "ORIGIN", OPT_STRING, 0, 0, OFF(cors_origin),
+     "let web pages from ORIGIN (https://app.example, or * for any) call the HTTP API: "
+     "Access-Control-Allow-Origin on every answer, OPTIONS preflights answered; empty = "
+     "same-origin only (the demo page at / needs nothing)", GLOBAL},
     {"user", "NAME", OPT_STRING, 0, 0, OFF(user),
      "started as root: once the ports are bound and the models read, run as user NAME (its "
      "primary group, no supplementary groups); the models directory must be readable by it "

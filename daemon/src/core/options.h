@@ -82,6 +82,7 @@ struct f8d_options {
     bool access_log;               /* one log line per request */
     char restricted_api[1024];     /* "HEADER:VALUE" the management calls need ("" = none) */
     char user[256];                /* started as root: run as this user once started */
+    char cors_origin[256];         /* Access-Control-Allow-Origin on every answer ("" = none) */
     /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
      * and where its value starts in restricted_api (an offset: the struct is copied). */
     char restricted_header[128];
