@@ -86,7 +86,7 @@ $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 .PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon bench-grpc \
         fuzz fuzz-build fuzz-smoke
 
-all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
+all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d $(BUILD)/f8-classify
 
 deps:
 	@./scripts/install-deps.sh
@@ -179,7 +179,7 @@ test-trainer: $(BUILD)/asan/f8
 	F8_BIN=$(CURDIR)/$(BUILD)/asan/f8 PYTHONPATH=$(CURDIR)/trainer \
 	    $(PYTHON) -m pytest -q trainer/tests
 
-test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
+test-integration: $(BUILD)/asan/f8d $(BUILD)/f8 $(BUILD)/f8-classify
 	F8D_BIN=$(CURDIR)/$(BUILD)/asan/f8d F8_BIN=$(CURDIR)/$(BUILD)/f8 \
 	    PYTHONPATH=$(CURDIR)/trainer:$(CURDIR)/tests/integration \
 	    $(PYTHON) -m pytest -q tests/integration
@@ -286,6 +286,15 @@ zoo:
 $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
+
+# f8-classify, the command-line client (clients/c/): HTTP with a plain socket, gRPC with
+# gRPC's C core and the generated messages.
+CLIENT_SRC := $(wildcard clients/c/*.c)
+$(BUILD)/f8-classify: $(CLIENT_SRC) clients/c/f8_classify.h $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+                      | $(PROTO_H)
+	$(CC) $(CFLAGS_RELEASE) -Iclients/c -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ \
+	    $(CLIENT_SRC) $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+	    $(shell pkg-config --libs grpc libprotobuf-c jansson 2>/dev/null)
 
 # The gRPC load client (bench/grpc_load.c): what wrk is for REST.
 $(BUILD)/bench/grpc_load: bench/grpc_load.c $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)
