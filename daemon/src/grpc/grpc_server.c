@@ -548,6 +548,9 @@ static int grpc_start(struct f8d_server *s, char *err, size_t errlen)
          {.integer = (int)s->opts.grpc_keepalive_timeout_ms}},
         {GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONCURRENT_STREAMS,
          {.integer = (int)s->opts.grpc_max_streams}},
+        /* a connection with no call for `timeout` s is closed (GOAWAY), as HTTP's idle ones */
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+         {.integer = (int)(s->opts.timeout_s * 1000u)}},
         /* no SO_REUSEPORT: a second f8d on the same port must fail, not split the traffic */
         {GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}},
     };
