@@ -51,6 +51,7 @@ struct f8d_listener {
 struct f8d_reload;
 struct f8d_conn;
 struct f8d_deadlines;
+struct f8d_tls_cred;
 
 struct f8d_server {
     struct f8d_options opts;
@@ -75,6 +76,8 @@ struct f8d_server {
     unsigned n_listeners;    /* started */
     unsigned port;           /* bound port of the addresses without a port of their own */
     char mhd_error[256];     /* MHD's last log message (for startup errors) */
+    struct f8d_tls_cred *tls; /* the certificate new TLS handshakes get (http/tls.h); NULL:
+                               * plain HTTP */
 
     unsigned active_requests; /* from the first access call to "completed" */
     unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
