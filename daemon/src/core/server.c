@@ -437,7 +437,8 @@ int f8d_server_run(struct f8d_server *s)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    f8d_log("stopped after %" PRIu64 " request(s)", s->requests_total);
+    f8d_log("stopped after %" PRIu64 " request(s), %" PRIu64 " of them closed unanswered at "
+            "shutdown", s->requests_total, s->requests_cut_at_stop);
     return 0;
 }
 

@@ -82,6 +82,7 @@ struct f8d_server {
     unsigned active_requests; /* from the first access call to "completed" */
     unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
     uint64_t requests_total;
+    uint64_t requests_cut_at_stop; /* received, then closed by the shutdown before answered */
     uint64_t next_request_id;
     uint32_t id_seed;
     struct f8d_http_request *free_requests; /* HTTP request structs kept for reuse */
