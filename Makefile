@@ -16,6 +16,7 @@
 PYTHON   ?= /usr/bin/python3
 HOST     ?= 127.0.0.1
 PORT     ?= 8080
+GRPC_PORT ?= 8081
 BUILD    := build
 
 CC       ?= cc
@@ -27,17 +28,17 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # the daemon's core/ only itself (no front end's headers).
 INC_ENGINE  := -Iengine/include -Iengine/src
 INC_IMAGING := -Iengine/include -Iimaging/include
-INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src
+INC_DAEMON  := -Iengine/include -Iimaging/include -Idaemon/src -I$(BUILD)/gen
 INC_CORE    := -Iengine/include -Iimaging/include -Idaemon/src/core
 INC_CLI     := -Iengine/include -Iimaging/include
-INC_TESTS   := -Iengine/include -Iimaging/include -Idaemon/src
+INC_TESTS   := -Iengine/include -Iimaging/include -Idaemon/src -I$(BUILD)/gen
 INC_BENCH   := -Iengine/include
 CFLAGS_RELEASE := $(CSTD) $(WARN) -O2 -g
 CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
-PKGS_DAEMON := libuv libmicrohttpd gnutls libturbojpeg jansson libsystemd
+PKGS_DAEMON := libuv libmicrohttpd gnutls libturbojpeg jansson libsystemd grpc libprotobuf-c
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
 LIBS_ENGINE  := -lpthread -lm
 LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)
@@ -46,7 +47,12 @@ LIBS_CLI      = $(shell pkg-config --libs libturbojpeg jansson 2>/dev/null) -lpt
 
 ENGINE_SRC  := $(wildcard engine/src/*.c engine/src/kernels/*.c)
 IMAGING_SRC := $(wildcard imaging/src/*.c)
-DAEMON_SRC  := $(wildcard daemon/src/*/*.c)
+# The gRPC messages' C code is generated from proto/*.proto at build time (protoc-c) into
+# build/gen/ and compiled into libf8d with the daemon's sources.
+PROTOS      := $(wildcard proto/*.proto)
+PROTO_C     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+PROTO_H     := $(PROTO_C:.c=.h)
+DAEMON_SRC  := $(wildcard daemon/src/*/*.c) $(PROTO_C)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -76,7 +82,7 @@ $(BUILD)/asan/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW)
 $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
-.PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon \
+.PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon bench-grpc \
         fuzz fuzz-build fuzz-smoke soak
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
@@ -86,7 +92,16 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD_JOBS) all
-	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT)
+	./$(BUILD)/f8d --models models --host $(HOST) --port $(PORT) --grpc-port $(GRPC_PORT)
+
+# ---- generated code -----------------------------------------------------------------
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(dir $@)
+	protoc-c -Iproto --c_out=$(BUILD)/gen $<
+
+# The daemon's sources may include the generated headers: make them first.
+$(call obj,obj,$(DAEMON_SRC) daemon/main.c) $(call obj,asan,$(DAEMON_SRC) daemon/main.c \
+    $(UNIT_SRC)): | $(PROTO_H)
 
 # ---- release build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -172,18 +187,22 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 CFLAGS_FUZZ  := $(CSTD) $(WARN) -Wno-unknown-warning-option -O1 -g -fno-omit-frame-pointer
 FUZZ_INSTR   := $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front
+FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front fuzz_grpc_infer
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 # The daemon sources a harness needs (pure parsing: no MHD connection, no server).
 FUZZ_DAEMON_SRC := daemon/src/http/kserve_parse.c daemon/src/http/json_scan.c daemon/src/http/base64.c \
-                   daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c
+                   daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c \
+                   daemon/src/core/infer_spec.c daemon/src/grpc/infer_parse.c \
+                   $(BUILD)/gen/grpc_predict_v2.pb-c.c
 
 $(BUILD)/fuzz/engine/%.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/fuzz/imaging/%.o: INCLUDES = $(INC_IMAGING)
 $(BUILD)/fuzz/daemon/%.o: INCLUDES = $(INC_DAEMON)
 $(BUILD)/fuzz/fuzz/fuzz_model_load.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/fuzz/fuzz/fuzz_jpeg.o: INCLUDES = $(INC_IMAGING)
-$(BUILD)/fuzz/fuzz/fuzz_kserve.o $(BUILD)/fuzz/fuzz/fuzz_http_front.o: INCLUDES = $(INC_DAEMON)
+$(BUILD)/fuzz/fuzz/fuzz_kserve.o $(BUILD)/fuzz/fuzz/fuzz_http_front.o \
+    $(BUILD)/fuzz/fuzz/fuzz_grpc_infer.o: INCLUDES = $(INC_DAEMON)
+$(call obj,fuzz,$(FUZZ_DAEMON_SRC)) $(BUILD)/fuzz/fuzz/fuzz_grpc_infer.o: | $(PROTO_H)
 $(BUILD)/fuzz/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 # clang 14 takes over 5 minutes to instrument the unrolled VNNI GEMM kernel with ASan (6 s
 # without): the *_avx512vnni kernels are built uninstrumented here (the asan build and the
@@ -214,7 +233,7 @@ $(BUILD)/fuzz/fuzz_jpeg: $(BUILD)/fuzz/fuzz/fuzz_jpeg.o $(BUILD)/fuzz/libf8img.a
                          $(BUILD)/fuzz/libf8.a
 	$(FUZZ_LINK) $(LIBS_IMAGING) $(LIBS_ENGINE)
 
-$(BUILD)/fuzz/fuzz_kserve $(BUILD)/fuzz/fuzz_http_front: $(BUILD)/fuzz/%: \
+$(BUILD)/fuzz/fuzz_kserve $(BUILD)/fuzz/fuzz_http_front $(BUILD)/fuzz/fuzz_grpc_infer: $(BUILD)/fuzz/%: \
         $(BUILD)/fuzz/fuzz/%.o $(BUILD)/fuzz/libf8d.a
 	$(FUZZ_LINK) $(LIBS_DAEMON)
 
@@ -258,6 +277,11 @@ $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
 
+# The gRPC load client (bench/grpc_load.c): what wrk is for REST.
+$(BUILD)/bench/grpc_load: bench/grpc_load.c $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
 $(BUILD)/bench/layer_bench: bench/layer_bench.c $(BUILD)/libf8.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RELEASE) -o $@ $^ $(LIBS_ENGINE)
@@ -275,6 +299,15 @@ bench-daemon: deps
 	@$(MAKE) --no-print-directory $(BUILD)/f8 $(BUILD)/f8d
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/run.py --f8d $(BUILD)/f8d \
 	    --f8 $(BUILD)/f8 --out bench/RESULTS.md
+	@$(MAKE) --no-print-directory bench-grpc
+
+# gRPC beside REST on one f8d, interleaved rounds (bench/daemon/grpc_vs_rest.py): its own
+# section of bench/RESULTS.md, between the grpc-bench markers.
+bench-grpc: deps
+	@./scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/f8d $(BUILD)/bench/grpc_load
+	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/grpc_vs_rest.py --f8d $(BUILD)/f8d \
+	    --grpc-load $(BUILD)/bench/grpc_load --out bench/RESULTS.md
 
 # The reliability soak (bench/daemon/soak.py; not part of `make test`): the release f8d under
 # wrk on loopback, good and bad requests, the flood / abandoned-upload / slowloris clients

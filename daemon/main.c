@@ -7,6 +7,7 @@
 #include "core/cpus.h"
 #include "core/options.h"
 #include "core/server.h"
+#include "grpc/grpc_frontend.h"
 #include "http/http_loop.h"
 
 extern char **environ;
@@ -45,8 +46,9 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
     static struct f8d_server server;
-    static const struct f8d_frontend *const frontends[] = {&f8d_http_frontend};
-    if (f8d_server_init(&server, &opts, frontends, 1, err, sizeof(err)) != 0) {
+    static const struct f8d_frontend *const frontends[] = {&f8d_http_frontend,
+                                                           &f8d_grpc_frontend};
+    if (f8d_server_init(&server, &opts, frontends, 2, err, sizeof(err)) != 0) {
         fprintf(stderr, "f8d: %s\n", err);
         f8d_server_free(&server);
         return 1;

@@ -31,6 +31,12 @@ python3-torchvision
 python3-tqdm
 python3-matplotlib
 dataset-fashion-mnist
+libgrpc-dev
+libprotobuf-c-dev
+protobuf-c-compiler
+python3-grpcio
+python3-grpc-tools
+python3-yaml
 "
 
 BENCH_PACKAGES="

@@ -285,11 +285,12 @@ def section(results, a):
     return "\n".join(L)
 
 
-def write_section(path, text):
+def write_section(path, text, begin=BEGIN, end=END):
+    """Replaces the part of `path` between the markers with text (appends it if absent)."""
     old = open(path).read() if os.path.exists(path) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         new = head + text + tail
     else:
         new = old + ("\n" if old and not old.endswith("\n") else "") + \

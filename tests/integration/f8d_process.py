@@ -24,6 +24,14 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 LISTENING = re.compile(r"listening on https?://(\S+):(\d+)")
 
 
+def free_port():
+    """A TCP port nothing listens on now (bound and released: taken again by the caller at
+    once, so a clash is unlikely)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def models_dir(names=("fashion",)):
     """A temp dir holding a copy of the model under each name; the caller removes it."""
     d = tempfile.mkdtemp(prefix="f8d-models-")
@@ -33,12 +41,12 @@ def models_dir(names=("fashion",)):
 
 
 @contextlib.contextmanager
-def serving(*args, names=("fashion",), ssl_context=None):
+def serving(*args, names=("fashion",), grpc=False, env=None, ssl_context=None):
     """A ready f8d on a fresh models dir (a copy of the model under each name) with `args`;
     stopped with SIGTERM afterwards, when it must exit 0 with no sanitizer report. With
     `ssl_context` (an f8d serving HTTPS) its connections are HTTPS, verified by it."""
     d = models_dir(names)
-    proc = Daemon(d, *args, ssl_context=ssl_context)
+    proc = Daemon(d, *args, grpc=grpc, env=env, ssl_context=ssl_context)
     try:
         proc.wait_ready()
         yield proc
@@ -51,9 +59,18 @@ def serving(*args, names=("fashion",), ssl_context=None):
 class Daemon:
     """One f8d process. Its stderr is collected line by line on a thread."""
 
-    def __init__(self, models, *args, port=0, env=None, ssl_context=None):
-        self.ssl_context = ssl_context  # connections are HTTPS, verified by it
+    def __init__(self, models, *args, port=0, env=None, grpc=False, ssl_context=None):
+        """grpc: serve gRPC too, on a free port (self.grpc_port); else gRPC is off unless args
+        name a --grpc-port. ssl_context: the daemon serves HTTPS; connections are verified by
+        it."""
+        self.ssl_context = ssl_context
         self.argv = [F8D_BIN, "--models", models, "--host", "127.0.0.1", "--port", str(port)]
+        self.grpc_port = None
+        if grpc:
+            self.grpc_port = free_port()
+            self.argv += ["--grpc-port", str(self.grpc_port)]
+        elif "--grpc-port" not in [str(a) for a in args]:
+            self.argv += ["--grpc-port", "0"]
         self.argv += [str(a) for a in args]
         full_env = dict(os.environ)
         full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1")

@@ -10,7 +10,7 @@ from test_batching import metric, metrics
 def test_metrics_format_and_counts(daemon, fashion_test_set):
     images, _ = fashion_test_set
     before = metrics(daemon)
-    ok0 = metric(before, "f8d_requests_total", model="fashion", code="200")
+    ok0 = metric(before, "f8d_requests_total", model="fashion", protocol="http", code="200")
     n = 5
     for i in range(n):
         status, _, _ = daemon.request("POST", "/predictions/fashion",
@@ -19,9 +19,9 @@ def test_metrics_format_and_counts(daemon, fashion_test_set):
     daemon.request("POST", "/predictions/fashion", body=b"garbage")  # 400
     daemon.request("GET", "/nowhere")                                # 404, model ""
     text = metrics(daemon)
-    assert metric(text, "f8d_requests_total", model="fashion", code="200") == ok0 + n
-    assert metric(text, "f8d_requests_total", model="fashion", code="400") >= 1
-    assert metric(text, "f8d_requests_total", model="", code="404") >= 1
+    assert metric(text, "f8d_requests_total", model="fashion", protocol="http", code="200") == ok0 + n
+    assert metric(text, "f8d_requests_total", model="fashion", protocol="http", code="400") >= 1
+    assert metric(text, "f8d_requests_total", model="", protocol="http", code="404") >= 1
     assert metric(text, "f8d_models_loaded") == 1
     assert metric(text, "f8d_queue_depth", model="fashion") == 0
     # the /metrics request itself is in flight while rendering

@@ -221,8 +221,9 @@ def start_error(pki, *args):
     """Runs f8d with `args`; it must fail to start: (exit status, stderr)."""
     d = models_dir()
     try:
-        r = subprocess.run([F8D_BIN, "--models", d, "--host", "127.0.0.1", "--port", "0"] +
-                           list(args), capture_output=True, text=True, timeout=60)
+        r = subprocess.run([F8D_BIN, "--models", d, "--host", "127.0.0.1", "--port", "0",
+                            "--grpc-port", "0"] + list(args),
+                           capture_output=True, text=True, timeout=60)
     finally:
         shutil.rmtree(d, ignore_errors=True)
     return r.returncode, r.stderr

@@ -77,18 +77,22 @@ static void observe_time(struct f8d_hist *h, double seconds)
     f8d_hist_observe(h, F8D_TIME_BOUNDS, F8D_TIME_BUCKETS, seconds);
 }
 
-void f8d_metrics_request(struct f8d_model_metrics *m, const char *code, int err,
-                         double seconds)
+void f8d_metrics_request(struct f8d_model_metrics *m, const char *protocol, const char *code,
+                         int err, double seconds)
 {
     size_t i = 0;
-    while (i < F8D_CODE_SLOTS && m->codes[i][0] != '\0' && strcmp(m->codes[i], code) != 0)
+    while (i < F8D_CODE_SLOTS && m->by_code[i].code[0] != '\0' &&
+           (strcmp(m->by_code[i].code, code) != 0 || strcmp(m->by_code[i].protocol, protocol) != 0))
         i++;
     if (i == F8D_CODE_SLOTS) {
         m->by_code_other++;
     } else {
-        if (m->codes[i][0] == '\0')
-            snprintf(m->codes[i], sizeof(m->codes[i]), "%s", code);
-        m->by_code[i]++;
+        struct f8d_code_count *c = &m->by_code[i];
+        if (c->code[0] == '\0') {
+            snprintf(c->protocol, sizeof(c->protocol), "%s", protocol);
+            snprintf(c->code, sizeof(c->code), "%s", code);
+        }
+        c->count++;
     }
     if (err == F8D_ETOOBIG || err == F8D_EPIXELS)
         m->rejected_too_large++;
@@ -210,12 +214,12 @@ static void requests_total(struct buf *b, const struct f8d_model_metrics *m)
 {
     char e[600];
     esc(m->name, e, sizeof(e));
-    for (size_t i = 0; i < F8D_CODE_SLOTS && m->codes[i][0] != '\0'; i++)
-        put(b, "f8d_requests_total{model=\"%s\",code=\"%s\"} %" PRIu64 "\n", e, m->codes[i],
-            m->by_code[i]);
+    for (size_t i = 0; i < F8D_CODE_SLOTS && m->by_code[i].code[0] != '\0'; i++)
+        put(b, "f8d_requests_total{model=\"%s\",protocol=\"%s\",code=\"%s\"} %" PRIu64 "\n", e,
+            m->by_code[i].protocol, m->by_code[i].code, m->by_code[i].count);
     if (m->by_code_other != 0)
-        put(b, "f8d_requests_total{model=\"%s\",code=\"other\"} %" PRIu64 "\n", e,
-            m->by_code_other);
+        put(b, "f8d_requests_total{model=\"%s\",protocol=\"other\",code=\"other\"} %" PRIu64 "\n",
+            e, m->by_code_other);
 }
 
 char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
@@ -227,7 +231,7 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     char e[600];
 
     family(&b, "f8d_requests_total", "counter",
-           "Requests answered, by model (\"\" when none or unknown) and status code.");
+           "Requests answered, by model (\"\" when none or unknown), protocol and status code.");
     requests_total(&b, &mx->none);
     for (size_t i = 0; i < mx->count; i++)
         requests_total(&b, mx->models[i]);

@@ -30,11 +30,26 @@ struct opt_def {
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)", GLOBAL},
+    {"model_name", "NAME", OPT_STRING, 0, 0, OFF(model_name),
+     "serve the one model in `models` as NAME whatever its file is called (KServe: the "
+     "InferenceService's name, which its router puts in /v2/models/NAME); empty = file names",
+     GLOBAL},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
      "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
      "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface", GLOBAL},
     {"port", "N", OPT_UINT, 0, 65535, OFF(port),
      "TCP port of the addresses without their own; 0 picks a free one (logged)", GLOBAL},
+    {"grpc_port", "N", OPT_UINT, 0, 65535, OFF(grpc_port),
+     "TCP port of the gRPC service (KServe v2 GRPCInferenceService and grpc.health.v1) on "
+     "every `host` address; 0 = no gRPC", GLOBAL},
+    {"grpc_keepalive_time_ms", "MS", OPT_UINT, 1000, 86400000, OFF(grpc_keepalive_time_ms),
+     "ping a gRPC connection that has been idle this long", GLOBAL},
+    {"grpc_keepalive_timeout_ms", "MS", OPT_UINT, 100, 3600000,
+     OFF(grpc_keepalive_timeout_ms),
+     "close a gRPC connection whose keepalive ping is not answered in this time", GLOBAL},
+    {"grpc_max_streams", "N", OPT_UINT, 1, 65536, OFF(grpc_max_streams),
+     "concurrent calls per gRPC connection at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); "
+     "messages are limited by max_body_bytes", GLOBAL},
     {"threads", "N", OPT_UINT, 0, F8D_MAX_THREADS, OFF(threads),
      "inference workers (each decodes and runs batches, with one arena for every model); "
      "0 = one per usable CPU (affinity, cgroup quota)", GLOBAL},
@@ -52,7 +67,8 @@ static const struct opt_def OPTS[] = {
     {"max_queue", "N", OPT_UINT, 1, 1000000, MODEL(max_queue),
      "images queued per model at most; beyond it requests get 503 + Retry-After", PER_MODEL},
     {"max_body_bytes", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_body_bytes),
-     "largest request body; larger ones get 413 before the body is read", GLOBAL},
+     "largest request body (and gRPC message); larger ones get 413 before the body is read "
+     "(gRPC: RESOURCE_EXHAUSTED)", GLOBAL},
     {"max_pixels", "N", OPT_U64, 1, UINT64_MAX / 2, MODEL(max_pixels),
      "largest image (width*height, read from the JPEG header); larger ones get 422",
      PER_MODEL},
@@ -100,6 +116,10 @@ void f8d_options_defaults(struct f8d_options *opts)
     memset(opts, 0, sizeof(*opts));
     snprintf(opts->host, sizeof(opts->host), "%s", F8D_DEFAULT_HOST);
     opts->port = F8D_DEFAULT_PORT;
+    opts->grpc_port = F8D_DEFAULT_GRPC_PORT;
+    opts->grpc_keepalive_time_ms = F8D_DEFAULT_GRPC_KEEPALIVE_TIME_MS;
+    opts->grpc_keepalive_timeout_ms = F8D_DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS;
+    opts->grpc_max_streams = F8D_DEFAULT_GRPC_MAX_STREAMS;
     opts->model.max_batch_size = F8D_DEFAULT_MAX_BATCH_SIZE;
     opts->model.max_queue_delay_us = F8D_DEFAULT_MAX_QUEUE_DELAY_US;
     opts->model.max_queue = F8D_DEFAULT_MAX_QUEUE;
@@ -162,7 +182,9 @@ void f8d_options_usage(FILE *out, const char *prog)
                  "  POST /v2/models/NAME/infer           KServe v2 / Open Inference Protocol\n"
                  "  GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/ready]\n"
                  "  GET  /metrics                        Prometheus text format\n"
-                 "  POST /v2/repository/reload           reload the models (as SIGHUP)\n\n"
+                 "  POST /v2/repository/reload           reload the models (as SIGHUP)\n"
+                 "and over gRPC on grpc_port: inference.GRPCInferenceService (KServe v2) and\n"
+                 "grpc.health.v1.Health.\n\n"
                  "Options (config-file key = the flag with '_' for '-'; environment "
                  "variable F8D_KEY):\n",
             prog);
@@ -549,8 +571,23 @@ static bool is_tchar(char c)
     return isalnum((unsigned char)c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* A model name goes into URLs and metric labels: letters, digits, '.', '_', '-'. */
+static int check_model_name(const char *name, char *err, size_t errlen)
+{
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+            snprintf(err, errlen, "model_name: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
 {
+    if (check_model_name(opts->model_name, err, errlen) != 0)
+        return -1;
     opts->restricted_header[0] = '\0';
     opts->restricted_value_at = 0;
     if ((opts->tls_cert[0] == '\0') != (opts->tls_key[0] == '\0')) {

@@ -21,6 +21,10 @@
 
 #define F8D_DEFAULT_HOST "127.0.0.1"
 #define F8D_DEFAULT_PORT 8080
+#define F8D_DEFAULT_GRPC_PORT 8081
+#define F8D_DEFAULT_GRPC_KEEPALIVE_TIME_MS 7200000u
+#define F8D_DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS 20000u
+#define F8D_DEFAULT_GRPC_MAX_STREAMS 100u
 #define F8D_DEFAULT_MAX_BODY_BYTES (16u * 1024u * 1024u)
 #define F8D_DEFAULT_MAX_PIXELS 40000000u
 #define F8D_DEFAULT_MAX_CONNECTIONS 256u
@@ -58,8 +62,13 @@ struct f8d_model_section {
 struct f8d_options {
     char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
     char models_dir[F8D_PATH_MAX]; /* models (required) */
+    char model_name[256];          /* serve the directory's one model under this name */
     char host[256];                /* host */
     unsigned port;                 /* port; 0 = any free port */
+    unsigned grpc_port;            /* gRPC port on the same addresses; 0 = no gRPC */
+    unsigned grpc_keepalive_time_ms;    /* pings on idle gRPC connections this often */
+    unsigned grpc_keepalive_timeout_ms; /* ...and closes those that do not answer in this */
+    unsigned grpc_max_streams;     /* concurrent calls per gRPC connection */
     unsigned threads;              /* worker threads; 0 = one per CPU this process may use */
     struct f8d_model_settings model; /* every model's, unless its [model] section says */
     uint64_t max_body_bytes;       /* larger bodies: 413 */

@@ -49,6 +49,7 @@ struct f8d_listener {
     unsigned port;           /* bound port */
 };
 struct f8d_reload;
+struct f8d_grpc;
 struct f8d_conn;
 struct f8d_deadlines;
 struct f8d_tls_cred;
@@ -82,11 +83,14 @@ struct f8d_server {
     unsigned active_requests; /* from the first access call to "completed" */
     unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
     uint64_t requests_total;
-    uint64_t requests_cut_at_stop; /* received, then closed by the shutdown before answered */
+    uint64_t requests_cut_at_stop; /* received (HTTP or gRPC), then ended by the shutdown
+                                    * before an answer (drain timeout, second signal) */
     uint64_t next_request_id;
     uint32_t id_seed;
     struct f8d_http_request *free_requests; /* HTTP request structs kept for reuse */
     unsigned n_free_requests;
+
+    struct f8d_grpc *grpc;     /* the gRPC front end's state (grpc/), or NULL */
 
     struct f8d_reload *reload; /* the reload in progress, or NULL */
     bool reload_again;         /* another reload was asked for meanwhile */

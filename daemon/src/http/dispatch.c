@@ -368,7 +368,7 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         struct f8d_model_metrics *mm = (m && m->metrics) ? m->metrics : &s->metrics.none;
         char code[12];
         snprintf(code, sizeof(code), "%u", req->status);
-        f8d_metrics_request(mm, code, req->core.err.code, (double)ns / 1e9);
+        f8d_metrics_request(mm, "http", code, req->core.err.code, (double)ns / 1e9);
     }
     s->active_requests--;
     s->requests_total++;

@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "http_guard.h"
 #include "tls.h"
+#include "core/hosts.h"
 #include "core/log.h"
 #include "core/server.h"
 
@@ -149,41 +150,6 @@ static void format_addr(const struct sockaddr_storage *addr, char *out, size_t n
     snprintf(out, n, addr->ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
-/* Splits one `host` entry into the address and its port: "ADDR:PORT", "[V6]:PORT", or an
- * address alone ("127.0.0.1", "::1", "[::1]", a name), which takes *port as it is. Edits
- * `entry` in place; returns the address, or NULL with a message. */
-static char *split_port(char *entry, unsigned *port, int *explicit_port, char *err,
-                        size_t errlen)
-{
-    char *host = entry, *colon = NULL;
-    *explicit_port = 0;
-    if (entry[0] == '[') {
-        char *close = strchr(entry, ']');
-        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-            snprintf(err, errlen, "host: '%s': expected [IPv6] or [IPv6]:PORT", entry);
-            return NULL;
-        }
-        *close = '\0';
-        host = entry + 1;
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (strchr(entry, ':') != NULL && strchr(entry, ':') == strrchr(entry, ':')) {
-        colon = strchr(entry, ':');     /* one colon: ADDR:PORT (IPv6 has two or more) */
-        *colon = '\0';
-    }
-    if (colon != NULL) {
-        char *end = NULL;
-        unsigned long p = strtoul(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || p > 65535) {
-            snprintf(err, errlen, "host: '%s': the port must be a number from 0 to 65535",
-                     colon + 1);
-            return NULL;
-        }
-        *port = (unsigned)p;
-        *explicit_port = 1;
-    }
-    return host;
-}
-
 /* Starts listener number s->n_listeners on one `host` entry: its own port when it names one,
  * else s->port (0 = any free port, then the bound port becomes s->port for the entries after
  * it without a port). */
@@ -195,8 +161,8 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
     l->epoll_fd = -1;
     memset(&addr, 0, sizeof(addr));
     unsigned port = s->port;
-    int explicit_port;
-    const char *host = split_port(entry, &port, &explicit_port, err, errlen);
+    bool explicit_port;
+    const char *host = f8d_host_split(entry, &port, &explicit_port, err, errlen);
     if (host == NULL)
         return -1;
     if (resolve(host, port, &addr, err, errlen) != 0)
