@@ -85,7 +85,7 @@ class F8d:
 
     def __init__(self, binary, models_dir):
         self.argv = [binary, "--models", models_dir, "--host", "127.0.0.1", "--port", "0",
-                     "--access-log", "off", "--threads", "2", "--max-queue", str(MAX_QUEUE),
+                     "--grpc-port", "0", "--access-log", "off", "--threads", "2", "--max-queue", str(MAX_QUEUE),
                      "--max-connections", "1024", "--max-body-bytes", str(MAX_BODY),
                      "--header-timeout", str(HEADER_TIMEOUT_S), "--drain-delay-ms", "500",
                      "--drain-timeout-ms", "10000"]
