@@ -53,6 +53,8 @@ PROTOS      := $(wildcard proto/*.proto)
 PROTO_C     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 PROTO_H     := $(PROTO_C:.c=.h)
 DAEMON_SRC  := $(wildcard daemon/src/*/*.c) $(PROTO_C)
+# Files built into f8d as bytes (.incbin): the demo page.
+DAEMON_ASM  := $(wildcard daemon/src/*/*.S)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -62,6 +64,7 @@ NPROC      := $(shell nproc 2>/dev/null || echo 1)
 BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+asm_obj = $(patsubst %.S,$(BUILD)/$(1)/%.o,$(2))
 
 # Engine kernels named *_avx512vnni.c / *_avx512bw.c / *_avx2.c are compiled for that instruction set only;
 # libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
@@ -85,7 +88,7 @@ $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 .PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon bench-grpc \
         fuzz fuzz-build fuzz-smoke soak
 
-all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
+all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d $(BUILD)/f8-classify
 
 deps:
 	@./scripts/install-deps.sh
@@ -115,7 +118,16 @@ $(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
 $(BUILD)/libf8img.a: $(call obj,obj,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC))
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/asan/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(call asm_obj,obj,daemon/src/http/demo_page.S) $(call asm_obj,asan,daemon/src/http/demo_page.S): \
+    daemon/src/http/demo.html
+
+$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC)) $(call asm_obj,obj,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/f8: $(call obj,obj,$(CLI_SRC)) $(BUILD)/libf8img.a $(BUILD)/libf8.a
@@ -136,7 +148,7 @@ $(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
 $(BUILD)/asan/libf8img.a: $(call obj,asan,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC))
+$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC)) $(call asm_obj,asan,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/f8: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a
@@ -169,7 +181,7 @@ test-trainer: $(BUILD)/asan/f8
 	F8_BIN=$(CURDIR)/$(BUILD)/asan/f8 PYTHONPATH=$(CURDIR)/trainer \
 	    $(PYTHON) -m pytest -q trainer/tests
 
-test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
+test-integration: $(BUILD)/asan/f8d $(BUILD)/f8 $(BUILD)/f8-classify
 	F8D_BIN=$(CURDIR)/$(BUILD)/asan/f8d F8_BIN=$(CURDIR)/$(BUILD)/f8 \
 	    PYTHONPATH=$(CURDIR)/trainer:$(CURDIR)/tests/integration \
 	    $(PYTHON) -m pytest -q tests/integration
@@ -276,6 +288,15 @@ zoo:
 $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
+
+# f8-classify, the command-line client (clients/c/): HTTP with a plain socket, gRPC with
+# gRPC's C core and the generated messages.
+CLIENT_SRC := $(wildcard clients/c/*.c)
+$(BUILD)/f8-classify: $(CLIENT_SRC) clients/c/f8_classify.h $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+                      | $(PROTO_H)
+	$(CC) $(CFLAGS_RELEASE) -Iclients/c -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ \
+	    $(CLIENT_SRC) $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+	    $(shell pkg-config --libs grpc libprotobuf-c jansson 2>/dev/null)
 
 # The gRPC load client (bench/grpc_load.c): what wrk is for REST.
 $(BUILD)/bench/grpc_load: bench/grpc_load.c $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)

@@ -37,6 +37,9 @@ protobuf-c-compiler
 python3-grpcio
 python3-grpc-tools
 python3-yaml
+chromium
+chromium-driver
+python3-selenium
 "
 
 BENCH_PACKAGES="

@@ -84,7 +84,7 @@ def test_unknown_model(daemon, fashion_test_set):
     assert "nosuchmodel" in body["error"]
 
 
-@pytest.mark.parametrize("path", ["/", "/predictions", "/predictions/", "/predict/fashion",
+@pytest.mark.parametrize("path", ["/index.html", "/predictions", "/predictions/", "/predict/fashion",
                                   "/predictions/fashion/extra", "/v2/health", "/metric",
                                   "/v2/models/fashion/infer/x", "/v2/repository"])
 def test_unknown_path(daemon, path):

@@ -102,6 +102,10 @@ static const struct opt_def OPTS[] = {
      GLOBAL},
     {"tls_key", "FILE", OPT_STRING, 0, 0, OFF(tls_key),
      "the PEM private key of tls_cert (not encrypted; readable by `user` for reloads)", GLOBAL},
+    {"cors_origin", "ORIGIN", OPT_STRING, 0, 0, OFF(cors_origin),
+     "let web pages from ORIGIN (https://app.example, or * for any) call the HTTP API: "
+     "Access-Control-Allow-Origin on every answer, OPTIONS preflights answered; empty = "
+     "same-origin only (the demo page at / needs nothing)", GLOBAL},
     {"user", "NAME", OPT_STRING, 0, 0, OFF(user),
      "started as root: once the ports are bound and the models read, run as user NAME (its "
      "primary group, no supplementary groups); the models directory must be readable by it "

@@ -84,6 +84,7 @@ struct f8d_options {
     char user[256];                /* started as root: run as this user once started */
     char tls_cert[F8D_PATH_MAX];   /* PEM certificate chain: HTTPS ("" = plain HTTP) */
     char tls_key[F8D_PATH_MAX];    /* its PEM private key (both or neither) */
+    char cors_origin[256];         /* Access-Control-Allow-Origin on every answer ("" = none) */
     /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
      * and where its value starts in restricted_api (an offset: the struct is copied). */
     char restricted_header[128];

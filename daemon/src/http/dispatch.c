@@ -233,6 +233,8 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
 
     if (req->route.model[0] != '\0') /* held until the request ends, across reloads */
         f8d_request_set_model(core, f8d_models_find(&s->models, req->route.model));
+    if (rc == 405 && strcmp(method, "OPTIONS") == 0)
+        return f8d_reply_options(req); /* what the path allows; a CORS preflight */
     if (rc == 404) {
         f8d_request_fail(core, F8D_ENOTFOUND, "no such path: %s", url);
     } else if (req->route.model[0] != '\0' && core->model == NULL) {
@@ -254,6 +256,8 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
         /* answered after the (ignored) body */
     } else if (req->route.kind == F8D_ROUTE_METRICS) {
         return f8d_metrics_handle(req);
+    } else if (req->route.kind == F8D_ROUTE_DEMO) {
+        return f8d_demo_handle(req);
     } else {
         return f8d_health_handle(req);
     }
