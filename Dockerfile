@@ -12,7 +12,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      build-essential pkg-config libuv1-dev libmicrohttpd-dev libturbojpeg0-dev \
+      build-essential pkg-config libuv1-dev libmicrohttpd-dev libgnutls28-dev libturbojpeg0-dev \
       libjansson-dev libsystemd-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
@@ -26,8 +26,8 @@ RUN make -j"$(nproc)" build/f8d build/f8
 FROM ${BASE}
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 \
-      curl \
+      libuv1 libmicrohttpd12 libgnutls30 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 \
+      libprotobuf-c1 curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --no-create-home --shell /usr/sbin/nologin f8d
 COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/

@@ -7,6 +7,8 @@
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #   make fuzz    build the libFuzzer harnesses (fuzz/) and run each FUZZ_SECONDS (60) seconds
+#   make soak    about 6 minutes of good, bad, abusive and overloading traffic (wrk) against the
+#                release f8d, with reloads and a SIGTERM under load: bench/SOAK.md
 #
 # Sources are found by wildcard: a new .c file in a part's src/ folder is built without
 # touching this file. Release objects go to build/obj, sanitizer objects to build/asan.
@@ -36,7 +38,7 @@ CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
-PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd grpc libprotobuf-c
+PKGS_DAEMON := libuv libmicrohttpd gnutls libturbojpeg jansson libsystemd grpc libprotobuf-c
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
 LIBS_ENGINE  := -lpthread -lm
 LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)
@@ -84,7 +86,7 @@ $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
 .PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon bench-grpc \
-        fuzz fuzz-build fuzz-smoke
+        fuzz fuzz-build fuzz-smoke soak
 
 all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d $(BUILD)/f8-classify
 
@@ -327,6 +329,15 @@ bench-grpc: deps
 	@$(MAKE) --no-print-directory $(BUILD)/f8d $(BUILD)/bench/grpc_load
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/grpc_vs_rest.py --f8d $(BUILD)/f8d \
 	    --grpc-load $(BUILD)/bench/grpc_load --out bench/RESULTS.md
+
+# The reliability soak (bench/daemon/soak.py; not part of `make test`): the release f8d under
+# wrk on loopback, good and bad requests, the flood / abandoned-upload / slowloris clients
+# beside them, SIGHUP every second, 10x overload, SIGTERM under load; RSS sampled. Writes
+# bench/SOAK.md and bench/SOAK.json; fails when a check does (docs/RELIABILITY.md).
+soak: deps
+	@./scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/f8d
+	$(PYTHON) bench/daemon/soak.py --f8d $(BUILD)/f8d --out bench/SOAK.md
 
 # ---- install (systemd deployment) ---------------------------------------------------
 PREFIX  ?= /usr/local

@@ -14,6 +14,8 @@ pkg-config
 curl
 libuv1-dev
 libmicrohttpd-dev
+libgnutls28-dev
+openssl
 libturbojpeg0-dev
 libjansson-dev
 libsystemd-dev

@@ -96,6 +96,12 @@ static const struct opt_def OPTS[] = {
      "calls that change the server (POST /v2/repository/reload) must carry header HEADER "
      "with this VALUE, or get 403 (Triton's --http-restricted-api); empty = anyone may",
      GLOBAL},
+    {"tls_cert", "FILE", OPT_STRING, 0, 0, OFF(tls_cert),
+     "serve HTTPS (TLS 1.2, 1.3) with the PEM certificate chain in FILE, the server's "
+     "certificate first; needs tls_key; both are read again on SIGHUP; empty = plain HTTP",
+     GLOBAL},
+    {"tls_key", "FILE", OPT_STRING, 0, 0, OFF(tls_key),
+     "the PEM private key of tls_cert (not encrypted; readable by `user` for reloads)", GLOBAL},
     {"cors_origin", "ORIGIN", OPT_STRING, 0, 0, OFF(cors_origin),
      "let web pages from ORIGIN (https://app.example, or * for any) call the HTTP API: "
      "Access-Control-Allow-Origin on every answer, OPTIONS preflights answered; empty = "
@@ -588,6 +594,10 @@ int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
         return -1;
     opts->restricted_header[0] = '\0';
     opts->restricted_value_at = 0;
+    if ((opts->tls_cert[0] == '\0') != (opts->tls_key[0] == '\0')) {
+        snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
+        return -1;
+    }
     if (opts->restricted_api[0] == '\0')
         return 0;
     /* Never quote the value in a message: it is a secret. */

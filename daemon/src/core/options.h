@@ -82,6 +82,8 @@ struct f8d_options {
     bool access_log;               /* one log line per request */
     char restricted_api[1024];     /* "HEADER:VALUE" the management calls need ("" = none) */
     char user[256];                /* started as root: run as this user once started */
+    char tls_cert[F8D_PATH_MAX];   /* PEM certificate chain: HTTPS ("" = plain HTTP) */
+    char tls_key[F8D_PATH_MAX];    /* its PEM private key (both or neither) */
     char cors_origin[256];         /* Access-Control-Allow-Origin on every answer ("" = none) */
     /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
      * and where its value starts in restricted_api (an offset: the struct is copied). */
@@ -102,7 +104,8 @@ void f8d_options_defaults(struct f8d_options *opts);
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
 
-/* Checks what one key alone cannot (restricted_api's HEADER:VALUE) and fills the fields
+/* Checks what one key alone cannot (tls_cert and tls_key together, restricted_api's
+ * HEADER:VALUE) and fills the fields
  * derived from them; f8d_options_load calls it last. Returns 0 or -1 with a message that never
  * quotes the restricted_api value. */
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen);

@@ -644,8 +644,10 @@ static void grpc_stop(struct f8d_server *s)
          * on the loop thread, which cannot run the pump's async callback meanwhile. */
         for (struct f8d_grpc_call *c = g->open; c != NULL; c = c->next) {
             assert(!c->submitted);
-            if (!c->answered)
+            if (!c->answered) {
+                s->requests_cut_at_stop++; /* the drain timed out on it: see server.h */
                 f8d_grpc_fail(c, F8D_ESHUTDOWN, "the server is shutting down");
+            }
         }
         if (g->pump.thread_running || f8d_cq_pump_run(&g->pump) == 0)
             while (!all_given_back(g))

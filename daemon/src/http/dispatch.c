@@ -375,6 +375,8 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     }
     s->active_requests--;
     s->requests_total++;
+    if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        s->requests_cut_at_stop++; /* the drain timed out on it, or a second signal came */
     if (req->suspended) {
         /* Work is still out (MHD completes suspended connections only when it stops): drop
          * what is queued, and let the completion free the request. */
