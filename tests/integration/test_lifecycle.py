@@ -4,6 +4,7 @@ answers what was accepted."""
 import http.client
 import io
 import os
+import re
 import shutil
 import signal
 import socket
@@ -390,3 +391,10 @@ def test_bad_listen_entries(model_file):
             assert want in out.stderr, (host, out.stderr)
     finally:
         shutil.rmtree(d)
+
+
+def test_version():
+    out = run_f8d("--version")
+    assert out.returncode == 0
+    assert re.match(r"f8d \d+\.\d+\.\d+ \(libuv [\d.]+, libmicrohttpd [\d.]+, gRPC core [\d.]+, "
+                    r"best kernels \w+\)$", out.stdout.strip()), out.stdout

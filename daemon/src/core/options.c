@@ -204,6 +204,7 @@ void f8d_options_usage(FILE *out, const char *prog)
     }
     fprintf(out, "  %-28s %s\n", "--default-config",
             "print a config file with every key at its default (config/f8d.conf) and exit");
+    fprintf(out, "  %-28s %s\n", "--version", "print the version and the libraries' and exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
     fprintf(out, "\nIn the config file, a [model NAME] section sets the keys marked [per model] "
                  "for\nmodel NAME only; the others take the global values.\n");
@@ -657,6 +658,8 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
             return 1;
         if (strcmp(argv[i], "--default-config") == 0)
             return 2;
+        if (strcmp(argv[i], "--version") == 0)
+            return 3;
     }
     int bad = 0;
     const char *config = config_flag(argc, argv, &bad);

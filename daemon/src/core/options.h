@@ -99,7 +99,8 @@ void f8d_options_defaults(struct f8d_options *opts);
 /* Builds the settings from defaults, the config file, the environment (`envp`, NULL-ended
  * "NAME=value" strings; NULL = none) and argv (argv[0] is the program name). Flags take
  * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given, 2 when
- * --default-config was (nothing else is checked), or -1 with a message in err
+ * --default-config was, 3 when --version was (nothing else is checked), or -1 with a message
+ * in err
  * ("f8d.conf:12: max_queue: ..."). */
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
