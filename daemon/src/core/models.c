@@ -177,9 +177,49 @@ static int open_model(struct f8d_model *m, const char *dir, const char *file, co
     return 0;
 }
 
-int f8d_models_load_dir(struct f8d_models *models, const char *dir,
-                        const struct f8d_options *opts, unsigned n_workers, char *err,
-                        size_t errlen)
+/* A new model, dir/file.f8 served as name, opened and warmed up; NULL with a message. */
+static struct f8d_model *load_model(const char *dir, const char *file, const char *name,
+                                    const struct f8d_options *opts, unsigned n_workers,
+                                    char *err, size_t errlen)
+{
+    struct f8d_model *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f8d_options_model(opts, name, &m->cfg);
+    if (open_model(m, dir, file, name, n_workers, err, errlen) != 0) {
+        f8d_model_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int add_fault(struct f8d_load_faults *faults, const char *name, const char *reason)
+{
+    struct f8d_load_fault *grown =
+        realloc(faults->items, (faults->count + 1) * sizeof(*faults->items));
+    if (grown == NULL)
+        return -1;
+    faults->items = grown;
+    struct f8d_load_fault *f = &faults->items[faults->count++];
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
+    return 0;
+}
+
+void f8d_load_faults_free(struct f8d_load_faults *faults)
+{
+    free(faults->items);
+    faults->items = NULL;
+    faults->count = 0;
+}
+
+/* Loads every model of dir. faults NULL: the first failure fails it all; else each model that
+ * does not load is listed there and the others load. */
+static int load_names(struct f8d_models *models, const char *dir,
+                      const struct f8d_options *opts, unsigned n_workers,
+                      struct f8d_load_faults *faults, char *err, size_t errlen)
 {
     char **names;
     size_t n;
@@ -202,22 +242,100 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir,
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        struct f8d_model *m = calloc(1, sizeof(*m));
-        if (m == NULL) {
-            snprintf(err, errlen, "out of memory");
-            rc = -1;
-            break;
-        }
         const char *name = rename ? rename : names[i];
-        f8d_options_model(opts, name, &m->cfg);
-        models->items[models->count++] = m;
-        rc = open_model(m, dir, names[i], name, n_workers, err, errlen);
+        char why[512];
+        struct f8d_model *m = load_model(dir, names[i], name, opts, n_workers, why, sizeof(why));
+        if (m != NULL) {
+            models->items[models->count++] = m;
+        } else if (faults == NULL || add_fault(faults, name, why) != 0) {
+            snprintf(err, errlen, "%s", faults == NULL ? why : "out of memory");
+            rc = -1;
+        }
     }
     free_names(names, n);
     if (rc != 0) {
         f8d_models_release(models);
         return -1;
     }
+    return 0;
+}
+
+int f8d_models_load_dir(struct f8d_models *models, const char *dir,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
+                        size_t errlen)
+{
+    return load_names(models, dir, opts, n_workers, NULL, err, errlen);
+}
+
+int f8d_models_load_each(struct f8d_models *models, const char *dir,
+                         const struct f8d_options *opts, unsigned n_workers,
+                         struct f8d_load_faults *faults, char *err, size_t errlen)
+{
+    memset(faults, 0, sizeof(*faults));
+    return load_names(models, dir, opts, n_workers, faults, err, errlen);
+}
+
+int f8d_models_load_one(struct f8d_model **out, const char *dir, const char *name,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    const char *file = name;
+    char **names = NULL;
+    size_t n = 0;
+    if (opts->model_name[0] != '\0') {
+        /* the directory's one model, whatever its file is called */
+        if (strcmp(name, opts->model_name) != 0) {
+            snprintf(err, errlen, "no model '%s' in %s (model_name serves only '%s')", name,
+                     dir, opts->model_name);
+            return F8D_ENOTFOUND;
+        }
+        if (list_models(dir, &names, &n, err, errlen) != 0)
+            return F8D_ELOAD;
+        if (n != 1) {
+            snprintf(err, errlen, "model_name '%s': %s holds %zu models", name, dir, n);
+            free_names(names, n);
+            return F8D_ELOAD;
+        }
+        file = names[0];
+    } else {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s%s", dir, name, SUFFIX);
+        if (strchr(name, '/') != NULL || name[0] == '.' || stat(path, &st) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "no model '%s' in %s (no file %s%s)", name, dir, name,
+                     SUFFIX);
+            return F8D_ENOTFOUND;
+        }
+    }
+    *out = load_model(dir, file, name, opts, n_workers, err, errlen);
+    free_names(names, n);
+    return *out != NULL ? F8D_OK : F8D_ELOAD;
+}
+
+int f8d_models_merge(const struct f8d_models *from, struct f8d_model *add, const char *drop,
+                     struct f8d_models *out)
+{
+    const char *skip = add != NULL ? add->name : drop;
+    memset(out, 0, sizeof(*out));
+    out->items = calloc(from->count + 1, sizeof(*out->items));
+    if (out->items == NULL)
+        return -1;
+    bool placed = add == NULL;
+    for (size_t i = 0; i < from->count; i++) {
+        struct f8d_model *m = from->items[i];
+        if (!placed && strcmp(add->name, m->name) < 0) {
+            out->items[out->count++] = add;
+            placed = true;
+        }
+        if (skip != NULL && strcmp(m->name, skip) == 0)
+            continue; /* replaced or dropped */
+        f8d_model_ref(m);
+        out->items[out->count++] = m;
+    }
+    if (!placed)
+        out->items[out->count++] = add;
     return 0;
 }
 
@@ -242,13 +360,17 @@ int f8d_models_attach(struct f8d_models *models, struct f8d_pool *pool,
 {
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
+        if (m->attached)
+            continue; /* kept from the registry before (f8d_models_merge) */
         m->metrics = f8d_metrics_model(metrics, m->name);
         if (m->metrics == NULL)
             return -1;
     }
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
-        assert(!m->attached && m->n_runners == pool->n_workers);
+        if (m->attached)
+            continue;
+        assert(m->n_runners == pool->n_workers);
         m->refs = 1;
         f8d_batcher_attach(&m->batcher, pool, pool->loop);
         m->attached = true;

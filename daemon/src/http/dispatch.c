@@ -311,6 +311,8 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
     case F8D_ROUTE_PREDICT: return f8d_predict_finish(req);
     case F8D_ROUTE_INFER: return f8d_infer_finish(req);
     case F8D_ROUTE_RELOAD:
+    case F8D_ROUTE_REPO_LOAD:
+    case F8D_ROUTE_REPO_UNLOAD:
     case F8D_ROUTE_REPO_INDEX: return f8d_repository_finish(req);
     case F8D_ROUTE_METRICS: return f8d_metrics_handle(req);
     case F8D_ROUTE_DEMO: return f8d_demo_handle(req);
