@@ -90,7 +90,11 @@ static void free_contents(struct f8d_model *m)
     f8d_batcher_free(&m->batcher);
     for (unsigned i = 0; m->runners != NULL && i < m->n_runners; i++)
         f8_runner_destroy(m->runners[i]);
+    for (unsigned i = 0; m->wide_runners != NULL && i < m->n_runners; i++)
+        f8_runner_destroy(m->wide_runners[i]);
     free(m->runners);
+    free(m->wide_runners);
+    m->wide_runners = NULL;
     if (m->model != NULL)
         f8_model_close(m->model);
     free(m->path);
@@ -159,9 +163,10 @@ static int open_model(struct f8d_model *m, const char *dir, const char *file, co
     m->info = f8_model_get_info(m->model);
     m->image_bytes = (size_t)m->info->input_h * m->info->input_w * m->info->input_c;
     m->runners = calloc(n_workers, sizeof(*m->runners));
+    m->wide_runners = calloc(n_workers, sizeof(*m->wide_runners));
     unsigned running = m->cfg.instances && m->cfg.instances < n_workers ? m->cfg.instances
                                                                          : n_workers;
-    if (m->runners == NULL ||
+    if (m->runners == NULL || m->wide_runners == NULL ||
         f8d_batcher_init(&m->batcher, m, m->cfg.max_queue, m->cfg.max_batch_size, running,
                          (uint64_t)m->cfg.max_queue_delay_us * 1000u) != F8D_OK) {
         snprintf(err, errlen, "out of memory for model %s", m->path);

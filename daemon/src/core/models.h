@@ -35,6 +35,9 @@ struct f8d_model {
     size_t arena_bytes;         /* one runner's activations for max_batch images */
     f8_isa isa;                 /* the kernel path its runners use */
     f8_runner **runners;        /* [n_runners]: worker i's, made by worker i on first use */
+    f8_runner **wide_runners;   /* [n_runners]: worker i's runner on every worker's CPU (with
+                                 * n_runners threads), for batches that have the pool to
+                                 * themselves (`execution`); made on first use */
     unsigned n_runners;
 
     /* Loop-thread state, set up by f8d_models_attach. */
