@@ -104,3 +104,47 @@ def test_broken_models_on_their_own(repo, fashion_test_set):
     assert status == 200 and index(proc)["beta"] == ("READY", "")
     status, _, body = proc.request("GET", "/v2")
     assert "model_repository" in body["extensions"]
+
+
+def test_versioned_layout(model_file, fashion_test_set):
+    """Triton's layout, DIR/NAME/VERSION/model.f8: the highest numeric version serves, under
+    /v2/models/NAME and /v2/models/NAME/versions/V, in the answers and the index; a load picks
+    up a new version; a flat NAME.f8 still works beside it."""
+    import tempfile
+    jpeg = fmnist.to_jpeg(fashion_test_set[0][0])
+    d = tempfile.mkdtemp(prefix="f8d-versions-")
+    for v in ("1", "7"):
+        os.makedirs(os.path.join(d, "shoes", v))
+        shutil.copy(model_file, os.path.join(d, "shoes", v, "model.f8"))
+    os.makedirs(os.path.join(d, "shoes", "08"))      # not a version (leading zero)
+    os.makedirs(os.path.join(d, "shoes", "9"))       # no model.f8 in it
+    shutil.copy(model_file, os.path.join(d, "flat.f8"))
+    proc = Daemon(d)
+    try:
+        proc.wait_ready()
+        assert index(proc) == {"flat": ("READY", ""), "shoes": ("READY", "")}
+        status, _, body = proc.request("POST", "/v2/repository/index")
+        assert {m["name"]: m["version"] for m in body} == {"flat": "1", "shoes": "7"}
+        status, _, meta = proc.request("GET", "/v2/models/shoes")
+        assert status == 200 and meta["versions"] == ["7"]
+        status, _, _ = proc.request("GET", "/v2/models/shoes/versions/7/ready")
+        assert status == 200
+        status, _, body = proc.request("GET", "/v2/models/shoes/versions/1/ready")
+        assert status == 404 and "serving: 7" in body["error"]
+        status, _, answer = proc.request(
+            "POST", "/v2/models/shoes/versions/7/infer",
+            body='{"inputs":[{"name":"x","datatype":"UINT8","shape":[1,28,28,1],"data":%s}]}'
+            % ([0] * 784))
+        assert status == 200 and answer["model_version"] == "7"
+        assert predict(proc, "shoes", jpeg) == 200
+        # version 12 appears: a load serves it
+        os.makedirs(os.path.join(d, "shoes", "12"))
+        shutil.copy(model_file, os.path.join(d, "shoes", "12", "model.f8"))
+        status, _, _ = proc.request("POST", "/v2/repository/models/shoes/load")
+        assert status == 200
+        status, _, meta = proc.request("GET", "/v2/models/shoes")
+        assert meta["versions"] == ["12"]
+    finally:
+        rc = proc.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    proc.assert_clean_exit(rc)

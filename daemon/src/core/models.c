@@ -16,71 +16,156 @@
 
 #define SUFFIX ".f8"
 
+/* One model of a repository directory: DIR/NAME.f8 (version "1"), or Triton's layout
+ * DIR/NAME/VERSION/model.f8 (the highest numeric VERSION). */
+struct found {
+    char *name;
+    char *path;
+    char version[24];
+    bool versioned;      /* NAME/VERSION/model.f8 */
+};
+
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct found *)a)->name, ((const struct found *)b)->name);
 }
 
-static void free_names(char **names, size_t n)
+static void free_found(struct found *f, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].name);
+        free(f[i].path);
+    }
+    free(f);
 }
 
-/* Collects the NAMEs of regular files DIR/NAME.f8, sorted. */
-static int list_models(const char *dir, char ***out, size_t *count, char *err, size_t errlen)
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The highest numeric VERSION of DIR/NAME/VERSION/model.f8 into version (0 when none). */
+static unsigned long highest_version(const char *model_dir)
+{
+    DIR *d = opendir(model_dir);
+    if (d == NULL)
+        return 0;
+    unsigned long best = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue; /* numeric, no leading zero */
+        unsigned long v = strtoul(e->d_name, &end, 10);
+        if (*end != '\0' || v <= best || v >= 1000000000ul)
+            continue;
+        char path[4096];
+        int w = snprintf(path, sizeof(path), "%s/%lu/model%s", model_dir, v, SUFFIX);
+        if (w > 0 && (size_t)w < sizeof(path) && is_file(path))
+            best = v;
+    }
+    closedir(d);
+    return best;
+}
+
+/* Whether dir holds model `name` (entry: a file NAME.f8 or a directory NAME), and where. */
+static bool find_model(const char *dir, const char *entry, struct found *out)
+{
+    char path[4096];
+    size_t len = strlen(entry);
+    if (entry[0] == '.' || strchr(entry, '/') != NULL)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, entry);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    if (S_ISDIR(st.st_mode)) {
+        unsigned long v = highest_version(path);
+        if (v == 0)
+            return false;
+        snprintf(out->version, sizeof(out->version), "%lu", v);
+        out->versioned = true;
+        out->name = strdup(entry);
+        if (asprintf(&out->path, "%s/%lu/model%s", path, v, SUFFIX) < 0)
+            out->path = NULL;
+        return true;
+    }
+    if (!S_ISREG(st.st_mode) || len <= strlen(SUFFIX) ||
+        strcmp(entry + len - strlen(SUFFIX), SUFFIX) != 0)
+        return false;
+    snprintf(out->version, sizeof(out->version), "1");
+    out->name = strndup(entry, len - strlen(SUFFIX));
+    out->path = strdup(path);
+    return true;
+}
+
+/* Collects the models of dir, sorted by name; a versioned directory wins over a flat file of
+ * the same name. */
+static int list_models(const char *dir, struct found **out, size_t *count, char *err,
+                       size_t errlen)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
         snprintf(err, errlen, "cannot read models directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    char **names = NULL;
+    struct found *found = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= strlen(SUFFIX) ||
-            strcmp(e->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
+        struct found f = {NULL, NULL, "", false};
+        if (!find_model(dir, e->d_name, &f))
             continue;
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **grown = realloc(names, ncap * sizeof(*names));
-            if (grown == NULL) {
-                rc = -1;
-                break;
-            }
-            names = grown;
-            cap = ncap;
-        }
-        names[n] = strndup(e->d_name, len - strlen(SUFFIX));
-        if (names[n] == NULL) {
+        if (f.name == NULL || f.path == NULL) {
+            free(f.name);
+            free(f.path);
             rc = -1;
             break;
         }
-        n++;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct found *grown = realloc(found, ncap * sizeof(*found));
+            if (grown == NULL) {
+                free(f.name);
+                free(f.path);
+                rc = -1;
+                break;
+            }
+            found = grown;
+            cap = ncap;
+        }
+        found[n++] = f;
     }
     closedir(d);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory listing %s", dir);
-        free_names(names, n);
+        free_found(found, n);
         return -1;
     }
     if (n == 0) {
-        snprintf(err, errlen, "no models in %s (expected files named NAME.f8)", dir);
-        free(names);
+        snprintf(err, errlen, "no models in %s (expected NAME.f8, or NAME/VERSION/model.f8)",
+                 dir);
+        free(found);
         return -1;
     }
-    qsort(names, n, sizeof(*names), by_name);
-    *out = names;
-    *count = n;
+    qsort(found, n, sizeof(*found), by_name);
+    size_t kept = 0; /* NAME.f8 beside NAME/: the versioned one (listed with the same name) */
+    for (size_t i = 0; i < n; i++) {
+        if (kept > 0 && strcmp(found[kept - 1].name, found[i].name) == 0) {
+            bool prev_flat = !found[kept - 1].versioned;
+            struct found *drop = prev_flat ? &found[kept - 1] : &found[i];
+            free(drop->name);
+            free(drop->path);
+            if (prev_flat)
+                found[kept - 1] = found[i];
+            continue;
+        }
+        found[kept++] = found[i];
+    }
+    *out = found;
+    *count = kept;
     return 0;
 }
 
@@ -140,20 +225,19 @@ static int warm_up(struct f8d_model *m)
     return rc;
 }
 
-/* Opens dir/file.f8 as the model called name. */
-static int open_model(struct f8d_model *m, const char *dir, const char *file, const char *name,
+/* Opens the file at path as the model called name, of that version. */
+static int open_model(struct f8d_model *m, const struct found *f, const char *name,
                       unsigned n_workers, char *err, size_t errlen)
 {
     char msg[F8_ERRMSG_SIZE] = "";
-    size_t plen = strlen(dir) + strlen(file) + sizeof(SUFFIX) + 2;
 
     m->name = strdup(name);
-    m->path = malloc(plen);
+    m->path = strdup(f->path);
+    snprintf(m->version, sizeof(m->version), "%s", f->version);
     if (m->name == NULL || m->path == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(m->path, plen, "%s/%s%s", dir, file, SUFFIX);
     int rc = f8_model_open(m->path, &m->model, msg, sizeof(msg));
     if (rc != 0) {
         snprintf(err, errlen, "cannot load model %s: %s", m->path,
@@ -182,8 +266,8 @@ static int open_model(struct f8d_model *m, const char *dir, const char *file, co
     return 0;
 }
 
-/* A new model, dir/file.f8 served as name, opened and warmed up; NULL with a message. */
-static struct f8d_model *load_model(const char *dir, const char *file, const char *name,
+/* A new model, the file f served as name, opened and warmed up; NULL with a message. */
+static struct f8d_model *load_model(const struct found *f, const char *name,
                                     const struct f8d_options *opts, unsigned n_workers,
                                     char *err, size_t errlen)
 {
@@ -193,7 +277,7 @@ static struct f8d_model *load_model(const char *dir, const char *file, const cha
         return NULL;
     }
     f8d_options_model(opts, name, &m->cfg);
-    if (open_model(m, dir, file, name, n_workers, err, errlen) != 0) {
+    if (open_model(m, f, name, n_workers, err, errlen) != 0) {
         f8d_model_destroy(m);
         return NULL;
     }
@@ -226,30 +310,30 @@ static int load_names(struct f8d_models *models, const char *dir,
                       const struct f8d_options *opts, unsigned n_workers,
                       struct f8d_load_faults *faults, char *err, size_t errlen)
 {
-    char **names;
+    struct found *found;
     size_t n;
 
     memset(models, 0, sizeof(*models));
-    if (list_models(dir, &names, &n, err, errlen) != 0)
+    if (list_models(dir, &found, &n, err, errlen) != 0)
         return -1;
     const char *rename = opts->model_name[0] ? opts->model_name : NULL;
     if (rename != NULL && n != 1) {
         snprintf(err, errlen, "model_name '%s': %s holds %zu models, and model_name names the "
                  "one model of a directory", rename, dir, n);
-        free_names(names, n);
+        free_found(found, n);
         return -1;
     }
     models->items = calloc(n, sizeof(*models->items));
     if (models->items == NULL) {
         snprintf(err, errlen, "out of memory");
-        free_names(names, n);
+        free_found(found, n);
         return -1;
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *name = rename ? rename : names[i];
+        const char *name = rename ? rename : found[i].name;
         char why[512];
-        struct f8d_model *m = load_model(dir, names[i], name, opts, n_workers, why, sizeof(why));
+        struct f8d_model *m = load_model(&found[i], name, opts, n_workers, why, sizeof(why));
         if (m != NULL) {
             models->items[models->count++] = m;
         } else if (faults == NULL || add_fault(faults, name, why) != 0) {
@@ -257,7 +341,7 @@ static int load_names(struct f8d_models *models, const char *dir,
             rc = -1;
         }
     }
-    free_names(names, n);
+    free_found(found, n);
     if (rc != 0) {
         f8d_models_release(models);
         return -1;
@@ -285,9 +369,9 @@ int f8d_models_load_one(struct f8d_model **out, const char *dir, const char *nam
                         size_t errlen)
 {
     *out = NULL;
-    const char *file = name;
-    char **names = NULL;
+    struct found *found = NULL, one = {NULL, NULL, "", false};
     size_t n = 0;
+    const struct found *f = &one;
     if (opts->model_name[0] != '\0') {
         /* the directory's one model, whatever its file is called */
         if (strcmp(name, opts->model_name) != 0) {
@@ -295,27 +379,34 @@ int f8d_models_load_one(struct f8d_model **out, const char *dir, const char *nam
                      dir, opts->model_name);
             return F8D_ENOTFOUND;
         }
-        if (list_models(dir, &names, &n, err, errlen) != 0)
+        if (list_models(dir, &found, &n, err, errlen) != 0)
             return F8D_ELOAD;
         if (n != 1) {
             snprintf(err, errlen, "model_name '%s': %s holds %zu models", name, dir, n);
-            free_names(names, n);
+            free_found(found, n);
             return F8D_ELOAD;
         }
-        file = names[0];
+        f = &found[0];
     } else {
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s%s", dir, name, SUFFIX);
-        if (strchr(name, '/') != NULL || name[0] == '.' || stat(path, &st) != 0 ||
-            !S_ISREG(st.st_mode)) {
-            snprintf(err, errlen, "no model '%s' in %s (no file %s%s)", name, dir, name,
-                     SUFFIX);
+        /* NAME/ (versions) first, as the listing prefers it, then NAME.f8 */
+        char file[300];
+        snprintf(file, sizeof(file), "%s%s", name, SUFFIX);
+        if (!find_model(dir, name, &one) && !find_model(dir, file, &one)) {
+            snprintf(err, errlen, "no model '%s' in %s (no file %s%s, no %s/VERSION/model%s)",
+                     name, dir, name, SUFFIX, name, SUFFIX);
             return F8D_ENOTFOUND;
         }
+        if (one.name == NULL || one.path == NULL) {
+            free(one.name);
+            free(one.path);
+            snprintf(err, errlen, "out of memory");
+            return F8D_ENOMEM;
+        }
     }
-    *out = load_model(dir, file, name, opts, n_workers, err, errlen);
-    free_names(names, n);
+    *out = load_model(f, name, opts, n_workers, err, errlen);
+    free_found(found, n);
+    free(one.name);
+    free(one.path);
     return *out != NULL ? F8D_OK : F8D_ELOAD;
 }
 

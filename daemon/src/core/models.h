@@ -1,5 +1,6 @@
 /*
- * f8d models: every DIR/NAME.f8, opened, validated and warmed up, served as model NAME.
+ * f8d models: every DIR/NAME.f8 (version 1) and DIR/NAME/VERSION/model.f8 (the highest
+ * VERSION), opened, validated and warmed up, served as model NAME.
  *
  * A model object is immutable once loaded (the engine's model and settings), plus its batcher
  * (batcher.h), which the loop thread owns, and one runner slot per inference worker, which
@@ -26,8 +27,9 @@ struct f8d_metrics;
 struct f8d_model_metrics;
 
 struct f8d_model {
-    char *name;                 /* file name without ".f8" */
+    char *name;                 /* NAME of NAME.f8 or of NAME/VERSION/model.f8 (or model_name) */
     char *path;
+    char version[24];           /* "1" for NAME.f8; VERSION, the highest, for NAME/VERSION/ */
     f8_model *model;
     const f8_model_info *info;
     size_t image_bytes;         /* input_h * input_w * input_c */

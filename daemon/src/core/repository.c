@@ -92,11 +92,14 @@ void f8d_repository_each(const struct f8d_server *s,
                                                   : strcmp(m->items[i]->name, u->items[j].name);
         struct f8d_repo_entry e;
         if (c < 0) {
-            e = (struct f8d_repo_entry){m->items[i++]->name, true, ""};
+            e = (struct f8d_repo_entry){m->items[i]->name, m->items[i]->version, true, ""};
+            i++;
         } else if (c == 0) { /* served, but its newer version did not load */
-            e = (struct f8d_repo_entry){m->items[i++]->name, true, u->items[j++].reason};
+            e = (struct f8d_repo_entry){m->items[i]->name, m->items[i]->version, true,
+                                        u->items[j++].reason};
+            i++;
         } else {
-            e = (struct f8d_repo_entry){u->items[j].name, false, u->items[j].reason};
+            e = (struct f8d_repo_entry){u->items[j].name, "1", false, u->items[j].reason};
             j++;
         }
         fn(&e, arg);

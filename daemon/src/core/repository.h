@@ -36,6 +36,7 @@ int f8d_server_unload_model(struct f8d_server *s, const char *name,
 /* One line of the index. */
 struct f8d_repo_entry {
     const char *name;
+    const char *version; /* the version served, or "1" when none is */
     bool ready;          /* served */
     const char *reason;  /* "" when ready and nothing to say */
 };

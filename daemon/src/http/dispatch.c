@@ -239,9 +239,10 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
         f8d_request_fail(core, F8D_ENOTFOUND, "no such path: %s", url);
     } else if (req->route.model[0] != '\0' && core->model == NULL) {
         f8d_request_fail(core, F8D_ENOTFOUND, "unknown model '%s'", req->route.model);
-    } else if (req->route.version[0] != '\0' && strcmp(req->route.version, "1") != 0) {
-        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (versions: 1)",
-                         req->route.model, req->route.version);
+    } else if (req->route.version[0] != '\0' &&
+               strcmp(req->route.version, core->model->version) != 0) {
+        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (serving: %s)",
+                         req->route.model, req->route.version, core->model->version);
     } else if (rc == 405) {
         f8d_request_fail(core, F8D_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
                          method, url, req->route.allow);

@@ -33,7 +33,7 @@ static json_t *model_metadata(const struct f8d_model *m)
         "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}, {s:s, s:s, s:[i]}],"
         " s:[{s:s, s:s, s:[i,i]}, {s:s, s:s, s:[i,i]}],"
         " s:{s:i, s:i, s:i, s:i, s:i, s:s, s:o}}",
-        "name", f8d_json_string(m->name), "versions", "1", "platform", "f8",
+        "name", f8d_json_string(m->name), "versions", m->version, "platform", "f8",
         "inputs", "name", "image", "datatype", "UINT8", "shape", -1, (int)info->input_h,
         (int)info->input_w, (int)info->input_c,
         "name", "image_bytes", "datatype", "BYTES", "shape", -1,

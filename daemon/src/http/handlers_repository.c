@@ -23,7 +23,7 @@
 static void add_entry(const struct f8d_repo_entry *e, void *arg)
 {
     json_array_append_new(arg, json_pack("{s:o, s:s, s:s, s:o}", "name", f8d_json_string(e->name),
-                                         "version", "1", "state",
+                                         "version", e->version, "state",
                                          e->ready ? "READY" : "UNAVAILABLE", "reason",
                                          f8d_json_string(e->reason)));
 }
