@@ -251,7 +251,7 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
         put(&b, "f8d_inference_images_total{model=\"%s\"} %" PRIu64 "\n",
             esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->images);
     family(&b, "f8d_batches_wide_total", "counter",
-           "Batches run on every worker's CPU (execution = auto with the pool idle, or latency).");
+           "Batches run on every worker's CPU (execution: auto for a lone request, or latency).");
     for (size_t i = 0; i < mx->count; i++)
         put(&b, "f8d_batches_wide_total{model=\"%s\"} %" PRIu64 "\n",
             esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->batches_wide);

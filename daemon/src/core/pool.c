@@ -203,9 +203,9 @@ static bool one_request(const struct f8d_batch *batch)
 }
 
 /* How many workers a batch taken from bt occupies (`execution`): all of them when it has the
- * pool to itself (latency: always, waiting for that; auto: a lone request, with every worker
- * idle and nothing else waiting), else one. Under load batches mix requests, so auto runs
- * them side by side, one per worker. A wide batch runs on one worker's runner whose threads
+ * pool to itself (latency: always, waiting for that; auto: a lone request, the only one open
+ * in the server, with every worker idle), else one. Under load other requests are always on
+ * their way, so auto runs batches side by side, one per worker. A wide batch runs on one worker's runner whose threads
  * use the other workers' CPUs; those workers take nothing meanwhile, so the CPUs are never
  * oversubscribed, and they are back for the next batch as soon as this one is done. */
 static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt,
@@ -216,7 +216,8 @@ static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt,
         cfg->execution == F8D_EXECUTION_THROUGHPUT)
         return 1;
     if (cfg->execution == F8D_EXECUTION_AUTO &&
-        (!one_request(batch) || f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now)))
+        (!one_request(batch) || f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now) ||
+         (pool->requests_open != NULL && *pool->requests_open > 1)))
         return 1;
     return pool->n_workers;
 }

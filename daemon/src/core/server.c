@@ -244,6 +244,7 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
     if (f8d_pool_start(&s->pool, &s->loop, s->opts.threads, on_batch, s, err, errlen) != 0)
         return -1;
     s->handles_open++; /* the pool's wake-up handle */
+    s->pool.requests_open = &s->active_requests;
     if (f8d_models_attach(&s->models, &s->pool, &s->metrics) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
