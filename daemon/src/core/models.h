@@ -56,8 +56,8 @@ struct f8d_models {
 };
 
 /* Opens every NAME.f8 in dir (dot files skipped) with its settings from opts
- * (f8d_options_model), plans a runner for each and warms it up (batch of 1 and of
- * max_batch_size, then frees it: the workers plan their own), and makes room for n_workers
+ * (f8d_options_model), plans a runner for each (for max_batch_size) and warms it up (a
+ * batch of 1, then frees it: the workers plan their own), and makes room for n_workers
  * runners and a max_queue queue. Fails with a message when the directory cannot be read,
  * holds no .f8 file, or any model does not open (the engine's message) or cannot run. On
  * failure nothing stays allocated. Safe on any thread (opts is only read). */
