@@ -116,6 +116,12 @@ class F8d:
             raise RuntimeError("f8d did not start: " + " ".join(self.argv))
         self.url = "http://127.0.0.1:%d" % self.port
 
+    def cpu_s(self):
+        """User + system CPU seconds the process has used (all its threads)."""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self):
         with open("/proc/%d/status" % self.p.pid) as f:
             for line in f:
@@ -214,7 +220,9 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
                 ).stdout.strip().splitlines()[-1])["ms_per_batch"])
             before = d.metrics()
             rss0 = d.rss_kib()
+            cpu0 = d.cpu_s()
             r = run_wrk(url, jpeg, c, a.duration, n)
+            cpu1 = d.cpu_s()
             after = d.metrics()
             r["engine"] = (e0 + engine_concurrent(a.f8, model_path, batch, n, iters)) / 2
             if c == 1:
@@ -227,6 +235,13 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             images = metric(after, "f8d_batch_size_sum", name) - \
                 metric(before, "f8d_batch_size_sum", name)
             r["mean_batch"] = images / batches if batches else 0.0
+            # f8d's CPU per request outside the engine: the process's CPU time minus the
+            # engine runs' time (compute histogram sum), over the requests answered (issue 17)
+            engine_s = metric(after, "f8d_compute_duration_seconds_sum", name) - \
+                metric(before, "f8d_compute_duration_seconds_sum", name)
+            answered = r["rps"] * a.duration
+            r["outside_us"] = 1e6 * max(cpu1 - cpu0 - engine_s, 0.0) / answered \
+                if answered else 0.0
             r["conns"] = c
             rows.append(r)
             print("  %3d connections: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  mean batch %.1f"
@@ -263,15 +278,15 @@ def section(results, a):
     for r in results:
         L += ["### %s (%s), JPEG of %d bytes, max_batch_size %d" % (
             r["name"], r["source"], r["jpeg_bytes"], r["batch"]), "",
-            "| connections | requests/s = images/s | p50 ms | p99 ms | mean batch | engine alone, images/s | f8d / engine | f8d RSS MiB | errors |",
-            "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+            "| connections | requests/s = images/s | p50 ms | p99 ms | mean batch | engine alone, images/s | f8d / engine | f8d CPU µs/request outside the engine | f8d RSS MiB | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for row in r["rows"]:
             err = "none" if not row["non2xx"] and not row["errors"] else \
                 "%d non-2xx %s" % (row["non2xx"], row["errors"])
-            L.append("| %d | %.0f | %.2f | %.2f | %.1f | %.0f | %.0f%% | %.1f → %.1f | %s |" % (
+            L.append("| %d | %.0f | %.2f | %.2f | %.1f | %.0f | %.0f%% | %.0f | %.1f → %.1f | %s |" % (
                 row["conns"], row["rps"], row["p50"], row["p99"], row["mean_batch"],
-                row["engine"], 100 * row["rps"] / row["engine"], row["rss"][0] / 1024,
-                row["rss"][1] / 1024, err))
+                row["engine"], 100 * row["rps"] / row["engine"], row.get("outside_us", 0),
+                row["rss"][0] / 1024, row["rss"][1] / 1024, err))
         last, first = r["rows"][-1], r["rows"][0]
         note = "Load average %.2f before, %.2f after" % r["load"]
         if r["others"]:
