@@ -213,8 +213,15 @@ static int warm_up(struct f8d_model *m)
     f8_runner_options ro = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO};
     if (rc == 0)
         rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &r);
-    if (rc == 0)
+    /* twice, keeping the faster: the time of one image decides whether splitting it over the
+     * workers can pay (`execution = auto`), and a first run pays for cold caches */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        uint64_t t0 = uv_hrtime();
         rc = f8_run(r, input, 1, logits);
+        uint64_t ns = uv_hrtime() - t0;
+        if (i == 0 || ns < m->image_ns)
+            m->image_ns = ns;
+    }
     if (r != NULL) {
         m->arena_bytes = f8_runner_arena_bytes(r);
         m->isa = f8_runner_isa(r);

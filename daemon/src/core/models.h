@@ -36,6 +36,7 @@ struct f8d_model {
     struct f8d_model_settings cfg; /* from the options: its [model] section over the globals */
     size_t arena_bytes;         /* one runner's activations for max_batch images */
     f8_isa isa;                 /* the kernel path its runners use */
+    uint64_t image_ns;          /* one image through the model at load (its runner's threads) */
     f8_runner **runners;        /* [n_runners]: worker i's, made by worker i on first use */
     f8_runner **wide_runners;   /* [n_runners]: worker i's runner on every worker's CPU (with
                                  * n_runners threads), for batches that have the pool to

@@ -216,7 +216,8 @@ static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt,
         cfg->execution == F8D_EXECUTION_THROUGHPUT)
         return 1;
     if (cfg->execution == F8D_EXECUTION_AUTO &&
-        (!one_request(batch) || f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now) ||
+        (bt->model->image_ns < F8D_WIDE_MIN_IMAGE_NS || !one_request(batch) ||
+         f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now) ||
          (pool->requests_open != NULL && *pool->requests_open > 1)))
         return 1;
     return pool->n_workers;

@@ -69,6 +69,11 @@ struct f8d_pool {
 /* Invariant of every loop-side function: it runs on the loop's thread. */
 #define F8D_ASSERT_LOOP_THREAD(pool) assert(pthread_equal(pthread_self(), (pool)->loop_thread))
 
+/* `execution = auto` splits a lone request over the workers only for models whose image takes
+ * at least this long on one thread: below it, handing the work out and the barriers between
+ * layers cost about what the other CPUs would save. */
+#define F8D_WIDE_MIN_IMAGE_NS 1000000u
+
 /* Starts n_workers threads (each with its decoder) and the done handle on `loop`; the calling
  * thread is the loop's. Returns 0,
  * or -1 with a message (what was started is stopped by f8d_pool_close). */
