@@ -99,6 +99,10 @@ static unsigned fill_rows(struct f8d_batch *b, struct f8d_worker_state *w)
         it->err = F8D_OK;
         if (it->raw) {
             memcpy(dst, it->data, m->image_bytes);
+            if (it->decoded != NULL) { /* decoded before it queued: that time counts */
+                it->row = rows++;
+                continue;
+            }
         } else {
             err[0] = '\0';
             int rc = f8img_decode_to_input(w->decoder, it->data, it->len, info->input_h,

@@ -73,4 +73,10 @@ static inline unsigned f8d_batcher_queued(const struct f8d_batcher *b)
     return b->len;
 }
 
+/* Items that may still be queued now. */
+static inline unsigned f8d_batcher_room(const struct f8d_batcher *b)
+{
+    return b->cap - b->len;
+}
+
 #endif /* F8D_BATCHER_H */
