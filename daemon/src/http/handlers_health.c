@@ -32,7 +32,7 @@ static json_t *model_metadata(const struct f8d_model *m)
     return json_pack(
         "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}, {s:s, s:s, s:[i]}],"
         " s:[{s:s, s:s, s:[i,i]}, {s:s, s:s, s:[i,i]}],"
-        " s:{s:i, s:i, s:i, s:i, s:i, s:s, s:o}}",
+        " s:{s:i, s:i, s:i, s:i, s:i, s:s, s:I, s:o}}",
         "name", f8d_json_string(m->name), "versions", m->version, "platform", "f8",
         "inputs", "name", "image", "datatype", "UINT8", "shape", -1, (int)info->input_h,
         (int)info->input_w, (int)info->input_c,
@@ -45,7 +45,7 @@ static json_t *model_metadata(const struct f8d_model *m)
         m->cfg.execution == F8D_EXECUTION_LATENCY      ? "latency"
         : m->cfg.execution == F8D_EXECUTION_THROUGHPUT ? "throughput"
                                                         : "auto",
-        "labels", labels_of(m));
+        "image_us", (json_int_t)(m->image_ns / 1000), "labels", labels_of(m));
 }
 
 enum MHD_Result f8d_health_handle(struct f8d_http_request *req)
