@@ -13,7 +13,7 @@ FROM ${BASE} AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential pkg-config libuv1-dev libmicrohttpd-dev libturbojpeg0-dev \
-      libjansson-dev libsystemd-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler \
+      libjansson-dev libsystemd-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY Makefile ./
@@ -26,7 +26,7 @@ RUN make -j"$(nproc)" build/f8d build/f8
 FROM ${BASE}
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 \
+      libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 zlib1g \
       curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --no-create-home --shell /usr/sbin/nologin f8d

@@ -36,7 +36,7 @@ CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
-PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd grpc libprotobuf-c
+PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd grpc libprotobuf-c zlib
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
 LIBS_ENGINE  := -lpthread -lm
 LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)

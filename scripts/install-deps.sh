@@ -30,6 +30,7 @@ python3-tqdm
 python3-matplotlib
 dataset-fashion-mnist
 libgrpc-dev
+zlib1g-dev
 libprotobuf-c-dev
 protobuf-c-compiler
 python3-grpcio
