@@ -32,10 +32,11 @@ RUN apt-get update -q \
  && useradd --system --no-create-home --shell /usr/sbin/nologin f8d
 COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/
 COPY models/*.f8 /models/
+COPY scripts/f8d-healthcheck /usr/local/bin/
 USER f8d
 EXPOSE 8080 8081
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/v2/health/ready || exit 1
+# Probes the port f8d was given (flag, F8D_PORT or the config file), not a fixed one.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/f8d-healthcheck"]
 # Every setting is an F8D_* variable (see config/f8d.conf): docker run -e F8D_MAX_BATCH_SIZE=32
 ENV F8D_MODELS=/models F8D_HOST=0.0.0.0 F8D_PORT=8080 F8D_GRPC_PORT=8081
 ENTRYPOINT ["/usr/local/bin/f8d"]

@@ -308,19 +308,45 @@ bench-grpc: deps
 	    --grpc-load $(BUILD)/bench/grpc_load --out bench/RESULTS.md
 
 # ---- install (systemd deployment) ---------------------------------------------------
-PREFIX  ?= /usr/local
-DESTDIR ?=
-install: all
-	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(PREFIX)/bin/f8d
-	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(PREFIX)/bin/f8
-	install -d $(DESTDIR)$(PREFIX)/share/f8serve/models
-	install -m 0644 models/*.f8 $(DESTDIR)$(PREFIX)/share/f8serve/models/
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/f8serve/README.md
-	install -D -m 0644 systemd/f8d.service $(DESTDIR)/etc/systemd/system/f8d.service
-	test -e $(DESTDIR)/etc/default/f8d || \
-	    install -D -m 0644 config/f8d.env $(DESTDIR)/etc/default/f8d
-	test -e $(DESTDIR)/etc/f8d/f8d.conf || \
-	    install -D -m 0644 config/f8d.conf $(DESTDIR)/etc/f8d/f8d.conf
+# Paths follow PREFIX (DESTDIR stages them): the unit and the installed config file are made
+# from systemd/f8d.service.in and config/f8d.conf with these paths, so that
+# `make install PREFIX=/usr` leaves no /usr/local behind. Config files go to /etc whatever
+# PREFIX is (the unit reads them there); existing ones are kept (the user may have edited
+# them).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+PKGDATADIR ?= $(PREFIX)/share/f8serve
+DOCDIR     ?= $(PREFIX)/share/doc/f8serve
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(SYSCONFDIR)/systemd/system
+INSTALL_PATHS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGDATADIR@|$(PKGDATADIR)|g' \
+                -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+$(BUILD)/install/f8d.service: systemd/f8d.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed $(INSTALL_PATHS) $< > $@
+
+# The shipped config with `models` naming the installed models directory.
+$(BUILD)/install/f8d.conf: config/f8d.conf FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|^# models = *$$|models = $(PKGDATADIR)/models|' $< > $@
+	grep -q '^models = ' $@
+
+.PHONY: FORCE
+FORCE:
+
+install: all $(BUILD)/install/f8d.service $(BUILD)/install/f8d.conf
+	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(BINDIR)/f8d
+	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(BINDIR)/f8
+	install -d $(DESTDIR)$(PKGDATADIR)/models
+	install -m 0644 models/*.f8 $(DESTDIR)$(PKGDATADIR)/models/
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 $(BUILD)/install/f8d.service $(DESTDIR)$(UNITDIR)/f8d.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/f8d || \
+	    install -D -m 0644 config/f8d.env $(DESTDIR)$(SYSCONFDIR)/default/f8d
+	test -e $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf || \
+	    install -D -m 0644 $(BUILD)/install/f8d.conf $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf
 
 clean:
 	rm -rf $(BUILD)
