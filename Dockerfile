@@ -3,7 +3,7 @@
 #
 #   docker build -t f8serve .            (or: podman build --network=host -t f8serve .)
 #   docker run --rm -p 8080:8080 -p 8081:8081 f8serve
-#   curl --data-binary @shoe.jpg -H 'Content-Type: image/jpeg' localhost:8080/predictions/fashion
+#   curl --data-binary @samples/ankle-boot.jpg -H 'Content-Type: image/jpeg' localhost:8080/predictions/fashion
 #
 # To serve your own models: -v /path/to/models:/models:ro
 # Reload them without a restart: docker kill -s HUP <container>

@@ -3,9 +3,9 @@
 over gRPC (--grpc) with python3-grpcio, its stubs generated from the repo's proto/ at start
 (python3-grpc-tools).
 
-    clients/f8client.py shoe.jpg shirt.jpg
-    clients/f8client.py --url http://127.0.0.1:8080 --model fashion --top-k 3 shoe.jpg
-    clients/f8client.py --grpc 127.0.0.1:8081 --top-k 3 shoe.jpg shirt.jpg
+    clients/f8client.py samples/ankle-boot.jpg samples/bag.jpg
+    clients/f8client.py --url http://127.0.0.1:8080 --model fashion --top-k 3 samples/ankle-boot.jpg
+    clients/f8client.py --grpc 127.0.0.1:8081 --top-k 3 samples/ankle-boot.jpg samples/bag.jpg
 
 Prints one JSON line per image: {"model", "predictions": [{"label", "index", "score"}],
 "file"} (the same on both protocols). Exits 1 if any request failed (the daemon's error
