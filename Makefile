@@ -7,6 +7,8 @@
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #   make fuzz    build the libFuzzer harnesses (fuzz/) and run each FUZZ_SECONDS (60) seconds
+#   make install / make uninstall   PREFIX (/usr/local), DESTDIR: programs, libf8 (.so, .a,
+#                f8.h, f8.pc), models, proto files, man pages, systemd unit, config
 #
 # Sources are found by wildcard: a new .c file in a part's src/ folder is built without
 # touching this file. Release objects go to build/obj, sanitizer objects to build/asan.
@@ -156,7 +158,7 @@ asan: $(BUILD)/asan/f8 $(BUILD)/asan/f8d $(UNIT_BINS)
 # ---- tests --------------------------------------------------------------------------
 # Every C test binary runs on its own so that a crash fails one file, not the suite.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD_JOBS) all asan
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) all asan $(BUILD)/$(F8_SOFILE) man
 	@$(MAKE) --no-print-directory -j1 test-c test-trainer test-integration fuzz-smoke
 	@echo "make test: all tests passed"
 
@@ -307,23 +309,62 @@ bench-grpc: deps
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/grpc_vs_rest.py --f8d $(BUILD)/f8d \
 	    --grpc-load $(BUILD)/bench/grpc_load --out bench/RESULTS.md
 
-# ---- install (systemd deployment) ---------------------------------------------------
+# ---- libf8 as a shared library (for `make install`) -----------------------------------
+# The engine again, compiled position-independent into build/pic/ (the static libf8.a and the
+# programs keep their own objects and flags); only the functions engine/include/f8.h declares
+# are exported (a version script made from the header); the soname carries f8.h's major
+# version.
+F8_MAJOR := $(shell sed -n 's/^\#define F8_VERSION_MAJOR \([0-9]*\).*/\1/p' engine/include/f8.h)
+F8_MINOR := $(shell sed -n 's/^\#define F8_VERSION_MINOR \([0-9]*\).*/\1/p' engine/include/f8.h)
+F8_VERSION := $(F8_MAJOR).$(F8_MINOR)
+F8_SONAME  := libf8.so.$(F8_MAJOR)
+F8_SOFILE  := libf8.so.$(F8_VERSION)
+
+$(BUILD)/pic/engine/%.o: INCLUDES = $(INC_ENGINE)
+$(BUILD)/pic/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI) -O3
+$(BUILD)/pic/%_avx512bw.o: ISA_FLAGS = $(ISA_AVX512BW) -O3
+$(BUILD)/pic/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RELEASE) -fPIC -fno-semantic-interposition $(INCLUDES) $(ISA_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libf8.map: engine/include/f8.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -oE '\bf8_[a-z0-9_]+ *\(' $< | tr -d ' (' | sort -u | \
+	    sed 's/$$/;/'; echo 'local: *; };'; } > $@
+
+$(BUILD)/$(F8_SOFILE): $(call obj,pic,$(ENGINE_SRC)) $(BUILD)/libf8.map
+	$(CC) -shared -Wl,-soname,$(F8_SONAME) -Wl,--version-script=$(BUILD)/libf8.map \
+	    -Wl,-z,defs -o $@ $(call obj,pic,$(ENGINE_SRC)) $(LIBS_ENGINE)
+
+# ---- install ------------------------------------------------------------------------
 # Paths follow PREFIX (DESTDIR stages them): the unit and the installed config file are made
 # from systemd/f8d.service.in and config/f8d.conf with these paths, so that
-# `make install PREFIX=/usr` leaves no /usr/local behind. Config files go to /etc whatever
-# PREFIX is (the unit reads them there); existing ones are kept (the user may have edited
-# them).
+# `make install PREFIX=/usr` leaves no /usr/local behind. Config files go to SYSCONFDIR
+# (/etc) whatever PREFIX is (the unit reads them there); existing ones are kept.
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 PKGDATADIR ?= $(PREFIX)/share/f8serve
 DOCDIR     ?= $(PREFIX)/share/doc/f8serve
+MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(SYSCONFDIR)/systemd/system
-INSTALL_PATHS = -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@PKGDATADIR@|$(PKGDATADIR)|g' \
-                -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+INSTALL_PATHS = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+                -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+                -e 's|@PKGDATADIR@|$(PKGDATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+                -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(F8_VERSION)|g'
+MAN_PAGES := f8d.8 f8d.conf.5 f8.1
 
+# Made for each install (FORCE): they hold the paths of this call's PREFIX.
 $(BUILD)/install/f8d.service: systemd/f8d.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed $(INSTALL_PATHS) $< > $@
+
+$(BUILD)/install/f8.pc: pkgconfig/f8.pc.in FORCE
 	@mkdir -p $(dir $@)
 	sed $(INSTALL_PATHS) $< > $@
 
@@ -333,20 +374,67 @@ $(BUILD)/install/f8d.conf: config/f8d.conf FORCE
 	sed -e 's|^# models = *$$|models = $(PKGDATADIR)/models|' $< > $@
 	grep -q '^models = ' $@
 
-.PHONY: FORCE
+# Man pages: roff sources in man/, the settings filled in from f8d's own table.
+$(BUILD)/man/%: man/%.in scripts/make-man.py $(BUILD)/f8d engine/include/f8.h
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/make-man.py --f8d $(BUILD)/f8d --header engine/include/f8.h $< $@
+
+man: $(addprefix $(BUILD)/man/,$(MAN_PAGES))
+
+.PHONY: FORCE man uninstall
 FORCE:
 
-install: all $(BUILD)/install/f8d.service $(BUILD)/install/f8d.conf
+# Config files (/etc/f8d/f8d.conf, /etc/default/f8d) are installed only where none exists:
+# an edited one is never overwritten.
+install: all man $(BUILD)/$(F8_SOFILE) $(BUILD)/install/f8d.service $(BUILD)/install/f8.pc \
+         $(BUILD)/install/f8d.conf
 	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(BINDIR)/f8d
 	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(BINDIR)/f8
-	install -d $(DESTDIR)$(PKGDATADIR)/models
+	install -D -m 0755 clients/f8client.py $(DESTDIR)$(BINDIR)/f8client
+	install -D -m 0644 $(BUILD)/libf8.a $(DESTDIR)$(LIBDIR)/libf8.a
+	install -D -m 0755 $(BUILD)/$(F8_SOFILE) $(DESTDIR)$(LIBDIR)/$(F8_SOFILE)
+	ln -sf $(F8_SOFILE) $(DESTDIR)$(LIBDIR)/$(F8_SONAME)
+	ln -sf $(F8_SONAME) $(DESTDIR)$(LIBDIR)/libf8.so
+	install -D -m 0644 $(BUILD)/install/f8.pc $(DESTDIR)$(LIBDIR)/pkgconfig/f8.pc
+	install -D -m 0644 engine/include/f8.h $(DESTDIR)$(INCLUDEDIR)/f8.h
+	install -d $(DESTDIR)$(PKGDATADIR)/models $(DESTDIR)$(PKGDATADIR)/proto
 	install -m 0644 models/*.f8 $(DESTDIR)$(PKGDATADIR)/models/
+	install -m 0644 proto/*.proto $(DESTDIR)$(PKGDATADIR)/proto/
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 $(BUILD)/man/f8d.8 $(DESTDIR)$(MANDIR)/man8/f8d.8
+	install -D -m 0644 $(BUILD)/man/f8d.conf.5 $(DESTDIR)$(MANDIR)/man5/f8d.conf.5
+	install -D -m 0644 $(BUILD)/man/f8.1 $(DESTDIR)$(MANDIR)/man1/f8.1
 	install -D -m 0644 $(BUILD)/install/f8d.service $(DESTDIR)$(UNITDIR)/f8d.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/f8d || \
 	    install -D -m 0644 config/f8d.env $(DESTDIR)$(SYSCONFDIR)/default/f8d
 	test -e $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf || \
 	    install -D -m 0644 $(BUILD)/install/f8d.conf $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf
+	@# the loader's cache learns libf8.so.N (not when staging into DESTDIR)
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+# Removes what install put there, and the directories it made for f8serve alone. A config
+# file still as shipped is removed; one that was edited is kept (and named), as dpkg keeps a
+# changed conffile: the user's settings outlive the program. Models added to the models
+# directory are kept too (rmdir fails quietly on a directory that is not empty).
+uninstall: $(BUILD)/install/f8d.conf
+	rm -f $(DESTDIR)$(BINDIR)/f8d $(DESTDIR)$(BINDIR)/f8 $(DESTDIR)$(BINDIR)/f8client
+	rm -f $(DESTDIR)$(LIBDIR)/libf8.a $(DESTDIR)$(LIBDIR)/$(F8_SOFILE) \
+	      $(DESTDIR)$(LIBDIR)/$(F8_SONAME) $(DESTDIR)$(LIBDIR)/libf8.so \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/f8.pc $(DESTDIR)$(INCLUDEDIR)/f8.h
+	rm -f $(addprefix $(DESTDIR)$(PKGDATADIR)/models/,$(notdir $(wildcard models/*.f8)))
+	rm -f $(addprefix $(DESTDIR)$(PKGDATADIR)/proto/,$(notdir $(wildcard proto/*.proto)))
+	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(MANDIR)/man8/f8d.8 \
+	      $(DESTDIR)$(MANDIR)/man5/f8d.conf.5 $(DESTDIR)$(MANDIR)/man1/f8.1
+	rm -f $(DESTDIR)$(UNITDIR)/f8d.service
+	@for pair in $(BUILD)/install/f8d.conf:$(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf \
+	        config/f8d.env:$(DESTDIR)$(SYSCONFDIR)/default/f8d; do \
+	    shipped=$${pair%%:*}; f=$${pair#*:}; \
+	    if [ ! -e "$$f" ]; then :; \
+	    elif cmp -s "$$shipped" "$$f"; then echo "rm -f $$f"; rm -f "$$f"; \
+	    else echo "uninstall: kept $$f (edited; remove it by hand)"; fi; \
+	done
+	-rmdir $(DESTDIR)$(PKGDATADIR)/models $(DESTDIR)$(PKGDATADIR)/proto \
+	       $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/f8d 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
