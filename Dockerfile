@@ -21,7 +21,9 @@ COPY engine engine
 COPY imaging imaging
 COPY daemon daemon
 COPY proto proto
-RUN make -j"$(nproc)" build/f8d build/f8
+# Stripped: the symbols stay in the build stage; the runtime image carries only the code.
+RUN make -j"$(nproc)" build/f8d build/f8 \
+ && strip --strip-unneeded build/f8d build/f8
 
 FROM ${BASE}
 RUN apt-get update -q \
@@ -29,11 +31,13 @@ RUN apt-get update -q \
       libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 zlib1g \
       curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
- && useradd --system --no-create-home --shell /usr/sbin/nologin f8d
+ && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin f8d
 COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/
 COPY models/*.f8 /models/
 COPY scripts/f8d-healthcheck /usr/local/bin/
-USER f8d
+# Numeric, so that Kubernetes' runAsNonRoot can check it is not root (a name it cannot).
+USER 10001:10001
 EXPOSE 8080 8081
 # Probes the port f8d was given (flag, F8D_PORT or the config file), not a fixed one.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/f8d-healthcheck"]

@@ -11,6 +11,7 @@ set -eu
 PACKAGES="
 build-essential
 pkg-config
+man-db
 curl
 libuv1-dev
 libmicrohttpd-dev
