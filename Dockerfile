@@ -31,13 +31,14 @@ RUN apt-get update -q \
       libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 zlib1g \
       curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
- && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+ && useradd --uid 65532 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin f8d
 COPY --from=build /src/build/f8d /src/build/f8 /usr/local/bin/
 COPY models/*.f8 /models/
 COPY scripts/f8d-healthcheck /usr/local/bin/
-# Numeric, so that Kubernetes' runAsNonRoot can check it is not root (a name it cannot).
-USER 10001:10001
+# Numeric, so that Kubernetes' runAsNonRoot can check it is not root (a name it cannot);
+# 65532, the "nonroot" user of distroless images, as deploy/kubernetes sets runAsUser.
+USER 65532:65532
 EXPOSE 8080 8081
 # Probes the port f8d was given (flag, F8D_PORT or the config file), not a fixed one.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/f8d-healthcheck"]

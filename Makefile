@@ -359,20 +359,12 @@ INSTALL_PATHS = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
                 -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(F8_VERSION)|g'
 MAN_PAGES := f8d.8 f8d.conf.5 f8.1
 
-# Made for each install (FORCE): they hold the paths of this call's PREFIX.
-$(BUILD)/install/f8d.service: systemd/f8d.service.in FORCE
-	@mkdir -p $(dir $@)
-	sed $(INSTALL_PATHS) $< > $@
-
-$(BUILD)/install/f8.pc: pkgconfig/f8.pc.in FORCE
-	@mkdir -p $(dir $@)
-	sed $(INSTALL_PATHS) $< > $@
-
-# The shipped config with `models` naming the installed models directory.
-$(BUILD)/install/f8d.conf: config/f8d.conf FORCE
-	@mkdir -p $(dir $@)
-	sed -e 's|^# models = *$$|models = $(PKGDATADIR)/models|' $< > $@
-	grep -q '^models = ' $@
+# What install writes with this call's paths (no file in build/ in between: two installs with
+# different PREFIXes may run at once). The shipped config gets `models` naming the installed
+# models directory.
+FILL_UNIT = sed $(INSTALL_PATHS) systemd/f8d.service.in
+FILL_PC   = sed $(INSTALL_PATHS) pkgconfig/f8.pc.in
+FILL_CONF = sed -e 's|^\# models = *$$|models = $(PKGDATADIR)/models|' config/f8d.conf
 
 # Man pages: roff sources in man/, the settings filled in from f8d's own table.
 $(BUILD)/man/%: man/%.in scripts/make-man.py $(BUILD)/f8d engine/include/f8.h
@@ -381,13 +373,11 @@ $(BUILD)/man/%: man/%.in scripts/make-man.py $(BUILD)/f8d engine/include/f8.h
 
 man: $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 
-.PHONY: FORCE man uninstall
-FORCE:
+.PHONY: man uninstall
 
 # Config files (/etc/f8d/f8d.conf, /etc/default/f8d) are installed only where none exists:
 # an edited one is never overwritten.
-install: all man $(BUILD)/$(F8_SOFILE) $(BUILD)/install/f8d.service $(BUILD)/install/f8.pc \
-         $(BUILD)/install/f8d.conf
+install: all man $(BUILD)/$(F8_SOFILE)
 	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(BINDIR)/f8d
 	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(BINDIR)/f8
 	install -D -m 0755 clients/f8client.py $(DESTDIR)$(BINDIR)/f8client
@@ -395,7 +385,8 @@ install: all man $(BUILD)/$(F8_SOFILE) $(BUILD)/install/f8d.service $(BUILD)/ins
 	install -D -m 0755 $(BUILD)/$(F8_SOFILE) $(DESTDIR)$(LIBDIR)/$(F8_SOFILE)
 	ln -sf $(F8_SOFILE) $(DESTDIR)$(LIBDIR)/$(F8_SONAME)
 	ln -sf $(F8_SONAME) $(DESTDIR)$(LIBDIR)/libf8.so
-	install -D -m 0644 $(BUILD)/install/f8.pc $(DESTDIR)$(LIBDIR)/pkgconfig/f8.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(FILL_PC) > $(DESTDIR)$(LIBDIR)/pkgconfig/f8.pc
 	install -D -m 0644 engine/include/f8.h $(DESTDIR)$(INCLUDEDIR)/f8.h
 	install -d $(DESTDIR)$(PKGDATADIR)/models $(DESTDIR)$(PKGDATADIR)/proto
 	install -m 0644 models/*.f8 $(DESTDIR)$(PKGDATADIR)/models/
@@ -404,11 +395,13 @@ install: all man $(BUILD)/$(F8_SOFILE) $(BUILD)/install/f8d.service $(BUILD)/ins
 	install -D -m 0644 $(BUILD)/man/f8d.8 $(DESTDIR)$(MANDIR)/man8/f8d.8
 	install -D -m 0644 $(BUILD)/man/f8d.conf.5 $(DESTDIR)$(MANDIR)/man5/f8d.conf.5
 	install -D -m 0644 $(BUILD)/man/f8.1 $(DESTDIR)$(MANDIR)/man1/f8.1
-	install -D -m 0644 $(BUILD)/install/f8d.service $(DESTDIR)$(UNITDIR)/f8d.service
+	install -d $(DESTDIR)$(UNITDIR)
+	$(FILL_UNIT) > $(DESTDIR)$(UNITDIR)/f8d.service
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/f8d || \
 	    install -D -m 0644 config/f8d.env $(DESTDIR)$(SYSCONFDIR)/default/f8d
-	test -e $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf || \
-	    install -D -m 0644 $(BUILD)/install/f8d.conf $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf || { install -d $(DESTDIR)$(SYSCONFDIR)/f8d && \
+	    $(FILL_CONF) > $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf && \
+	    grep -q '^models = ' $(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf; }
 	@# the loader's cache learns libf8.so.N (not when staging into DESTDIR)
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
@@ -416,7 +409,7 @@ install: all man $(BUILD)/$(F8_SOFILE) $(BUILD)/install/f8d.service $(BUILD)/ins
 # file still as shipped is removed; one that was edited is kept (and named), as dpkg keeps a
 # changed conffile: the user's settings outlive the program. Models added to the models
 # directory are kept too (rmdir fails quietly on a directory that is not empty).
-uninstall: $(BUILD)/install/f8d.conf
+uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/f8d $(DESTDIR)$(BINDIR)/f8 $(DESTDIR)$(BINDIR)/f8client
 	rm -f $(DESTDIR)$(LIBDIR)/libf8.a $(DESTDIR)$(LIBDIR)/$(F8_SOFILE) \
 	      $(DESTDIR)$(LIBDIR)/$(F8_SONAME) $(DESTDIR)$(LIBDIR)/libf8.so \
@@ -426,13 +419,12 @@ uninstall: $(BUILD)/install/f8d.conf
 	rm -f $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(MANDIR)/man8/f8d.8 \
 	      $(DESTDIR)$(MANDIR)/man5/f8d.conf.5 $(DESTDIR)$(MANDIR)/man1/f8.1
 	rm -f $(DESTDIR)$(UNITDIR)/f8d.service
-	@for pair in $(BUILD)/install/f8d.conf:$(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf \
-	        config/f8d.env:$(DESTDIR)$(SYSCONFDIR)/default/f8d; do \
-	    shipped=$${pair%%:*}; f=$${pair#*:}; \
-	    if [ ! -e "$$f" ]; then :; \
-	    elif cmp -s "$$shipped" "$$f"; then echo "rm -f $$f"; rm -f "$$f"; \
-	    else echo "uninstall: kept $$f (edited; remove it by hand)"; fi; \
-	done
+	@f=$(DESTDIR)$(SYSCONFDIR)/f8d/f8d.conf; if [ -e "$$f" ]; then \
+	    if $(FILL_CONF) | cmp -s - "$$f"; then echo "rm -f $$f"; rm -f "$$f"; \
+	    else echo "uninstall: kept $$f (edited; remove it by hand)"; fi; fi
+	@f=$(DESTDIR)$(SYSCONFDIR)/default/f8d; if [ -e "$$f" ]; then \
+	    if cmp -s config/f8d.env "$$f"; then echo "rm -f $$f"; rm -f "$$f"; \
+	    else echo "uninstall: kept $$f (edited; remove it by hand)"; fi; fi
 	-rmdir $(DESTDIR)$(PKGDATADIR)/models $(DESTDIR)$(PKGDATADIR)/proto \
 	       $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/f8d 2>/dev/null
 
