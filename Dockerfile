@@ -12,7 +12,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      build-essential pkg-config libuv1-dev libmicrohttpd-dev libturbojpeg0-dev \
+      build-essential pkg-config libuv1-dev libmicrohttpd-dev libgnutls28-dev libturbojpeg0-dev \
       libjansson-dev libsystemd-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
@@ -28,8 +28,8 @@ RUN make -j"$(nproc)" build/f8d build/f8 \
 FROM ${BASE}
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libuv1 libmicrohttpd12 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 libprotobuf-c1 zlib1g \
-      curl \
+      libuv1 libmicrohttpd12 libgnutls30 libturbojpeg0 libjansson4 libsystemd0 libgrpc29 \
+      libprotobuf-c1 zlib1g curl \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --uid 65532 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin f8d

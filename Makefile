@@ -7,6 +7,8 @@
 #   make zoo     build/zoo/{resnet18,resnet50,mobilenet_v1,mobilenet_v2}.f8, random weights
 #   make all     build/libf8.a, build/f8 (CLI), build/f8d (daemon)
 #   make fuzz    build the libFuzzer harnesses (fuzz/) and run each FUZZ_SECONDS (60) seconds
+#   make soak    about 6 minutes of good, bad, abusive and overloading traffic (wrk) against the
+#                release f8d, with reloads and a SIGTERM under load: bench/SOAK.md
 #   make install / make uninstall   PREFIX (/usr/local), DESTDIR: programs, libf8 (.so, .a,
 #                f8.h, f8.pc), models, proto files, man pages, systemd unit, config
 #
@@ -38,7 +40,7 @@ CFLAGS_ASAN    := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer \
                   -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS_ASAN   := -fsanitize=address,undefined
 
-PKGS_DAEMON := libuv libmicrohttpd libturbojpeg jansson libsystemd grpc libprotobuf-c zlib
+PKGS_DAEMON := libuv libmicrohttpd gnutls libturbojpeg jansson libsystemd grpc libprotobuf-c zlib
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
 LIBS_ENGINE  := -lpthread -lm
 LIBS_IMAGING  = $(shell pkg-config --libs libturbojpeg 2>/dev/null)
@@ -53,6 +55,8 @@ PROTOS      := $(wildcard proto/*.proto)
 PROTO_C     := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 PROTO_H     := $(PROTO_C:.c=.h)
 DAEMON_SRC  := $(wildcard daemon/src/*/*.c) $(PROTO_C)
+# Files built into f8d as bytes (.incbin): the demo page.
+DAEMON_ASM  := $(wildcard daemon/src/*/*.S)
 CLI_SRC     := $(wildcard engine/cli/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
@@ -62,6 +66,7 @@ NPROC      := $(shell nproc 2>/dev/null || echo 1)
 BUILD_JOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+asm_obj = $(patsubst %.S,$(BUILD)/$(1)/%.o,$(2))
 
 # Engine kernels named *_avx512vnni.c / *_avx512bw.c / *_avx2.c are compiled for that instruction set only;
 # libf8 picks them at run time (cpuid), so the binaries still run on CPUs without them.
@@ -83,9 +88,9 @@ $(BUILD)/obj/%_avx2.o: ISA_FLAGS = $(ISA_AVX2) -O3
 $(BUILD)/asan/%_avx2.o: ISA_FLAGS = $(ISA_AVX2)
 
 .PHONY: all deps run test test-c test-trainer test-integration model zoo clean asan install bench bench-daemon bench-grpc \
-        fuzz fuzz-build fuzz-smoke
+        fuzz fuzz-build fuzz-smoke soak
 
-all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d
+all: $(BUILD)/libf8.a $(BUILD)/f8 $(BUILD)/f8d $(BUILD)/f8-classify
 
 deps:
 	@./scripts/install-deps.sh
@@ -115,7 +120,16 @@ $(BUILD)/libf8.a: $(call obj,obj,$(ENGINE_SRC))
 $(BUILD)/libf8img.a: $(call obj,obj,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC))
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(BUILD)/asan/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(call asm_obj,obj,daemon/src/http/demo_page.S) $(call asm_obj,asan,daemon/src/http/demo_page.S): \
+    daemon/src/http/demo.html
+
+$(BUILD)/libf8d.a: $(call obj,obj,$(DAEMON_SRC)) $(call asm_obj,obj,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/f8: $(call obj,obj,$(CLI_SRC)) $(BUILD)/libf8img.a $(BUILD)/libf8.a
@@ -136,7 +150,7 @@ $(BUILD)/asan/libf8.a: $(call obj,asan,$(ENGINE_SRC))
 $(BUILD)/asan/libf8img.a: $(call obj,asan,$(IMAGING_SRC))
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC))
+$(BUILD)/asan/libf8d.a: $(call obj,asan,$(DAEMON_SRC)) $(call asm_obj,asan,$(DAEMON_ASM))
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/asan/f8: $(call obj,asan,$(CLI_SRC)) $(BUILD)/asan/libf8img.a $(BUILD)/asan/libf8.a
@@ -169,7 +183,7 @@ test-trainer: $(BUILD)/asan/f8
 	F8_BIN=$(CURDIR)/$(BUILD)/asan/f8 PYTHONPATH=$(CURDIR)/trainer \
 	    $(PYTHON) -m pytest -q trainer/tests
 
-test-integration: $(BUILD)/asan/f8d $(BUILD)/f8
+test-integration: $(BUILD)/asan/f8d $(BUILD)/f8 $(BUILD)/f8-classify
 	F8D_BIN=$(CURDIR)/$(BUILD)/asan/f8d F8_BIN=$(CURDIR)/$(BUILD)/f8 \
 	    PYTHONPATH=$(CURDIR)/trainer:$(CURDIR)/tests/integration \
 	    $(PYTHON) -m pytest -q tests/integration
@@ -277,6 +291,15 @@ $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 $(ISA_AVX512VNNI) -o $@ $< -lpthread
 
+# f8-classify, the command-line client (clients/c/): HTTP with a plain socket, gRPC with
+# gRPC's C core and the generated messages.
+CLIENT_SRC := $(wildcard clients/c/*.c)
+$(BUILD)/f8-classify: $(CLIENT_SRC) clients/c/f8_classify.h $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+                      | $(PROTO_H)
+	$(CC) $(CFLAGS_RELEASE) -Iclients/c -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ \
+	    $(CLIENT_SRC) $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+	    $(shell pkg-config --libs grpc libprotobuf-c jansson 2>/dev/null)
+
 # The gRPC load client (bench/grpc_load.c): what wrk is for REST.
 $(BUILD)/bench/grpc_load: bench/grpc_load.c $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
@@ -308,6 +331,15 @@ bench-grpc: deps
 	@$(MAKE) --no-print-directory $(BUILD)/f8d $(BUILD)/bench/grpc_load
 	PYTHONPATH=$(CURDIR)/trainer $(PYTHON) bench/daemon/grpc_vs_rest.py --f8d $(BUILD)/f8d \
 	    --grpc-load $(BUILD)/bench/grpc_load --out bench/RESULTS.md
+
+# The reliability soak (bench/daemon/soak.py; not part of `make test`): the release f8d under
+# wrk on loopback, good and bad requests, the flood / abandoned-upload / slowloris clients
+# beside them, SIGHUP every second, 10x overload, SIGTERM under load; RSS sampled. Writes
+# bench/SOAK.md and bench/SOAK.json; fails when a check does (docs/RELIABILITY.md).
+soak: deps
+	@./scripts/install-bench-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/f8d
+	$(PYTHON) bench/daemon/soak.py --f8d $(BUILD)/f8d --out bench/SOAK.md
 
 # ---- libf8 as a shared library (for `make install`) -----------------------------------
 # The engine again, compiled position-independent into build/pic/ (the static libf8.a and the
@@ -380,6 +412,7 @@ man: $(addprefix $(BUILD)/man/,$(MAN_PAGES))
 install: all man $(BUILD)/$(F8_SOFILE)
 	install -D -m 0755 $(BUILD)/f8d $(DESTDIR)$(BINDIR)/f8d
 	install -D -m 0755 $(BUILD)/f8 $(DESTDIR)$(BINDIR)/f8
+	install -D -m 0755 $(BUILD)/f8-classify $(DESTDIR)$(BINDIR)/f8-classify
 	install -D -m 0755 clients/f8client.py $(DESTDIR)$(BINDIR)/f8client
 	install -D -m 0644 $(BUILD)/libf8.a $(DESTDIR)$(LIBDIR)/libf8.a
 	install -D -m 0755 $(BUILD)/$(F8_SOFILE) $(DESTDIR)$(LIBDIR)/$(F8_SOFILE)
@@ -410,7 +443,8 @@ install: all man $(BUILD)/$(F8_SOFILE)
 # changed conffile: the user's settings outlive the program. Models added to the models
 # directory are kept too (rmdir fails quietly on a directory that is not empty).
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/f8d $(DESTDIR)$(BINDIR)/f8 $(DESTDIR)$(BINDIR)/f8client
+	rm -f $(DESTDIR)$(BINDIR)/f8d $(DESTDIR)$(BINDIR)/f8 $(DESTDIR)$(BINDIR)/f8-classify \
+	      $(DESTDIR)$(BINDIR)/f8client
 	rm -f $(DESTDIR)$(LIBDIR)/libf8.a $(DESTDIR)$(LIBDIR)/$(F8_SOFILE) \
 	      $(DESTDIR)$(LIBDIR)/$(F8_SONAME) $(DESTDIR)$(LIBDIR)/libf8.so \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/f8.pc $(DESTDIR)$(INCLUDEDIR)/f8.h

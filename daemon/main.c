@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <grpc/grpc.h>
+#include <microhttpd.h>
+#include <uv.h>
+
+#include "f8.h"
 #include "core/cpus.h"
 #include "core/options.h"
 #include "core/server.h"
@@ -24,6 +29,12 @@ int main(int argc, char **argv)
     }
     if (rc == 2) {
         f8d_options_write_defaults(stdout);
+        return 0;
+    }
+    if (rc == 3) {
+        printf("f8d %s (libuv %s, libmicrohttpd %s, gRPC core %s, best kernels %s)\n",
+               F8D_VERSION, uv_version_string(), MHD_get_version(), grpc_version_string(),
+               f8_isa_name(f8_isa_best()));
         return 0;
     }
     if (rc != 0) {

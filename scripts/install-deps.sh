@@ -15,6 +15,8 @@ man-db
 curl
 libuv1-dev
 libmicrohttpd-dev
+libgnutls28-dev
+openssl
 libturbojpeg0-dev
 libjansson-dev
 libsystemd-dev
@@ -36,6 +38,10 @@ libprotobuf-c-dev
 protobuf-c-compiler
 python3-grpcio
 python3-grpc-tools
+python3-yaml
+chromium
+chromium-driver
+python3-selenium
 "
 
 BENCH_PACKAGES="

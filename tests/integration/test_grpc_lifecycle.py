@@ -205,3 +205,16 @@ def test_full_queue_is_resource_exhausted(model_file, jpeg):
             assert "overloaded" in e.value.details()
             assert metric(d, "f8d_rejected_total", model="fashion", reason="queue_full") == 1.0
             assert len(first.result().raw_output_contents) == 2
+
+
+def test_idle_connection_closed_after_timeout(model_file):
+    """A gRPC connection with no call for `timeout` s is closed by the server (GOAWAY): idle
+    clients do not hold connections for ever. Seen as the channel leaving READY."""
+    with serving("--timeout", 1, grpc=True) as d:
+        ch = grpc.insecure_channel("127.0.0.1:%d" % d.grpc_port)
+        states = []
+        ch.subscribe(lambda s: states.append(s), try_to_connect=True)
+        pb_grpc.GRPCInferenceServiceStub(ch).ServerLive(pb.ServerLiveRequest(), timeout=10)
+        assert wait_for(lambda: grpc.ChannelConnectivity.READY in states, 5)
+        assert wait_for(lambda: states[-1] != grpc.ChannelConnectivity.READY, 5.0), states
+        ch.close()

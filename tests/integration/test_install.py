@@ -21,7 +21,7 @@ MAJOR, MINOR = (re.search(r"#define F8_VERSION_%s (\d+)" % w,
                           open(os.path.join(REPO, "engine/include/f8.h")).read()).group(1)
                 for w in ("MAJOR", "MINOR"))
 EXPECTED = {
-    "usr/bin/f8d", "usr/bin/f8", "usr/bin/f8client",
+    "usr/bin/f8d", "usr/bin/f8", "usr/bin/f8-classify", "usr/bin/f8client",
     "usr/lib/libf8.a", "usr/lib/libf8.so.%s.%s" % (MAJOR, MINOR),
     "usr/lib/libf8.so.%s" % MAJOR, "usr/lib/libf8.so", "usr/lib/pkgconfig/f8.pc",
     "usr/include/f8.h",

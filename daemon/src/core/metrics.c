@@ -291,6 +291,10 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     family(&b, "f8d_reloads_total", "counter", "Model reloads (SIGHUP or endpoint), by result.");
     put(&b, "f8d_reloads_total{result=\"ok\"} %" PRIu64 "\n", mx->reloads_ok);
     put(&b, "f8d_reloads_total{result=\"failed\"} %" PRIu64 "\n", mx->reloads_failed);
+    family(&b, "f8d_build_info", "gauge",
+           "1, labelled with the daemon's version, libuv's and the engine's best kernel path.");
+    put(&b, "f8d_build_info{version=\"%s\",libuv=\"%s\",isa=\"%s\"} 1\n", F8D_VERSION,
+        uv_version_string(), f8_isa_name(f8_isa_best()));
     family(&b, "f8d_uptime_seconds", "gauge", "Seconds since the daemon started.");
     put(&b, "f8d_uptime_seconds %.3f\n", (double)(uv_hrtime() - mx->start_ns) / 1e9);
 

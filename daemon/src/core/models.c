@@ -136,11 +136,12 @@ static int warm_up(struct f8d_model *m)
     return rc;
 }
 
-static int open_model(struct f8d_model *m, const char *dir, const char *name,
+/* Opens dir/file.f8 as the model called name. */
+static int open_model(struct f8d_model *m, const char *dir, const char *file, const char *name,
                       unsigned n_workers, char *err, size_t errlen)
 {
     char msg[F8_ERRMSG_SIZE] = "";
-    size_t plen = strlen(dir) + strlen(name) + sizeof(SUFFIX) + 2;
+    size_t plen = strlen(dir) + strlen(file) + sizeof(SUFFIX) + 2;
 
     m->name = strdup(name);
     m->path = malloc(plen);
@@ -148,7 +149,7 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(m->path, plen, "%s/%s%s", dir, name, SUFFIX);
+    snprintf(m->path, plen, "%s/%s%s", dir, file, SUFFIX);
     int rc = f8_model_open(m->path, &m->model, msg, sizeof(msg));
     if (rc != 0) {
         snprintf(err, errlen, "cannot load model %s: %s", m->path,
@@ -186,6 +187,13 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir,
     memset(models, 0, sizeof(*models));
     if (list_models(dir, &names, &n, err, errlen) != 0)
         return -1;
+    const char *rename = opts->model_name[0] ? opts->model_name : NULL;
+    if (rename != NULL && n != 1) {
+        snprintf(err, errlen, "model_name '%s': %s holds %zu models, and model_name names the "
+                 "one model of a directory", rename, dir, n);
+        free_names(names, n);
+        return -1;
+    }
     models->items = calloc(n, sizeof(*models->items));
     if (models->items == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -200,9 +208,10 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir,
             rc = -1;
             break;
         }
-        f8d_options_model(opts, names[i], &m->cfg);
+        const char *name = rename ? rename : names[i];
+        f8d_options_model(opts, name, &m->cfg);
         models->items[models->count++] = m;
-        rc = open_model(m, dir, names[i], n_workers, err, errlen);
+        rc = open_model(m, dir, names[i], name, n_workers, err, errlen);
     }
     free_names(names, n);
     if (rc != 0) {

@@ -30,6 +30,10 @@ struct opt_def {
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)", GLOBAL},
+    {"model_name", "NAME", OPT_STRING, 0, 0, OFF(model_name),
+     "serve the one model in `models` as NAME whatever its file is called (KServe: the "
+     "InferenceService's name, which its router puts in /v2/models/NAME); empty = file names",
+     GLOBAL},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
      "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
      "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface", GLOBAL},
@@ -92,6 +96,16 @@ static const struct opt_def OPTS[] = {
      "calls that change the server (POST /v2/repository/reload) must carry header HEADER "
      "with this VALUE, or get 403 (Triton's --http-restricted-api); empty = anyone may",
      GLOBAL},
+    {"tls_cert", "FILE", OPT_STRING, 0, 0, OFF(tls_cert),
+     "serve HTTPS (TLS 1.2, 1.3) with the PEM certificate chain in FILE, the server's "
+     "certificate first; needs tls_key; both are read again on SIGHUP; empty = plain HTTP",
+     GLOBAL},
+    {"tls_key", "FILE", OPT_STRING, 0, 0, OFF(tls_key),
+     "the PEM private key of tls_cert (not encrypted; readable by `user` for reloads)", GLOBAL},
+    {"cors_origin", "ORIGIN", OPT_STRING, 0, 0, OFF(cors_origin),
+     "let web pages from ORIGIN (https://app.example, or * for any) call the HTTP API: "
+     "Access-Control-Allow-Origin on every answer, OPTIONS preflights answered; empty = "
+     "same-origin only (the demo page at / needs nothing)", GLOBAL},
     {"user", "NAME", OPT_STRING, 0, 0, OFF(user),
      "started as root: once the ports are bound and the models read, run as user NAME (its "
      "primary group, no supplementary groups); the models directory must be readable by it "
@@ -190,6 +204,7 @@ void f8d_options_usage(FILE *out, const char *prog)
     }
     fprintf(out, "  %-28s %s\n", "--default-config",
             "print a config file with every key at its default (config/f8d.conf) and exit");
+    fprintf(out, "  %-28s %s\n", "--version", "print the version and the libraries' and exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
     fprintf(out, "\nIn the config file, a [model NAME] section sets the keys marked [per model] "
                  "for\nmodel NAME only; the others take the global values.\n");
@@ -561,10 +576,29 @@ static bool is_tchar(char c)
     return isalnum((unsigned char)c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* A model name goes into URLs and metric labels: letters, digits, '.', '_', '-'. */
+static int check_model_name(const char *name, char *err, size_t errlen)
+{
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+            snprintf(err, errlen, "model_name: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
 {
+    if (check_model_name(opts->model_name, err, errlen) != 0)
+        return -1;
     opts->restricted_header[0] = '\0';
     opts->restricted_value_at = 0;
+    if ((opts->tls_cert[0] == '\0') != (opts->tls_key[0] == '\0')) {
+        snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
+        return -1;
+    }
     if (opts->restricted_api[0] == '\0')
         return 0;
     /* Never quote the value in a message: it is a secret. */
@@ -624,6 +658,8 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
             return 1;
         if (strcmp(argv[i], "--default-config") == 0)
             return 2;
+        if (strcmp(argv[i], "--version") == 0)
+            return 3;
     }
     int bad = 0;
     const char *config = config_flag(argc, argv, &bad);

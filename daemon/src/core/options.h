@@ -62,6 +62,7 @@ struct f8d_model_section {
 struct f8d_options {
     char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
     char models_dir[F8D_PATH_MAX]; /* models (required) */
+    char model_name[256];          /* serve the directory's one model under this name */
     char host[256];                /* host */
     unsigned port;                 /* port; 0 = any free port */
     unsigned grpc_port;            /* gRPC port on the same addresses; 0 = no gRPC */
@@ -81,6 +82,9 @@ struct f8d_options {
     bool access_log;               /* one log line per request */
     char restricted_api[1024];     /* "HEADER:VALUE" the management calls need ("" = none) */
     char user[256];                /* started as root: run as this user once started */
+    char tls_cert[F8D_PATH_MAX];   /* PEM certificate chain: HTTPS ("" = plain HTTP) */
+    char tls_key[F8D_PATH_MAX];    /* its PEM private key (both or neither) */
+    char cors_origin[256];         /* Access-Control-Allow-Origin on every answer ("" = none) */
     /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
      * and where its value starts in restricted_api (an offset: the struct is copied). */
     char restricted_header[128];
@@ -95,12 +99,14 @@ void f8d_options_defaults(struct f8d_options *opts);
 /* Builds the settings from defaults, the config file, the environment (`envp`, NULL-ended
  * "NAME=value" strings; NULL = none) and argv (argv[0] is the program name). Flags take
  * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given, 2 when
- * --default-config was (nothing else is checked), or -1 with a message in err
+ * --default-config was, 3 when --version was (nothing else is checked), or -1 with a message
+ * in err
  * ("f8d.conf:12: max_queue: ..."). */
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
 
-/* Checks what one key alone cannot (restricted_api's HEADER:VALUE) and fills the fields
+/* Checks what one key alone cannot (tls_cert and tls_key together, restricted_api's
+ * HEADER:VALUE) and fills the fields
  * derived from them; f8d_options_load calls it last. Returns 0 or -1 with a message that never
  * quotes the restricted_api value. */
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen);

@@ -140,8 +140,14 @@ static void on_signal(uv_signal_t *h, int signum)
     struct f8d_server *s = h->data;
 
     if (signum == SIGHUP) {
-        if (f8d_server_reload(s, NULL) != 0)
+        if (f8d_server_reload(s, NULL) != 0) {
             f8d_log("SIGHUP ignored: shutting down");
+            return;
+        }
+        for (size_t i = 0; i < s->n_frontends; i++) {
+            if (s->frontends[i]->reload != NULL)
+                s->frontends[i]->reload(s);
+        }
         return;
     }
     const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
@@ -431,7 +437,8 @@ int f8d_server_run(struct f8d_server *s)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    f8d_log("stopped after %" PRIu64 " request(s)", s->requests_total);
+    f8d_log("stopped after %" PRIu64 " request(s), %" PRIu64 " of them closed unanswered at "
+            "shutdown", s->requests_total, s->requests_cut_at_stop);
     return 0;
 }
 

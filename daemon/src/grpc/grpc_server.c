@@ -33,6 +33,7 @@
 #include "cq_pump.h"
 #include "grpc_call.h"
 #include "grpc_status.h"
+#include "grpc_tls.h"
 #include "grpc_predict_v2.pb-c.h"
 #include "health.pb-c.h"
 
@@ -80,6 +81,7 @@ struct f8d_grpc {
     struct f8d_grpc_call *open;            /* arrived, not yet freed */
     struct f8d_grpc_tag shutdown_tag;
     bool shutting_down, shutdown_done;
+    struct f8d_grpc_tls tls;               /* tls_cert / tls_key, when set */
     uv_timer_t watch_timer;                /* Health.Watch: readiness checks */
     bool watch_timer_open;
     unsigned handles;                      /* loop handles not yet closed (timer, pump) */
@@ -484,7 +486,10 @@ static int add_ports(struct f8d_grpc *g, char *err, size_t errlen)
     size_t used = 0;
     char *save = NULL;
     snprintf(list, sizeof(list), "%s", o->host);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = NULL;
+    if (f8d_grpc_tls_start(&g->tls, o, &creds, err, errlen) != 0)
+        return -1;
+    const char *scheme = g->tls.on ? "grpcs" : "grpc";
     int rc = 0;
     for (char *entry = strtok_r(list, ", \t", &save); entry != NULL && rc == 0;
          entry = strtok_r(NULL, ", \t", &save)) {
@@ -506,8 +511,8 @@ static int add_ports(struct f8d_grpc *g, char *err, size_t errlen)
             break;
         }
         g->port = (unsigned)bound;
-        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%sgrpc://%s", used ? ", " : "",
-                                 addr);
+        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%s%s://%s", used ? ", " : "",
+                                 scheme, addr);
         if (used >= sizeof(urls))
             used = sizeof(urls) - 1;
     }
@@ -548,6 +553,9 @@ static int grpc_start(struct f8d_server *s, char *err, size_t errlen)
          {.integer = (int)s->opts.grpc_keepalive_timeout_ms}},
         {GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONCURRENT_STREAMS,
          {.integer = (int)s->opts.grpc_max_streams}},
+        /* a connection with no call for `timeout` s is closed (GOAWAY), as HTTP's idle ones */
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+         {.integer = (int)(s->opts.timeout_s * 1000u)}},
         /* no SO_REUSEPORT: a second f8d on the same port must fail, not split the traffic */
         {GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}},
     };
@@ -641,8 +649,10 @@ static void grpc_stop(struct f8d_server *s)
          * on the loop thread, which cannot run the pump's async callback meanwhile. */
         for (struct f8d_grpc_call *c = g->open; c != NULL; c = c->next) {
             assert(!c->submitted);
-            if (!c->answered)
+            if (!c->answered) {
+                s->requests_cut_at_stop++; /* the drain timed out on it: see server.h */
                 f8d_grpc_fail(c, F8D_ESHUTDOWN, "the server is shutting down");
+            }
         }
         if (g->pump.thread_running || f8d_cq_pump_run(&g->pump) == 0)
             while (!all_given_back(g))
@@ -650,6 +660,7 @@ static void grpc_stop(struct f8d_server *s)
         grpc_server_destroy(g->gs);
         g->gs = NULL;
     }
+    f8d_grpc_tls_free(&g->tls); /* the server is gone: nothing fetches the pair any more */
     if (g->pump_ready) {
         g->pump_ready = false;
         f8d_cq_pump_close(&g->pump, pump_closed);
@@ -670,6 +681,13 @@ static void grpc_release(struct f8d_server *s)
         free(g); /* else the last handle's close frees it */
 }
 
+/* SIGHUP: a renewed certificate for the next handshakes. */
+static void grpc_reload(struct f8d_server *s)
+{
+    if (s->grpc != NULL && s->grpc->gs != NULL)
+        f8d_grpc_tls_reload(&s->grpc->tls, &s->opts);
+}
+
 unsigned f8d_grpc_port(const struct f8d_server *s)
 {
     return s->grpc != NULL ? s->grpc->port : 0;
@@ -681,4 +699,5 @@ const struct f8d_frontend f8d_grpc_frontend = {
     .quiesce = grpc_quiesce,
     .stop = grpc_stop,
     .release = grpc_release,
+    .reload = grpc_reload,
 };

@@ -38,6 +38,7 @@ void f8d_http_request_done(struct f8d_request *core);
 /* Health, metadata and metrics routes: answered on the first call. */
 enum MHD_Result f8d_health_handle(struct f8d_http_request *req);
 enum MHD_Result f8d_metrics_handle(struct f8d_http_request *req);
+enum MHD_Result f8d_demo_handle(struct f8d_http_request *req);
 
 /* Predictions: first call (headers) and the final call(s). */
 void f8d_predict_begin(struct f8d_http_request *req);

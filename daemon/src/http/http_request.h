@@ -61,6 +61,7 @@ struct f8d_http_request {
     bool suspended;
     bool counted;                /* in server->work_in_flight */
     bool close_after;            /* answer with Connection: close (framing in doubt) */
+    bool preflight;              /* OPTIONS on a known path: answered with what it allows */
     uint32_t top_k;
 
     struct f8d_request core;     /* model, items, logits, deadline, the error slot */

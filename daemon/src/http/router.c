@@ -87,6 +87,8 @@ int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
             return 404;
         return with_method(out, F8D_ROUTE_PREDICT, is_post(method), ALLOW_PREDICT);
     }
+    if (strcmp(path, "/") == 0)
+        return with_method(out, F8D_ROUTE_DEMO, is_get(method), ALLOW_GET);
     if (strcmp(path, "/v2") == 0)
         return with_method(out, F8D_ROUTE_SERVER_META, is_get(method), ALLOW_GET);
     if (strcmp(path, "/v2/health/live") == 0)

@@ -3,6 +3,7 @@
  * state), so it can be tested on its own. Model names are looked up by the caller.
  *
  *   POST|PUT /predictions/{model}        F8D_ROUTE_PREDICT   (curl -T sends PUT)
+ *   GET|HEAD /                           F8D_ROUTE_DEMO      (the demo page)
  *   GET|HEAD /v2                         F8D_ROUTE_SERVER_META
  *   GET|HEAD /v2/health/live             F8D_ROUTE_LIVE
  *   GET|HEAD /v2/health/ready            F8D_ROUTE_READY
@@ -38,7 +39,8 @@ enum f8d_route_kind {
     F8D_ROUTE_INFER,
     F8D_ROUTE_METRICS,
     F8D_ROUTE_RELOAD,
-    F8D_ROUTE_REPO_INDEX
+    F8D_ROUTE_REPO_INDEX,
+    F8D_ROUTE_DEMO
 };
 
 struct f8d_route {
