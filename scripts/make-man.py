@@ -25,7 +25,7 @@ def options(f8d):
     found = []
     for line in out.splitlines():
         m = OPTION.match(line)
-        if not m or m.group(1) in ("--default-config", "--help"):
+        if not m or m.group(1) in ("--default-config", "--help", "--version"):
             continue
         flag, arg, rest = m.groups()
         t = TAIL.match(rest)
