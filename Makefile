@@ -201,12 +201,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 CFLAGS_FUZZ  := $(CSTD) $(WARN) -Wno-unknown-warning-option -O1 -g -fno-omit-frame-pointer
 FUZZ_INSTR   := $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front fuzz_grpc_infer
+FUZZ_TARGETS := fuzz_model_load fuzz_jpeg fuzz_kserve fuzz_http_front fuzz_grpc_infer \
+                fuzz_content_coding
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 # The daemon sources a harness needs (pure parsing: no MHD connection, no server).
 FUZZ_DAEMON_SRC := daemon/src/http/kserve_parse.c daemon/src/http/json_scan.c daemon/src/http/base64.c \
                    daemon/src/http/http_guard.c daemon/src/http/router.c daemon/src/core/errors.c \
                    daemon/src/core/infer_spec.c daemon/src/grpc/infer_parse.c \
+                   daemon/src/http/content_coding.c \
                    $(BUILD)/gen/grpc_predict_v2.pb-c.c
 
 $(BUILD)/fuzz/engine/%.o: INCLUDES = $(INC_ENGINE)
@@ -215,7 +217,7 @@ $(BUILD)/fuzz/daemon/%.o: INCLUDES = $(INC_DAEMON)
 $(BUILD)/fuzz/fuzz/fuzz_model_load.o: INCLUDES = $(INC_ENGINE)
 $(BUILD)/fuzz/fuzz/fuzz_jpeg.o: INCLUDES = $(INC_IMAGING)
 $(BUILD)/fuzz/fuzz/fuzz_kserve.o $(BUILD)/fuzz/fuzz/fuzz_http_front.o \
-    $(BUILD)/fuzz/fuzz/fuzz_grpc_infer.o: INCLUDES = $(INC_DAEMON)
+    $(BUILD)/fuzz/fuzz/fuzz_grpc_infer.o $(BUILD)/fuzz/fuzz/fuzz_content_coding.o: INCLUDES = $(INC_DAEMON)
 $(call obj,fuzz,$(FUZZ_DAEMON_SRC)) $(BUILD)/fuzz/fuzz/fuzz_grpc_infer.o: | $(PROTO_H)
 $(BUILD)/fuzz/%_avx512vnni.o: ISA_FLAGS = $(ISA_AVX512VNNI)
 # clang 14 takes over 5 minutes to instrument the unrolled VNNI GEMM kernel with ASan (6 s
@@ -247,7 +249,8 @@ $(BUILD)/fuzz/fuzz_jpeg: $(BUILD)/fuzz/fuzz/fuzz_jpeg.o $(BUILD)/fuzz/libf8img.a
                          $(BUILD)/fuzz/libf8.a
 	$(FUZZ_LINK) $(LIBS_IMAGING) $(LIBS_ENGINE)
 
-$(BUILD)/fuzz/fuzz_kserve $(BUILD)/fuzz/fuzz_http_front $(BUILD)/fuzz/fuzz_grpc_infer: $(BUILD)/fuzz/%: \
+$(BUILD)/fuzz/fuzz_kserve $(BUILD)/fuzz/fuzz_http_front $(BUILD)/fuzz/fuzz_grpc_infer \
+    $(BUILD)/fuzz/fuzz_content_coding: $(BUILD)/fuzz/%: \
         $(BUILD)/fuzz/fuzz/%.o $(BUILD)/fuzz/libf8d.a
 	$(FUZZ_LINK) $(LIBS_DAEMON)
 

@@ -62,7 +62,7 @@ class Client:
 
         from f8client import Client
         with Client("http://127.0.0.1:8080") as c:            # or Client(grpc="127.0.0.1:8081")
-            answer = c.classify("shoe.jpg", top_k=3)
+            answer = c.classify("samples/ankle-boot.jpg", top_k=3)
             print(answer["predictions"][0]["label"])          # "Ankle boot"
 
     classify() takes a path or the JPEG's bytes and returns {"model", "predictions": [{"label",
