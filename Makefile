@@ -297,16 +297,18 @@ $(BUILD)/bench/vnni_peak: bench/vnni_peak.c
 # f8-classify, the command-line client (clients/c/): HTTP with a plain socket, gRPC with
 # gRPC's C core and the generated messages.
 CLIENT_SRC := $(wildcard clients/c/*.c)
-$(BUILD)/f8-classify: $(CLIENT_SRC) clients/c/f8_classify.h $(BUILD)/gen/grpc_predict_v2.pb-c.c \
+$(BUILD)/f8-classify: $(CLIENT_SRC) $(wildcard clients/c/*.h) $(BUILD)/gen/grpc_predict_v2.pb-c.c \
                       | $(PROTO_H)
 	$(CC) $(CFLAGS_RELEASE) -Iclients/c -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ \
 	    $(CLIENT_SRC) $(BUILD)/gen/grpc_predict_v2.pb-c.c \
 	    $(shell pkg-config --libs grpc libprotobuf-c jansson 2>/dev/null)
 
 # The gRPC load client (bench/grpc_load.c): what wrk is for REST.
-$(BUILD)/bench/grpc_load: bench/grpc_load.c $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)
+$(BUILD)/bench/grpc_load: bench/grpc_load.c clients/c/grpc_request.c \
+                          $(BUILD)/gen/grpc_predict_v2.pb-c.c | $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ $^ $(LIBS_DAEMON)
+	$(CC) $(CFLAGS_RELEASE) -Iclients/c -I$(BUILD)/gen $(PKG_CFLAGS) -o $@ $^ \
+	    $(shell pkg-config --libs grpc libprotobuf-c 2>/dev/null)
 
 $(BUILD)/bench/layer_bench: bench/layer_bench.c $(BUILD)/libf8.a
 	@mkdir -p $(dir $@)

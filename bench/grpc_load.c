@@ -21,7 +21,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
-#include "grpc_predict_v2.pb-c.h"
+#include "grpc_request.h"
 
 #define STREAMS_PER_CONNECTION 16
 #define MAX_STREAMS 4096
@@ -61,49 +61,12 @@ static grpc_byte_buffer *make_request(const char *model, const char *jpeg_path, 
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
     fseek(f, 0, SEEK_SET);
-    uint8_t *raw = malloc((size_t)len + 4);
-    if (raw == NULL || fread(raw + 4, 1, (size_t)len, f) != (size_t)len) {
-        fclose(f);
-        free(raw);
-        return NULL;
-    }
+    unsigned char *jpeg = len > 0 ? malloc((size_t)len) : NULL;
+    grpc_byte_buffer *bb = NULL;
+    if (jpeg != NULL && fread(jpeg, 1, (size_t)len, f) == (size_t)len)
+        bb = f8c_grpc_request(model, jpeg, (size_t)len, k);
     fclose(f);
-    raw[0] = (uint8_t)len, raw[1] = (uint8_t)(len >> 8), raw[2] = (uint8_t)(len >> 16);
-    raw[3] = (uint8_t)(len >> 24);
-
-    Inference__ModelInferRequest r = INFERENCE__MODEL_INFER_REQUEST__INIT;
-    Inference__ModelInferRequest__InferInputTensor in =
-        INFERENCE__MODEL_INFER_REQUEST__INFER_INPUT_TENSOR__INIT;
-    Inference__ModelInferRequest__InferInputTensor *ins[1] = {&in};
-    int64_t shape[1] = {1};
-    in.name = "image_bytes";
-    in.datatype = "BYTES";
-    in.n_shape = 1;
-    in.shape = shape;
-    ProtobufCBinaryData contents = {(size_t)len + 4, raw};
-    Inference__InferParameter kp = INFERENCE__INFER_PARAMETER__INIT;
-    kp.parameter_choice_case = INFERENCE__INFER_PARAMETER__PARAMETER_CHOICE_INT64_PARAM;
-    kp.int64_param = k;
-    Inference__ModelInferRequest__ParametersEntry ke =
-        INFERENCE__MODEL_INFER_REQUEST__PARAMETERS_ENTRY__INIT;
-    ke.key = "classification";
-    ke.value = &kp;
-    Inference__ModelInferRequest__ParametersEntry *params[1] = {&ke};
-    r.model_name = (char *)model;
-    r.n_inputs = 1;
-    r.inputs = ins;
-    r.n_raw_input_contents = 1;
-    r.raw_input_contents = &contents;
-    if (k > 0) {
-        r.n_parameters = 1;
-        r.parameters = params;
-    }
-    size_t n = inference__model_infer_request__get_packed_size(&r);
-    grpc_slice s = grpc_slice_malloc(n);
-    inference__model_infer_request__pack(&r, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    free(raw);
+    free(jpeg);
     return bb;
 }
 

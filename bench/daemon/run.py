@@ -104,7 +104,7 @@ class F8d:
         self.dir = tempfile.mkdtemp(prefix="f8d-bench-")
         os.symlink(os.path.abspath(model_path), os.path.join(self.dir, name + ".f8"))
         self.argv = [f8d, "--models", self.dir, "--host", "127.0.0.1", "--port", "0",
-                     "--access-log", "off"] + [str(a) for a in args]
+                     "--access-log", "off", "--grpc-port", "0"] + [str(a) for a in args]
         self.p = subprocess.Popen(self.argv, stderr=subprocess.PIPE, text=True)
         self.port = None
         for line in self.p.stderr:
@@ -194,6 +194,10 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     b1 = json.loads(subprocess.run([a.f8, "bench", model_path, "--batch", "1", "--threads", "1",
                                     "--iters", str(iters)], capture_output=True, text=True,
                                    check=True).stdout.strip().splitlines()[-1])["images_per_s"]
+    # a lone image on every CPU: the latency f8d's 1-connection p50 is held to (issue 17)
+    b1_mt_cmd = [a.f8, "bench", model_path, "--batch", "1", "--threads", str(n), "--iters",
+                 str(iters * 4)]
+    b1_mt_ms = []
     d = F8d(a.f8d, model_path, name, ["--threads", n, "--max-batch-size", batch,
                                         "--max-queue-delay-us", delay_us, "--max-queue", 1024])
     rows = []
@@ -204,11 +208,19 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             # the engine alone right before and after each point (f8d idle meanwhile): the
             # ratio stays fair when other work on the machine comes and goes
             e0 = engine_concurrent(a.f8, model_path, batch, n, iters)
+            if c == 1:
+                b1_mt_ms.append(json.loads(subprocess.run(
+                    b1_mt_cmd, capture_output=True, text=True, check=True
+                ).stdout.strip().splitlines()[-1])["ms_per_batch"])
             before = d.metrics()
             rss0 = d.rss_kib()
             r = run_wrk(url, jpeg, c, a.duration, n)
             after = d.metrics()
             r["engine"] = (e0 + engine_concurrent(a.f8, model_path, batch, n, iters)) / 2
+            if c == 1:
+                b1_mt_ms.append(json.loads(subprocess.run(
+                    b1_mt_cmd, capture_output=True, text=True, check=True
+                ).stdout.strip().splitlines()[-1])["ms_per_batch"])
             r["rss"] = (rss0, d.rss_kib())
             batches = metric(after, "f8d_batch_size_count", name) - \
                 metric(before, "f8d_batch_size_count", name)
@@ -234,7 +246,9 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
             "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
             "engine_runs": (eng_before[0], eng_after[0]), "engine_alone": eng_alone,
-            "engine_b1": b1}
+            "engine_b1": b1,
+            "engine_b1_mt_ms": sum(b1_mt_ms) / len(b1_mt_ms) if b1_mt_ms else 0.0,
+            "b1_mt_cmd": shown(b1_mt_cmd)}
 
 
 def section(results, a):
@@ -272,6 +286,10 @@ def section(results, a):
               "One single-threaded runner at batch 1: %.0f images/s (batch %d gains %.2f× over "
               "batch 1 in the engine itself)." % (r["engine_b1"], r["batch"],
                                                    r["engine_alone"] / r["engine_b1"]),
+              "A lone image on all %d CPUs in the engine (`%s`, before and after the "
+              "1-connection point): %.2f ms; f8d's p50 at 1 connection: %.2f ms, **%.2f×** "
+              "that." % (n, r["b1_mt_cmd"], r["engine_b1_mt_ms"], first["p50"],
+                         first["p50"] / r["engine_b1_mt_ms"] if r["engine_b1_mt_ms"] else 0),
               "Daemon at %d connections: **%.0f%%** of the engine-alone images/s measured "
               "around that point; %d vs 1 connection: **%.2f×** the images/s." % (
                   last["conns"], 100 * last["rps"] / last["engine"], last["conns"],

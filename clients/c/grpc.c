@@ -14,6 +14,7 @@
 #include <grpc/support/time.h>
 
 #include "f8_classify.h"
+#include "grpc_request.h"
 #include "grpc_predict_v2.pb-c.h"
 
 struct grpc_client {
@@ -24,49 +25,6 @@ struct grpc_client {
     int top_k;
     double timeout_s;
 };
-
-static grpc_byte_buffer *pack_request(const struct grpc_client *g, const unsigned char *jpeg,
-                                      size_t len)
-{
-    uint8_t *raw = malloc(len + 4);
-    if (raw == NULL)
-        return NULL;
-    raw[0] = (uint8_t)len, raw[1] = (uint8_t)(len >> 8), raw[2] = (uint8_t)(len >> 16);
-    raw[3] = (uint8_t)(len >> 24);
-    memcpy(raw + 4, jpeg, len);
-    Inference__ModelInferRequest r = INFERENCE__MODEL_INFER_REQUEST__INIT;
-    Inference__ModelInferRequest__InferInputTensor in =
-        INFERENCE__MODEL_INFER_REQUEST__INFER_INPUT_TENSOR__INIT;
-    Inference__ModelInferRequest__InferInputTensor *ins[1] = {&in};
-    int64_t shape[1] = {1};
-    in.name = "image_bytes";
-    in.datatype = "BYTES";
-    in.n_shape = 1;
-    in.shape = shape;
-    ProtobufCBinaryData contents = {len + 4, raw};
-    Inference__InferParameter k = INFERENCE__INFER_PARAMETER__INIT;
-    k.parameter_choice_case = INFERENCE__INFER_PARAMETER__PARAMETER_CHOICE_INT64_PARAM;
-    k.int64_param = g->top_k > 0 ? g->top_k : 5; /* /predictions' default */
-    Inference__ModelInferRequest__ParametersEntry ke =
-        INFERENCE__MODEL_INFER_REQUEST__PARAMETERS_ENTRY__INIT;
-    ke.key = "classification";
-    ke.value = &k;
-    Inference__ModelInferRequest__ParametersEntry *params[1] = {&ke};
-    r.model_name = g->model;
-    r.n_inputs = 1;
-    r.inputs = ins;
-    r.n_raw_input_contents = 1;
-    r.raw_input_contents = &contents;
-    r.n_parameters = 1;
-    r.parameters = params;
-    size_t n = inference__model_infer_request__get_packed_size(&r);
-    grpc_slice s = grpc_slice_malloc(n);
-    inference__model_infer_request__pack(&r, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    free(raw);
-    return bb;
-}
 
 /* The answer's first output: "score:index:label" strings. */
 static int parse_answer(grpc_byte_buffer *bb, struct f8c_answer *a)
@@ -138,7 +96,7 @@ static int grpc_classify(struct f8c_client *c, const unsigned char *jpeg, size_t
 {
     struct grpc_client *g = (struct grpc_client *)c;
     memset(a, 0, sizeof(*a));
-    grpc_byte_buffer *req = pack_request(g, jpeg, len);
+    grpc_byte_buffer *req = f8c_grpc_request(g->model, jpeg, len, g->top_k > 0 ? g->top_k : 5);
     if (req == NULL) {
         snprintf(err, errlen, "out of memory");
         return 3;

@@ -222,8 +222,8 @@ static void test_model_sections(void)
         const char *text, *want;
     } bad[] = {
         {"[model a]\nport = 80\n", ":2: port cannot be set per model (in [model a]: instances, "
-                                  "engine_threads, max_batch_size, max_queue_delay_us, max_queue, "
-                                  "max_pixels)"},
+                                  "engine_threads, execution, max_batch_size, max_queue_delay_us, "
+                                  "max_queue, max_pixels)"},
         {"[model a]\nmax_batch_size = 0\n", ":2: max_batch_size: '0' is not an integer"},
         {"[model a]\nbogus = 1\n", ":2: unknown key 'bogus'"},
         {"models = m\n[model a]\n[model a]\n", ":3: [model a] appears twice"},

@@ -105,6 +105,8 @@ void f8d_metrics_batch(struct f8d_model_metrics *m, const struct f8d_batch *b)
         f8d_hist_observe(&m->batch, F8D_BATCH_BOUNDS, F8D_BATCH_BUCKETS, (double)b->rows);
         observe_time(&m->compute, (double)b->compute_ns / 1e9);
         m->images += b->rows;
+        if (b->width > 1)
+            m->batches_wide++;
     }
     for (unsigned i = 0; i < b->n; i++) {
         const struct f8d_item *it = b->items[i];
@@ -248,6 +250,11 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     for (size_t i = 0; i < mx->count; i++)
         put(&b, "f8d_inference_images_total{model=\"%s\"} %" PRIu64 "\n",
             esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->images);
+    family(&b, "f8d_batches_wide_total", "counter",
+           "Batches run on every worker's CPU (execution: auto for a lone request, or latency).");
+    for (size_t i = 0; i < mx->count; i++)
+        put(&b, "f8d_batches_wide_total{model=\"%s\"} %" PRIu64 "\n",
+            esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->batches_wide);
     each_hist(&b, mx, "f8d_request_duration_seconds",
               "Time from the request's first byte to its answer being queued.", h_request,
               F8D_TIME_BOUNDS, F8D_TIME_BUCKETS, true);

@@ -38,6 +38,7 @@ struct f8d_model_metrics {
     } by_code[F8D_CODE_SLOTS];
     uint64_t by_code_other;
     uint64_t images;                 /* images that reached the engine */
+    uint64_t batches_wide;           /* batches run on every worker's CPU */
     uint64_t rejected_queue_full;    /* F8D_EOVERLOAD */
     uint64_t rejected_too_large;     /* F8D_ETOOBIG, F8D_EPIXELS */
     uint64_t dropped_cancelled;      /* queued images whose client went away */

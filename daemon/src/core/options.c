@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64, OPT_BOOL };
+enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64, OPT_BOOL, OPT_CHOICE };
 
 struct opt_def {
     const char *key;  /* config-file spelling; the flag and env names derive from it */
@@ -19,6 +19,22 @@ struct opt_def {
     const char *help;
     bool per_model;   /* may be set in a [model NAME] section: offset is in f8d_model_settings */
 };
+
+/* OPT_CHOICE: `arg` lists the words ("auto|latency|throughput"); the field is an unsigned,
+ * the index of the word. The word number i of arg into out; -1 past the last. */
+static int choice_word(const char *arg, unsigned i, char *out, size_t n)
+{
+    const char *w = arg;
+    for (; i > 0; i--) {
+        w = strchr(w, '|');
+        if (w == NULL)
+            return -1;
+        w++;
+    }
+    size_t len = strcspn(w, "|");
+    snprintf(out, n, "%.*s", (int)len, w);
+    return 0;
+}
 
 #define OFF(field) offsetof(struct f8d_options, field), sizeof(((struct f8d_options *)0)->field)
 /* A key every model has its own value of: in opts->model, and in each [model NAME] section. */
@@ -59,6 +75,11 @@ static const struct opt_def OPTS[] = {
     {"engine_threads", "N", OPT_UINT, 0, 256, MODEL(engine_threads),
      "threads inside one engine run (the worker's included); 0 = 1. With few instances, "
      "lowers latency at low load", PER_MODEL},
+    {"execution", "auto|latency|throughput", OPT_CHOICE, 0, 2, MODEL(execution),
+     "how a batch uses the workers: latency = every batch on all of them (one batch at a "
+     "time); throughput = each batch on one (batches side by side); auto = a lone request "
+     "on all of them when the others are idle and nothing else waits, else one each",
+     PER_MODEL},
     {"max_batch_size", "N", OPT_UINT, 1, 1024, MODEL(max_batch_size),
      "images per engine run at most", PER_MODEL},
     {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, MODEL(max_queue_delay_us),
@@ -173,6 +194,7 @@ static void format_value(const struct opt_def *d, const struct f8d_options *o, c
     case OPT_UINT: snprintf(out, n, "%u", *(const unsigned *)f); break;
     case OPT_U64: snprintf(out, n, "%" PRIu64, *(const uint64_t *)f); break;
     case OPT_BOOL: snprintf(out, n, "%s", *(const bool *)f ? "on" : "off"); break;
+    case OPT_CHOICE: choice_word(d->arg, *(const unsigned *)f, out, n); break;
     }
 }
 
@@ -289,6 +311,17 @@ static int set_value(const struct opt_def *d, const char *name, const char *valu
             return 0;
         }
         snprintf(err, errlen, "%s: '%.64s' is not on or off", name, value);
+        return -1;
+    case OPT_CHOICE: {
+        char word[64];
+        for (unsigned i = 0; choice_word(d->arg, i, word, sizeof(word)) == 0; i++) {
+            if (strcmp(value, word) == 0) {
+                *(unsigned *)f = i;
+                return 0;
+            }
+        }
+    }
+        snprintf(err, errlen, "%s: '%.64s' is not one of %s", name, value, d->arg);
         return -1;
     case OPT_UINT:
     case OPT_U64:

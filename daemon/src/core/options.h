@@ -42,9 +42,13 @@
 
 /* What each model has its own value of: the global keys give every model's, a [model NAME]
  * section overrides some for NAME (f8d_options_model resolves them). */
+/* The `execution` key's values. */
+enum { F8D_EXECUTION_AUTO = 0, F8D_EXECUTION_LATENCY = 1, F8D_EXECUTION_THROUGHPUT = 2 };
+
 struct f8d_model_settings {
     unsigned instances;            /* batches of the model running at once; 0 = every worker */
     unsigned engine_threads;       /* threads inside one f8_run; 0 = 1 */
+    unsigned execution;            /* F8D_EXECUTION_*: how a batch uses the workers */
     unsigned max_batch_size;       /* images per f8_run */
     unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
     unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */

@@ -52,6 +52,10 @@ struct f8d_pool {
     struct f8d_batcher *last;     /* the batcher served last */
     f8d_pool_batch_cb on_batch;
     void *on_batch_arg;
+    /* The server's count of requests open (every front end's): `execution = auto` runs a
+     * batch wide only for a lone request, one with no other request anywhere in the server
+     * (being received, parsed or queued). NULL: not known (the batch's own test only). */
+    const unsigned *requests_open;
 
     uv_async_t done_async;
     bool async_open;

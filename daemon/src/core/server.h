@@ -92,8 +92,12 @@ struct f8d_server {
 
     struct f8d_grpc *grpc;     /* the gRPC front end's state (grpc/), or NULL */
 
-    struct f8d_reload *reload; /* the reload in progress, or NULL */
-    bool reload_again;         /* another reload was asked for meanwhile */
+    /* The model repository (repository.h): the change in progress (a reload, a load or an
+     * unload), the ones queued behind it, and the models not served (or whose last load
+     * failed) with why, for the index. */
+    struct f8d_reload *reload;
+    struct f8d_reload *jobs;
+    struct f8d_load_faults unavailable;
 
     bool stopping;           /* a signal came: not ready */
     bool accepting_stopped;  /* the listening socket is closed */

@@ -136,7 +136,7 @@ static void answer(struct f8d_grpc_call *c)
         return;
     }
     resp.model_name = m->name;
-    resp.model_version = "1";
+    resp.model_version = (char *)m->version;
     resp.id = r->id;
     resp.n_outputs = no;
     resp.outputs = out_ptrs;

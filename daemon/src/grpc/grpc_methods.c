@@ -29,9 +29,9 @@ struct f8d_model *f8d_grpc_model(struct f8d_grpc_call *c, const char *name, cons
         f8d_grpc_fail(c, F8D_ENOTFOUND, "no model named '%.200s'", name);
         return NULL;
     }
-    if (version[0] != '\0' && strcmp(version, "1") != 0) {
-        f8d_grpc_fail(c, F8D_ENOTFOUND, "model '%.200s' has no version '%.32s' (only 1)", name,
-                      version);
+    if (version[0] != '\0' && strcmp(version, m->version) != 0) {
+        f8d_grpc_fail(c, F8D_ENOTFOUND, "model '%.200s' has no version '%.32s' (serving: %s)",
+                      name, version, m->version);
         return NULL;
     }
     f8d_request_set_model(&c->core, m); /* for the metrics' model label */
@@ -71,7 +71,7 @@ static void model_metadata(struct f8d_grpc_call *c, const Inference__ModelMetada
         out[i].n_shape = 2;
         out[i].shape = class_shape;
     }
-    char *versions[1] = {"1"};
+    char *versions[1] = {(char *)m->version};
     resp.name = m->name;
     resp.n_versions = 1;
     resp.versions = versions;

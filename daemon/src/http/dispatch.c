@@ -256,9 +256,10 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
         f8d_request_fail(core, F8D_ENOTFOUND, "no such path: %s", url);
     } else if (req->route.model[0] != '\0' && core->model == NULL) {
         f8d_request_fail(core, F8D_ENOTFOUND, "unknown model '%s'", req->route.model);
-    } else if (req->route.version[0] != '\0' && strcmp(req->route.version, "1") != 0) {
-        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (versions: 1)",
-                         req->route.model, req->route.version);
+    } else if (req->route.version[0] != '\0' &&
+               strcmp(req->route.version, core->model->version) != 0) {
+        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (serving: %s)",
+                         req->route.model, req->route.version, core->model->version);
     } else if (rc == 405) {
         f8d_request_fail(core, F8D_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
                          method, url, req->route.allow);
@@ -333,6 +334,8 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
     case F8D_ROUTE_PREDICT: return f8d_predict_finish(req);
     case F8D_ROUTE_INFER: return f8d_infer_finish(req);
     case F8D_ROUTE_RELOAD:
+    case F8D_ROUTE_REPO_LOAD:
+    case F8D_ROUTE_REPO_UNLOAD:
     case F8D_ROUTE_REPO_INDEX: return f8d_repository_finish(req);
     case F8D_ROUTE_METRICS: return f8d_metrics_handle(req);
     case F8D_ROUTE_DEMO: return f8d_demo_handle(req);

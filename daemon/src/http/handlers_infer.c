@@ -223,7 +223,8 @@ static enum MHD_Result answer(struct f8d_http_request *req)
     free(probs);
     free(idx);
     json_t *body = outs ? json_pack("{s:o, s:s, s:o}", "model_name",
-                                    f8d_json_string(req->core.model->name), "model_version", "1",
+                                    f8d_json_string(req->core.model->name), "model_version",
+                                    req->core.model->version,
                                     "outputs", outs)
                         : NULL;
     if (body != NULL && in->id != NULL)
