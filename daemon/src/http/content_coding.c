@@ -121,8 +121,9 @@ int f8d_coding_decode(enum f8d_coding coding, const uint8_t *in, size_t n, uint6
         return F8D_ENOMEM;
     }
 
-    /* One byte over max tells a body of exactly max bytes from a longer one. */
-    uint64_t limit = max + 1;
+    /* One byte over max tells a body of exactly max bytes from a longer one (a max too large
+     * to allocate anyway stops at SIZE_MAX, where realloc fails first). */
+    uint64_t limit = max < SIZE_MAX ? max + 1 : SIZE_MAX;
     size_t cap = n < 16 * 1024 ? 64 * 1024 : n * 4;
     if (cap > limit)
         cap = (size_t)limit;
