@@ -3,9 +3,9 @@
 over gRPC (--grpc) with python3-grpcio, its stubs generated from the repo's proto/ at start
 (python3-grpc-tools).
 
-    clients/f8client.py shoe.jpg shirt.jpg
-    clients/f8client.py --url http://127.0.0.1:8080 --model fashion --top-k 3 shoe.jpg
-    clients/f8client.py --grpc 127.0.0.1:8081 --top-k 3 shoe.jpg shirt.jpg
+    clients/f8client.py samples/ankle-boot.jpg samples/bag.jpg
+    clients/f8client.py --url http://127.0.0.1:8080 --model fashion --top-k 3 samples/ankle-boot.jpg
+    clients/f8client.py --grpc 127.0.0.1:8081 --top-k 3 samples/ankle-boot.jpg samples/bag.jpg
 
 Prints one JSON line per image: {"model", "predictions": [{"label", "index", "score"}],
 "file"} (the same on both protocols). Exits 1 if any request failed (the daemon's error
@@ -62,7 +62,7 @@ class Client:
 
         from f8client import Client
         with Client("http://127.0.0.1:8080") as c:            # or Client(grpc="127.0.0.1:8081")
-            answer = c.classify("shoe.jpg", top_k=3)
+            answer = c.classify("samples/ankle-boot.jpg", top_k=3)
             print(answer["predictions"][0]["label"])          # "Ankle boot"
 
     classify() takes a path or the JPEG's bytes and returns {"model", "predictions": [{"label",

@@ -11,6 +11,7 @@ set -eu
 PACKAGES="
 build-essential
 pkg-config
+man-db
 curl
 libuv1-dev
 libmicrohttpd-dev
@@ -32,6 +33,7 @@ python3-tqdm
 python3-matplotlib
 dataset-fashion-mnist
 libgrpc-dev
+zlib1g-dev
 libprotobuf-c-dev
 protobuf-c-compiler
 python3-grpcio

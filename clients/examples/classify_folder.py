@@ -2,6 +2,7 @@
 """Example: classify every JPEG of a folder with f8client.Client and print a table.
 
     clients/examples/classify_folder.py DIR [--grpc 127.0.0.1:8081] [--model fashion]
+    clients/examples/classify_folder.py samples/
 """
 import argparse
 import os

@@ -77,6 +77,23 @@ enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *dat
     return MHD_YES;
 }
 
+void f8d_http_decode_body(struct f8d_http_request *req)
+{
+    struct f8d_error *e = &req->decoded;
+    uint8_t *out;
+    size_t n;
+    e->code = f8d_coding_decode(req->coding, req->body, req->body_len,
+                                req->server->opts.max_body_bytes, &out, &n, e->message,
+                                sizeof(e->message));
+    if (e->code != F8D_OK)
+        return;
+    free(req->body);
+    req->body = out;
+    req->body_len = n;
+    req->body_cap = n; /* at most what was allocated: enough for realloc and the free list */
+    req->coding = F8D_CODING_IDENTITY;
+}
+
 void f8d_http_suspend(struct f8d_http_request *req)
 {
     assert(req->conn != NULL && !req->suspended);
@@ -249,6 +266,11 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
     } else if (req->route.changes_server &&
                f8d_restricted_check(&s->opts, req->conn, why, sizeof(why)) != F8D_OK) {
         f8d_request_fail(core, F8D_EFORBIDDEN, "%s", why); /* every management route, here */
+    } else if ((req->route.kind == F8D_ROUTE_PREDICT || req->route.kind == F8D_ROUTE_INFER) &&
+               f8d_coding_parse(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_CONTENT_ENCODING),
+                                &req->coding, why, sizeof(why)) != F8D_OK) {
+        f8d_request_fail(core, F8D_EMEDIA, "%s", why); /* 415, naming the coding */
     } else if (req->route.kind == F8D_ROUTE_PREDICT) {
         f8d_predict_begin(req);
     } else if (req->route.kind == F8D_ROUTE_INFER) {

@@ -16,9 +16,11 @@
  * none are named. With "classification":K (on the output, or on the request) the output is
  * BYTES [N,K] of "score:index:label", best first (Triton's classification extension).
  *
- * The JSON is parsed and the base64 decoded on a worker thread (the connection suspended);
- * each image then goes to the model's batcher as its own item, so the N images of a request
- * are batched together with other requests' images.
+ * The JSON is parsed and the base64 decoded on a worker thread (the connection suspended),
+ * after inflating a gzip or deflate body (Content-Encoding, as tritonclient's
+ * request_compression_algorithm sends) within max_body_bytes; each image then goes to the
+ * model's batcher as its own item, so the N images of a request are batched together with
+ * other requests' images.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -85,6 +87,14 @@ static void parse_work(uv_work_t *w)
     struct f8d_kserve_request *p = &req->infer->parsed;
     const struct f8d_model *m = req->core.model;
     f8d_background_thread();
+    if (req->coding != F8D_CODING_IDENTITY) {
+        f8d_http_decode_body(req);
+        if (req->decoded.code != F8D_OK) {
+            p->code = req->decoded.code;
+            snprintf(p->error, sizeof(p->error), "%s", req->decoded.message);
+            return;
+        }
+    }
     struct f8d_input_spec km = {m->info->input_h, m->info->input_w, m->info->input_c,
                                   m->info->num_classes, m->cfg.max_queue};
     if (f8d_kserve_parse(req->body, req->body_len, req->infer->header_len, &km, p) != F8D_OK)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "content_coding.h"
 #include "core/request.h"
 #include "router.h"
 
@@ -53,6 +54,8 @@ struct f8d_http_request {
 
     uint8_t *body;
     size_t body_len, body_cap;
+    enum f8d_coding coding;      /* the body's Content-Encoding until it is decoded */
+    struct f8d_error decoded;    /* the decoding's outcome, written off the loop */
 
     enum f8d_phase phase;
     bool suspended;
