@@ -4,9 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <grpc/grpc.h>
+#include <microhttpd.h>
+#include <uv.h>
+
+#include "f8.h"
 #include "core/cpus.h"
 #include "core/options.h"
 #include "core/server.h"
+#include "grpc/grpc_frontend.h"
 #include "http/http_loop.h"
 
 extern char **environ;
@@ -23,6 +29,12 @@ int main(int argc, char **argv)
     }
     if (rc == 2) {
         f8d_options_write_defaults(stdout);
+        return 0;
+    }
+    if (rc == 3) {
+        printf("f8d %s (libuv %s, libmicrohttpd %s, gRPC core %s, best kernels %s)\n",
+               F8D_VERSION, uv_version_string(), MHD_get_version(), grpc_version_string(),
+               f8_isa_name(f8_isa_best()));
         return 0;
     }
     if (rc != 0) {
@@ -45,8 +57,9 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
     static struct f8d_server server;
-    static const struct f8d_frontend *const frontends[] = {&f8d_http_frontend};
-    if (f8d_server_init(&server, &opts, frontends, 1, err, sizeof(err)) != 0) {
+    static const struct f8d_frontend *const frontends[] = {&f8d_http_frontend,
+                                                           &f8d_grpc_frontend};
+    if (f8d_server_init(&server, &opts, frontends, 2, err, sizeof(err)) != 0) {
         fprintf(stderr, "f8d: %s\n", err);
         f8d_server_free(&server);
         return 1;

@@ -19,7 +19,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const uint8_t *body, size_t body_len, long long header_len,
-                  const struct f8d_kserve_model *m)
+                  const struct f8d_input_spec *m)
 {
     struct f8d_kserve_request r;
     int rc = f8d_kserve_parse(body, body_len, header_len, m, &r);
@@ -29,7 +29,7 @@ static void check(const uint8_t *body, size_t body_len, long long header_len,
         if (r.error[0] == '\0')
             abort(); /* every refusal says why */
     } else {
-        if (r.n_outputs < 1 || r.n_outputs > F8D_KSERVE_MAX_OUTPUTS)
+        if (r.n_outputs < 1 || r.n_outputs > F8D_MAX_OUTPUTS)
             abort();
         for (unsigned i = 0; i < r.n_outputs; i++)
             if (r.outputs[i].classification > m->num_classes)
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (body == NULL)
         return 0;
     memcpy(body, data + 2, body_len);
-    static const struct f8d_kserve_model models[2] = {
+    static const struct f8d_input_spec models[2] = {
         {28, 28, 1, 10, 16},
         {2, 2, 3, 3, 4},
     };

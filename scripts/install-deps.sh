@@ -11,9 +11,12 @@ set -eu
 PACKAGES="
 build-essential
 pkg-config
+man-db
 curl
 libuv1-dev
 libmicrohttpd-dev
+libgnutls28-dev
+openssl
 libturbojpeg0-dev
 libjansson-dev
 libsystemd-dev
@@ -29,6 +32,16 @@ python3-torchvision
 python3-tqdm
 python3-matplotlib
 dataset-fashion-mnist
+libgrpc-dev
+zlib1g-dev
+libprotobuf-c-dev
+protobuf-c-compiler
+python3-grpcio
+python3-grpc-tools
+python3-yaml
+chromium
+chromium-driver
+python3-selenium
 "
 
 BENCH_PACKAGES="

@@ -104,7 +104,7 @@ class F8d:
         self.dir = tempfile.mkdtemp(prefix="f8d-bench-")
         os.symlink(os.path.abspath(model_path), os.path.join(self.dir, name + ".f8"))
         self.argv = [f8d, "--models", self.dir, "--host", "127.0.0.1", "--port", "0",
-                     "--access-log", "off"] + [str(a) for a in args]
+                     "--access-log", "off", "--grpc-port", "0"] + [str(a) for a in args]
         self.p = subprocess.Popen(self.argv, stderr=subprocess.PIPE, text=True)
         self.port = None
         for line in self.p.stderr:
@@ -115,6 +115,12 @@ class F8d:
         if self.port is None:
             raise RuntimeError("f8d did not start: " + " ".join(self.argv))
         self.url = "http://127.0.0.1:%d" % self.port
+
+    def cpu_s(self):
+        """User + system CPU seconds the process has used (all its threads)."""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.p.pid) as f:
@@ -194,6 +200,10 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
     b1 = json.loads(subprocess.run([a.f8, "bench", model_path, "--batch", "1", "--threads", "1",
                                     "--iters", str(iters)], capture_output=True, text=True,
                                    check=True).stdout.strip().splitlines()[-1])["images_per_s"]
+    # a lone image on every CPU: the latency f8d's 1-connection p50 is held to (issue 17)
+    b1_mt_cmd = [a.f8, "bench", model_path, "--batch", "1", "--threads", str(n), "--iters",
+                 str(iters * 4)]
+    b1_mt_ms = []
     d = F8d(a.f8d, model_path, name, ["--threads", n, "--max-batch-size", batch,
                                         "--max-queue-delay-us", delay_us, "--max-queue", 1024])
     rows = []
@@ -204,17 +214,34 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             # the engine alone right before and after each point (f8d idle meanwhile): the
             # ratio stays fair when other work on the machine comes and goes
             e0 = engine_concurrent(a.f8, model_path, batch, n, iters)
+            if c == 1:
+                b1_mt_ms.append(json.loads(subprocess.run(
+                    b1_mt_cmd, capture_output=True, text=True, check=True
+                ).stdout.strip().splitlines()[-1])["ms_per_batch"])
             before = d.metrics()
             rss0 = d.rss_kib()
+            cpu0 = d.cpu_s()
             r = run_wrk(url, jpeg, c, a.duration, n)
+            cpu1 = d.cpu_s()
             after = d.metrics()
             r["engine"] = (e0 + engine_concurrent(a.f8, model_path, batch, n, iters)) / 2
+            if c == 1:
+                b1_mt_ms.append(json.loads(subprocess.run(
+                    b1_mt_cmd, capture_output=True, text=True, check=True
+                ).stdout.strip().splitlines()[-1])["ms_per_batch"])
             r["rss"] = (rss0, d.rss_kib())
             batches = metric(after, "f8d_batch_size_count", name) - \
                 metric(before, "f8d_batch_size_count", name)
             images = metric(after, "f8d_batch_size_sum", name) - \
                 metric(before, "f8d_batch_size_sum", name)
             r["mean_batch"] = images / batches if batches else 0.0
+            # f8d's CPU per request outside the engine: the process's CPU time minus the
+            # engine runs' time (compute histogram sum), over the requests answered (issue 17)
+            engine_s = metric(after, "f8d_compute_duration_seconds_sum", name) - \
+                metric(before, "f8d_compute_duration_seconds_sum", name)
+            answered = r["rps"] * a.duration
+            r["outside_us"] = 1e6 * max(cpu1 - cpu0 - engine_s, 0.0) / answered \
+                if answered else 0.0
             r["conns"] = c
             rows.append(r)
             print("  %3d connections: %9.1f req/s  p50 %7.2f ms  p99 %7.2f ms  mean batch %.1f"
@@ -234,7 +261,9 @@ def bench_model(a, name, model_path, source, jpeg, batch, delay_us, iters):
             "engine_mt": eng_mt, "isa": isa, "ecmd": ecmd, "ecmd_mt": ecmd_mt,
             "jpeg_bytes": os.path.getsize(jpeg), "load": (load0, loadavg()), "others": others,
             "engine_runs": (eng_before[0], eng_after[0]), "engine_alone": eng_alone,
-            "engine_b1": b1}
+            "engine_b1": b1,
+            "engine_b1_mt_ms": sum(b1_mt_ms) / len(b1_mt_ms) if b1_mt_ms else 0.0,
+            "b1_mt_cmd": shown(b1_mt_cmd)}
 
 
 def section(results, a):
@@ -249,15 +278,15 @@ def section(results, a):
     for r in results:
         L += ["### %s (%s), JPEG of %d bytes, max_batch_size %d" % (
             r["name"], r["source"], r["jpeg_bytes"], r["batch"]), "",
-            "| connections | requests/s = images/s | p50 ms | p99 ms | mean batch | engine alone, images/s | f8d / engine | f8d RSS MiB | errors |",
-            "|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+            "| connections | requests/s = images/s | p50 ms | p99 ms | mean batch | engine alone, images/s | f8d / engine | f8d CPU µs/request outside the engine | f8d RSS MiB | errors |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
         for row in r["rows"]:
             err = "none" if not row["non2xx"] and not row["errors"] else \
                 "%d non-2xx %s" % (row["non2xx"], row["errors"])
-            L.append("| %d | %.0f | %.2f | %.2f | %.1f | %.0f | %.0f%% | %.1f → %.1f | %s |" % (
+            L.append("| %d | %.0f | %.2f | %.2f | %.1f | %.0f | %.0f%% | %.0f | %.1f → %.1f | %s |" % (
                 row["conns"], row["rps"], row["p50"], row["p99"], row["mean_batch"],
-                row["engine"], 100 * row["rps"] / row["engine"], row["rss"][0] / 1024,
-                row["rss"][1] / 1024, err))
+                row["engine"], 100 * row["rps"] / row["engine"], row.get("outside_us", 0),
+                row["rss"][0] / 1024, row["rss"][1] / 1024, err))
         last, first = r["rows"][-1], r["rows"][0]
         note = "Load average %.2f before, %.2f after" % r["load"]
         if r["others"]:
@@ -272,6 +301,10 @@ def section(results, a):
               "One single-threaded runner at batch 1: %.0f images/s (batch %d gains %.2f× over "
               "batch 1 in the engine itself)." % (r["engine_b1"], r["batch"],
                                                    r["engine_alone"] / r["engine_b1"]),
+              "A lone image on all %d CPUs in the engine (`%s`, before and after the "
+              "1-connection point): %.2f ms; f8d's p50 at 1 connection: %.2f ms, **%.2f×** "
+              "that." % (n, r["b1_mt_cmd"], r["engine_b1_mt_ms"], first["p50"],
+                         first["p50"] / r["engine_b1_mt_ms"] if r["engine_b1_mt_ms"] else 0),
               "Daemon at %d connections: **%.0f%%** of the engine-alone images/s measured "
               "around that point; %d vs 1 connection: **%.2f×** the images/s." % (
                   last["conns"], 100 * last["rps"] / last["engine"], last["conns"],
@@ -285,11 +318,12 @@ def section(results, a):
     return "\n".join(L)
 
 
-def write_section(path, text):
+def write_section(path, text, begin=BEGIN, end=END):
+    """Replaces the part of `path` between the markers with text (appends it if absent)."""
     old = open(path).read() if os.path.exists(path) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         new = head + text + tail
     else:
         new = old + ("\n" if old and not old.endswith("\n") else "") + \

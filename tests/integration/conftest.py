@@ -22,7 +22,7 @@ def model_file():
 @pytest.fixture(scope="session")
 def daemon(model_file):
     d = models_dir()
-    proc = Daemon(d, "--max-body-bytes", MAX_BODY, "--threads", 2)
+    proc = Daemon(d, "--max-body-bytes", MAX_BODY, "--threads", 2, grpc=True)
     try:
         proc.wait_ready()
         yield proc

@@ -21,7 +21,15 @@ MODEL_PATH = os.environ.get("F8D_TEST_MODEL", os.path.join(REPO, "models", "fash
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer")
 
-LISTENING = re.compile(r"listening on http://(\S+):(\d+)")
+LISTENING = re.compile(r"listening on https?://(\S+):(\d+)")
+
+
+def free_port():
+    """A TCP port nothing listens on now (bound and released: taken again by the caller at
+    once, so a clash is unlikely)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def models_dir(names=("fashion",)):
@@ -33,11 +41,12 @@ def models_dir(names=("fashion",)):
 
 
 @contextlib.contextmanager
-def serving(*args, names=("fashion",)):
+def serving(*args, names=("fashion",), grpc=False, env=None, ssl_context=None):
     """A ready f8d on a fresh models dir (a copy of the model under each name) with `args`;
-    stopped with SIGTERM afterwards, when it must exit 0 with no sanitizer report."""
+    stopped with SIGTERM afterwards, when it must exit 0 with no sanitizer report. With
+    `ssl_context` (an f8d serving HTTPS) its connections are HTTPS, verified by it."""
     d = models_dir(names)
-    proc = Daemon(d, *args)
+    proc = Daemon(d, *args, grpc=grpc, env=env, ssl_context=ssl_context)
     try:
         proc.wait_ready()
         yield proc
@@ -50,8 +59,18 @@ def serving(*args, names=("fashion",)):
 class Daemon:
     """One f8d process. Its stderr is collected line by line on a thread."""
 
-    def __init__(self, models, *args, port=0, env=None):
+    def __init__(self, models, *args, port=0, env=None, grpc=False, ssl_context=None):
+        """grpc: serve gRPC too, on a free port (self.grpc_port); else gRPC is off unless args
+        name a --grpc-port. ssl_context: the daemon serves HTTPS; connections are verified by
+        it."""
+        self.ssl_context = ssl_context
         self.argv = [F8D_BIN, "--models", models, "--host", "127.0.0.1", "--port", str(port)]
+        self.grpc_port = None
+        if grpc:
+            self.grpc_port = free_port()
+            self.argv += ["--grpc-port", str(self.grpc_port)]
+        elif "--grpc-port" not in [str(a) for a in args]:
+            self.argv += ["--grpc-port", "0"]
         self.argv += [str(a) for a in args]
         full_env = dict(os.environ)
         full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
@@ -121,6 +140,9 @@ class Daemon:
         raise TimeoutError("f8d never became ready:\n" + self.stderr)
 
     def connection(self, timeout=30.0):
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None):

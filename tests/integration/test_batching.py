@@ -90,8 +90,8 @@ def test_full_queue_is_503_with_retry_after_and_deadline_releases_batch(model_fi
         assert time.monotonic() - t0 < 5
         text = metrics(daemon)
         assert metric(text, "f8d_rejected_total", model="fashion", reason="queue_full") == 1
-        assert metric(text, "f8d_requests_total", model="fashion", code="503") == 1
-        assert metric(text, "f8d_requests_total", model="fashion", code="200") == 2
+        assert metric(text, "f8d_requests_total", model="fashion", protocol="http", code="503") == 1
+        assert metric(text, "f8d_requests_total", model="fashion", protocol="http", code="200") == 2
         assert metric(text, "f8d_batch_size_count", model="fashion") == 1
         assert metric(text, "f8d_batch_size_sum", model="fashion") == 2
         assert metric(text, "f8d_batch_size_bucket", model="fashion", le="1") == 0

@@ -84,7 +84,7 @@ def test_unknown_model(daemon, fashion_test_set):
     assert "nosuchmodel" in body["error"]
 
 
-@pytest.mark.parametrize("path", ["/", "/predictions", "/predictions/", "/predict/fashion",
+@pytest.mark.parametrize("path", ["/index.html", "/predictions", "/predictions/", "/predict/fashion",
                                   "/predictions/fashion/extra", "/v2/health", "/metric",
                                   "/v2/models/fashion/infer/x", "/v2/repository"])
 def test_unknown_path(daemon, path):
@@ -177,3 +177,21 @@ def test_malformed_http_keeps_daemon_alive(daemon, fashion_test_set):
     s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
     s.close()  # connect and hang up at once
     good_request(daemon, fashion_test_set[0])
+
+
+def test_get_keeps_the_connection_open(daemon):
+    """GET answers (and errors found before a body) keep a keep-alive connection open: three
+    requests, one connection."""
+    conn = daemon.connection()
+    try:
+        for method, path, want in (("GET", "/v2/health/live", 200), ("GET", "/nowhere", 404),
+                                   ("OPTIONS", "/v2/models/fashion/infer", 204),
+                                   ("GET", "/metrics", 200)):
+            status, hdrs, _ = daemon.request(method, path, conn=conn)
+            assert status == want, (method, path)
+            assert hdrs.get("connection", "").lower() != "close", (method, path)
+        sock = conn.sock
+        status, _, _ = daemon.request("GET", "/", conn=conn)
+        assert status == 200 and conn.sock is sock  # still the first connection
+    finally:
+        conn.close()

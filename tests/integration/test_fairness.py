@@ -76,5 +76,7 @@ def test_neither_model_starves(two_models):
     quiet = after.get("quiet", 0) - before.get("quiet", 0)
     total = busy + quiet
     assert total >= 10, (busy, quiet, answered)  # the worker was saturated for a while
-    assert quiet >= total / 3, ("quiet model starved", busy, quiet, answered)
-    assert busy >= total / 3, ("busy model starved", busy, quiet, answered)
+    # round-robin gives each about half; a first-come queue would give quiet a quarter. 0.3
+    # leaves room for a loaded host (runs at 0.315 were seen with load average 6)
+    assert quiet >= total * 0.3, ("quiet model starved", busy, quiet, answered)
+    assert busy >= total * 0.3, ("busy model starved", busy, quiet, answered)

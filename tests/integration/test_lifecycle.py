@@ -4,6 +4,7 @@ answers what was accepted."""
 import http.client
 import io
 import os
+import re
 import shutil
 import signal
 import socket
@@ -252,6 +253,34 @@ def test_sigterm_under_load(model_file):
     assert len(answered) > 4
     assert len(failures) == 4  # each client's next request found the daemon gone
     assert not daemon.sanitizer_reports(), daemon.stderr
+    assert "of them closed unanswered at shutdown" in daemon.stderr
+    assert " 0 of them closed unanswered at shutdown" in daemon.stderr
+
+
+def test_upload_stalled_past_the_drain_timeout_is_counted(model_file):
+    """A request still receiving its body when drain_timeout_ms runs out is closed unanswered,
+    and the last log line counts it (the soak's "requests lost" comes from this count)."""
+    d = models_dir()
+    daemon = Daemon(d, "--timeout", 30, "--body-timeout", 30, "--drain-timeout-ms", 300)
+    try:
+        daemon.wait_ready()
+        s = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+        s.sendall(b"POST /predictions/fashion HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"
+                  b"\xff\xd8\xff")
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        rc = daemon.stop()
+        assert time.monotonic() - t0 < 5
+        assert s.recv(100) == b""
+        s.close()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d)
+    daemon.assert_clean_exit(rc)
+    assert "closing 1 open connection(s) that did not finish in time" in daemon.stderr
+    assert "(server shut down)" in daemon.stderr
+    # the readiness probe and the upload
+    assert "stopped after 2 request(s), 1 of them closed unanswered at shutdown" in daemon.stderr
 
 
 def _has_ipv6_loopback():
@@ -362,3 +391,10 @@ def test_bad_listen_entries(model_file):
             assert want in out.stderr, (host, out.stderr)
     finally:
         shutil.rmtree(d)
+
+
+def test_version():
+    out = run_f8d("--version")
+    assert out.returncode == 0
+    assert re.match(r"f8d \d+\.\d+\.\d+ \(libuv [\d.]+, libmicrohttpd [\d.]+, gRPC core [\d.]+, "
+                    r"best kernels \w+\)$", out.stdout.strip()), out.stdout

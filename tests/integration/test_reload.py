@@ -103,12 +103,16 @@ def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_tes
         status, _, index = daemon.request("POST", "/v2/repository/index")
         assert status == 200 and [m["name"] for m in index] == ["fashion", "second"]
 
-        # a broken file: the reload fails as a whole, both models keep serving
+        # a broken file: that model is not served (the index says why), the others are
         with open(os.path.join(d, "broken.f8"), "wb") as f:
             f.write(b"F8MODEL\0" + b"\0" * 100)
         status, hdrs, out = daemon.request("POST", "/v2/repository/reload")
         assert status == 500 and "broken.f8" in out["error"], out
-        assert "reload failed" in out["error"]
+        assert "1 model(s) did not load (the others did" in out["error"]
+        status, _, index = daemon.request("POST", "/v2/repository/index")
+        states = {m["name"]: (m["state"], m["reason"]) for m in index}
+        assert states["broken"][0] == "UNAVAILABLE" and "smaller than" in states["broken"][1]
+        assert states["fashion"] == ("READY", "") and states["second"] == ("READY", "")
         for name in ("fashion", "second"):
             status, _, answer = daemon.request("POST", "/predictions/" + name, body=jpeg)
             assert status == 200
@@ -133,4 +137,4 @@ def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_tes
         rc = daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
     daemon.assert_clean_exit(rc)
-    assert "reload failed, still serving the previous models" in daemon.stderr
+    assert "reload: model broken did not load" in daemon.stderr

@@ -8,7 +8,7 @@
 #include "http/kserve_parse.h"
 #include "unit.h"
 
-static const struct f8d_kserve_model small = {2, 2, 3, 3, 4}; /* 2x2x3, 3 classes, 4 images */
+static const struct f8d_input_spec small = {2, 2, 3, 3, 4}; /* 2x2x3, 3 classes, 4 images */
 
 static int parse(const char *body, long long header_len, struct f8d_kserve_request *r)
 {
@@ -23,8 +23,8 @@ static void test_bytes_base64_default_outputs(void)
     CU_ASSERT_EQUAL_FATAL(parse(body, -1, &r), F8D_OK);
     CU_ASSERT_STRING_EQUAL(r.id, "x");
     CU_ASSERT_EQUAL(r.n_outputs, 2);
-    CU_ASSERT_EQUAL(r.outputs[0].kind, F8D_KSERVE_LOGITS);
-    CU_ASSERT_EQUAL(r.outputs[1].kind, F8D_KSERVE_PROBS);
+    CU_ASSERT_EQUAL(r.outputs[0].kind, F8D_OUT_LOGITS);
+    CU_ASSERT_EQUAL(r.outputs[1].kind, F8D_OUT_PROBS);
     CU_ASSERT_EQUAL_FATAL(r.n_items, 2);
     CU_ASSERT_EQUAL(r.items[0].len, 3);
     CU_ASSERT_EQUAL(memcmp(r.items[0].data, "foo", 3), 0);

@@ -222,8 +222,8 @@ static void test_model_sections(void)
         const char *text, *want;
     } bad[] = {
         {"[model a]\nport = 80\n", ":2: port cannot be set per model (in [model a]: instances, "
-                                  "engine_threads, max_batch_size, max_queue_delay_us, max_queue, "
-                                  "max_pixels)"},
+                                  "engine_threads, execution, max_batch_size, max_queue_delay_us, "
+                                  "max_queue, max_pixels)"},
         {"[model a]\nmax_batch_size = 0\n", ":2: max_batch_size: '0' is not an integer"},
         {"[model a]\nbogus = 1\n", ":2: unknown key 'bogus'"},
         {"models = m\n[model a]\n[model a]\n", ":3: [model a] appears twice"},
@@ -368,6 +368,24 @@ static void test_restricted_api(void)
     CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--user", ""), &o, err), -1);
 }
 
+/* tls_cert and tls_key: both or neither (the files themselves: test_daemon_tls_files). */
+static void test_tls_pair(void)
+{
+    struct f8d_options o;
+    char err[256];
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m"), &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.tls_cert, "");
+    CU_ASSERT_STRING_EQUAL(o.tls_key, "");
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--tls-cert", "/c.pem", "--tls-key", "/k.pem"),
+                          &o, err), 0);
+    CU_ASSERT_STRING_EQUAL(o.tls_cert, "/c.pem");
+    CU_ASSERT_STRING_EQUAL(o.tls_key, "/k.pem");
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--tls-cert", "/c.pem"), &o, err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "tls_cert and tls_key go together: set both or neither");
+    CU_ASSERT_EQUAL(parse(ARGV("--models", "m", "--tls-key", "/k.pem"), &o, err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "tls_cert and tls_key go together: set both or neither");
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -381,6 +399,7 @@ int main(void)
     CU_add_test(s, "[model NAME] sections", test_model_sections);
     CU_add_test(s, "config/f8d.conf holds every key at its default", test_shipped_config_is_defaults);
     CU_add_test(s, "restricted_api and user", test_restricted_api);
+    CU_add_test(s, "tls_cert and tls_key", test_tls_pair);
     CU_add_test(s, "cpu count", test_cpu_count);
     CU_add_test(s, "cgroup v1 and v2 CPU quota", test_cgroup_quota);
     CU_basic_set_mode(CU_BRM_VERBOSE);

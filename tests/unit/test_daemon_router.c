@@ -26,7 +26,10 @@ static void test_predict_bad_paths(void)
     CU_ASSERT_EQUAL(f8d_route_parse("POST", "/predictions/fashion/", &r), 404);
     CU_ASSERT_EQUAL(f8d_route_parse("POST", "/prediction/fashion", &r), 404);
     CU_ASSERT_EQUAL(f8d_route_parse("POST", "", &r), 404);
-    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/", &r), 404);
+    CU_ASSERT_EQUAL(f8d_route_parse("POST", "/", &r), 405); /* the demo page: GET only */
+    CU_ASSERT_EQUAL(r.kind, F8D_ROUTE_DEMO);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "/", &r), 0);
+    CU_ASSERT_EQUAL(f8d_route_parse("GET", "//", &r), 404);
     CU_ASSERT_EQUAL(f8d_route_parse(NULL, "/v2", &r), 404);
 
     char longpath[400] = "/predictions/";

@@ -54,18 +54,21 @@ static int grow(void **buf, size_t *cap, size_t need, int aligned)
     return 0;
 }
 
-/* This worker's runner for the model, planned on first use (it lends the worker's arena). */
-static f8_runner *runner_for(struct f8d_model *m, struct f8d_worker_state *w, int *rc)
+/* This worker's runner for the model, planned on first use (it lends the worker's arena):
+ * the one on its own CPU, or (wide) the one whose threads use every worker's. */
+static f8_runner *runner_for(struct f8d_model *m, struct f8d_worker_state *w, bool wide,
+                             int *rc)
 {
     assert(w->id < m->n_runners);
-    f8_runner *r = m->runners[w->id]; /* only this worker touches this slot */
+    f8_runner **slot = wide ? &m->wide_runners[w->id] : &m->runners[w->id];
+    f8_runner *r = *slot; /* only this worker touches this slot */
     if (r == NULL) {
-        f8_runner_options o = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO,
-                               .lend_arena = 1};
+        f8_runner_options o = {.threads = wide ? m->n_runners : m->cfg.engine_threads,
+                               .isa = F8_ISA_AUTO, .lend_arena = 1};
         *rc = f8_runner_create_opts(m->model, m->cfg.max_batch_size, &o, &r);
         if (*rc != 0)
             return NULL;
-        m->runners[w->id] = r;
+        *slot = r;
     }
     size_t need = f8_runner_arena_bytes(r);
     if (grow(&w->arena, &w->arena_cap, need ? need : 64, 1) != 0) {
@@ -96,6 +99,10 @@ static unsigned fill_rows(struct f8d_batch *b, struct f8d_worker_state *w)
         it->err = F8D_OK;
         if (it->raw) {
             memcpy(dst, it->data, m->image_bytes);
+            if (it->decoded != NULL) { /* decoded before it queued: that time counts */
+                it->row = rows++;
+                continue;
+            }
         } else {
             err[0] = '\0';
             int rc = f8img_decode_to_input(w->decoder, it->data, it->len, info->input_h,
@@ -122,7 +129,7 @@ void f8d_batch_run(struct f8d_batch *b, struct f8d_worker_state *w)
     b->start_ns = uv_hrtime();
     b->rows = 0;
     b->compute_ns = 0;
-    f8_runner *r = runner_for(m, w, &rc);
+    f8_runner *r = runner_for(m, w, b->width > 1, &rc);
     if (r == NULL || grow((void **)&w->input, &w->input_cap, b->n * m->image_bytes + 1, 0) != 0 ||
         grow((void **)&w->logits, &w->logits_cap, b->n * c * sizeof(int32_t) + 1, 0) != 0) {
         char msg[F8D_ITEM_ERR_SIZE];

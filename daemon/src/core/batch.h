@@ -39,6 +39,8 @@ struct f8d_batch {
     struct f8d_model *model;    /* a reference while the batch is out */
     struct f8d_item **items;
     unsigned n, cap;
+    unsigned width;             /* workers it occupies: 1, or all of them (a wide batch runs
+                                 * on every CPU while the other workers wait) */
     unsigned rows;              /* images that reached the engine */
     uint64_t start_ns, compute_ns;
 };

@@ -64,6 +64,9 @@ int f8d_batcher_submit(struct f8d_batcher *b, struct f8d_item *items, unsigned n
         items[i].err = F8D_OK;
         *slot(b, b->len++) = &items[i];
     }
+    uint64_t deadline = items[0].req->deadline_ns;
+    if (deadline != 0 && (b->earliest_deadline == 0 || deadline < b->earliest_deadline))
+        b->earliest_deadline = deadline;
     f8d_pool_pump(b->pool);
     return F8D_OK;
 }
@@ -75,33 +78,60 @@ static void drop(struct f8d_item *it, int code, const char *msg)
     f8d_request_item_done(it);
 }
 
-void f8d_batcher_drop_cancelled(struct f8d_batcher *b)
+static bool expired(const struct f8d_item *it, uint64_t now)
+{
+    return it->req->deadline_ns != 0 && now >= it->req->deadline_ns;
+}
+
+/* Drops the queued items whose request was cancelled or whose deadline has passed, and
+ * recomputes the earliest deadline of those left. */
+static void drop_gone(struct f8d_batcher *b)
 {
     F8D_ASSERT_LOOP_THREAD(b->pool);
     /* Compact the ring first, then tell the dropped items' requests: telling may complete a
      * request, whose owner may free it. */
+    uint64_t now = uv_hrtime();
     struct f8d_item *dropped_head = NULL;
     unsigned kept = 0, n = b->len;
+    b->earliest_deadline = 0;
     for (unsigned i = 0; i < n; i++) {
         struct f8d_item *it = *slot(b, i);
-        if (it->req->cancelled) {
+        if (it->req->cancelled || expired(it, now)) {
             it->next = dropped_head;
             dropped_head = it;
-        } else {
-            *slot(b, kept++) = it;
+            continue;
         }
+        *slot(b, kept++) = it;
+        uint64_t d = it->req->deadline_ns;
+        if (d != 0 && (b->earliest_deadline == 0 || d < b->earliest_deadline))
+            b->earliest_deadline = d;
     }
     b->len = kept;
     while (dropped_head != NULL) {
         struct f8d_item *it = dropped_head;
         dropped_head = it->next;
         it->next = NULL;
-        if (b->model->metrics != NULL)
-            b->model->metrics->dropped_cancelled++;
-        drop(it, F8D_ECANCELED, "the request was cancelled");
+        /* A gRPC call is cancelled by its library when its deadline passes: that is an
+         * expired request, counted and answered as such. */
+        bool late = expired(it, now);
+        if (b->model->metrics != NULL) {
+            if (late)
+                b->model->metrics->dropped_deadline++;
+            else
+                b->model->metrics->dropped_cancelled++;
+        }
+        if (late)
+            drop(it, F8D_EDEADLINE, "the deadline passed while the request was queued");
+        else
+            drop(it, F8D_ECANCELED, "the request was cancelled");
     }
     if (b->len == 0)
         uv_timer_stop(&b->timer);
+}
+
+void f8d_batcher_drop_cancelled(struct f8d_batcher *b)
+{
+    drop_gone(b);
 }
 
 bool f8d_batcher_ready(const struct f8d_batcher *b, uint64_t now, bool flush)
@@ -132,21 +162,27 @@ unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t
     return n;
 }
 
-static void on_delay(uv_timer_t *t)
+static void on_timer(uv_timer_t *t)
 {
     struct f8d_batcher *b = t->data;
+    if (b->earliest_deadline != 0 && uv_hrtime() >= b->earliest_deadline)
+        drop_gone(b); /* answered at their deadline, not when a batch would have left */
     f8d_pool_pump(b->pool);
 }
 
 void f8d_batcher_arm(struct f8d_batcher *b, uint64_t now)
 {
+    uint64_t wake = UINT64_MAX;
     uint64_t waited = b->len ? now - (*slot(b, 0))->enqueue_ns : 0;
-    if (b->len == 0 || b->len >= b->max_batch || waited >= b->max_delay_ns) {
-        /* Empty, or ready and waiting for a worker: a batch coming back pumps the pool. (A
-         * 0 ms timer here would fire again and again inside one libuv timer run.) */
+    /* Not when empty, nor when ready and waiting for a worker: a batch coming back pumps the
+     * pool. (A 0 ms timer here would fire again and again inside one libuv timer run.) */
+    if (b->len > 0 && b->len < b->max_batch && waited < b->max_delay_ns)
+        wake = now + (b->max_delay_ns - waited);
+    if (b->len > 0 && b->earliest_deadline != 0 && b->earliest_deadline < wake)
+        wake = b->earliest_deadline > now ? b->earliest_deadline : now + 1;
+    if (wake == UINT64_MAX) {
         uv_timer_stop(&b->timer);
         return;
     }
-    uint64_t left = b->max_delay_ns - waited;
-    uv_timer_start(&b->timer, on_delay, (left + 999999) / 1000000, 0);
+    uv_timer_start(&b->timer, on_timer, (wake - now + 999999) / 1000000, 0);
 }

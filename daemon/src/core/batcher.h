@@ -7,7 +7,8 @@
  * inference pool has an idle worker and picks this model (pool.h: round-robin across models)
  * and fewer than max_running batches of the model are out. Taking a batch drops items whose
  * request's deadline has passed (F8D_EDEADLINE); cancelling a request drops its queued items
- * at once (F8D_ECANCELED). A uv_timer wakes the pool for the oldest item's delay.
+ * at once (F8D_ECANCELED). A uv_timer wakes the pool for the oldest item's delay, and drops
+ * the items whose deadline passes while they wait (so that they are answered then).
  *
  * Loop thread only (init and free are safe anywhere: they touch no handle).
  */
@@ -30,7 +31,9 @@ struct f8d_batcher {
     unsigned max_batch, max_running;
     uint64_t max_delay_ns;
     unsigned running;            /* batches out on workers */
-    uv_timer_t timer;            /* the oldest item's delay */
+    uv_timer_t timer;            /* the oldest item's delay, or the earliest deadline */
+    uint64_t earliest_deadline;  /* of the queued items' requests (0: none); may be stale
+                                  * early after a take, which costs one spare wake-up */
     bool attached;
     struct f8d_batcher *prev, *next; /* the pool's ring of batchers */
 };
@@ -51,7 +54,8 @@ void f8d_batcher_detach(struct f8d_batcher *b, uv_close_cb closed);
  * pool. */
 int f8d_batcher_submit(struct f8d_batcher *b, struct f8d_item *items, unsigned n);
 
-/* Drops the queued items of cancelled requests (each told with F8D_ECANCELED). */
+/* Drops the queued items of cancelled requests (each told with F8D_ECANCELED) and of
+ * expired ones (F8D_EDEADLINE). */
 void f8d_batcher_drop_cancelled(struct f8d_batcher *b);
 
 /* Whether a batch may leave now (it still needs a worker and max_running room). */
@@ -67,6 +71,12 @@ void f8d_batcher_arm(struct f8d_batcher *b, uint64_t now);
 static inline unsigned f8d_batcher_queued(const struct f8d_batcher *b)
 {
     return b->len;
+}
+
+/* Items that may still be queued now. */
+static inline unsigned f8d_batcher_room(const struct f8d_batcher *b)
+{
+    return b->cap - b->len;
 }
 
 #endif /* F8D_BATCHER_H */

@@ -25,6 +25,9 @@ struct f8d_frontend {
     void (*stop)(struct f8d_server *s);
     /* Frees what it keeps for reuse (after stop). */
     void (*release)(struct f8d_server *s);
+    /* SIGHUP: reads again what it read from files at start (a TLS certificate), keeping what
+     * it has when the new files are bad. NULL: nothing to read. */
+    void (*reload)(struct f8d_server *s);
 };
 
 #define F8D_MAX_FRONTENDS 4

@@ -77,18 +77,22 @@ static void observe_time(struct f8d_hist *h, double seconds)
     f8d_hist_observe(h, F8D_TIME_BOUNDS, F8D_TIME_BUCKETS, seconds);
 }
 
-void f8d_metrics_request(struct f8d_model_metrics *m, const char *code, int err,
-                         double seconds)
+void f8d_metrics_request(struct f8d_model_metrics *m, const char *protocol, const char *code,
+                         int err, double seconds)
 {
     size_t i = 0;
-    while (i < F8D_CODE_SLOTS && m->codes[i][0] != '\0' && strcmp(m->codes[i], code) != 0)
+    while (i < F8D_CODE_SLOTS && m->by_code[i].code[0] != '\0' &&
+           (strcmp(m->by_code[i].code, code) != 0 || strcmp(m->by_code[i].protocol, protocol) != 0))
         i++;
     if (i == F8D_CODE_SLOTS) {
         m->by_code_other++;
     } else {
-        if (m->codes[i][0] == '\0')
-            snprintf(m->codes[i], sizeof(m->codes[i]), "%s", code);
-        m->by_code[i]++;
+        struct f8d_code_count *c = &m->by_code[i];
+        if (c->code[0] == '\0') {
+            snprintf(c->protocol, sizeof(c->protocol), "%s", protocol);
+            snprintf(c->code, sizeof(c->code), "%s", code);
+        }
+        c->count++;
     }
     if (err == F8D_ETOOBIG || err == F8D_EPIXELS)
         m->rejected_too_large++;
@@ -101,6 +105,8 @@ void f8d_metrics_batch(struct f8d_model_metrics *m, const struct f8d_batch *b)
         f8d_hist_observe(&m->batch, F8D_BATCH_BOUNDS, F8D_BATCH_BUCKETS, (double)b->rows);
         observe_time(&m->compute, (double)b->compute_ns / 1e9);
         m->images += b->rows;
+        if (b->width > 1)
+            m->batches_wide++;
     }
     for (unsigned i = 0; i < b->n; i++) {
         const struct f8d_item *it = b->items[i];
@@ -210,12 +216,12 @@ static void requests_total(struct buf *b, const struct f8d_model_metrics *m)
 {
     char e[600];
     esc(m->name, e, sizeof(e));
-    for (size_t i = 0; i < F8D_CODE_SLOTS && m->codes[i][0] != '\0'; i++)
-        put(b, "f8d_requests_total{model=\"%s\",code=\"%s\"} %" PRIu64 "\n", e, m->codes[i],
-            m->by_code[i]);
+    for (size_t i = 0; i < F8D_CODE_SLOTS && m->by_code[i].code[0] != '\0'; i++)
+        put(b, "f8d_requests_total{model=\"%s\",protocol=\"%s\",code=\"%s\"} %" PRIu64 "\n", e,
+            m->by_code[i].protocol, m->by_code[i].code, m->by_code[i].count);
     if (m->by_code_other != 0)
-        put(b, "f8d_requests_total{model=\"%s\",code=\"other\"} %" PRIu64 "\n", e,
-            m->by_code_other);
+        put(b, "f8d_requests_total{model=\"%s\",protocol=\"other\",code=\"other\"} %" PRIu64 "\n",
+            e, m->by_code_other);
 }
 
 char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
@@ -227,7 +233,7 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     char e[600];
 
     family(&b, "f8d_requests_total", "counter",
-           "Requests answered, by model (\"\" when none or unknown) and status code.");
+           "Requests answered, by model (\"\" when none or unknown), protocol and status code.");
     requests_total(&b, &mx->none);
     for (size_t i = 0; i < mx->count; i++)
         requests_total(&b, mx->models[i]);
@@ -244,6 +250,11 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     for (size_t i = 0; i < mx->count; i++)
         put(&b, "f8d_inference_images_total{model=\"%s\"} %" PRIu64 "\n",
             esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->images);
+    family(&b, "f8d_batches_wide_total", "counter",
+           "Batches run on every worker's CPU (execution: auto for a lone request, or latency).");
+    for (size_t i = 0; i < mx->count; i++)
+        put(&b, "f8d_batches_wide_total{model=\"%s\"} %" PRIu64 "\n",
+            esc(mx->models[i]->name, e, sizeof(e)), mx->models[i]->batches_wide);
     each_hist(&b, mx, "f8d_request_duration_seconds",
               "Time from the request's first byte to its answer being queued.", h_request,
               F8D_TIME_BOUNDS, F8D_TIME_BUCKETS, true);
@@ -287,6 +298,10 @@ char *f8d_metrics_render(const struct f8d_server *s, size_t *len)
     family(&b, "f8d_reloads_total", "counter", "Model reloads (SIGHUP or endpoint), by result.");
     put(&b, "f8d_reloads_total{result=\"ok\"} %" PRIu64 "\n", mx->reloads_ok);
     put(&b, "f8d_reloads_total{result=\"failed\"} %" PRIu64 "\n", mx->reloads_failed);
+    family(&b, "f8d_build_info", "gauge",
+           "1, labelled with the daemon's version, libuv's and the engine's best kernel path.");
+    put(&b, "f8d_build_info{version=\"%s\",libuv=\"%s\",isa=\"%s\"} 1\n", F8D_VERSION,
+        uv_version_string(), f8_isa_name(f8_isa_best()));
     family(&b, "f8d_uptime_seconds", "gauge", "Seconds since the daemon started.");
     put(&b, "f8d_uptime_seconds %.3f\n", (double)(uv_hrtime() - mx->start_ns) / 1e9);
 

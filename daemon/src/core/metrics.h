@@ -28,12 +28,17 @@ struct f8d_hist {
 
 struct f8d_model_metrics {
     char *name;
-    /* answered requests by the front end's status label ("200", "404"): the first
-     * F8D_CODE_SLOTS labels seen get a counter, later ones count as "other" */
-    char codes[F8D_CODE_SLOTS][8];
-    uint64_t by_code[F8D_CODE_SLOTS];
+    /* answered requests by protocol and the front end's status label ("http" "200",
+     * "grpc" "NOT_FOUND"): the first F8D_CODE_SLOTS pairs seen get a counter, later ones
+     * count as "other" */
+    struct f8d_code_count {
+        char protocol[8];
+        char code[24];
+        uint64_t count;
+    } by_code[F8D_CODE_SLOTS];
     uint64_t by_code_other;
     uint64_t images;                 /* images that reached the engine */
+    uint64_t batches_wide;           /* batches run on every worker's CPU */
     uint64_t rejected_queue_full;    /* F8D_EOVERLOAD */
     uint64_t rejected_too_large;     /* F8D_ETOOBIG, F8D_EPIXELS */
     uint64_t dropped_cancelled;      /* queued images whose client went away */
@@ -55,10 +60,11 @@ void f8d_metrics_free(struct f8d_metrics *mx);
 /* The metrics of a model name, created on first use; NULL when out of memory. */
 struct f8d_model_metrics *f8d_metrics_model(struct f8d_metrics *mx, const char *name);
 
-/* One answered request: the status label its front end answered with ("200"), its F8D_E*
- * code (F8D_OK when it succeeded) and its time from first byte to answer queued. */
-void f8d_metrics_request(struct f8d_model_metrics *m, const char *code, int err,
-                         double seconds);
+/* One answered request: its protocol ("http", "grpc"), the status label its front end
+ * answered with ("200", "OK"), its F8D_E* code (F8D_OK when it succeeded) and its time from
+ * arrival to answer queued. */
+void f8d_metrics_request(struct f8d_model_metrics *m, const char *protocol, const char *code,
+                         int err, double seconds);
 
 /* One finished batch: batch size, compute time, each image's queue and decode time. */
 void f8d_metrics_batch(struct f8d_model_metrics *m, const struct f8d_batch *b);

@@ -16,71 +16,156 @@
 
 #define SUFFIX ".f8"
 
+/* One model of a repository directory: DIR/NAME.f8 (version "1"), or Triton's layout
+ * DIR/NAME/VERSION/model.f8 (the highest numeric VERSION). */
+struct found {
+    char *name;
+    char *path;
+    char version[24];
+    bool versioned;      /* NAME/VERSION/model.f8 */
+};
+
 static int by_name(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct found *)a)->name, ((const struct found *)b)->name);
 }
 
-static void free_names(char **names, size_t n)
+static void free_found(struct found *f, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].name);
+        free(f[i].path);
+    }
+    free(f);
 }
 
-/* Collects the NAMEs of regular files DIR/NAME.f8, sorted. */
-static int list_models(const char *dir, char ***out, size_t *count, char *err, size_t errlen)
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The highest numeric VERSION of DIR/NAME/VERSION/model.f8 into version (0 when none). */
+static unsigned long highest_version(const char *model_dir)
+{
+    DIR *d = opendir(model_dir);
+    if (d == NULL)
+        return 0;
+    unsigned long best = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue; /* numeric, no leading zero */
+        unsigned long v = strtoul(e->d_name, &end, 10);
+        if (*end != '\0' || v <= best || v >= 1000000000ul)
+            continue;
+        char path[4096];
+        int w = snprintf(path, sizeof(path), "%s/%lu/model%s", model_dir, v, SUFFIX);
+        if (w > 0 && (size_t)w < sizeof(path) && is_file(path))
+            best = v;
+    }
+    closedir(d);
+    return best;
+}
+
+/* Whether dir holds model `name` (entry: a file NAME.f8 or a directory NAME), and where. */
+static bool find_model(const char *dir, const char *entry, struct found *out)
+{
+    char path[4096];
+    size_t len = strlen(entry);
+    if (entry[0] == '.' || strchr(entry, '/') != NULL)
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, entry);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return false;
+    if (S_ISDIR(st.st_mode)) {
+        unsigned long v = highest_version(path);
+        if (v == 0)
+            return false;
+        snprintf(out->version, sizeof(out->version), "%lu", v);
+        out->versioned = true;
+        out->name = strdup(entry);
+        if (asprintf(&out->path, "%s/%lu/model%s", path, v, SUFFIX) < 0)
+            out->path = NULL;
+        return true;
+    }
+    if (!S_ISREG(st.st_mode) || len <= strlen(SUFFIX) ||
+        strcmp(entry + len - strlen(SUFFIX), SUFFIX) != 0)
+        return false;
+    snprintf(out->version, sizeof(out->version), "1");
+    out->name = strndup(entry, len - strlen(SUFFIX));
+    out->path = strdup(path);
+    return true;
+}
+
+/* Collects the models of dir, sorted by name; a versioned directory wins over a flat file of
+ * the same name. */
+static int list_models(const char *dir, struct found **out, size_t *count, char *err,
+                       size_t errlen)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
         snprintf(err, errlen, "cannot read models directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    char **names = NULL;
+    struct found *found = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     int rc = 0;
     while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= strlen(SUFFIX) ||
-            strcmp(e->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
+        struct found f = {NULL, NULL, "", false};
+        if (!find_model(dir, e->d_name, &f))
             continue;
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **grown = realloc(names, ncap * sizeof(*names));
-            if (grown == NULL) {
-                rc = -1;
-                break;
-            }
-            names = grown;
-            cap = ncap;
-        }
-        names[n] = strndup(e->d_name, len - strlen(SUFFIX));
-        if (names[n] == NULL) {
+        if (f.name == NULL || f.path == NULL) {
+            free(f.name);
+            free(f.path);
             rc = -1;
             break;
         }
-        n++;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct found *grown = realloc(found, ncap * sizeof(*found));
+            if (grown == NULL) {
+                free(f.name);
+                free(f.path);
+                rc = -1;
+                break;
+            }
+            found = grown;
+            cap = ncap;
+        }
+        found[n++] = f;
     }
     closedir(d);
     if (rc != 0) {
         snprintf(err, errlen, "out of memory listing %s", dir);
-        free_names(names, n);
+        free_found(found, n);
         return -1;
     }
     if (n == 0) {
-        snprintf(err, errlen, "no models in %s (expected files named NAME.f8)", dir);
-        free(names);
+        snprintf(err, errlen, "no models in %s (expected NAME.f8, or NAME/VERSION/model.f8)",
+                 dir);
+        free(found);
         return -1;
     }
-    qsort(names, n, sizeof(*names), by_name);
-    *out = names;
-    *count = n;
+    qsort(found, n, sizeof(*found), by_name);
+    size_t kept = 0; /* NAME.f8 beside NAME/: the versioned one (listed with the same name) */
+    for (size_t i = 0; i < n; i++) {
+        if (kept > 0 && strcmp(found[kept - 1].name, found[i].name) == 0) {
+            bool prev_flat = !found[kept - 1].versioned;
+            struct found *drop = prev_flat ? &found[kept - 1] : &found[i];
+            free(drop->name);
+            free(drop->path);
+            if (prev_flat)
+                found[kept - 1] = found[i];
+            continue;
+        }
+        found[kept++] = found[i];
+    }
+    *out = found;
+    *count = kept;
     return 0;
 }
 
@@ -90,7 +175,11 @@ static void free_contents(struct f8d_model *m)
     f8d_batcher_free(&m->batcher);
     for (unsigned i = 0; m->runners != NULL && i < m->n_runners; i++)
         f8_runner_destroy(m->runners[i]);
+    for (unsigned i = 0; m->wide_runners != NULL && i < m->n_runners; i++)
+        f8_runner_destroy(m->wide_runners[i]);
     free(m->runners);
+    free(m->wide_runners);
+    m->wide_runners = NULL;
     if (m->model != NULL)
         f8_model_close(m->model);
     free(m->path);
@@ -108,9 +197,11 @@ void f8d_model_destroy(struct f8d_model *m)
     free(m);
 }
 
-/* Plans a runner with its own arena and runs a batch of 1 and a full batch through it: the
- * model runs, and the arena size of every worker's runner is known. The runner is freed: each
- * worker plans its own, lending its one arena. */
+/* Plans a runner for full batches and runs a batch of 1 through it: the model runs (every
+ * weight is read once), and the arena size of every worker's runner is known from the plan.
+ * A full batch is not run: it would check nothing more (the engine's kernels do not fail),
+ * and on a reload it cost a CPU for most of a second (ResNet-50, batch 16) while requests
+ * were being served. The runner is freed: each worker plans its own, lending its one arena. */
 static int warm_up(struct f8d_model *m)
 {
     size_t nb = m->cfg.max_batch_size;
@@ -122,10 +213,15 @@ static int warm_up(struct f8d_model *m)
     f8_runner_options ro = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO};
     if (rc == 0)
         rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &r);
-    if (rc == 0)
+    /* twice, keeping the faster: the time of one image decides whether splitting it over the
+     * workers can pay (`execution = auto`), and a first run pays for cold caches */
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        uint64_t t0 = uv_hrtime();
         rc = f8_run(r, input, 1, logits);
-    if (rc == 0 && nb > 1)
-        rc = f8_run(r, input, (uint32_t)nb, logits);
+        uint64_t ns = uv_hrtime() - t0;
+        if (i == 0 || ns < m->image_ns)
+            m->image_ns = ns;
+    }
     if (r != NULL) {
         m->arena_bytes = f8_runner_arena_bytes(r);
         m->isa = f8_runner_isa(r);
@@ -136,19 +232,19 @@ static int warm_up(struct f8d_model *m)
     return rc;
 }
 
-static int open_model(struct f8d_model *m, const char *dir, const char *name,
+/* Opens the file at path as the model called name, of that version. */
+static int open_model(struct f8d_model *m, const struct found *f, const char *name,
                       unsigned n_workers, char *err, size_t errlen)
 {
     char msg[F8_ERRMSG_SIZE] = "";
-    size_t plen = strlen(dir) + strlen(name) + sizeof(SUFFIX) + 2;
 
     m->name = strdup(name);
-    m->path = malloc(plen);
+    m->path = strdup(f->path);
+    snprintf(m->version, sizeof(m->version), "%s", f->version);
     if (m->name == NULL || m->path == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(m->path, plen, "%s/%s%s", dir, name, SUFFIX);
     int rc = f8_model_open(m->path, &m->model, msg, sizeof(msg));
     if (rc != 0) {
         snprintf(err, errlen, "cannot load model %s: %s", m->path,
@@ -158,9 +254,10 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name,
     m->info = f8_model_get_info(m->model);
     m->image_bytes = (size_t)m->info->input_h * m->info->input_w * m->info->input_c;
     m->runners = calloc(n_workers, sizeof(*m->runners));
+    m->wide_runners = calloc(n_workers, sizeof(*m->wide_runners));
     unsigned running = m->cfg.instances && m->cfg.instances < n_workers ? m->cfg.instances
                                                                          : n_workers;
-    if (m->runners == NULL ||
+    if (m->runners == NULL || m->wide_runners == NULL ||
         f8d_batcher_init(&m->batcher, m, m->cfg.max_queue, m->cfg.max_batch_size, running,
                          (uint64_t)m->cfg.max_queue_delay_us * 1000u) != F8D_OK) {
         snprintf(err, errlen, "out of memory for model %s", m->path);
@@ -176,39 +273,172 @@ static int open_model(struct f8d_model *m, const char *dir, const char *name,
     return 0;
 }
 
-int f8d_models_load_dir(struct f8d_models *models, const char *dir,
-                        const struct f8d_options *opts, unsigned n_workers, char *err,
-                        size_t errlen)
+/* A new model, the file f served as name, opened and warmed up; NULL with a message. */
+static struct f8d_model *load_model(const struct found *f, const char *name,
+                                    const struct f8d_options *opts, unsigned n_workers,
+                                    char *err, size_t errlen)
 {
-    char **names;
+    struct f8d_model *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f8d_options_model(opts, name, &m->cfg);
+    if (open_model(m, f, name, n_workers, err, errlen) != 0) {
+        f8d_model_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int add_fault(struct f8d_load_faults *faults, const char *name, const char *reason)
+{
+    struct f8d_load_fault *grown =
+        realloc(faults->items, (faults->count + 1) * sizeof(*faults->items));
+    if (grown == NULL)
+        return -1;
+    faults->items = grown;
+    struct f8d_load_fault *f = &faults->items[faults->count++];
+    snprintf(f->name, sizeof(f->name), "%s", name);
+    snprintf(f->reason, sizeof(f->reason), "%s", reason);
+    return 0;
+}
+
+void f8d_load_faults_free(struct f8d_load_faults *faults)
+{
+    free(faults->items);
+    faults->items = NULL;
+    faults->count = 0;
+}
+
+/* Loads every model of dir. faults NULL: the first failure fails it all; else each model that
+ * does not load is listed there and the others load. */
+static int load_names(struct f8d_models *models, const char *dir,
+                      const struct f8d_options *opts, unsigned n_workers,
+                      struct f8d_load_faults *faults, char *err, size_t errlen)
+{
+    struct found *found;
     size_t n;
 
     memset(models, 0, sizeof(*models));
-    if (list_models(dir, &names, &n, err, errlen) != 0)
+    if (list_models(dir, &found, &n, err, errlen) != 0)
         return -1;
+    const char *rename = opts->model_name[0] ? opts->model_name : NULL;
+    if (rename != NULL && n != 1) {
+        snprintf(err, errlen, "model_name '%s': %s holds %zu models, and model_name names the "
+                 "one model of a directory", rename, dir, n);
+        free_found(found, n);
+        return -1;
+    }
     models->items = calloc(n, sizeof(*models->items));
     if (models->items == NULL) {
         snprintf(err, errlen, "out of memory");
-        free_names(names, n);
+        free_found(found, n);
         return -1;
     }
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        struct f8d_model *m = calloc(1, sizeof(*m));
-        if (m == NULL) {
-            snprintf(err, errlen, "out of memory");
+        const char *name = rename ? rename : found[i].name;
+        char why[512];
+        struct f8d_model *m = load_model(&found[i], name, opts, n_workers, why, sizeof(why));
+        if (m != NULL) {
+            models->items[models->count++] = m;
+        } else if (faults == NULL || add_fault(faults, name, why) != 0) {
+            snprintf(err, errlen, "%s", faults == NULL ? why : "out of memory");
             rc = -1;
-            break;
         }
-        f8d_options_model(opts, names[i], &m->cfg);
-        models->items[models->count++] = m;
-        rc = open_model(m, dir, names[i], n_workers, err, errlen);
     }
-    free_names(names, n);
+    free_found(found, n);
     if (rc != 0) {
         f8d_models_release(models);
         return -1;
     }
+    return 0;
+}
+
+int f8d_models_load_dir(struct f8d_models *models, const char *dir,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
+                        size_t errlen)
+{
+    return load_names(models, dir, opts, n_workers, NULL, err, errlen);
+}
+
+int f8d_models_load_each(struct f8d_models *models, const char *dir,
+                         const struct f8d_options *opts, unsigned n_workers,
+                         struct f8d_load_faults *faults, char *err, size_t errlen)
+{
+    memset(faults, 0, sizeof(*faults));
+    return load_names(models, dir, opts, n_workers, faults, err, errlen);
+}
+
+int f8d_models_load_one(struct f8d_model **out, const char *dir, const char *name,
+                        const struct f8d_options *opts, unsigned n_workers, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    struct found *found = NULL, one = {NULL, NULL, "", false};
+    size_t n = 0;
+    const struct found *f = &one;
+    if (opts->model_name[0] != '\0') {
+        /* the directory's one model, whatever its file is called */
+        if (strcmp(name, opts->model_name) != 0) {
+            snprintf(err, errlen, "no model '%s' in %s (model_name serves only '%s')", name,
+                     dir, opts->model_name);
+            return F8D_ENOTFOUND;
+        }
+        if (list_models(dir, &found, &n, err, errlen) != 0)
+            return F8D_ELOAD;
+        if (n != 1) {
+            snprintf(err, errlen, "model_name '%s': %s holds %zu models", name, dir, n);
+            free_found(found, n);
+            return F8D_ELOAD;
+        }
+        f = &found[0];
+    } else {
+        /* NAME/ (versions) first, as the listing prefers it, then NAME.f8 */
+        char file[300];
+        snprintf(file, sizeof(file), "%s%s", name, SUFFIX);
+        if (!find_model(dir, name, &one) && !find_model(dir, file, &one)) {
+            snprintf(err, errlen, "no model '%s' in %s (no file %s%s, no %s/VERSION/model%s)",
+                     name, dir, name, SUFFIX, name, SUFFIX);
+            return F8D_ENOTFOUND;
+        }
+        if (one.name == NULL || one.path == NULL) {
+            free(one.name);
+            free(one.path);
+            snprintf(err, errlen, "out of memory");
+            return F8D_ENOMEM;
+        }
+    }
+    *out = load_model(f, name, opts, n_workers, err, errlen);
+    free_found(found, n);
+    free(one.name);
+    free(one.path);
+    return *out != NULL ? F8D_OK : F8D_ELOAD;
+}
+
+int f8d_models_merge(const struct f8d_models *from, struct f8d_model *add, const char *drop,
+                     struct f8d_models *out)
+{
+    const char *skip = add != NULL ? add->name : drop;
+    memset(out, 0, sizeof(*out));
+    out->items = calloc(from->count + 1, sizeof(*out->items));
+    if (out->items == NULL)
+        return -1;
+    bool placed = add == NULL;
+    for (size_t i = 0; i < from->count; i++) {
+        struct f8d_model *m = from->items[i];
+        if (!placed && strcmp(add->name, m->name) < 0) {
+            out->items[out->count++] = add;
+            placed = true;
+        }
+        if (skip != NULL && strcmp(m->name, skip) == 0)
+            continue; /* replaced or dropped */
+        f8d_model_ref(m);
+        out->items[out->count++] = m;
+    }
+    if (!placed)
+        out->items[out->count++] = add;
     return 0;
 }
 
@@ -233,13 +463,17 @@ int f8d_models_attach(struct f8d_models *models, struct f8d_pool *pool,
 {
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
+        if (m->attached)
+            continue; /* kept from the registry before (f8d_models_merge) */
         m->metrics = f8d_metrics_model(metrics, m->name);
         if (m->metrics == NULL)
             return -1;
     }
     for (size_t i = 0; i < models->count; i++) {
         struct f8d_model *m = models->items[i];
-        assert(!m->attached && m->n_runners == pool->n_workers);
+        if (m->attached)
+            continue;
+        assert(m->n_runners == pool->n_workers);
         m->refs = 1;
         f8d_batcher_attach(&m->batcher, pool, pool->loop);
         m->attached = true;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64, OPT_BOOL };
+enum opt_kind { OPT_STRING, OPT_UINT, OPT_U64, OPT_BOOL, OPT_CHOICE };
 
 struct opt_def {
     const char *key;  /* config-file spelling; the flag and env names derive from it */
@@ -20,6 +20,22 @@ struct opt_def {
     bool per_model;   /* may be set in a [model NAME] section: offset is in f8d_model_settings */
 };
 
+/* OPT_CHOICE: `arg` lists the words ("auto|latency|throughput"); the field is an unsigned,
+ * the index of the word. The word number i of arg into out; -1 past the last. */
+static int choice_word(const char *arg, unsigned i, char *out, size_t n)
+{
+    const char *w = arg;
+    for (; i > 0; i--) {
+        w = strchr(w, '|');
+        if (w == NULL)
+            return -1;
+        w++;
+    }
+    size_t len = strcspn(w, "|");
+    snprintf(out, n, "%.*s", (int)len, w);
+    return 0;
+}
+
 #define OFF(field) offsetof(struct f8d_options, field), sizeof(((struct f8d_options *)0)->field)
 /* A key every model has its own value of: in opts->model, and in each [model NAME] section. */
 #define MODEL(field) offsetof(struct f8d_model_settings, field), \
@@ -30,11 +46,26 @@ struct opt_def {
 static const struct opt_def OPTS[] = {
     {"models", "DIR", OPT_STRING, 0, 0, OFF(models_dir),
      "serve every DIR/NAME.f8 as model NAME (required)", GLOBAL},
+    {"model_name", "NAME", OPT_STRING, 0, 0, OFF(model_name),
+     "serve the one model in `models` as NAME whatever its file is called (KServe: the "
+     "InferenceService's name, which its router puts in /v2/models/NAME); empty = file names",
+     GLOBAL},
     {"host", "ADDR[,ADDR...]", OPT_STRING, 0, 0, OFF(host),
      "addresses to listen on, IPv4 or IPv6, separated by commas (at most 8), on `port` unless "
      "one names its own (ADDR:PORT, [IPv6]:PORT); \"0.0.0.0, ::\" for every interface", GLOBAL},
     {"port", "N", OPT_UINT, 0, 65535, OFF(port),
      "TCP port of the addresses without their own; 0 picks a free one (logged)", GLOBAL},
+    {"grpc_port", "N", OPT_UINT, 0, 65535, OFF(grpc_port),
+     "TCP port of the gRPC service (KServe v2 GRPCInferenceService and grpc.health.v1) on "
+     "every `host` address; 0 = no gRPC", GLOBAL},
+    {"grpc_keepalive_time_ms", "MS", OPT_UINT, 1000, 86400000, OFF(grpc_keepalive_time_ms),
+     "ping a gRPC connection that has been idle this long", GLOBAL},
+    {"grpc_keepalive_timeout_ms", "MS", OPT_UINT, 100, 3600000,
+     OFF(grpc_keepalive_timeout_ms),
+     "close a gRPC connection whose keepalive ping is not answered in this time", GLOBAL},
+    {"grpc_max_streams", "N", OPT_UINT, 1, 65536, OFF(grpc_max_streams),
+     "concurrent calls per gRPC connection at most (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS); "
+     "messages are limited by max_body_bytes", GLOBAL},
     {"threads", "N", OPT_UINT, 0, F8D_MAX_THREADS, OFF(threads),
      "inference workers (each decodes and runs batches, with one arena for every model); "
      "0 = one per usable CPU (affinity, cgroup quota)", GLOBAL},
@@ -44,6 +75,11 @@ static const struct opt_def OPTS[] = {
     {"engine_threads", "N", OPT_UINT, 0, 256, MODEL(engine_threads),
      "threads inside one engine run (the worker's included); 0 = 1. With few instances, "
      "lowers latency at low load", PER_MODEL},
+    {"execution", "auto|latency|throughput", OPT_CHOICE, 0, 2, MODEL(execution),
+     "how a batch uses the workers: latency = every batch on all of them (one batch at a "
+     "time); throughput = each batch on one (batches side by side); auto = a lone request "
+     "on all of them when the others are idle and nothing else waits, else one each",
+     PER_MODEL},
     {"max_batch_size", "N", OPT_UINT, 1, 1024, MODEL(max_batch_size),
      "images per engine run at most", PER_MODEL},
     {"max_queue_delay_us", "US", OPT_UINT, 0, 10000000, MODEL(max_queue_delay_us),
@@ -52,7 +88,8 @@ static const struct opt_def OPTS[] = {
     {"max_queue", "N", OPT_UINT, 1, 1000000, MODEL(max_queue),
      "images queued per model at most; beyond it requests get 503 + Retry-After", PER_MODEL},
     {"max_body_bytes", "N", OPT_U64, 1, UINT64_MAX / 2, OFF(max_body_bytes),
-     "largest request body; larger ones get 413 before the body is read", GLOBAL},
+     "largest request body (and gRPC message); larger ones get 413 before the body is read "
+     "(gRPC: RESOURCE_EXHAUSTED)", GLOBAL},
     {"max_pixels", "N", OPT_U64, 1, UINT64_MAX / 2, MODEL(max_pixels),
      "largest image (width*height, read from the JPEG header); larger ones get 422",
      PER_MODEL},
@@ -80,6 +117,16 @@ static const struct opt_def OPTS[] = {
      "calls that change the server (POST /v2/repository/reload) must carry header HEADER "
      "with this VALUE, or get 403 (Triton's --http-restricted-api); empty = anyone may",
      GLOBAL},
+    {"tls_cert", "FILE", OPT_STRING, 0, 0, OFF(tls_cert),
+     "serve HTTPS (TLS 1.2, 1.3) with the PEM certificate chain in FILE, the server's "
+     "certificate first; needs tls_key; both are read again on SIGHUP; empty = plain HTTP",
+     GLOBAL},
+    {"tls_key", "FILE", OPT_STRING, 0, 0, OFF(tls_key),
+     "the PEM private key of tls_cert (not encrypted; readable by `user` for reloads)", GLOBAL},
+    {"cors_origin", "ORIGIN", OPT_STRING, 0, 0, OFF(cors_origin),
+     "let web pages from ORIGIN (https://app.example, or * for any) call the HTTP API: "
+     "Access-Control-Allow-Origin on every answer, OPTIONS preflights answered; empty = "
+     "same-origin only (the demo page at / needs nothing)", GLOBAL},
     {"user", "NAME", OPT_STRING, 0, 0, OFF(user),
      "started as root: once the ports are bound and the models read, run as user NAME (its "
      "primary group, no supplementary groups); the models directory must be readable by it "
@@ -94,6 +141,10 @@ void f8d_options_defaults(struct f8d_options *opts)
     memset(opts, 0, sizeof(*opts));
     snprintf(opts->host, sizeof(opts->host), "%s", F8D_DEFAULT_HOST);
     opts->port = F8D_DEFAULT_PORT;
+    opts->grpc_port = F8D_DEFAULT_GRPC_PORT;
+    opts->grpc_keepalive_time_ms = F8D_DEFAULT_GRPC_KEEPALIVE_TIME_MS;
+    opts->grpc_keepalive_timeout_ms = F8D_DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS;
+    opts->grpc_max_streams = F8D_DEFAULT_GRPC_MAX_STREAMS;
     opts->model.max_batch_size = F8D_DEFAULT_MAX_BATCH_SIZE;
     opts->model.max_queue_delay_us = F8D_DEFAULT_MAX_QUEUE_DELAY_US;
     opts->model.max_queue = F8D_DEFAULT_MAX_QUEUE;
@@ -143,6 +194,7 @@ static void format_value(const struct opt_def *d, const struct f8d_options *o, c
     case OPT_UINT: snprintf(out, n, "%u", *(const unsigned *)f); break;
     case OPT_U64: snprintf(out, n, "%" PRIu64, *(const uint64_t *)f); break;
     case OPT_BOOL: snprintf(out, n, "%s", *(const bool *)f ? "on" : "off"); break;
+    case OPT_CHOICE: choice_word(d->arg, *(const unsigned *)f, out, n); break;
     }
 }
 
@@ -156,7 +208,9 @@ void f8d_options_usage(FILE *out, const char *prog)
                  "  POST /v2/models/NAME/infer           KServe v2 / Open Inference Protocol\n"
                  "  GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/ready]\n"
                  "  GET  /metrics                        Prometheus text format\n"
-                 "  POST /v2/repository/reload           reload the models (as SIGHUP)\n\n"
+                 "  POST /v2/repository/reload           reload the models (as SIGHUP)\n"
+                 "and over gRPC on grpc_port: inference.GRPCInferenceService (KServe v2) and\n"
+                 "grpc.health.v1.Health.\n\n"
                  "Options (config-file key = the flag with '_' for '-'; environment "
                  "variable F8D_KEY):\n",
             prog);
@@ -172,6 +226,7 @@ void f8d_options_usage(FILE *out, const char *prog)
     }
     fprintf(out, "  %-28s %s\n", "--default-config",
             "print a config file with every key at its default (config/f8d.conf) and exit");
+    fprintf(out, "  %-28s %s\n", "--version", "print the version and the libraries' and exit");
     fprintf(out, "  %-28s %s\n", "-h, --help", "show this text");
     fprintf(out, "\nIn the config file, a [model NAME] section sets the keys marked [per model] "
                  "for\nmodel NAME only; the others take the global values.\n");
@@ -256,6 +311,17 @@ static int set_value(const struct opt_def *d, const char *name, const char *valu
             return 0;
         }
         snprintf(err, errlen, "%s: '%.64s' is not on or off", name, value);
+        return -1;
+    case OPT_CHOICE: {
+        char word[64];
+        for (unsigned i = 0; choice_word(d->arg, i, word, sizeof(word)) == 0; i++) {
+            if (strcmp(value, word) == 0) {
+                *(unsigned *)f = i;
+                return 0;
+            }
+        }
+    }
+        snprintf(err, errlen, "%s: '%.64s' is not one of %s", name, value, d->arg);
         return -1;
     case OPT_UINT:
     case OPT_U64:
@@ -543,10 +609,29 @@ static bool is_tchar(char c)
     return isalnum((unsigned char)c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* A model name goes into URLs and metric labels: letters, digits, '.', '_', '-'. */
+static int check_model_name(const char *name, char *err, size_t errlen)
+{
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') {
+            snprintf(err, errlen, "model_name: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen)
 {
+    if (check_model_name(opts->model_name, err, errlen) != 0)
+        return -1;
     opts->restricted_header[0] = '\0';
     opts->restricted_value_at = 0;
+    if ((opts->tls_cert[0] == '\0') != (opts->tls_key[0] == '\0')) {
+        snprintf(err, errlen, "tls_cert and tls_key go together: set both or neither");
+        return -1;
+    }
     if (opts->restricted_api[0] == '\0')
         return 0;
     /* Never quote the value in a message: it is a secret. */
@@ -606,6 +691,8 @@ int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opt
             return 1;
         if (strcmp(argv[i], "--default-config") == 0)
             return 2;
+        if (strcmp(argv[i], "--version") == 0)
+            return 3;
     }
     int bad = 0;
     const char *config = config_flag(argc, argv, &bad);

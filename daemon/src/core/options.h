@@ -21,6 +21,10 @@
 
 #define F8D_DEFAULT_HOST "127.0.0.1"
 #define F8D_DEFAULT_PORT 8080
+#define F8D_DEFAULT_GRPC_PORT 8081
+#define F8D_DEFAULT_GRPC_KEEPALIVE_TIME_MS 7200000u
+#define F8D_DEFAULT_GRPC_KEEPALIVE_TIMEOUT_MS 20000u
+#define F8D_DEFAULT_GRPC_MAX_STREAMS 100u
 #define F8D_DEFAULT_MAX_BODY_BYTES (16u * 1024u * 1024u)
 #define F8D_DEFAULT_MAX_PIXELS 40000000u
 #define F8D_DEFAULT_MAX_CONNECTIONS 256u
@@ -38,9 +42,13 @@
 
 /* What each model has its own value of: the global keys give every model's, a [model NAME]
  * section overrides some for NAME (f8d_options_model resolves them). */
+/* The `execution` key's values. */
+enum { F8D_EXECUTION_AUTO = 0, F8D_EXECUTION_LATENCY = 1, F8D_EXECUTION_THROUGHPUT = 2 };
+
 struct f8d_model_settings {
     unsigned instances;            /* batches of the model running at once; 0 = every worker */
     unsigned engine_threads;       /* threads inside one f8_run; 0 = 1 */
+    unsigned execution;            /* F8D_EXECUTION_*: how a batch uses the workers */
     unsigned max_batch_size;       /* images per f8_run */
     unsigned max_queue_delay_us;   /* how long the oldest queued image may wait for company */
     unsigned max_queue;            /* queued images per model; beyond: 503 + Retry-After */
@@ -58,8 +66,13 @@ struct f8d_model_section {
 struct f8d_options {
     char config[F8D_PATH_MAX];     /* --config FILE ("" = none) */
     char models_dir[F8D_PATH_MAX]; /* models (required) */
+    char model_name[256];          /* serve the directory's one model under this name */
     char host[256];                /* host */
     unsigned port;                 /* port; 0 = any free port */
+    unsigned grpc_port;            /* gRPC port on the same addresses; 0 = no gRPC */
+    unsigned grpc_keepalive_time_ms;    /* pings on idle gRPC connections this often */
+    unsigned grpc_keepalive_timeout_ms; /* ...and closes those that do not answer in this */
+    unsigned grpc_max_streams;     /* concurrent calls per gRPC connection */
     unsigned threads;              /* worker threads; 0 = one per CPU this process may use */
     struct f8d_model_settings model; /* every model's, unless its [model] section says */
     uint64_t max_body_bytes;       /* larger bodies: 413 */
@@ -73,6 +86,9 @@ struct f8d_options {
     bool access_log;               /* one log line per request */
     char restricted_api[1024];     /* "HEADER:VALUE" the management calls need ("" = none) */
     char user[256];                /* started as root: run as this user once started */
+    char tls_cert[F8D_PATH_MAX];   /* PEM certificate chain: HTTPS ("" = plain HTTP) */
+    char tls_key[F8D_PATH_MAX];    /* its PEM private key (both or neither) */
+    char cors_origin[256];         /* Access-Control-Allow-Origin on every answer ("" = none) */
     /* Filled by f8d_options_check from restricted_api: the header's name ("" = unrestricted)
      * and where its value starts in restricted_api (an offset: the struct is copied). */
     char restricted_header[128];
@@ -87,12 +103,14 @@ void f8d_options_defaults(struct f8d_options *opts);
 /* Builds the settings from defaults, the config file, the environment (`envp`, NULL-ended
  * "NAME=value" strings; NULL = none) and argv (argv[0] is the program name). Flags take
  * "--flag value" and "--flag=value". Returns 0, 1 when --help/-h was given, 2 when
- * --default-config was (nothing else is checked), or -1 with a message in err
+ * --default-config was, 3 when --version was (nothing else is checked), or -1 with a message
+ * in err
  * ("f8d.conf:12: max_queue: ..."). */
 int f8d_options_load(int argc, char **argv, char **envp, struct f8d_options *opts, char *err,
                      size_t errlen);
 
-/* Checks what one key alone cannot (restricted_api's HEADER:VALUE) and fills the fields
+/* Checks what one key alone cannot (tls_cert and tls_key together, restricted_api's
+ * HEADER:VALUE) and fills the fields
  * derived from them; f8d_options_load calls it last. Returns 0 or -1 with a message that never
  * quotes the restricted_api value. */
 int f8d_options_check(struct f8d_options *opts, char *err, size_t errlen);

@@ -44,8 +44,8 @@ static void batch_back(struct f8d_pool *pool, struct f8d_batch *b)
 {
     F8D_ASSERT_LOOP_THREAD(pool);
     struct f8d_model *m = b->model;
-    assert(pool->busy > 0 && m->batcher.running > 0);
-    pool->busy--;
+    assert(pool->busy >= b->width && m->batcher.running > 0);
+    pool->busy -= b->width;
     m->batcher.running--;
     if (pool->on_batch != NULL)
         pool->on_batch(b, pool->on_batch_arg);
@@ -160,7 +160,10 @@ static struct f8d_batcher *next_ready(struct f8d_pool *pool, uint64_t now)
     struct f8d_batcher *start = pool->last ? pool->last->next : pool->ring;
     struct f8d_batcher *b = start;
     do {
-        if (f8d_batcher_ready(b, now, pool->flush))
+        /* `execution = latency`: a batch leaves only when it can have every worker */
+        bool waits = b->model->cfg.execution == F8D_EXECUTION_LATENCY && pool->busy > 0 &&
+                     b->model->cfg.engine_threads <= 1;
+        if (!waits && f8d_batcher_ready(b, now, pool->flush))
             return b;
         b = b->next;
     } while (b != start);
@@ -180,6 +183,46 @@ static int fit_items(struct f8d_batch *batch, unsigned n)
     return 0;
 }
 
+/* Whether a batcher other than `bt` has a batch ready. */
+static bool others_ready(struct f8d_pool *pool, const struct f8d_batcher *bt, uint64_t now)
+{
+    for (struct f8d_batcher *b = bt->next; b != bt; b = b->next)
+        if (f8d_batcher_ready(b, now, pool->flush))
+            return true;
+    return false;
+}
+
+/* Whether the batch's images all belong to one request: a lone request, not a batch that
+ * load gathered from several clients. */
+static bool one_request(const struct f8d_batch *batch)
+{
+    for (unsigned i = 1; i < batch->n; i++)
+        if (batch->items[i]->req != batch->items[0]->req)
+            return false;
+    return true;
+}
+
+/* How many workers a batch taken from bt occupies (`execution`): all of them when it has the
+ * pool to itself (latency: always, waiting for that; auto: a lone request, the only one open
+ * in the server, with every worker idle), else one. Under load other requests are always on
+ * their way, so auto runs batches side by side, one per worker. A wide batch runs on one worker's runner whose threads
+ * use the other workers' CPUs; those workers take nothing meanwhile, so the CPUs are never
+ * oversubscribed, and they are back for the next batch as soon as this one is done. */
+static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt,
+                          const struct f8d_batch *batch, uint64_t now)
+{
+    const struct f8d_model_settings *cfg = &bt->model->cfg;
+    if (pool->n_workers < 2 || pool->busy > 0 || cfg->engine_threads > 1 ||
+        cfg->execution == F8D_EXECUTION_THROUGHPUT)
+        return 1;
+    if (cfg->execution == F8D_EXECUTION_AUTO &&
+        (bt->model->image_ns < F8D_WIDE_MIN_IMAGE_NS || !one_request(batch) ||
+         f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now) ||
+         (pool->requests_open != NULL && *pool->requests_open > 1)))
+        return 1;
+    return pool->n_workers;
+}
+
 /* Hands the batcher's next batch to a worker. Returns 0, or -1 when out of memory for the
  * batch's item array (the items wait: the next completion or delay retries). */
 static int dispatch(struct f8d_pool *pool, struct f8d_batcher *bt, uint64_t now)
@@ -195,9 +238,10 @@ static int dispatch(struct f8d_pool *pool, struct f8d_batcher *bt, uint64_t now)
     batch->next = NULL;
     batch->n = n;
     batch->model = bt->model;
+    batch->width = width_for(pool, bt, batch, now);
     f8d_model_ref(bt->model);
     bt->running++;
-    pool->busy++;
+    pool->busy += batch->width;
     pthread_mutex_lock(&pool->mu);
     if (pool->todo_tail != NULL)
         pool->todo_tail->next = batch;

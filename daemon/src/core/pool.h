@@ -52,6 +52,10 @@ struct f8d_pool {
     struct f8d_batcher *last;     /* the batcher served last */
     f8d_pool_batch_cb on_batch;
     void *on_batch_arg;
+    /* The server's count of requests open (every front end's): `execution = auto` runs a
+     * batch wide only for a lone request, one with no other request anywhere in the server
+     * (being received, parsed or queued). NULL: not known (the batch's own test only). */
+    const unsigned *requests_open;
 
     uv_async_t done_async;
     bool async_open;
@@ -64,6 +68,11 @@ struct f8d_pool {
 
 /* Invariant of every loop-side function: it runs on the loop's thread. */
 #define F8D_ASSERT_LOOP_THREAD(pool) assert(pthread_equal(pthread_self(), (pool)->loop_thread))
+
+/* `execution = auto` splits a lone request over the workers only for models whose image takes
+ * at least this long on one thread: below it, handing the work out and the barriers between
+ * layers cost about what the other CPUs would save. */
+#define F8D_WIDE_MIN_IMAGE_NS 1000000u
 
 /* Starts n_workers threads (each with its decoder) and the done handle on `loop`; the calling
  * thread is the loop's. Returns 0,

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "models.h"
 #include "pool.h"
+#include "predecode.h"
 
 void f8d_request_init(struct f8d_request *req, f8d_request_done_cb on_done, void *owner)
 {
@@ -75,7 +76,12 @@ int f8d_request_submit(struct f8d_request *req)
         return f8d_request_fail(req, F8D_EDEADLINE, "the deadline passed before the request "
                                 "was queued");
     req->pending = req->n_items;
-    int rc = f8d_batcher_submit(&m->batcher, req->items, req->n_items);
+    int rc = f8d_predecode_wanted(req) ? f8d_predecode_submit(req)
+                                       : f8d_batcher_submit(&m->batcher, req->items, req->n_items);
+    if (rc == F8D_ENOMEM) {
+        req->pending = 0;
+        return f8d_request_fail(req, rc, "out of memory for %u images", req->n_items);
+    }
     if (rc != F8D_OK) {
         req->pending = 0;
         if (m->metrics != NULL) /* every front end's overload counts */
@@ -126,6 +132,10 @@ void f8d_request_item_done(struct f8d_item *item)
 void f8d_request_release(struct f8d_request *req)
 {
     assert(req->pending == 0); /* a worker may still hold its items */
+    for (unsigned i = 0; req->items != NULL && i < req->n_items; i++) {
+        free(req->items[i].decoded);
+        req->items[i].decoded = NULL;
+    }
     if (req->items != NULL && req->items != &req->one)
         free(req->items);
     req->items = NULL;

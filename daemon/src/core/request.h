@@ -43,6 +43,8 @@ struct f8d_item {
     size_t len;
     bool raw;
     int32_t *logits;            /* num_classes of them, in the request's buffer */
+    uint8_t *decoded;           /* pre-decoded pixels (predecode.h) that `data` points at,
+                                 * freed with the request; NULL otherwise */
     uint64_t enqueue_ns;
     uint64_t decode_ns;         /* set by the worker */
     unsigned row;               /* row in the batch (worker) */

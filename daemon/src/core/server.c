@@ -19,18 +19,8 @@
 #include "cpus.h"
 #include "log.h"
 #include "privileges.h"
+#include "repository.h"
 #include "request.h"
-
-struct f8d_reload {
-    uv_work_t work;
-    struct f8d_server *server;
-    char dir[F8D_PATH_MAX];
-    unsigned n_workers;
-    struct f8d_models models;   /* the new set (not attached until swapped in) */
-    int rc;
-    char err[512];
-    struct f8d_request *waiters; /* told when this reload is done (next_waiter list) */
-};
 
 bool f8d_server_ready(const struct f8d_server *s)
 {
@@ -140,8 +130,14 @@ static void on_signal(uv_signal_t *h, int signum)
     struct f8d_server *s = h->data;
 
     if (signum == SIGHUP) {
-        if (f8d_server_reload(s, NULL) != 0)
+        if (f8d_server_reload(s, NULL) != 0) {
             f8d_log("SIGHUP ignored: shutting down");
+            return;
+        }
+        for (size_t i = 0; i < s->n_frontends; i++) {
+            if (s->frontends[i]->reload != NULL)
+                s->frontends[i]->reload(s);
+        }
         return;
     }
     const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
@@ -165,145 +161,6 @@ static int start_signal(struct f8d_server *s, uv_signal_t *h, int signum, char *
     if (rc != 0)
         snprintf(err, errlen, "cannot handle signal %d: %s", signum, uv_strerror(rc));
     return rc;
-}
-
-static void log_models(const struct f8d_server *s)
-{
-    for (size_t i = 0; i < s->models.count; i++) {
-        const struct f8d_model *m = s->models.items[i];
-        const f8_model_info *info = m->info;
-        f8d_log("model %s: %s, input %" PRIu32 "x%" PRIu32 "x%" PRIu32 ", %" PRIu32
-                " classes, %" PRIu32 " ops, %" PRIu64 " bytes; batches of up to %u on %u of %u "
-                "worker(s), %u engine thread(s) each (%s), arena %zu bytes, queue %u",
-                m->name, m->path, info->input_h, info->input_w, info->input_c,
-                info->num_classes, info->num_ops, info->file_size, m->cfg.max_batch_size,
-                m->batcher.max_running, s->pool.n_workers,
-                m->cfg.engine_threads ? m->cfg.engine_threads : 1, f8_isa_name(m->isa),
-                m->arena_bytes, m->cfg.max_queue);
-    }
-}
-
-/* ---- reload --------------------------------------------------------------------------- */
-
-static void reload_work(uv_work_t *w)
-{
-    struct f8d_reload *r = w->data;
-    f8d_background_thread();
-    const struct f8d_server *s = r->server; /* opts: immutable once serving */
-    r->rc = f8d_models_load_dir(&r->models, r->dir, &s->opts, r->n_workers, r->err,
-                                sizeof(r->err));
-}
-
-static void notify_monotonic(const char *state)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    sd_notifyf(0, "%s\nMONOTONIC_USEC=%" PRIu64, state,
-               (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-}
-
-static void start_reload(struct f8d_server *s, struct f8d_request *waiters);
-
-/* Completes every request on a reload's list (code F8D_OK: it worked). */
-static void tell_waiters(struct f8d_request *waiters, int code, const char *why)
-{
-    for (struct f8d_request *q = waiters, *next; q != NULL; q = next) {
-        next = q->next_waiter;
-        q->next_waiter = NULL;
-        if (code != F8D_OK)
-            f8d_request_fail(q, code, "reload failed: %s", why);
-        q->on_done(q);
-    }
-}
-
-static void reload_done(uv_work_t *w, int status)
-{
-    struct f8d_reload *r = w->data;
-    struct f8d_server *s = r->server;
-
-    s->reload = NULL;
-    s->work_in_flight--;
-    if (status != 0 && r->rc == 0) {
-        f8d_models_release(&r->models);
-        r->rc = -1;
-        snprintf(r->err, sizeof(r->err), "reload cancelled");
-    }
-    if (r->rc == 0 && s->stopping) {
-        f8d_models_release(&r->models);
-        r->rc = -1;
-        snprintf(r->err, sizeof(r->err), "the server is shutting down");
-    }
-    if (r->rc == 0 && f8d_models_attach(&r->models, &s->pool, &s->metrics) != 0) {
-        f8d_models_release(&r->models);
-        r->rc = -1;
-        snprintf(r->err, sizeof(r->err), "out of memory");
-    }
-    if (r->rc == 0) {
-        struct f8d_models old = s->models;
-        s->models = r->models; /* new requests see the new set from now on */
-        f8d_models_release(&old); /* freed when their last request ends */
-        s->metrics.reloads_ok++;
-        f8d_log("reloaded %zu model(s) from %s", s->models.count, r->dir);
-        log_models(s);
-    } else {
-        s->metrics.reloads_failed++;
-        f8d_log("reload failed, still serving the previous models: %s", r->err);
-    }
-    if (!s->stopping)
-        sd_notify(0, "READY=1");
-    tell_waiters(r->waiters, r->rc == 0 ? F8D_OK : s->stopping ? F8D_ESHUTDOWN : F8D_ELOAD,
-                 r->err);
-    free(r);
-    if (s->reload_again && !s->stopping) {
-        s->reload_again = false;
-        start_reload(s, NULL);
-    }
-}
-
-static void start_reload(struct f8d_server *s, struct f8d_request *waiters)
-{
-    struct f8d_reload *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        f8d_log("reload failed: out of memory");
-        tell_waiters(waiters, F8D_ENOMEM, "out of memory");
-        return;
-    }
-    r->server = s;
-    r->work.data = r;
-    r->n_workers = s->pool.n_workers;
-    r->waiters = waiters;
-    snprintf(r->dir, sizeof(r->dir), "%s", s->opts.models_dir);
-    notify_monotonic("RELOADING=1");
-    f8d_log("reloading models from %s", r->dir);
-    s->reload = r;
-    s->work_in_flight++;
-    int rc = uv_queue_work(&s->loop, &r->work, reload_work, reload_done);
-    if (rc != 0) {
-        r->rc = -1;
-        snprintf(r->err, sizeof(r->err), "%s", uv_strerror(rc));
-        reload_done(&r->work, 0);
-    }
-}
-
-int f8d_server_reload(struct f8d_server *s, struct f8d_request *waiter)
-{
-    if (s->stopping)
-        return F8D_ESHUTDOWN;
-    if (s->reload != NULL) {
-        /* One is running; it may have read the directory already: run another after it.
-         * A waiter is answered by the running one (its models are at least as new as the
-         * request). */
-        s->reload_again = true;
-        if (waiter != NULL) {
-            waiter->next_waiter = s->reload->waiters;
-            s->reload->waiters = waiter;
-        }
-        return F8D_OK;
-    }
-    if (waiter != NULL)
-        waiter->next_waiter = NULL;
-    start_reload(s, waiter);
-    return F8D_OK;
 }
 
 /* ---- watchdog ------------------------------------------------------------------------- */
@@ -387,11 +244,12 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
     if (f8d_pool_start(&s->pool, &s->loop, s->opts.threads, on_batch, s, err, errlen) != 0)
         return -1;
     s->handles_open++; /* the pool's wake-up handle */
+    s->pool.requests_open = &s->active_requests;
     if (f8d_models_attach(&s->models, &s->pool, &s->metrics) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    log_models(s);
+    f8d_repository_log_models(s);
     uv_timer_init(&s->loop, &s->drain_timer);
     s->drain_timer.data = s;
     s->handles_open++;
@@ -431,7 +289,8 @@ int f8d_server_run(struct f8d_server *s)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    f8d_log("stopped after %" PRIu64 " request(s)", s->requests_total);
+    f8d_log("stopped after %" PRIu64 " request(s), %" PRIu64 " of them closed unanswered at "
+            "shutdown", s->requests_total, s->requests_cut_at_stop);
     return 0;
 }
 
@@ -457,5 +316,6 @@ void f8d_server_free(struct f8d_server *s)
         f8d_models_release(&s->models);
     }
     frontends_release(s);
+    f8d_repository_free(s);
     f8d_metrics_free(&s->metrics);
 }

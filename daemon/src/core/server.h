@@ -49,8 +49,10 @@ struct f8d_listener {
     unsigned port;           /* bound port */
 };
 struct f8d_reload;
+struct f8d_grpc;
 struct f8d_conn;
 struct f8d_deadlines;
+struct f8d_tls_cred;
 
 struct f8d_server {
     struct f8d_options opts;
@@ -75,17 +77,27 @@ struct f8d_server {
     unsigned n_listeners;    /* started */
     unsigned port;           /* bound port of the addresses without a port of their own */
     char mhd_error[256];     /* MHD's last log message (for startup errors) */
+    struct f8d_tls_cred *tls; /* the certificate new TLS handshakes get (http/tls.h); NULL:
+                               * plain HTTP */
 
     unsigned active_requests; /* from the first access call to "completed" */
     unsigned work_in_flight;  /* requests suspended for a worker (parse, batches) */
     uint64_t requests_total;
+    uint64_t requests_cut_at_stop; /* received (HTTP or gRPC), then ended by the shutdown
+                                    * before an answer (drain timeout, second signal) */
     uint64_t next_request_id;
     uint32_t id_seed;
     struct f8d_http_request *free_requests; /* HTTP request structs kept for reuse */
     unsigned n_free_requests;
 
-    struct f8d_reload *reload; /* the reload in progress, or NULL */
-    bool reload_again;         /* another reload was asked for meanwhile */
+    struct f8d_grpc *grpc;     /* the gRPC front end's state (grpc/), or NULL */
+
+    /* The model repository (repository.h): the change in progress (a reload, a load or an
+     * unload), the ones queued behind it, and the models not served (or whose last load
+     * failed) with why, for the index. */
+    struct f8d_reload *reload;
+    struct f8d_reload *jobs;
+    struct f8d_load_faults unavailable;
 
     bool stopping;           /* a signal came: not ready */
     bool accepting_stopped;  /* the listening socket is closed */

@@ -9,6 +9,7 @@
 #include "core/server.h"
 #include "handlers.h"
 #include "http_request.h"
+#include "tls.h"
 
 static void hung_up_unlink(struct f8d_server *s, struct f8d_conn *c)
 {
@@ -101,6 +102,8 @@ void f8d_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
             return;
         hung_up_unlink(s, c);
         f8d_deadlines_untrack(&c->deadline);
+        f8d_tls_cred_release(c->tls_cred);
+        c->tls_cred = NULL;
         uv_poll_stop(&c->hangup);
         uv_close((uv_handle_t *)&c->hangup, on_closed); /* before MHD closes the fd */
         return;

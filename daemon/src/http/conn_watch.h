@@ -37,6 +37,7 @@
 
 struct f8d_http_request;
 struct f8d_server;
+struct f8d_tls_cred;
 
 struct f8d_conn {
     struct f8d_server *server;
@@ -45,6 +46,7 @@ struct f8d_conn {
     struct f8d_deadline_entry deadline;
     uv_poll_t hangup;
     bool hung_up;                      /* on the server's list of hang-ups to act on */
+    struct f8d_tls_cred *tls_cred;     /* the certificate its TLS handshake used (tls.h) */
     struct f8d_conn *prev_hung_up, *next_hung_up;
 };
 

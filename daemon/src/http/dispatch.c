@@ -77,6 +77,23 @@ enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *dat
     return MHD_YES;
 }
 
+void f8d_http_decode_body(struct f8d_http_request *req)
+{
+    struct f8d_error *e = &req->decoded;
+    uint8_t *out;
+    size_t n;
+    e->code = f8d_coding_decode(req->coding, req->body, req->body_len,
+                                req->server->opts.max_body_bytes, &out, &n, e->message,
+                                sizeof(e->message));
+    if (e->code != F8D_OK)
+        return;
+    free(req->body);
+    req->body = out;
+    req->body_len = n;
+    req->body_cap = n; /* at most what was allocated: enough for realloc and the free list */
+    req->coding = F8D_CODING_IDENTITY;
+}
+
 void f8d_http_suspend(struct f8d_http_request *req)
 {
     assert(req->conn != NULL && !req->suspended);
@@ -120,20 +137,18 @@ int f8d_http_submit(struct f8d_http_request *req)
     return F8D_OK;
 }
 
-/* Whether an error found in the headers is answered before reading the body: when no body
- * is coming, when the client waits for "100 Continue", or when the body is too big to drain. */
+/* Whether an error found in the headers is answered before reading the body: when the
+ * client waits for "100 Continue", or when the body is too big to drain (the connection then
+ * closes). With no body coming, the error is answered on the request's last call, which comes
+ * at once, and the connection stays open. */
 static int answer_before_body(const struct f8d_http_request *req)
 {
     const struct f8d_server *s = req->server;
     long long len = f8d_http_content_length(req);
-    const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *expect =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
     if (req->core.err.code == F8D_ETOOBIG)
-        return 1;
-    if (te == NULL && len <= 0)
         return 1;
     if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
         return 1;
@@ -233,30 +248,37 @@ static enum MHD_Result first_call(struct f8d_http_request *req, const char *url,
 
     if (req->route.model[0] != '\0') /* held until the request ends, across reloads */
         f8d_request_set_model(core, f8d_models_find(&s->models, req->route.model));
+    if (rc == 405 && strcmp(method, "OPTIONS") == 0) {
+        req->preflight = true; /* what the path allows; a CORS preflight (answered last) */
+        return MHD_YES;
+    }
     if (rc == 404) {
         f8d_request_fail(core, F8D_ENOTFOUND, "no such path: %s", url);
     } else if (req->route.model[0] != '\0' && core->model == NULL) {
         f8d_request_fail(core, F8D_ENOTFOUND, "unknown model '%s'", req->route.model);
-    } else if (req->route.version[0] != '\0' && strcmp(req->route.version, "1") != 0) {
-        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (versions: 1)",
-                         req->route.model, req->route.version);
+    } else if (req->route.version[0] != '\0' &&
+               strcmp(req->route.version, core->model->version) != 0) {
+        f8d_request_fail(core, F8D_ENOTFOUND, "model '%s' has no version '%s' (serving: %s)",
+                         req->route.model, req->route.version, core->model->version);
     } else if (rc == 405) {
         f8d_request_fail(core, F8D_EMETHOD, "method %s is not allowed on %s (allowed: %s)",
                          method, url, req->route.allow);
     } else if (req->route.changes_server &&
                f8d_restricted_check(&s->opts, req->conn, why, sizeof(why)) != F8D_OK) {
         f8d_request_fail(core, F8D_EFORBIDDEN, "%s", why); /* every management route, here */
+    } else if ((req->route.kind == F8D_ROUTE_PREDICT || req->route.kind == F8D_ROUTE_INFER) &&
+               f8d_coding_parse(MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                            MHD_HTTP_HEADER_CONTENT_ENCODING),
+                                &req->coding, why, sizeof(why)) != F8D_OK) {
+        f8d_request_fail(core, F8D_EMEDIA, "%s", why); /* 415, naming the coding */
     } else if (req->route.kind == F8D_ROUTE_PREDICT) {
         f8d_predict_begin(req);
     } else if (req->route.kind == F8D_ROUTE_INFER) {
         f8d_infer_begin(req);
-    } else if (req->route.kind == F8D_ROUTE_RELOAD || req->route.kind == F8D_ROUTE_REPO_INDEX) {
-        /* answered after the (ignored) body */
-    } else if (req->route.kind == F8D_ROUTE_METRICS) {
-        return f8d_metrics_handle(req);
-    } else {
-        return f8d_health_handle(req);
     }
+    /* Every other route is answered on the request's last call, once MHD has read the whole
+     * (empty or ignored) body: an answer queued on the first call makes libmicrohttpd 0.9.75
+     * close the connection, so every GET cost the client a new connection. */
     if (failed(req) && answer_before_body(req))
         return f8d_reply_failure(req);
     return MHD_YES;
@@ -304,13 +326,19 @@ enum MHD_Result f8d_access_handler(void *cls, struct MHD_Connection *conn, const
             return f8d_http_body_data(req, upload_data, size);
         return MHD_YES;
     }
+    if (req->preflight)
+        return f8d_reply_options(req);
     if (failed(req) && req->phase == F8D_PHASE_BODY)
         return f8d_reply_failure(req); /* found before the body ended, which is now drained */
     switch (req->route.kind) {
     case F8D_ROUTE_PREDICT: return f8d_predict_finish(req);
     case F8D_ROUTE_INFER: return f8d_infer_finish(req);
     case F8D_ROUTE_RELOAD:
+    case F8D_ROUTE_REPO_LOAD:
+    case F8D_ROUTE_REPO_UNLOAD:
     case F8D_ROUTE_REPO_INDEX: return f8d_repository_finish(req);
+    case F8D_ROUTE_METRICS: return f8d_metrics_handle(req);
+    case F8D_ROUTE_DEMO: return f8d_demo_handle(req);
     default: return f8d_health_handle(req);
     }
 }
@@ -368,10 +396,12 @@ void f8d_request_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         struct f8d_model_metrics *mm = (m && m->metrics) ? m->metrics : &s->metrics.none;
         char code[12];
         snprintf(code, sizeof(code), "%u", req->status);
-        f8d_metrics_request(mm, code, req->core.err.code, (double)ns / 1e9);
+        f8d_metrics_request(mm, "http", code, req->core.err.code, (double)ns / 1e9);
     }
     s->active_requests--;
     s->requests_total++;
+    if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        s->requests_cut_at_stop++; /* the drain timed out on it, or a second signal came */
     if (req->suspended) {
         /* Work is still out (MHD completes suspended connections only when it stops): drop
          * what is queued, and let the completion free the request. */

@@ -18,6 +18,11 @@ long long f8d_http_content_length(const struct f8d_http_request *req);
 /* Appends a body chunk (F8D_ETOOBIG once over max_body_bytes). */
 enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *data, size_t size);
 
+/* Decodes a gzip or deflate body (req->coding) in place, within max_body_bytes, into
+ * req->decoded (F8D_OK, or the error and its message). Runs off the loop, on the thread that
+ * owns the body while the connection is suspended (libuv's pool). */
+void f8d_http_decode_body(struct f8d_http_request *req);
+
 /* Suspends the connection (counted in work_in_flight) until f8d_http_resume, which marks the
  * request DONE and resumes it (MHD answers it on the loop's next turn). */
 void f8d_http_suspend(struct f8d_http_request *req);
@@ -33,6 +38,7 @@ void f8d_http_request_done(struct f8d_request *core);
 /* Health, metadata and metrics routes: answered on the first call. */
 enum MHD_Result f8d_health_handle(struct f8d_http_request *req);
 enum MHD_Result f8d_metrics_handle(struct f8d_http_request *req);
+enum MHD_Result f8d_demo_handle(struct f8d_http_request *req);
 
 /* Predictions: first call (headers) and the final call(s). */
 void f8d_predict_begin(struct f8d_http_request *req);

@@ -70,8 +70,8 @@ static json_t *model_metadata(const struct f8d_model *m)
     return json_pack(
         "{s:o, s:[s], s:s, s:[{s:s, s:s, s:[i,i,i,i]}, {s:s, s:s, s:[i]}],"
         " s:[{s:s, s:s, s:[i,i]}, {s:s, s:s, s:[i,i]}],"
-        " s:{s:i, s:i, s:i, s:i, s:i, s:o, s:o}}",
-        "name", f8d_json_string(m->name), "versions", "1", "platform", "f8",
+        " s:{s:i, s:i, s:i, s:i, s:i, s:s, s:I, s:o, s:o}}",
+        "name", f8d_json_string(m->name), "versions", m->version, "platform", "f8",
         "inputs", "name", "image", "datatype", "UINT8", "shape", -1, (int)info->input_h,
         (int)info->input_w, (int)info->input_c,
         "name", "image_bytes", "datatype", "BYTES", "shape", -1,
@@ -79,7 +79,11 @@ static json_t *model_metadata(const struct f8d_model *m)
         "name", "probabilities", "datatype", "FP32", "shape", -1, (int)info->num_classes,
         "parameters", "input_fl", info->input_fl, "output_fl", info->output_fl,
         "max_batch_size", (int)m->cfg.max_batch_size, "max_queue", (int)m->cfg.max_queue,
-        "max_queue_delay_us", (int)m->cfg.max_queue_delay_us, "labels", labels_of(m),
+        "max_queue_delay_us", (int)m->cfg.max_queue_delay_us, "execution",
+        m->cfg.execution == F8D_EXECUTION_LATENCY      ? "latency"
+        : m->cfg.execution == F8D_EXECUTION_THROUGHPUT ? "throughput"
+                                                        : "auto",
+        "image_us", (json_int_t)(m->image_ns / 1000), "labels", labels_of(m),
         "quantization", quantization_of(m));
 }
 

@@ -16,9 +16,11 @@
  * none are named. With "classification":K (on the output, or on the request) the output is
  * BYTES [N,K] of "score:index:label", best first (Triton's classification extension).
  *
- * The JSON is parsed and the base64 decoded on a worker thread (the connection suspended);
- * each image then goes to the model's batcher as its own item, so the N images of a request
- * are batched together with other requests' images.
+ * The JSON is parsed and the base64 decoded on a worker thread (the connection suspended),
+ * after inflating a gzip or deflate body (Content-Encoding, as tritonclient's
+ * request_compression_algorithm sends) within max_body_bytes; each image then goes to the
+ * model's batcher as its own item, so the N images of a request are batched together with
+ * other requests' images.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "core/background.h"
+#include "core/bytes.h"
 #include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
@@ -84,7 +87,15 @@ static void parse_work(uv_work_t *w)
     struct f8d_kserve_request *p = &req->infer->parsed;
     const struct f8d_model *m = req->core.model;
     f8d_background_thread();
-    struct f8d_kserve_model km = {m->info->input_h, m->info->input_w, m->info->input_c,
+    if (req->coding != F8D_CODING_IDENTITY) {
+        f8d_http_decode_body(req);
+        if (req->decoded.code != F8D_OK) {
+            p->code = req->decoded.code;
+            snprintf(p->error, sizeof(p->error), "%s", req->decoded.message);
+            return;
+        }
+    }
+    struct f8d_input_spec km = {m->info->input_h, m->info->input_w, m->info->input_c,
                                   m->info->num_classes, m->cfg.max_queue};
     if (f8d_kserve_parse(req->body, req->body_len, req->infer->header_len, &km, p) != F8D_OK)
         return;
@@ -100,32 +111,34 @@ static void parse_work(uv_work_t *w)
     }
 }
 
+/* The "timeout" parameter counts from the request's first byte. */
+static void set_deadline(struct f8d_http_request *req)
+{
+    uint64_t t = req->infer->parsed.timeout_us;
+    if (t != 0)
+        req->core.deadline_ns = req->start_ns + t * 1000u;
+}
+
 static void parse_done(uv_work_t *w, int status)
 {
     struct f8d_http_request *req = w->data;
     struct f8d_kserve_request *in = &req->infer->parsed;
 
-    if (status != 0)
+    if (status != 0) {
         f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
-    else if (in->code != F8D_OK)
+    } else if (in->code != F8D_OK) {
         f8d_request_fail(&req->core, in->code, "%s", in->error);
-    else if (req->core.cancelled)
+    } else if (req->core.cancelled) {
         f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
-    else if (f8d_http_submit(req) == F8D_OK)
-        return; /* queued: the completion resumes the request */
+    } else {
+        set_deadline(req);
+        if (f8d_http_submit(req) == F8D_OK)
+            return; /* queued: the completion resumes the request */
+    }
     f8d_http_resume(req);
 }
 
-/* "score:index:label", Triton's classification format. */
-static json_t *class_string(const struct f8d_model *m, double score, uint32_t idx)
-{
-    char text[512];
-    const char *label = f8_model_label(m->model, idx);
-    snprintf(text, sizeof(text), "%.6f:%" PRIu32 ":%s", score, idx, label ? label : "");
-    return f8d_json_string(text);
-}
-
-static json_t *output_json(const struct f8d_http_request *req, const struct f8d_kserve_output *o,
+static json_t *output_json(const struct f8d_http_request *req, const struct f8d_output *o,
                            double *probs, uint32_t *idx)
 {
     const struct f8d_model *m = req->core.model;
@@ -138,11 +151,12 @@ static json_t *output_json(const struct f8d_http_request *req, const struct f8d_
             uint32_t k = f8d_scores_top_k(lg, c, m->info->output_fl, o->classification, idx,
                                           probs);
             for (uint32_t j = 0; j < k; j++) {
-                double v = o->kind == F8D_KSERVE_LOGITS ? ldexp((double)lg[idx[j]], -m->info->output_fl)
-                                                 : probs[j];
-                json_array_append_new(data, class_string(m, v, idx[j]));
+                char text[512];
+                f8d_output_class(text, sizeof(text), o->kind, probs[j], lg[idx[j]],
+                                 m->info->output_fl, idx[j], f8_model_label(m->model, idx[j]));
+                json_array_append_new(data, f8d_json_string(text));
             }
-        } else if (o->kind == F8D_KSERVE_LOGITS) {
+        } else if (o->kind == F8D_OUT_LOGITS) {
             for (uint32_t j = 0; j < c; j++)
                 json_array_append_new(data, json_integer(lg[j]));
         } else {
@@ -152,42 +166,18 @@ static json_t *output_json(const struct f8d_http_request *req, const struct f8d_
         }
     }
     uint32_t cols = o->classification ? o->classification : c;
-    const char *dt = o->classification ? "BYTES" : (o->kind == F8D_KSERVE_LOGITS ? "INT32" : "FP32");
+    const char *dt = o->classification ? "BYTES" : (o->kind == F8D_OUT_LOGITS ? "INT32" : "FP32");
     json_t *out = json_pack("{s:s, s:s, s:[I,I], s:o}", "name", o->name, "datatype", dt,
                             "shape", (json_int_t)n, (json_int_t)cols, "data", data);
-    if (out != NULL && o->kind == F8D_KSERVE_LOGITS && !o->classification)
+    if (out != NULL && o->kind == F8D_OUT_LOGITS && !o->classification)
         json_object_set_new(out, "parameters",
                             json_pack("{s:i}", "fractional_length", m->info->output_fl));
     return out;
 }
 
-struct bin {
-    uint8_t *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void bin_put(struct bin *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = (b->cap + n) * 2;
-        uint8_t *grown = realloc(b->p, cap);
-        if (grown == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
 /* Moves an output's "data" into b as the binary tensor extension lays it out (INT32 and
  * FP32 little-endian, BYTES as u32 little-endian length + bytes) and records its size. */
-static void to_binary(json_t *out, struct bin *b)
+static void to_binary(json_t *out, struct f8d_bytes *b)
 {
     json_t *data = json_object_get(out, "data");
     const char *dt = json_string_value(json_object_get(out, "datatype"));
@@ -195,23 +185,14 @@ static void to_binary(json_t *out, struct bin *b)
     json_t *v;
     json_array_foreach(data, i, v) {
         if (strcmp(dt, "INT32") == 0) {
-            int32_t x = (int32_t)json_integer_value(v);
-            uint8_t le[4] = {(uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16),
-                             (uint8_t)((uint32_t)x >> 24)};
-            bin_put(b, le, 4);
+            f8d_bytes_put_u32(b, (uint32_t)(int32_t)json_integer_value(v));
         } else if (strcmp(dt, "FP32") == 0) {
             float f = (float)json_real_value(v);
             uint32_t u;
             memcpy(&u, &f, 4);
-            uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16),
-                             (uint8_t)(u >> 24)};
-            bin_put(b, le, 4);
+            f8d_bytes_put_u32(b, u);
         } else {
-            uint32_t n = (uint32_t)json_string_length(v);
-            uint8_t le[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
-                             (uint8_t)(n >> 24)};
-            bin_put(b, le, 4);
-            bin_put(b, json_string_value(v), n);
+            f8d_bytes_put_string(b, json_string_value(v), json_string_length(v));
         }
     }
     json_object_del(out, "data");
@@ -232,7 +213,7 @@ static enum MHD_Result answer(struct f8d_http_request *req)
     double *probs = malloc(c * sizeof(double));
     uint32_t *idx = malloc(c * sizeof(uint32_t));
     json_t *outs = (probs && idx) ? json_array() : NULL;
-    struct bin bin = {NULL, 0, 0, false};
+    struct f8d_bytes bin = {NULL, 0, 0, false};
     for (unsigned i = 0; outs != NULL && i < in->n_outputs; i++) {
         json_t *o = output_json(req, &in->outputs[i], probs, idx);
         if (o != NULL && in->outputs[i].binary)
@@ -242,7 +223,8 @@ static enum MHD_Result answer(struct f8d_http_request *req)
     free(probs);
     free(idx);
     json_t *body = outs ? json_pack("{s:o, s:s, s:o}", "model_name",
-                                    f8d_json_string(req->core.model->name), "model_version", "1",
+                                    f8d_json_string(req->core.model->name), "model_version",
+                                    req->core.model->version,
                                     "outputs", outs)
                         : NULL;
     if (body != NULL && in->id != NULL)

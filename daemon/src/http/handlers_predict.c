@@ -3,7 +3,8 @@
  *   {"model":"fashion","predictions":[{"label":"Trouser","index":1,"score":0.97},...]}
  *
  * Headers are checked first (top_k, Content-Type, Content-Length against max_body_bytes),
- * the body is collected (413 as soon as it grows past the limit), then the image is queued
+ * the body is collected (413 as soon as it grows past the limit; a gzip or deflate body is
+ * inflated on libuv's pool, 413 when it decodes past the limit), then the image is queued
  * on the model's batcher and the connection suspended (503 + Retry-After at once when the
  * queue is full). When its batch is done the connection is resumed, MHD calls the handler
  * again, and the answer goes out.
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/background.h"
 #include "core/errors.h"
 #include "core/scores.h"
 #include "core/server.h"
@@ -88,24 +90,63 @@ static enum MHD_Result answer(struct f8d_http_request *req)
     return f8d_reply_json(req, 200, body);
 }
 
+/* The body, now a JPEG or something else, becomes the request's one item on the model's
+ * batcher. Returns F8D_OK (queued, the connection suspended) or the error recorded. */
+static int submit_image(struct f8d_http_request *req)
+{
+    if (req->body_len == 0)
+        return f8d_request_fail(&req->core, F8D_EINVAL,
+                                "empty body: send a JPEG image as the request body");
+    enum f8d_media media = f8d_media_sniff(req->body, req->body_len);
+    if (media != F8D_MEDIA_JPEG && media != F8D_MEDIA_UNKNOWN)
+        return f8d_request_fail(&req->core, F8D_EMEDIA,
+                                "the body is a %s image; only JPEG is supported",
+                                f8d_media_name(media));
+    if (f8d_request_alloc_items(&req->core, 1) != F8D_OK)
+        return req->core.err.code;
+    req->core.items[0].data = req->body;
+    req->core.items[0].len = req->body_len;
+    return f8d_http_submit(req);
+}
+
+/* A gzip or deflate body is inflated on libuv's pool, then submitted from the loop. */
+static void decode_work(uv_work_t *w)
+{
+    f8d_background_thread();
+    f8d_http_decode_body(w->data);
+}
+
+static void decode_done(uv_work_t *w, int status)
+{
+    struct f8d_http_request *req = w->data;
+    if (status != 0)
+        f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
+    else if (req->decoded.code != F8D_OK)
+        f8d_request_fail(&req->core, req->decoded.code, "%s", req->decoded.message);
+    else if (req->core.cancelled)
+        f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
+    else if (submit_image(req) == F8D_OK)
+        return; /* queued: the completion resumes the request */
+    f8d_http_resume(req);
+}
+
 enum MHD_Result f8d_predict_finish(struct f8d_http_request *req)
 {
     if (req->phase == F8D_PHASE_DONE)
         return answer(req);
     if (req->phase != F8D_PHASE_BODY)
         return MHD_YES; /* not called while suspended */
-    if (req->body_len == 0)
-        return f8d_reply_error(req, F8D_EINVAL,
-                               "empty body: send a JPEG image as the request body");
-    enum f8d_media media = f8d_media_sniff(req->body, req->body_len);
-    if (media != F8D_MEDIA_JPEG && media != F8D_MEDIA_UNKNOWN)
-        return f8d_reply_error(req, F8D_EMEDIA, "the body is a %s image; only JPEG is supported",
-                               f8d_media_name(media));
-    if (f8d_request_alloc_items(&req->core, 1) != F8D_OK)
-        return f8d_reply_failure(req);
-    req->core.items[0].data = req->body;
-    req->core.items[0].len = req->body_len;
-    if (f8d_http_submit(req) != F8D_OK)
+    if (req->coding != F8D_CODING_IDENTITY && req->body_len > 0) {
+        req->phase = F8D_PHASE_PARSING;
+        req->work.data = req;
+        int rc = uv_queue_work(&req->server->loop, &req->work, decode_work, decode_done);
+        if (rc != 0)
+            return f8d_reply_error(req, F8D_ENOMEM, "cannot queue the request: %s",
+                                   uv_strerror(rc));
+        f8d_http_suspend(req);
+        return MHD_YES;
+    }
+    if (submit_image(req) != F8D_OK)
         return f8d_reply_failure(req);
     return MHD_YES;
 }

@@ -18,6 +18,8 @@
 #include "conn_watch.h"
 #include "handlers.h"
 #include "http_guard.h"
+#include "tls.h"
+#include "core/hosts.h"
 #include "core/log.h"
 #include "core/server.h"
 
@@ -148,41 +150,6 @@ static void format_addr(const struct sockaddr_storage *addr, char *out, size_t n
     snprintf(out, n, addr->ss_family == AF_INET6 ? "[%s]" : "%s", host);
 }
 
-/* Splits one `host` entry into the address and its port: "ADDR:PORT", "[V6]:PORT", or an
- * address alone ("127.0.0.1", "::1", "[::1]", a name), which takes *port as it is. Edits
- * `entry` in place; returns the address, or NULL with a message. */
-static char *split_port(char *entry, unsigned *port, int *explicit_port, char *err,
-                        size_t errlen)
-{
-    char *host = entry, *colon = NULL;
-    *explicit_port = 0;
-    if (entry[0] == '[') {
-        char *close = strchr(entry, ']');
-        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
-            snprintf(err, errlen, "host: '%s': expected [IPv6] or [IPv6]:PORT", entry);
-            return NULL;
-        }
-        *close = '\0';
-        host = entry + 1;
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else if (strchr(entry, ':') != NULL && strchr(entry, ':') == strrchr(entry, ':')) {
-        colon = strchr(entry, ':');     /* one colon: ADDR:PORT (IPv6 has two or more) */
-        *colon = '\0';
-    }
-    if (colon != NULL) {
-        char *end = NULL;
-        unsigned long p = strtoul(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || p > 65535) {
-            snprintf(err, errlen, "host: '%s': the port must be a number from 0 to 65535",
-                     colon + 1);
-            return NULL;
-        }
-        *port = (unsigned)p;
-        *explicit_port = 1;
-    }
-    return host;
-}
-
 /* Starts listener number s->n_listeners on one `host` entry: its own port when it names one,
  * else s->port (0 = any free port, then the bound port becomes s->port for the entries after
  * it without a port). */
@@ -194,8 +161,8 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
     l->epoll_fd = -1;
     memset(&addr, 0, sizeof(addr));
     unsigned port = s->port;
-    int explicit_port;
-    const char *host = split_port(entry, &port, &explicit_port, err, errlen);
+    bool explicit_port;
+    const char *host = f8d_host_split(entry, &port, &explicit_port, err, errlen);
     if (host == NULL)
         return -1;
     if (resolve(host, port, &addr, err, errlen) != 0)
@@ -205,6 +172,15 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6; /* IPv6 only: "::" does not take IPv4 too, list 0.0.0.0 */
+    /* HTTPS: every handshake asks tls.c for the current certificate (renewed on SIGHUP). */
+    gnutls_certificate_retrieve_function2 *retrieve = f8d_tls_retrieve;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)retrieve},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)F8D_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (s->tls != NULL)
+        flags |= MHD_USE_TLS;
     s->mhd_error[0] = '\0';
     /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it sets SO_REUSEPORT, which would let a second
      * f8d (or an address listed twice) bind the same port and silently split the traffic.
@@ -218,6 +194,7 @@ static int start_listener(struct f8d_server *s, char *entry, char *err, size_t e
         MHD_OPTION_NOTIFY_CONNECTION, f8d_conn_notify, s,
         MHD_OPTION_UNESCAPE_CALLBACK, f8d_http_unescape, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+        MHD_OPTION_ARRAY, s->tls != NULL ? tls_opts : &tls_opts[2],
         MHD_OPTION_END);
     if (d == NULL) {
         snprintf(err, errlen, "cannot listen on %s port %u: %s", l->addr, port,
@@ -256,8 +233,9 @@ static void log_listening(const struct f8d_server *s)
     size_t used = 0;
     urls[0] = '\0';
     for (unsigned i = 0; i < s->n_listeners; i++)
-        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%shttp://%s:%u",
-                                 i ? ", " : "", s->listeners[i].addr, s->listeners[i].port);
+        used += (size_t)snprintf(urls + used, sizeof(urls) - used, "%s%s://%s:%u",
+                                 i ? ", " : "", s->tls ? "https" : "http",
+                                 s->listeners[i].addr, s->listeners[i].port);
     f8d_log("listening on %s (%zu model(s), %u inference worker(s), max body %" PRIu64
             " bytes%s%s)",
             urls, s->models.count, s->pool.n_workers, s->opts.max_body_bytes,
@@ -272,6 +250,8 @@ int f8d_http_start(struct f8d_server *s, char *err, size_t errlen)
     s->handles_open++;
     uv_prepare_start(&s->http_hook, before_sleep);
     s->deadlines = f8d_deadlines_start(&s->loop, &s->opts); /* NULL: MHD's idle timeout only */
+    if (f8d_tls_start(s, err, errlen) != 0)
+        return -1;
     char list[sizeof(s->opts.host)];
     char *save = NULL;
     snprintf(list, sizeof(list), "%s", s->opts.host);
@@ -325,6 +305,7 @@ void f8d_http_stop(struct f8d_server *s)
         MHD_stop_daemon(d); /* tells conn_watch of every close */
     }
     f8d_deadlines_close(&s->deadlines);
+    f8d_tls_stop(s); /* the connections let go of theirs as MHD closed them */
 }
 
 const struct f8d_frontend f8d_http_frontend = {
@@ -333,4 +314,5 @@ const struct f8d_frontend f8d_http_frontend = {
     .quiesce = f8d_http_quiesce,
     .stop = f8d_http_stop,
     .release = f8d_http_free_requests,
+    .reload = f8d_tls_reload,
 };

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "content_coding.h"
 #include "core/request.h"
 #include "router.h"
 
@@ -53,11 +54,14 @@ struct f8d_http_request {
 
     uint8_t *body;
     size_t body_len, body_cap;
+    enum f8d_coding coding;      /* the body's Content-Encoding until it is decoded */
+    struct f8d_error decoded;    /* the decoding's outcome, written off the loop */
 
     enum f8d_phase phase;
     bool suspended;
     bool counted;                /* in server->work_in_flight */
     bool close_after;            /* answer with Connection: close (framing in doubt) */
+    bool preflight;              /* OPTIONS on a known path: answered with what it allows */
     uint32_t top_k;
 
     struct f8d_request core;     /* model, items, logits, deadline, the error slot */

@@ -69,6 +69,45 @@ enum MHD_Result f8d_reply_binary(struct f8d_http_request *req, unsigned status, 
     return reply(req, status, "application/octet-stream", data, len, (long long)json_len);
 }
 
+/* cors_origin: which web pages may read the answers (and the headers they may see). */
+static void add_cors(const struct f8d_http_request *req, struct MHD_Response *resp)
+{
+    const char *origin = req->server->opts.cors_origin;
+    if (origin[0] == '\0')
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                            "X-Request-Id, Inference-Header-Content-Length, Retry-After");
+    if (strcmp(origin, "*") != 0)
+        MHD_add_response_header(resp, "Vary", "Origin");
+}
+
+enum MHD_Result f8d_reply_options(struct f8d_http_request *req)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    if (req->id[0] != '\0')
+        MHD_add_response_header(resp, "X-Request-Id", req->id);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->route.allow);
+    if (req->server->opts.cors_origin[0] != '\0') {
+        char headers[256];
+        const char *restricted = req->server->opts.restricted_header;
+        snprintf(headers, sizeof(headers),
+                 "Content-Type, Inference-Header-Content-Length, X-Request-Id%s%s",
+                 restricted[0] ? ", " : "", restricted);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", req->route.allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", headers);
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+    add_cors(req, resp);
+    enum MHD_Result ret = MHD_queue_response(req->conn, MHD_HTTP_NO_CONTENT, resp);
+    MHD_destroy_response(resp);
+    if (ret == MHD_YES)
+        req->status = MHD_HTTP_NO_CONTENT;
+    return ret;
+}
+
 static enum MHD_Result reply(struct f8d_http_request *req, unsigned status,
                              const char *content_type, char *text, size_t len,
                              long long header_len)
@@ -93,6 +132,7 @@ static enum MHD_Result reply(struct f8d_http_request *req, unsigned status,
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (req->server->stopping || req->close_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    add_cors(req, resp);
     enum MHD_Result ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     if (ret == MHD_YES)

@@ -67,6 +67,19 @@ static int binary_of(struct f8d_kserve_request *in, json_t *params, const char *
     return 0;
 }
 
+/* "timeout": microseconds (Triton's request parameter), 0 when absent. */
+static int timeout_of(struct f8d_kserve_request *in, json_t *params)
+{
+    json_t *t = params ? json_object_get(params, "timeout") : NULL;
+    uint64_t v;
+    if (t == NULL)
+        return 0;
+    if (get_uint(t, UINT64_MAX / 1000, &v) != 0 || v == 0)
+        return fail(in, F8D_EINVAL, "\"timeout\" must be a positive integer (microseconds)");
+    in->timeout_us = v;
+    return 0;
+}
+
 static int parse_outputs(struct f8d_kserve_request *in, json_t *root, uint32_t classes)
 {
     uint32_t req_k = 0;
@@ -76,33 +89,20 @@ static int parse_outputs(struct f8d_kserve_request *in, json_t *root, uint32_t c
         return -1;
     json_t *outs = json_object_get(root, "outputs");
     if (outs == NULL || (json_is_array(outs) && json_array_size(outs) == 0)) {
-        if (req_k != 0) {
-            in->outputs[0] = (struct f8d_kserve_output){F8D_KSERVE_PROBS, "probabilities", req_k,
-                                                        req_bin};
-            in->n_outputs = 1;
-        } else {
-            in->outputs[0] = (struct f8d_kserve_output){F8D_KSERVE_LOGITS, "logits", 0, req_bin};
-            in->outputs[1] = (struct f8d_kserve_output){F8D_KSERVE_PROBS, "probabilities", 0,
-                                                        req_bin};
-            in->n_outputs = 2;
-        }
+        in->n_outputs = f8d_outputs_default(in->outputs, req_k, req_bin);
         return 0;
     }
-    if (!json_is_array(outs) || json_array_size(outs) > F8D_KSERVE_MAX_OUTPUTS)
+    if (!json_is_array(outs) || json_array_size(outs) > F8D_MAX_OUTPUTS)
         return fail(in, F8D_EINVAL, "\"outputs\" must be an array of at most %d objects",
-                    F8D_KSERVE_MAX_OUTPUTS);
+                    F8D_MAX_OUTPUTS);
     size_t i;
     json_t *o;
     json_array_foreach(outs, i, o) {
         const char *name = json_string_value(json_object_get(o, "name"));
         if (!json_is_object(o) || name == NULL)
             return fail(in, F8D_EINVAL, "each output needs a \"name\"");
-        struct f8d_kserve_output r;
-        if (strcmp(name, "logits") == 0)
-            r = (struct f8d_kserve_output){F8D_KSERVE_LOGITS, "logits", req_k, req_bin};
-        else if (strcmp(name, "probabilities") == 0)
-            r = (struct f8d_kserve_output){F8D_KSERVE_PROBS, "probabilities", req_k, req_bin};
-        else
+        struct f8d_output r;
+        if (f8d_output_named(name, req_k, req_bin, &r) != 0)
             return fail(in, F8D_EINVAL, "unknown output '%.64s' (outputs: logits, probabilities)",
                         name);
         if (classification_of(in, json_object_get(o, "parameters"), classes,
@@ -215,7 +215,7 @@ static int make_items(struct f8d_kserve_request *in, unsigned n)
 }
 
 /* The binary section after the JSON: [bin, bin + bin_len). */
-static int parse_input(struct f8d_kserve_request *in, const struct f8d_kserve_model *m,
+static int parse_input(struct f8d_kserve_request *in, const struct f8d_input_spec *m,
                        json_t *input, const uint8_t *bin, size_t bin_len)
 {
     unsigned max_images = m->max_images;
@@ -361,7 +361,7 @@ static int parse_input(struct f8d_kserve_request *in, const struct f8d_kserve_mo
 /* The whole request: JSON header (all of the body, or header_len bytes of it), then outputs
  * and the one input. */
 static int parse_request(struct f8d_kserve_request *in, const uint8_t *body, size_t body_len,
-                         long long header_len, const struct f8d_kserve_model *m)
+                         long long header_len, const struct f8d_input_spec *m)
 {
     size_t json_len = body_len;
     if (header_len >= 0) {
@@ -394,7 +394,8 @@ static int parse_request(struct f8d_kserve_request *in, const uint8_t *body, siz
         fail(in, F8D_EINVAL, "\"id\" must be a string");
     } else if (!json_is_array(inputs) || json_array_size(inputs) != 1) {
         fail(in, F8D_EINVAL, "\"inputs\" must be an array holding one input (the image)");
-    } else if (parse_outputs(in, root, m->num_classes) == 0) {
+    } else if (parse_outputs(in, root, m->num_classes) == 0 &&
+               timeout_of(in, json_object_get(root, "parameters")) == 0) {
         if (id != NULL && (in->id = strdup(json_string_value(id))) == NULL)
             fail(in, F8D_ENOMEM, "out of memory");
         else
@@ -406,7 +407,7 @@ static int parse_request(struct f8d_kserve_request *in, const uint8_t *body, siz
 }
 
 int f8d_kserve_parse(const uint8_t *body, size_t body_len, long long header_len,
-                     const struct f8d_kserve_model *model, struct f8d_kserve_request *out)
+                     const struct f8d_input_spec *model, struct f8d_kserve_request *out)
 {
     memset(out, 0, sizeof(*out));
     if (parse_request(out, body, body_len, header_len, model) != 0 && out->code == F8D_OK)

@@ -13,19 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/infer_spec.h"
 #include "core/request.h" /* F8D_ERR_SIZE */
 #include "json_scan.h"
-
-#define F8D_KSERVE_MAX_OUTPUTS 4
-
-enum f8d_kserve_out_kind { F8D_KSERVE_LOGITS = 1, F8D_KSERVE_PROBS = 2 };
-
-struct f8d_kserve_output {
-    enum f8d_kserve_out_kind kind;
-    const char *name;        /* static: "logits" or "probabilities" */
-    uint32_t classification; /* 0 = plain tensor, else K of "score:index:label" */
-    bool binary;             /* binary tensor extension: data after the JSON */
-};
 
 /* One image: a JPEG, or (raw) the model's input bytes. Points into the body or the blob. */
 struct f8d_kserve_item {
@@ -34,20 +24,14 @@ struct f8d_kserve_item {
     bool raw;
 };
 
-/* What the parser needs to know about the model. */
-struct f8d_kserve_model {
-    uint32_t input_h, input_w, input_c;
-    uint32_t num_classes;
-    unsigned max_images;     /* images per request (the model's max_queue) */
-};
-
 struct f8d_kserve_request {
     char *id;                /* echoed, or NULL */
     uint8_t *blob;           /* decoded images / pixels */
     struct f8d_kserve_item *items;
     unsigned n_items;
-    struct f8d_kserve_output outputs[F8D_KSERVE_MAX_OUTPUTS];
+    struct f8d_output outputs[F8D_MAX_OUTPUTS];
     unsigned n_outputs;
+    uint64_t timeout_us;     /* the "timeout" parameter (microseconds), 0: none */
     int code;                /* F8D_OK, or what was wrong */
     char error[F8D_ERR_SIZE];
     /* while parsing: the JSON text, and where its input's "data" array lies in it (read from
@@ -62,7 +46,7 @@ struct f8d_kserve_request {
  * outlive them. Returns F8D_OK, or an F8D_E* code with the message in out->error. Free with
  * f8d_kserve_request_free in either case. */
 int f8d_kserve_parse(const uint8_t *body, size_t body_len, long long header_len,
-                     const struct f8d_kserve_model *model, struct f8d_kserve_request *out);
+                     const struct f8d_input_spec *model, struct f8d_kserve_request *out);
 
 void f8d_kserve_request_free(struct f8d_kserve_request *r);
 

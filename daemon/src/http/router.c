@@ -32,6 +32,8 @@ static int take_name(const char *s, size_t len, struct f8d_route *out)
  * applies to these, whatever their method. A new management route is marked here. */
 static const bool CHANGES_SERVER[] = {
     [F8D_ROUTE_RELOAD] = true,
+    [F8D_ROUTE_REPO_LOAD] = true,
+    [F8D_ROUTE_REPO_UNLOAD] = true,
 };
 
 static int with_method(struct f8d_route *out, enum f8d_route_kind kind, int allowed,
@@ -72,10 +74,29 @@ static int model_route(const char *method, const char *rest, struct f8d_route *o
     return 404;
 }
 
+/* After "/v2/repository/models/": NAME/load, NAME/unload (Triton's repository extension). */
+static int repository_route(const char *method, const char *rest, struct f8d_route *out)
+{
+    const char *slash = strchr(rest, '/');
+    if (slash == NULL || slash == rest || (size_t)(slash - rest) > F8D_MODEL_NAME_MAX)
+        return 404;
+    enum f8d_route_kind kind;
+    if (strcmp(slash, "/load") == 0)
+        kind = F8D_ROUTE_REPO_LOAD;
+    else if (strcmp(slash, "/unload") == 0)
+        kind = F8D_ROUTE_REPO_UNLOAD;
+    else
+        return 404;
+    memcpy(out->entry, rest, (size_t)(slash - rest));
+    out->entry[slash - rest] = '\0';
+    return with_method(out, kind, strcmp(method, "POST") == 0, ALLOW_INFER);
+}
+
 int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
 {
     static const char predictions[] = "/predictions/";
     static const char models[] = "/v2/models/";
+    static const char repo_models[] = "/v2/repository/models/";
 
     memset(out, 0, sizeof(*out));
     if (method == NULL || path == NULL)
@@ -87,6 +108,8 @@ int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
             return 404;
         return with_method(out, F8D_ROUTE_PREDICT, is_post(method), ALLOW_PREDICT);
     }
+    if (strcmp(path, "/") == 0)
+        return with_method(out, F8D_ROUTE_DEMO, is_get(method), ALLOW_GET);
     if (strcmp(path, "/v2") == 0)
         return with_method(out, F8D_ROUTE_SERVER_META, is_get(method), ALLOW_GET);
     if (strcmp(path, "/v2/health/live") == 0)
@@ -102,6 +125,8 @@ int f8d_route_parse(const char *method, const char *path, struct f8d_route *out)
                            strcmp(method, "POST") == 0 || is_get(method), ALLOW_INDEX);
     if (strncmp(path, models, sizeof(models) - 1) == 0)
         return model_route(method, path + sizeof(models) - 1, out);
+    if (strncmp(path, repo_models, sizeof(repo_models) - 1) == 0)
+        return repository_route(method, path + sizeof(repo_models) - 1, out);
     return 404;
 }
 

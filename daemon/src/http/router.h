@@ -3,6 +3,7 @@
  * state), so it can be tested on its own. Model names are looked up by the caller.
  *
  *   POST|PUT /predictions/{model}        F8D_ROUTE_PREDICT   (curl -T sends PUT)
+ *   GET|HEAD /                           F8D_ROUTE_DEMO      (the demo page)
  *   GET|HEAD /v2                         F8D_ROUTE_SERVER_META
  *   GET|HEAD /v2/health/live             F8D_ROUTE_LIVE
  *   GET|HEAD /v2/health/ready            F8D_ROUTE_READY
@@ -13,6 +14,8 @@
  *   GET|HEAD /metrics                    F8D_ROUTE_METRICS
  *   POST     /v2/repository/reload       F8D_ROUTE_RELOAD
  *   GET|POST /v2/repository/index        F8D_ROUTE_REPO_INDEX
+ *   POST     /v2/repository/models/{m}/load    F8D_ROUTE_REPO_LOAD   (entry: the name)
+ *   POST     /v2/repository/models/{m}/unload  F8D_ROUTE_REPO_UNLOAD
  *
  * A route that changes the server (loads, unloads or reloads models) is marked
  * `changes_server`: the one place that decides which calls `restricted_api` guards.
@@ -38,12 +41,17 @@ enum f8d_route_kind {
     F8D_ROUTE_INFER,
     F8D_ROUTE_METRICS,
     F8D_ROUTE_RELOAD,
-    F8D_ROUTE_REPO_INDEX
+    F8D_ROUTE_REPO_INDEX,
+    F8D_ROUTE_DEMO,
+    F8D_ROUTE_REPO_LOAD,
+    F8D_ROUTE_REPO_UNLOAD
 };
 
 struct f8d_route {
     enum f8d_route_kind kind;  /* set whenever the path is known, even on 405 */
     char model[F8D_MODEL_NAME_MAX + 1]; /* "" when the route has no model */
+    char entry[F8D_MODEL_NAME_MAX + 1]; /* load/unload: the repository entry (it may not be
+                                         * loaded, so it is not looked up as `model` is) */
     char version[32];          /* "" unless the path named one */
     const char *allow;         /* value of the Allow header for this path */
     bool changes_server;       /* a management call (reload): guarded by restricted_api */
