@@ -25,7 +25,7 @@ EXPECTED = {
     "usr/lib/libf8.a", "usr/lib/libf8.so.%s.%s" % (MAJOR, MINOR),
     "usr/lib/libf8.so.%s" % MAJOR, "usr/lib/libf8.so", "usr/lib/pkgconfig/f8.pc",
     "usr/include/f8.h",
-    "usr/share/f8serve/models/fashion.f8",
+    "usr/share/f8serve/models/fashion.f8", "usr/share/f8serve/models/fashion-ternary.f8",
     "usr/share/f8serve/proto/grpc_predict_v2.proto", "usr/share/f8serve/proto/health.proto",
     "usr/share/doc/f8serve/README.md",
     "usr/share/man/man8/f8d.8", "usr/share/man/man5/f8d.conf.5", "usr/share/man/man1/f8.1",
