@@ -130,7 +130,7 @@ def cmd_ternarize(args) -> int:
 def cmd_fgq_table(args) -> int:
     from . import fgq
     fgq.run_table(args.checkpoint, args.out, args.finetune, args.data, command_line(),
-                  quick=args.quick)
+                  quick=args.quick, correct=args.correct)
     return 0
 
 
@@ -327,9 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
                     help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
                     "and one alpha per layer (the baseline)")
-    tz.add_argument("--bias-correct", action="store_true",
-                    help="post-training bias correction of the ternary layers (forward passes "
-                    "on 2,000 training images, no gradient)")
+    tz.add_argument("--correct", action="store_true",
+                    help="post-training output correction of the ternary layers: a least-"
+                    "squares factor per output channel on its alphas and a bias shift, from "
+                    "forward passes on 2,000 training images (no gradient)")
     tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
                     help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
     tz.add_argument("--report", help="report JSON path")
@@ -346,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "fgq_report.json")
     ft.add_argument("--finetune", type=int, default=2, metavar="EPOCHS",
                     help="fine-tuning epochs of the fine-tuned rows (default 2)")
+    ft.add_argument("--correct", action="store_true",
+                    help="every row with the post-training output correction (ternarize "
+                    "--correct)")
     ft.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
     ft.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                     help="folder with the Fashion-MNIST idx .gz files")

@@ -47,11 +47,11 @@ class Config:
     group: int = 4            # N; TWN ignores it for the threshold and α
     act_bits: int = 8         # 8 or 4
     method: str = "fgq"       # "fgq" (exact per-group search) or "twn" (per-layer baseline)
-    bias_correct: bool = False  # post-training bias correction (`correct_bias`)
+    correct: bool = False     # post-training output correction (`correct_outputs`)
 
     def label(self) -> str:
         w = f"FGQ N={self.group}" if self.method == "fgq" else "TWN (per layer)"
-        return f"{w}, {self.act_bits}-bit act" + (", bias corrected" if self.bias_correct else "")
+        return f"{w}, {self.act_bits}-bit act" + (", output-corrected" if self.correct else "")
 
 
 class _StraightThrough(torch.autograd.Function):
@@ -72,7 +72,10 @@ class TernaryConvBN(ConvBN):
 
     group: int
     method: str
-    bias_shift: Optional[torch.Tensor] = None  # per channel, set by `correct_bias`
+    # set by `correct_outputs`: a per-channel factor on the α's (before they are quantized)
+    # and a per-channel shift of the bias
+    alpha_scale: Optional[np.ndarray] = None
+    bias_shift: Optional[torch.Tensor] = None
 
     def ternary_parts(self, w_eff: torch.Tensor):
         """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout]) of W_eff."""
@@ -81,6 +84,8 @@ class TernaryConvBN(ConvBN):
         # TWN stores one α per output channel row (N = K); FGQ one per group of N
         n = w.shape[1] if self.method == "twn" else min(self.group, w.shape[1])
         codes, alpha = ternary.ternarize(w, n, self.method)
+        if self.alpha_scale is not None:
+            alpha = alpha * self.alpha_scale[:, None]
         fl = ternary.alpha_fl(alpha)
         aq = ternary.quantize_alpha(alpha, fl)
         shape = (cout,) + tuple(w_eff.shape[2:]) + (w_eff.shape[1],)
@@ -123,35 +128,49 @@ def make_ternary(model: FashionNet, cfg: Config) -> FashionNet:
     return m
 
 
-def correct_bias(m: FashionNet, x: torch.Tensor) -> Dict[str, float]:
-    """Post-training bias correction (no gradient, like the FL calibration): ternarizing a
-    layer moves the mean of its outputs, E[conv(a, W − W_t)] per channel, which the ReLUs and
-    the next layers then amplify. Layer by layer (c2..c5, each seeing the inputs the corrected
-    ternary layers before it produce), that mean over the images of `x` is measured and added
-    to the layer's bias. Returns each layer's mean |shift| relative to its mean |bias|."""
+def correct_outputs(m: FashionNet, x: torch.Tensor) -> Dict[str, Tuple[float, float]]:
+    """Post-training output correction (forward passes only, like the FL calibration). The
+    per-group search fits the weights, not what the layer computes: on real inputs the
+    ternary layer's outputs come out smaller than the float layer's and shifted. Layer by layer
+    (c2..c5, each fed by the corrected ternary layers before it), on the images of `x`:
+    y = conv(a, W_eff) and y_t = conv(a, W_t) per output channel c, the least-squares factor
+    s_c = <y − ȳ, y_t − ȳ_t> / ||y_t − ȳ_t||² multiplies the channel's α's (before they are
+    quantized to 8 bits, so the file format is unchanged), then the bias moves by
+    mean(y) − mean(y_t) with the rescaled W_t. Returns each layer's (min s_c, max s_c)."""
     xin = data.to_input(x)
     out = {}
     m.eval()
-    for name in TERNARY_LAYERS:
-        layer = getattr(m, name)
+
+    def layer_input(layer):
         seen = []
         orig = layer.forward_quant
 
-        def record(a, fl_x, s_in=None, s_out=None, orig=orig):
+        def record(a, fl_x, s_in=None, s_out=None):
             seen.append((a.detach(), fl_x))
             return orig(a, fl_x, s_in, s_out)
         layer.forward_quant = record
         with torch.no_grad():
             m(xin)
-        del layer.forward_quant
-        a, fl_x = seen[0]
+        del layer.forward_quant                        # the class's method again
+        return seen[0]
+
+    for name in TERNARY_LAYERS:
+        layer = getattr(m, name)
+        a, fl_x = layer_input(layer)
         with torch.no_grad():
-            w_eff, b_eff = layer.folded()
-            wq, _, _ = layer.quantized(fl_x)
-            diff = F.conv2d(a, w_eff - wq, None, layer.stride, 1).mean(dim=(0, 2, 3))
-            prev = layer.bias_shift if layer.bias_shift is not None else torch.zeros_like(diff)
-            layer.bias_shift = prev + diff
-        out[name] = round(float(diff.abs().mean() / b_eff.abs().mean().clamp_min(1e-12)), 4)
+            w_eff, _ = layer.folded()
+            y = F.conv2d(a, w_eff, None, layer.stride, 1)
+            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
+            yc = y - y.mean(dim=(0, 2, 3), keepdim=True)
+            tc = y_t - y_t.mean(dim=(0, 2, 3), keepdim=True)
+            sc = (yc * tc).sum(dim=(0, 2, 3)) / (tc * tc).sum(dim=(0, 2, 3)).clamp_min(1e-30)
+            sc = torch.where((tc * tc).sum(dim=(0, 2, 3)) > 0, sc, torch.ones_like(sc))
+            prev = layer.alpha_scale if layer.alpha_scale is not None else 1.0
+            layer.alpha_scale = prev * sc.double().cpu().numpy()
+            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
+            shift = (y - y_t).mean(dim=(0, 2, 3))
+            layer.bias_shift = shift if layer.bias_shift is None else layer.bias_shift + shift
+        out[name] = (round(float(sc.min()), 3), round(float(sc.max()), 3))
     return out
 
 
@@ -298,13 +317,13 @@ def run_one(fp32: FashionNet, cfg: Config, finetune: int, ds: Dict, seed: int = 
     if cfg.act_bits != 8:
         fls = calibrate_narrow(m, x_tr[:200 if quick else CALIB_IMAGES], cfg.act_bits)
         log(f"  {cfg.act_bits}-bit activation FLs {fls}")
-    if cfg.bias_correct:
-        shifts = correct_bias(m, x_tr[:200 if quick else CALIB_IMAGES])
-        log(f"  bias corrected (mean |shift| / mean |bias|: {shifts})")
+    if cfg.correct:
+        scales = correct_outputs(m, x_tr[:200 if quick else CALIB_IMAGES])
+        log(f"  outputs corrected (per-channel α factors, min and max: {scales})")
     t_conv = time.time() - t0
     rec = {"config": cfg.label(), "group": cfg.group if cfg.method == "fgq" else None,
            "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": finetune,
-           "bias_correct": cfg.bias_correct}
+           "output_correction": cfg.correct}
     meta = [("name", "fashion-ternary"), ("labels", "\n".join(FASHION_LABELS))]
     g = to_graph(m, meta, cfg.act_bits)
     rec["accuracy_no_finetune"] = round(_accuracy_int(g, x_te, y_te), 2)
@@ -372,7 +391,7 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
     cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method,
-                 bias_correct=args.bias_correct)
+                 correct=args.correct)
     if args.model.endswith(".f8"):
         if args.finetune or args.act_bits != 8:
             raise ValueError("a .f8 source is ternarized as it is: no --finetune, --act-bits 8 "
@@ -414,7 +433,7 @@ TABLE = [Config(4, 8), Config(64, 8), Config(4, 4), Config(16, 8), Config(16, 4)
 
 
 def run_table(ckpt: str, out_dir: str, finetune: int, data_root: str, created_by: str,
-              quick: bool = False, log=print) -> Dict:
+              quick: bool = False, log=print, correct: bool = False) -> Dict:
     """Every row of docs/TRAINING.md's FGQ table from one FP32 checkpoint: FP32, F8, and each
     FGQ/TWN configuration without and with `finetune` epochs; each model written to
     out_dir/<name>.f8 and all of it to out_dir/fgq_report.json (+ .png)."""
@@ -432,12 +451,14 @@ def run_table(ckpt: str, out_dir: str, finetune: int, data_root: str, created_by
     n_test = train.QUICK_TEST if quick else len(ds["test_x"])
     jpeg = train.jpeg_round_trip(ds["test_x"][:n_test], train.JPEG_QUALITY)
     y_te = ds["test_y"][:n_test].astype(np.int64)
-    path = os.path.join(out_dir, "fgq_report.json")
+    path = os.path.join(out_dir, "fgq_report" + ("_corrected" if correct else "") + ".json")
     for cfg in TABLE:
+        cfg = Config(cfg.group, cfg.act_bits, cfg.method, correct)
         g, rec, _ = run_one(fp32, cfg, finetune, ds, quick=quick, log=log)
         if jpeg is not None:
             rec["accuracy_jpeg_q90"] = round(_accuracy_int(g, jpeg, y_te), 2)
-        name = (f"fgq_n{cfg.group}" if cfg.method == "fgq" else "twn") + f"_a{cfg.act_bits}"
+        name = (f"fgq_n{cfg.group}" if cfg.method == "fgq" else "twn") + f"_a{cfg.act_bits}" + \
+            ("_corrected" if correct else "")
         rec["model"] = os.path.join(out_dir, name + ".f8")
         write_model(g, rec, rec["model"], created_by, report["reference"]["fp32"],
                     rec.get("accuracy_jpeg_q90"))
@@ -449,7 +470,7 @@ def run_table(ckpt: str, out_dir: str, finetune: int, data_root: str, created_by
         with open(path, "w") as f:          # rewritten after every row: a partial table stays
             json.dump(report, f, indent=2)
             f.write("\n")
-    png = plot(report, os.path.join(out_dir, "fgq_report.png"))
+    png = plot(report, path[:-len(".json")] + ".png")
     log(f"wrote {path}" + (f" and {png}" if png else ""))
     return report
 

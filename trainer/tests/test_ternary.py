@@ -209,11 +209,11 @@ def test_ternarize_graph_keeps_first_and_last_layers():
 
 
 @pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
-@pytest.mark.parametrize("act_bits,group,method,bias_correct", [(8, 4, "fgq", False),
+@pytest.mark.parametrize("act_bits,group,method,correct", [(8, 4, "fgq", False),
                                                                 (4, 64, "fgq", False),
                                                                 (8, 4, "twn", False),
                                                                 (8, 16, "fgq", True)])
-def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method, bias_correct):
+def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method, correct):
     """A tiny FashionNet: FP32 steps, then ternary (+4-bit) with one fine-tuning epoch on a
     few hundred images; the float64 fake-quant forward predicts exactly what the integer
     simulator of the exported file predicts, and the file is ternary where it should be."""
@@ -228,7 +228,7 @@ def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method
     train.train_epochs(fp, torch.from_numpy(ds["train_x"].copy()),
                        torch.from_numpy(ds["train_y"].astype(np.int64)), 1, 0.05, gen,
                        lambda *a: None, warmup=True)
-    cfg = fgq.Config(group, act_bits, method, bias_correct)
+    cfg = fgq.Config(group, act_bits, method, correct)
     g, rec, m = fgq.run_one(fp, cfg, 1, ds, quick=True, log=lambda *a: None, jpeg_aug=0.0)
     assert rec["file_size_bytes"] == len(ff.to_bytes(g))
     kinds = [(op.type, op.weight_bits) for op in g.ops if op.weights is not None]
@@ -246,9 +246,13 @@ def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method
     assert rec["accuracy_finetuned"] == pytest.approx(
         100.0 * float(np.mean(sim == ds["test_y"][:300])), abs=1e-9)
     assert "accuracy_no_finetune" in rec and rec["finetune_epochs"] == 1
-    if bias_correct:   # the shifts moved the exported biases off the uncorrected ones
-        assert all(getattr(m, n).bias_shift is not None and
-                   float(getattr(m, n).bias_shift.abs().sum()) > 0 for n in fgq.TERNARY_LAYERS)
+    if correct:   # every ternary layer got its α factors and bias shifts
+        for n in fgq.TERNARY_LAYERS:
+            layer = getattr(m, n)
+            assert layer.alpha_scale.shape == (layer.conv.out_channels,)
+            assert np.all(layer.alpha_scale > 0) and np.any(layer.alpha_scale != 1)
+            assert float(layer.bias_shift.abs().sum()) > 0
+    assert rec["output_correction"] == correct
 
 
 @pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
