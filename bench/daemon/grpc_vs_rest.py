@@ -48,6 +48,7 @@ def run_grpc(tool, port, name, jpeg, streams, duration):
 
 def bench_model(a, name, model_path, source, jpeg, batch):
     n = daemon_bench.cpus()
+    load0, others = daemon_bench.loadavg(), daemon_bench.busy_others()
     gport = free_port()
     d = daemon_bench.F8d(a.f8d, model_path, name,
                          ["--threads", n, "--max-batch-size", batch, "--max-queue", 1024,
@@ -83,7 +84,8 @@ def bench_model(a, name, model_path, source, jpeg, batch):
     finally:
         d.stop()
     return {"name": name, "source": source, "batch": batch, "rows": rows,
-            "argv": daemon_bench.shown(d.argv), "jpeg_bytes": os.path.getsize(jpeg)}
+            "argv": daemon_bench.shown(d.argv), "jpeg_bytes": os.path.getsize(jpeg),
+            "load": (load0, daemon_bench.loadavg()), "others": others}
 
 
 def section(results, a):
@@ -108,7 +110,10 @@ def section(results, a):
                 row["streams"], row["rest_rps"], row["grpc_rps"],
                 row["grpc_rps"] / row["rest_rps"], row["rest_p50"], row["grpc_p50"],
                 row["rest_p99"], row["grpc_p99"], row["errors"]))
-        L.append("")
+        note = "Load average %.2f before, %.2f after" % r["load"]
+        if r["others"]:
+            note += "; also running on this machine: " + ", ".join(r["others"])
+        L += ["", note + ".", ""]
     L += ["Commands:", "", "```"]
     for r in results:
         L.append(r["argv"].replace(tempfile.gettempdir() + "/", "$TMP/"))
