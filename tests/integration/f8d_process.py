@@ -191,6 +191,37 @@ class Daemon:
         return [l for l in self.lines if re.match(r"f8d: [A-Z]+ \S+ 5\d\d ", l)]
 
 
+def top1_of_each(daemon, model, jpegs, threads=4):
+    """POSTs every JPEG to /predictions/{model}?top_k=1 on `threads` keep-alive connections;
+    returns (the top-1 index of each, or None, [errors])."""
+    predicted = [None] * len(jpegs)
+    errors = []
+
+    def client(t):
+        conn = daemon.connection(timeout=60)
+        try:
+            for i in range(t, len(jpegs), threads):
+                status, _, answer = daemon.request("POST", "/predictions/%s?top_k=1" % model,
+                                                   body=jpegs[i],
+                                                   headers={"Content-Type": "image/jpeg"},
+                                                   conn=conn)
+                if status != 200:
+                    errors.append((i, status, answer))
+                    continue
+                predicted[i] = answer["predictions"][0]["index"]
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            errors.append(("client %d" % t, repr(e)))
+        finally:
+            conn.close()
+
+    workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return predicted, errors
+
+
 def raw_exchange(port, raw, timeout=3.0):
     """Sends raw bytes on a new connection; returns everything the server sends until it
     closes, and whether it closed (False: it kept the connection open past `timeout`)."""

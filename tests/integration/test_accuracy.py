@@ -6,11 +6,10 @@ at least 93.0% (issue 3); any other model (F8D_TEST_MODEL) at least 90%."""
 import json
 import os
 import subprocess
-import threading
 import time
 
 import fmnist
-from f8d_process import MODEL_PATH, REPO
+from f8d_process import MODEL_PATH, REPO, top1_of_each
 
 F8_BIN = os.environ.get("F8_BIN", os.path.join(REPO, "build", "f8"))
 SHIPPED = os.path.join(REPO, "models", "fashion.f8")
@@ -30,32 +29,8 @@ def test_accuracy_10000_images(daemon, fashion_test_set):
     n = len(images)
     assert n == 10000
     jpegs = [fmnist.to_jpeg(images[i], quality=90) for i in range(n)]
-    predicted = [None] * n
-    errors = []
-
-    def client(t):
-        conn = daemon.connection(timeout=60)
-        try:
-            for i in range(t, n, THREADS):
-                status, _, answer = daemon.request("POST", "/predictions/fashion?top_k=1",
-                                                   body=jpegs[i],
-                                                   headers={"Content-Type": "image/jpeg"},
-                                                   conn=conn)
-                if status != 200:
-                    errors.append((i, status, answer))
-                    continue
-                predicted[i] = answer["predictions"][0]["index"]
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(("client %d" % t, repr(e)))
-        finally:
-            conn.close()
-
     t0 = time.monotonic()
-    workers = [threading.Thread(target=client, args=(t,)) for t in range(THREADS)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    predicted, errors = top1_of_each(daemon, "fashion", jpegs, THREADS)
     elapsed = time.monotonic() - t0
     assert not errors, errors[:5]
     right = sum(1 for i in range(n) if predicted[i] == truth[i])

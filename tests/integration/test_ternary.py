@@ -10,12 +10,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 
 import pytest
 
 import fmnist
-from f8d_process import REPO, Daemon
+from f8d_process import REPO, Daemon, top1_of_each
 
 TERNARY = os.path.join(REPO, "models", "fashion-ternary.f8")
 F8 = os.path.join(REPO, "models", "fashion.f8")
@@ -57,31 +56,7 @@ def test_accuracy_10000_jpegs(both):
     images, truth = fmnist.load_test_set()
     n = len(images)
     jpegs = [fmnist.to_jpeg(images[i], quality=90) for i in range(n)]
-    predicted = [None] * n
-    errors = []
-
-    def client(t):
-        conn = both.connection(timeout=60)
-        try:
-            for i in range(t, n, THREADS):
-                status, _, answer = both.request("POST", "/predictions/fashion-ternary?top_k=1",
-                                                 body=jpegs[i],
-                                                 headers={"Content-Type": "image/jpeg"},
-                                                 conn=conn)
-                if status != 200:
-                    errors.append((i, status, answer))
-                    continue
-                predicted[i] = answer["predictions"][0]["index"]
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(("client %d" % t, repr(e)))
-        finally:
-            conn.close()
-
-    workers = [threading.Thread(target=client, args=(t,)) for t in range(THREADS)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+    predicted, errors = top1_of_each(both, "fashion-ternary", jpegs, THREADS)
     assert not errors, errors[:5]
     accuracy = 100.0 * sum(predicted[i] == truth[i] for i in range(n)) / n
     f8 = os.environ.get("F8_BIN", os.path.join(REPO, "build", "f8"))
