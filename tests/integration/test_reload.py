@@ -138,3 +138,31 @@ def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_tes
         shutil.rmtree(d, ignore_errors=True)
     daemon.assert_clean_exit(rc)
     assert "reload: model broken did not load" in daemon.stderr
+
+
+def test_reload_keeps_unchanged_models(model_file, fashion_test_set):
+    """A reload loads only what changed on disk: an untouched file's model is kept as it is
+    (no second load, no new runners), a rewritten one is loaded again."""
+    images, _ = fashion_test_set
+    jpeg = fmnist.to_jpeg(images[0])
+    d = models_dir(("fashion", "other"))
+    daemon = Daemon(d)
+    try:
+        daemon.wait_ready()
+        status, _, out = daemon.request("POST", "/v2/repository/reload")
+        assert status == 200, out
+        assert "reloaded 2 model(s) from %s (2 unchanged, kept as they were)" % d in daemon.stderr
+        # rewrite one file (new mtime): that one loads again
+        time.sleep(0.01)
+        shutil.copy(os.path.join(d, "fashion.f8"), os.path.join(d, "other.f8.tmp"))
+        os.replace(os.path.join(d, "other.f8.tmp"), os.path.join(d, "other.f8"))
+        status, _, out = daemon.request("POST", "/v2/repository/reload")
+        assert status == 200, out
+        assert "reloaded 2 model(s) from %s (1 unchanged, kept as they were)" % d in daemon.stderr
+        for name in ("fashion", "other"):
+            status, _, _ = daemon.request("POST", "/predictions/" + name, body=jpeg)
+            assert status == 200
+    finally:
+        rc = daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    daemon.assert_clean_exit(rc)

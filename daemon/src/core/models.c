@@ -25,6 +25,32 @@ struct found {
     bool versioned;      /* NAME/VERSION/model.f8 */
 };
 
+/* The identity of the file at path (0 when it cannot be read). */
+static int file_id(const char *path, struct f8d_file_id *out)
+{
+    struct stat st;
+    memset(out, 0, sizeof(*out));
+    if (stat(path, &st) != 0)
+        return -1;
+    out->dev = (unsigned long long)st.st_dev;
+    out->ino = (unsigned long long)st.st_ino;
+    out->size = (unsigned long long)st.st_size;
+    out->mtime_s = (long long)st.st_mtim.tv_sec;
+    out->mtime_ns = (long long)st.st_mtim.tv_nsec;
+    return 0;
+}
+
+/* A model of keep serving `name` from this very file, unchanged since it was loaded. */
+static struct f8d_model *unchanged(const struct f8d_models *keep, const char *name,
+                                   const char *path)
+{
+    struct f8d_model *m = keep ? f8d_models_find(keep, name) : NULL;
+    struct f8d_file_id now;
+    if (m == NULL || strcmp(m->path, path) != 0 || file_id(path, &now) != 0)
+        return NULL;
+    return memcmp(&now, &m->file, sizeof(now)) == 0 ? m : NULL;
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(((const struct found *)a)->name, ((const struct found *)b)->name);
@@ -241,6 +267,7 @@ static int open_model(struct f8d_model *m, const struct found *f, const char *na
     m->name = strdup(name);
     m->path = strdup(f->path);
     snprintf(m->version, sizeof(m->version), "%s", f->version);
+    file_id(f->path, &m->file); /* before reading it: a change while loading shows next time */
     if (m->name == NULL || m->path == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -315,7 +342,8 @@ void f8d_load_faults_free(struct f8d_load_faults *faults)
  * does not load is listed there and the others load. */
 static int load_names(struct f8d_models *models, const char *dir,
                       const struct f8d_options *opts, unsigned n_workers,
-                      struct f8d_load_faults *faults, char *err, size_t errlen)
+                      const struct f8d_models *keep, struct f8d_load_faults *faults, char *err,
+                      size_t errlen)
 {
     struct found *found;
     size_t n;
@@ -340,7 +368,9 @@ static int load_names(struct f8d_models *models, const char *dir,
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *name = rename ? rename : found[i].name;
         char why[512];
-        struct f8d_model *m = load_model(&found[i], name, opts, n_workers, why, sizeof(why));
+        struct f8d_model *m = unchanged(keep, name, found[i].path);
+        if (m == NULL)
+            m = load_model(&found[i], name, opts, n_workers, why, sizeof(why));
         if (m != NULL) {
             models->items[models->count++] = m;
         } else if (faults == NULL || add_fault(faults, name, why) != 0) {
@@ -350,7 +380,14 @@ static int load_names(struct f8d_models *models, const char *dir,
     }
     free_found(found, n);
     if (rc != 0) {
-        f8d_models_release(models);
+        /* the models kept from `keep` are not this set's to release (and it runs off the
+         * loop): only the ones it loaded are freed */
+        for (size_t i = 0; i < models->count; i++)
+            if (!models->items[i]->attached)
+                f8d_model_destroy(models->items[i]);
+        free(models->items);
+        models->items = NULL;
+        models->count = 0;
         return -1;
     }
     return 0;
@@ -360,15 +397,16 @@ int f8d_models_load_dir(struct f8d_models *models, const char *dir,
                         const struct f8d_options *opts, unsigned n_workers, char *err,
                         size_t errlen)
 {
-    return load_names(models, dir, opts, n_workers, NULL, err, errlen);
+    return load_names(models, dir, opts, n_workers, NULL, NULL, err, errlen);
 }
 
 int f8d_models_load_each(struct f8d_models *models, const char *dir,
                          const struct f8d_options *opts, unsigned n_workers,
-                         struct f8d_load_faults *faults, char *err, size_t errlen)
+                         const struct f8d_models *keep, struct f8d_load_faults *faults,
+                         char *err, size_t errlen)
 {
     memset(faults, 0, sizeof(*faults));
-    return load_names(models, dir, opts, n_workers, faults, err, errlen);
+    return load_names(models, dir, opts, n_workers, keep, faults, err, errlen);
 }
 
 int f8d_models_load_one(struct f8d_model **out, const char *dir, const char *name,

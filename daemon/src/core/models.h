@@ -30,6 +30,11 @@ struct f8d_model {
     char *name;                 /* NAME of NAME.f8 or of NAME/VERSION/model.f8 (or model_name) */
     char *path;
     char version[24];           /* "1" for NAME.f8; VERSION, the highest, for NAME/VERSION/ */
+    struct f8d_file_id {        /* the file as it was loaded: a reload keeps the model while
+                                 * its file is the same (device, inode, size, mtime) */
+        unsigned long long dev, ino, size;
+        long long mtime_s, mtime_ns;
+    } file;
     f8_model *model;
     const f8_model_info *info;
     size_t image_bytes;         /* input_h * input_w * input_c */
@@ -80,11 +85,15 @@ struct f8d_load_faults {
 void f8d_load_faults_free(struct f8d_load_faults *faults);
 
 /* As f8d_models_load_dir, but each model on its own: one that does not open or run is listed
- * in *faults (cleared first) and the others load. Fails only when the directory cannot be
- * read or holds no .f8 file (or with model_name, holds several). Any thread. */
+ * in *faults (cleared first) and the others load. A model of `keep` (the registry being
+ * served; may be NULL) whose file is unchanged is put in *models as it is, not loaded again:
+ * the caller (on the loop) takes a reference for each attached model it finds there. Fails
+ * only when the directory cannot be read or holds no .f8 file (or with model_name, holds
+ * several). Any thread; `keep` is only read (names, paths, file ids: fixed once loaded). */
 int f8d_models_load_each(struct f8d_models *models, const char *dir,
                          const struct f8d_options *opts, unsigned n_workers,
-                         struct f8d_load_faults *faults, char *err, size_t errlen);
+                         const struct f8d_models *keep, struct f8d_load_faults *faults,
+                         char *err, size_t errlen);
 
 /* Loads the model called name: dir/name.f8 (with model_name, the directory's one model).
  * Returns F8D_OK with *out (not attached), F8D_ENOTFOUND when there is no such file, or

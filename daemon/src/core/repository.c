@@ -150,8 +150,10 @@ static void job_work(uv_work_t *w)
     f8d_background_thread();
     const struct f8d_server *s = j->server; /* opts: immutable once serving */
     if (j->kind == JOB_RELOAD) {
-        j->rc = f8d_models_load_each(&j->models, j->dir, &s->opts, j->n_workers, &j->faults,
-                                     j->err, sizeof(j->err)) == 0 ? F8D_OK : F8D_ELOAD;
+        /* s->models is read, not changed, meanwhile: only jobs change it, one at a time */
+        j->rc = f8d_models_load_each(&j->models, j->dir, &s->opts, j->n_workers, &s->models,
+                                     &j->faults, j->err, sizeof(j->err)) == 0 ? F8D_OK
+                                                                             : F8D_ELOAD;
     } else if (j->kind == JOB_LOAD) {
         j->rc = f8d_models_load_one(&j->model, j->dir, j->name, &s->opts, j->n_workers, j->err,
                                     sizeof(j->err));
@@ -286,6 +288,15 @@ static void job_done(uv_work_t *w, int status)
     struct f8d_server *s = j->server;
     s->reload = NULL;
     s->work_in_flight--;
+    /* the models a reload kept (their files unchanged) are the served ones: the new set's
+     * references, taken here on the loop before any path releases the set */
+    size_t kept = 0;
+    for (size_t i = 0; i < j->models.count; i++) {
+        if (j->models.items[i]->attached) {
+            f8d_model_ref(j->models.items[i]);
+            kept++;
+        }
+    }
     int rc = j->rc;
     if (status != 0) {
         rc = F8D_ESHUTDOWN;
@@ -297,8 +308,8 @@ static void job_done(uv_work_t *w, int status)
         if (rc == F8D_OK)
             rc = apply_reload(s, j);
         if (rc == F8D_OK || (rc == F8D_ELOAD && j->faults.count > 0))
-            f8d_log("reloaded %zu model(s) from %s%s", s->models.count, j->dir,
-                    rc == F8D_OK ? "" : " (some did not load)");
+            f8d_log("reloaded %zu model(s) from %s (%zu unchanged, kept as they were)%s",
+                    s->models.count, j->dir, kept, rc == F8D_OK ? "" : "; some did not load");
         else
             f8d_log("reload failed, still serving the previous models: %s", j->err);
         if (rc == F8D_OK)
