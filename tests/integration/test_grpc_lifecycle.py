@@ -218,3 +218,40 @@ def test_idle_connection_closed_after_timeout(model_file):
         assert wait_for(lambda: grpc.ChannelConnectivity.READY in states, 5)
         assert wait_for(lambda: states[-1] != grpc.ChannelConnectivity.READY, 5.0), states
         ch.close()
+
+
+def closed_after(port, first_bytes, limit):
+    """Seconds until the server closes a connection that sent first_bytes and then nothing
+    (None if still open after limit)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(0.5)
+    t0 = time.monotonic()
+    try:
+        s.sendall(first_bytes)
+        while time.monotonic() - t0 < limit:
+            try:
+                if not s.recv(4096):
+                    return time.monotonic() - t0
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                return time.monotonic() - t0
+        return None
+    finally:
+        s.close()
+
+
+def test_silent_and_stalled_connections_are_closed(model_file):
+    """Bad clients on the gRPC port: one that connects and sends nothing is closed at
+    header_timeout (its HTTP/2 handshake never finishes), one that sends only the preface at
+    `timeout` (idle); a real client is served meanwhile."""
+    with serving("--header-timeout", 2, "--timeout", 3, grpc=True) as d:
+        took = closed_after(d.grpc_port, b"", 15)
+        assert took is not None and 1.5 <= took <= 5, took
+        preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+        took = closed_after(d.grpc_port, preface, 15)
+        assert took is not None and took <= 8, took
+        ch, stub = stub_of(d)
+        with ch:
+            assert stub.ServerLive(pb.ServerLiveRequest(), timeout=10).live

@@ -556,6 +556,10 @@ static int grpc_start(struct f8d_server *s, char *err, size_t errlen)
         /* a connection with no call for `timeout` s is closed (GOAWAY), as HTTP's idle ones */
         {GRPC_ARG_INTEGER, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
          {.integer = (int)(s->opts.timeout_s * 1000u)}},
+        /* a connection that has not finished its handshake (TLS, HTTP/2 preface) within
+         * header_timeout is closed, as a slow HTTP request head is */
+        {GRPC_ARG_INTEGER, GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+         {.integer = (int)(s->opts.header_timeout_s * 1000u)}},
         /* no SO_REUSEPORT: a second f8d on the same port must fail, not split the traffic */
         {GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}},
     };
