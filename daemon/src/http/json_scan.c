@@ -350,8 +350,16 @@ json_t *f8d_json_load(const char *text, size_t len, const struct f8d_json_scan *
  * refused jansson arrays nested deeper than 8 below "data". */
 #define SPAN_MAX_DEPTH 8
 
-long long f8d_json_span_bytes(const char *text, size_t start, size_t end, uint8_t *out,
-                              size_t max)
+/* A leaf reader: the leaf starting at text[*i] (its first character c), read up to its end
+ * (*i moved past it); stored as leaf number n when it wants to. 0, or -1 when the leaf is not
+ * of its kind. */
+typedef int (*leaf_fn)(const char *text, size_t *i, size_t end, size_t n, void *arg);
+
+/* Walks the (possibly nested) array text[start .. end), already checked by the scanner,
+ * handing each leaf to `leaf`; at most `max` leaves, SPAN_MAX_DEPTH brackets deep. Returns
+ * the leaves read, or -1. */
+static long long span_walk(const char *text, size_t start, size_t end, size_t max, leaf_fn leaf,
+                           void *arg)
 {
     size_t n = 0;
     unsigned depth = 0;
@@ -366,58 +374,63 @@ long long f8d_json_span_bytes(const char *text, size_t start, size_t end, uint8_
             i++;
         } else if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
             i++;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            if (depth > SPAN_MAX_DEPTH || n >= max)
-                return -1;
-            bool neg = c == '-';
-            if (neg)
-                i++;
-            unsigned v = 0;
-            for (; i < end && text[i] >= '0' && text[i] <= '9'; i++) {
-                v = v * 10 + (unsigned)(text[i] - '0');
-                if (v > 255)
-                    return -1;
-            }
-            if (i < end && (text[i] == '.' || text[i] == 'e' || text[i] == 'E'))
-                return -1; /* a real, not an integer */
-            if (neg && v != 0)
-                return -1;
-            if (out != NULL)
-                out[n] = (uint8_t)v;
-            n++;
         } else {
-            return -1; /* a string, object, true, false or null */
+            if (depth > SPAN_MAX_DEPTH || n >= max || leaf(text, &i, end, n, arg) != 0)
+                return -1;
+            n++;
         }
     }
     return (long long)n;
 }
 
+/* An integer 0..255 (-0 allowed, no fraction or exponent), into out[n] when out is given. */
+static int byte_leaf(const char *text, size_t *i, size_t end, size_t n, void *arg)
+{
+    uint8_t *out = arg;
+    size_t j = *i;
+    bool neg = text[j] == '-';
+    if (!neg && (text[j] < '0' || text[j] > '9'))
+        return -1; /* a string, object, true, false or null */
+    if (neg)
+        j++;
+    unsigned v = 0;
+    for (; j < end && text[j] >= '0' && text[j] <= '9'; j++) {
+        v = v * 10 + (unsigned)(text[j] - '0');
+        if (v > 255)
+            return -1;
+    }
+    if (j < end && (text[j] == '.' || text[j] == 'e' || text[j] == 'E'))
+        return -1; /* a real, not an integer */
+    if (neg && v != 0)
+        return -1;
+    if (out != NULL)
+        out[n] = (uint8_t)v;
+    *i = j;
+    return 0;
+}
+
+/* A string (counted only). */
+static int string_leaf(const char *text, size_t *i, size_t end, size_t n, void *arg)
+{
+    (void)n;
+    (void)arg;
+    size_t j = *i;
+    if (text[j] != '"')
+        return -1;
+    for (j++; j < end && text[j] != '"'; j++)
+        if (text[j] == '\\')
+            j++;
+    *i = j + 1;
+    return 0;
+}
+
+long long f8d_json_span_bytes(const char *text, size_t start, size_t end, uint8_t *out,
+                              size_t max)
+{
+    return span_walk(text, start, end, max, byte_leaf, out);
+}
+
 long long f8d_json_span_strings(const char *text, size_t start, size_t end, size_t max)
 {
-    size_t n = 0;
-    unsigned depth = 0;
-    for (size_t i = start; i < end;) {
-        char c = text[i];
-        if (c == '[') {
-            if (++depth > SPAN_MAX_DEPTH + 1)
-                return -1;
-            i++;
-        } else if (c == ']') {
-            depth--;
-            i++;
-        } else if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            i++;
-        } else if (c == '"') {
-            if (depth > SPAN_MAX_DEPTH || n >= max)
-                return -1;
-            for (i++; i < end && text[i] != '"'; i++)
-                if (text[i] == '\\')
-                    i++;
-            i++;
-            n++;
-        } else {
-            return -1;
-        }
-    }
-    return (long long)n;
+    return span_walk(text, start, end, max, string_leaf, NULL);
 }
