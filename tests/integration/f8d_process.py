@@ -32,21 +32,24 @@ def free_port():
         return s.getsockname()[1]
 
 
-def models_dir(names=("fashion",)):
-    """A temp dir holding a copy of the model under each name; the caller removes it."""
+def models_dir(names=("fashion",), files=None):
+    """A temp dir holding a copy of the model under each name, or of each file of `files`
+    ({name: path}) when given; the caller removes it."""
     d = tempfile.mkdtemp(prefix="f8d-models-")
-    for name in names:
-        shutil.copy(MODEL_PATH, os.path.join(d, name + ".f8"))
+    for name, path in (files or {name: MODEL_PATH for name in names}).items():
+        shutil.copy(path, os.path.join(d, name + ".f8"))
     return d
 
 
 @contextlib.contextmanager
-def serving(*args, names=("fashion",), grpc=False, env=None, ssl_context=None):
-    """A ready f8d on a fresh models dir (a copy of the model under each name) with `args`;
-    stopped with SIGTERM afterwards, when it must exit 0 with no sanitizer report. With
-    `ssl_context` (an f8d serving HTTPS) its connections are HTTPS, verified by it."""
-    d = models_dir(names)
-    proc = Daemon(d, *args, grpc=grpc, env=env, ssl_context=ssl_context)
+def serving(*args, names=("fashion",), files=None, grpc=False, env=None, ssl_context=None,
+            binary=None):
+    """A ready f8d on a fresh models dir (models_dir(names, files)) with `args`; stopped with
+    SIGTERM afterwards, when it must exit 0 with no sanitizer report. With `ssl_context` (an
+    f8d serving HTTPS) its connections are HTTPS, verified by it; `binary`: another f8d build
+    than $F8D_BIN."""
+    d = models_dir(names, files)
+    proc = Daemon(d, *args, grpc=grpc, env=env, ssl_context=ssl_context, binary=binary)
     try:
         proc.wait_ready()
         yield proc
@@ -59,12 +62,14 @@ def serving(*args, names=("fashion",), grpc=False, env=None, ssl_context=None):
 class Daemon:
     """One f8d process. Its stderr is collected line by line on a thread."""
 
-    def __init__(self, models, *args, port=0, env=None, grpc=False, ssl_context=None):
+    def __init__(self, models, *args, port=0, env=None, grpc=False, ssl_context=None,
+                 binary=None):
         """grpc: serve gRPC too, on a free port (self.grpc_port); else gRPC is off unless args
         name a --grpc-port. ssl_context: the daemon serves HTTPS; connections are verified by
         it."""
         self.ssl_context = ssl_context
-        self.argv = [F8D_BIN, "--models", models, "--host", "127.0.0.1", "--port", str(port)]
+        self.argv = [binary or F8D_BIN, "--models", models, "--host", "127.0.0.1", "--port",
+                     str(port)]
         self.grpc_port = None
         if grpc:
             self.grpc_port = free_port()

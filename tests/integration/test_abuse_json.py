@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fmnist
-from f8d_process import Daemon, REPO, models_dir
+from f8d_process import Daemon, REPO, models_dir, serving
 
 INFER = "/v2/models/fashion/infer"
 BODY_BYTES = 16 * 1024 * 1024
@@ -66,21 +66,9 @@ def big_images():
 def release_daemon():
     if not os.path.exists(RELEASE_F8D):
         pytest.fail("missing release build %s (make all)" % RELEASE_F8D)
-    d = models_dir()
-    import f8d_process
-    saved = f8d_process.F8D_BIN
-    f8d_process.F8D_BIN = RELEASE_F8D
-    try:
-        proc = Daemon(d, "--max-body-bytes", 32 * MiB, "--max-queue", 40000, "--threads", 2)
-    finally:
-        f8d_process.F8D_BIN = saved
-    try:
-        proc.wait_ready()
+    with serving("--max-body-bytes", 32 * MiB, "--max-queue", 40000, "--threads", 2,
+                 binary=RELEASE_F8D) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        assert rc == 0, proc.stderr[-5000:]
 
 
 def post(daemon, body, headers=None, timeout=120.0):

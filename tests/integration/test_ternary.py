@@ -7,14 +7,12 @@ within 0.2 points of `accuracy.int` (the raw test images), and at least 91.5%.""
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 import fmnist
-from f8d_process import REPO, Daemon, top1_of_each
+from f8d_process import REPO, serving, top1_of_each
 
 TERNARY = os.path.join(REPO, "models", "fashion-ternary.f8")
 F8 = os.path.join(REPO, "models", "fashion.f8")
@@ -26,17 +24,8 @@ def both():
     """f8d on a models dir holding fashion.f8 and fashion-ternary.f8, as models/ does."""
     if not os.path.exists(TERNARY):
         pytest.fail("missing %s (python3 -m f8train ternarize, docs/TRAINING.md)" % TERNARY)
-    d = tempfile.mkdtemp(prefix="f8d-fgq-")
-    shutil.copy(F8, os.path.join(d, "fashion.f8"))
-    shutil.copy(TERNARY, os.path.join(d, "fashion-ternary.f8"))
-    proc = Daemon(d, "--threads", 2)
-    try:
-        proc.wait_ready()
+    with serving("--threads", 2, files={"fashion": F8, "fashion-ternary": TERNARY}) as proc:
         yield proc
-    finally:
-        rc = proc.stop()
-        shutil.rmtree(d, ignore_errors=True)
-        proc.assert_clean_exit(rc)
 
 
 def test_metadata_shows_quantization(both):
