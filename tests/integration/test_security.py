@@ -95,29 +95,30 @@ def test_restricted_reload_with_a_body_is_drained_then_refused(model_file):
         finish(daemon, d)
 
 
-@pytest.mark.parametrize("spec", ["no-colon", ":s3cr3t", "Bad Header:s3cr3t", "X-Key:",
-                                  "X-Key:s3cr3t\x01"])
-def test_restricted_api_malformed_fails_the_start(model_file, spec):
+def start(args):
+    """f8d started with args on a fresh models dir, expected to exit by itself: (its exit
+    status, the Daemon, whose stderr says why)."""
     d = models_dir()
-    daemon = Daemon(d, "--restricted-api", spec)
+    daemon = Daemon(d, *args)
     try:
         rc = daemon.proc.wait(30)
     finally:
         daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
+    return rc, daemon
+
+
+@pytest.mark.parametrize("spec", ["no-colon", ":s3cr3t", "Bad Header:s3cr3t", "X-Key:",
+                                  "X-Key:s3cr3t\x01"])
+def test_restricted_api_malformed_fails_the_start(model_file, spec):
+    rc, daemon = start(("--restricted-api", spec))
     assert rc == 1
     assert "restricted_api" in daemon.stderr, daemon.stderr
     assert "s3cr3t" not in daemon.stderr  # the value is never quoted
 
 
 def test_unknown_user_fails_the_start(model_file):
-    d = models_dir()
-    daemon = Daemon(d, "--user", "no-such-user-f8d")
-    try:
-        rc = daemon.proc.wait(30)
-    finally:
-        daemon.stop()
-        shutil.rmtree(d, ignore_errors=True)
+    rc, daemon = start(("--user", "no-such-user-f8d"))
     assert rc == 1
     assert "no such user 'no-such-user-f8d'" in daemon.stderr, daemon.stderr
     assert "listening on" not in daemon.stderr
