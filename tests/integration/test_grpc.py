@@ -155,6 +155,26 @@ def test_input_forms_agree(stub, fashion_test_set):
     assert (probs.argmax(axis=1) == logits.argmax(axis=1)).all()
 
 
+def test_large_pixel_lists_are_parsed_off_the_loop(stub, fashion_test_set):
+    """Past 65536 uint_contents values the parse runs on the pool: same answer as raw bytes,
+    and a wrong count is still a clear INVALID_ARGUMENT."""
+    images, _ = fashion_test_set
+    n = 90  # 90 * 784 = 70560 values
+    pixels = np.stack(images[:n]).astype(np.uint8).reshape(n, 28, 28, 1)
+    tensor = dict(name="image", datatype="UINT8", shape=[n, 28, 28, 1])
+    by_raw = stub.ModelInfer(pb.ModelInferRequest(
+        model_name="fashion", inputs=[Tensor(**tensor)], raw_input_contents=[pixels.tobytes()]))
+    values = pixels.reshape(-1).tolist()
+    by_list = stub.ModelInfer(pb.ModelInferRequest(model_name="fashion", inputs=[Tensor(
+        **tensor, contents=pb.InferTensorContents(uint_contents=values))]))
+    assert by_raw.raw_output_contents == by_list.raw_output_contents
+    assert np.frombuffer(by_list.raw_output_contents[0], "<i4").shape == (n * 10,)
+    with pytest.raises(grpc.RpcError) as e:
+        stub.ModelInfer(pb.ModelInferRequest(model_name="fashion", inputs=[Tensor(
+            **tensor, contents=pb.InferTensorContents(uint_contents=values[:-1]))]))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_invalid_requests(stub, channel, fashion_test_set):
     images, _ = fashion_test_set
     jpeg = fmnist.to_jpeg(images[0])

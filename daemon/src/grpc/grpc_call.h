@@ -23,6 +23,9 @@
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include <uv.h>
+
+#include "core/infer_spec.h"
 #include "core/request.h"
 
 struct f8d_server;
@@ -87,6 +90,8 @@ struct f8d_grpc_call {
     struct f8d_request core;
     bool submitted;                 /* core is queued: on_done is still to come */
     struct f8d_grpc_infer *infer;   /* the parsed request (infer_parse.h) */
+    uv_work_t parse_work;           /* a large uint_contents request parsed off the loop */
+    struct f8d_input_spec spec;     /* ...for this model input */
 
     /* Health.Watch: the status last sent, and one that changed while a send was out. */
     int watch_sent, watch_pending;

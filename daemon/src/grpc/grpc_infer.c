@@ -17,6 +17,7 @@
 
 #include <grpc/support/time.h>
 
+#include "core/background.h"
 #include "core/bytes.h"
 #include "core/errors.h"
 #include "core/scores.h"
@@ -160,22 +161,21 @@ static void infer_done(struct f8d_request *req)
     f8d_grpc_call_settle(c);
 }
 
-void f8d_grpc_handle_infer(struct f8d_grpc_call *c)
+/* Pixels given one protobuf value each take a pass per pixel to convert: past this many, the
+ * parse runs on libuv's pool (background.h), as REST's JSON does, not on the loop. */
+#define F8D_GRPC_INLINE_VALUES 65536u
+
+/* The parsed request's images to the core request, its deadline, and submit. */
+static void submit_parsed(struct f8d_grpc_call *c)
 {
     struct f8d_server *s = f8d_grpc_server_of(c);
-    const Inference__ModelInferRequest *r = (const Inference__ModelInferRequest *)c->msg;
-    struct f8d_model *m = f8d_grpc_model(c, r->model_name, r->model_version);
-    if (m == NULL)
-        return;
-    if ((c->infer = calloc(1, sizeof(*c->infer))) == NULL) {
-        f8d_grpc_fail(c, F8D_ENOMEM, "out of memory");
+    struct f8d_grpc_infer *in = c->infer;
+    if (in->code != F8D_OK) {
+        f8d_grpc_fail(c, in->code, "%s", in->error);
         return;
     }
-    struct f8d_grpc_infer *in = c->infer;
-    struct f8d_input_spec spec = {m->info->input_h, m->info->input_w, m->info->input_c,
-                                  m->info->num_classes, m->cfg.max_queue};
-    if (f8d_grpc_parse_infer(r, &spec, in) != F8D_OK) {
-        f8d_grpc_fail(c, in->code, "%s", in->error);
+    if (c->core.cancelled) {
+        f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
         return;
     }
     c->core.on_done = infer_done;
@@ -200,4 +200,55 @@ void f8d_grpc_handle_infer(struct f8d_grpc_call *c)
     }
     c->submitted = true;
     s->work_in_flight++;
+}
+
+static void parse_work(uv_work_t *w)
+{
+    struct f8d_grpc_call *c = w->data;
+    f8d_background_thread();
+    f8d_grpc_parse_infer((const Inference__ModelInferRequest *)c->msg, &c->spec, c->infer);
+}
+
+static void parse_done(uv_work_t *w, int status)
+{
+    struct f8d_grpc_call *c = w->data;
+    f8d_grpc_server_of(c)->work_in_flight--;
+    c->submitted = false; /* the parse is back: the call may be freed again */
+    if (status != 0)
+        f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
+    else
+        submit_parsed(c);
+    f8d_grpc_call_settle(c);
+}
+
+void f8d_grpc_handle_infer(struct f8d_grpc_call *c)
+{
+    struct f8d_server *s = f8d_grpc_server_of(c);
+    const Inference__ModelInferRequest *r = (const Inference__ModelInferRequest *)c->msg;
+    struct f8d_model *m = f8d_grpc_model(c, r->model_name, r->model_version);
+    if (m == NULL)
+        return;
+    if ((c->infer = calloc(1, sizeof(*c->infer))) == NULL) {
+        f8d_grpc_fail(c, F8D_ENOMEM, "out of memory");
+        return;
+    }
+    c->spec = (struct f8d_input_spec){m->info->input_h, m->info->input_w, m->info->input_c,
+                                      m->info->num_classes, m->cfg.max_queue};
+    bool heavy = r->n_inputs == 1 && r->inputs[0]->contents != NULL &&
+                 r->inputs[0]->contents->n_uint_contents > F8D_GRPC_INLINE_VALUES;
+    if (!heavy) {
+        f8d_grpc_parse_infer(r, &c->spec, c->infer);
+        submit_parsed(c);
+        return;
+    }
+    /* held meanwhile like a queued request: not freed, and the shutdown waits for it; a
+     * cancel sets core.cancelled, seen when the parse is back */
+    c->submitted = true;
+    s->work_in_flight++;
+    c->parse_work.data = c;
+    if (uv_queue_work(&s->loop, &c->parse_work, parse_work, parse_done) != 0) {
+        c->submitted = false;
+        s->work_in_flight--;
+        f8d_grpc_fail(c, F8D_ENOMEM, "cannot queue the request");
+    }
 }
