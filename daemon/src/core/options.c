@@ -99,7 +99,8 @@ static const struct opt_def OPTS[] = {
      "close a connection idle this long", GLOBAL},
     {"header_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(header_timeout_s),
      "close a connection whose request head (request line and headers) is not complete this "
-     "long after it began (slow clients; nginx's client_header_timeout)", GLOBAL},
+     "long after it began (slow clients; nginx's client_header_timeout), or a gRPC "
+     "connection whose handshake (TLS, HTTP/2 preface) is not done", GLOBAL},
     {"body_timeout", "SECONDS", OPT_UINT, 1, 86400, OFF(body_timeout_s),
      "time a request body may take, plus a second for every body_min_rate bytes received "
      "(Apache's mod_reqtimeout body=)", GLOBAL},
