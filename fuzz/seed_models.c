@@ -6,7 +6,7 @@
  *       fuzz/seed_models.c engine/src/crc32.c && build/seed_models fuzz/corpus/model_load
  *
  * all_ops.f8   every op type: conv, 1x1 conv, strided conv, maxpool, add, depthwise conv,
- *              avgpool, dense (the graph of tests/unit/test_runner.c)
+ *              avgpool, dense (mb_every_op of tests/unit/model_builder.h)
  * dense.f8     4x4x1 -> dense -> 3 classes
  * conv_pool.f8 6x6x2 -> conv3x3 s2 +ReLU -> maxpool 3x3 -> dense -> 4 classes
  * ternary.f8   (not from here: written by f8train, fgq.ternarize_graph of randmodel.op_zoo(12,
@@ -71,23 +71,8 @@ int main(int argc, char **argv)
     small_bias(ba, 8), small_bias(bb, 8), small_bias(bc, 8), small_bias(bd, 8), small_bias(be, C);
     fl(fa, 8), fl(fb, 8), fl(fc, 8), fl(fd, 8), fl(fe, C);
     mb_init(&m, 8, 8, 3, 8, C);
-    uint32_t v1 = mb_value(&m, 8, 8, 8, F8_DTYPE_U8, 5);
-    uint32_t v2 = mb_value(&m, 8, 8, 8, F8_DTYPE_S8, 4);
-    uint32_t v3 = mb_value(&m, 4, 4, 8, F8_DTYPE_S8, 4);
-    uint32_t v4 = mb_value(&m, 4, 4, 8, F8_DTYPE_U8, 5);
-    uint32_t v5 = mb_value(&m, 4, 4, 8, F8_DTYPE_S32, 5);
-    uint32_t v6 = mb_value(&m, 4, 4, 8, F8_DTYPE_S8, 3);
-    uint32_t v7 = mb_value(&m, 1, 1, 8, F8_DTYPE_S8, 4);
-    uint32_t v8 = mb_value(&m, 1, 1, C, F8_DTYPE_S32, 4);
-    m.output_value = v8;
-    mb_conv(&m, 0, v1, 3, 3, 1, 1, 1, 1, wa, ba, fa);
-    mb_conv(&m, v1, v2, 1, 1, 1, 0, 1, 0, wb, bb, fb);
-    mb_conv(&m, v2, v3, 3, 3, 2, 1, 1, 0, wc, bc, fc);
-    mb_pool(&m, F8_OP_MAXPOOL, v1, v4, 3, 2, 1, 0, 0);
-    mb_add(&m, v3, v4, v5, 0);
-    mb_conv(&m, v4, v6, 3, 3, 1, 1, 8, 0, wd, bd, fd);
-    mb_pool(&m, F8_OP_AVGPOOL, v5, v7, 4, 1, 0, 4, 0);
-    mb_dense(&m, v7, v8, 0, we, be, fe);
+    const mb_every_op_weights k = {{wa, wb, wc, wd, we}, {ba, bb, bc, bd, be}, {fa, fb, fc, fd, fe}};
+    mb_every_op(&m, C, &k);
     bad |= write_model(dir, "all_ops.f8", &m);
 
     static int8_t dw[3 * 16], dfl[3];

@@ -285,6 +285,41 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
     return b;
 }
 
+/* The weights of mb_every_op's five weighted layers, in order: conv3x3 (8x3), conv1x1 (8x8),
+ * conv3x3 stride 2 (8x8), depthwise 3x3 (8), dense (classes x 8). */
+typedef struct {
+    const int8_t *w[5];
+    const int32_t *bias[5];
+    const int8_t *fl[5];
+} mb_every_op_weights;
+
+/* A small graph with every op kind, on an 8x8x3 input (mb_init(m, 8, 8, 3, 8, classes) first):
+ *  v0 -> conv3x3 p1 +ReLU -> v1 8x8x8 u8;  v1 -> conv1x1 -> v2 s8;  v2 -> conv3x3 p1 s2 -> v3
+ *  4x4x8 s8;  v1 -> maxpool3x3 s2 p1 -> v4 4x4x8 u8 (v1 live across three ops);  add(v3, v4)
+ *  -> v5 s32;  v4 -> depthwise -> v6 (never read);  v5 -> avgpool 4x4 shift 4 -> v7 1x1x8 s8
+ *  -> dense -> v8, the logits, the model's output. Returns v8. */
+MB_FN uint32_t mb_every_op(mb_model *m, uint32_t classes, const mb_every_op_weights *k)
+{
+    const uint32_t v1 = mb_value(m, 8, 8, 8, F8_DTYPE_U8, 5);
+    const uint32_t v2 = mb_value(m, 8, 8, 8, F8_DTYPE_S8, 4);
+    const uint32_t v3 = mb_value(m, 4, 4, 8, F8_DTYPE_S8, 4);
+    const uint32_t v4 = mb_value(m, 4, 4, 8, F8_DTYPE_U8, 5);
+    const uint32_t v5 = mb_value(m, 4, 4, 8, F8_DTYPE_S32, 5);
+    const uint32_t v6 = mb_value(m, 4, 4, 8, F8_DTYPE_S8, 3);
+    const uint32_t v7 = mb_value(m, 1, 1, 8, F8_DTYPE_S8, 4);
+    const uint32_t v8 = mb_value(m, 1, 1, classes, F8_DTYPE_S32, 4);
+    m->output_value = v8;
+    mb_conv(m, 0, v1, 3, 3, 1, 1, 1, 1, k->w[0], k->bias[0], k->fl[0]);
+    mb_conv(m, v1, v2, 1, 1, 1, 0, 1, 0, k->w[1], k->bias[1], k->fl[1]);
+    mb_conv(m, v2, v3, 3, 3, 2, 1, 1, 0, k->w[2], k->bias[2], k->fl[2]);
+    mb_pool(m, F8_OP_MAXPOOL, v1, v4, 3, 2, 1, 0, 0);
+    mb_add(m, v3, v4, v5, 0);
+    mb_conv(m, v4, v6, 3, 3, 1, 1, 8, 0, k->w[3], k->bias[3], k->fl[3]);
+    mb_pool(m, F8_OP_AVGPOOL, v5, v7, 4, 1, 0, 4, 0);
+    mb_dense(m, v7, v8, 0, k->w[4], k->bias[4], k->fl[4]);
+    return v8;
+}
+
 /* Byte offsets of table entries in a built file, read from its header. */
 MB_FN size_t mb_op_at(const uint8_t *b, uint32_t i)
 {

@@ -44,13 +44,8 @@ static void fillfl(int8_t *f, size_t n)
         f[i] = (int8_t)(5 + rnd() % 3);
 }
 
-/*  v0 8x8x3 u8 -> op0 conv3x3 p1 +ReLU -> v1 8x8x8 u8
- *  v1 -> op1 conv1x1 -> v2 8x8x8 s8;  v2 -> op2 conv3x3 p1 s2 -> v3 4x4x8 s8
- *  v1 -> op3 maxpool3x3 s2 p1 -> v4 4x4x8 u8        (v1 stays live across ops 1-3)
- *  op4 add(v3, v4) -> v5 4x4x8 s32
- *  v4 -> op5 depthwise conv -> v6 (never read)
- *  v5 -> op6 avgpool 4x4 shift 4 -> v7 1x1x8 s8 -> op7 dense -> v8 logits
- *  op8 add(v8, v8) -> v9 (reads the output value; never read) */
+/* mb_every_op's graph (v1 stays live across ops 1-3, v6 is never read), and one more op,
+ * add(v8, v8) -> v9, that reads the output value and is never read. */
 static f8_model *build(void)
 {
     fill8(wa, sizeof wa, 60);
@@ -70,24 +65,9 @@ static f8_model *build(void)
     fillfl(fe, CLASSES);
     mb_model m;
     mb_init(&m, 8, 8, 3, 8, CLASSES);
-    const uint32_t v1 = mb_value(&m, 8, 8, 8, F8_DTYPE_U8, 5);
-    const uint32_t v2 = mb_value(&m, 8, 8, 8, F8_DTYPE_S8, 4);
-    const uint32_t v3 = mb_value(&m, 4, 4, 8, F8_DTYPE_S8, 4);
-    const uint32_t v4 = mb_value(&m, 4, 4, 8, F8_DTYPE_U8, 5);
-    const uint32_t v5 = mb_value(&m, 4, 4, 8, F8_DTYPE_S32, 5);
-    const uint32_t v6 = mb_value(&m, 4, 4, 8, F8_DTYPE_S8, 3);
-    const uint32_t v7 = mb_value(&m, 1, 1, 8, F8_DTYPE_S8, 4);
-    const uint32_t v8 = mb_value(&m, 1, 1, CLASSES, F8_DTYPE_S32, 4);
+    const mb_every_op_weights k = {{wa, wb, wc, wd, we}, {ba, bb, bc, bd, be}, {fa, fb, fc, fd, fe}};
+    const uint32_t v8 = mb_every_op(&m, CLASSES, &k);
     const uint32_t v9 = mb_value(&m, 1, 1, CLASSES, F8_DTYPE_S32, 2);
-    m.output_value = v8;
-    mb_conv(&m, 0, v1, 3, 3, 1, 1, 1, 1, wa, ba, fa);
-    mb_conv(&m, v1, v2, 1, 1, 1, 0, 1, 0, wb, bb, fb);
-    mb_conv(&m, v2, v3, 3, 3, 2, 1, 1, 0, wc, bc, fc);
-    mb_pool(&m, F8_OP_MAXPOOL, v1, v4, 3, 2, 1, 0, 0);
-    mb_add(&m, v3, v4, v5, 0);
-    mb_conv(&m, v4, v6, 3, 3, 1, 1, 8, 0, wd, bd, fd);
-    mb_pool(&m, F8_OP_AVGPOOL, v5, v7, 4, 1, 0, 4, 0);
-    mb_dense(&m, v7, v8, 0, we, be, fe);
     mb_add(&m, v8, v8, v9, 1);
     char err[F8_ERRMSG_SIZE];
     int rc;
