@@ -18,6 +18,7 @@
 #include "core/scores.h"
 #include "core/server.h"
 #include "handlers.h"
+#include "json_out.h"
 #include "json_reply.h"
 #include "media.h"
 
@@ -67,27 +68,38 @@ static enum MHD_Result answer(struct f8d_http_request *req)
         idx = malloc(k * sizeof(*idx));
         sc = malloc(k * sizeof(*sc));
     }
-    json_t *preds = (idx && sc) ? json_array() : NULL;
-    uint32_t count = preds ? f8d_scores_top_k(req->core.logits, n, m->info->output_fl, k, idx, sc) : 0;
-    for (uint32_t i = 0; preds != NULL && i < count; i++) {
+    /* written straight out (json_out.h): this answer goes out on every request */
+    struct f8d_bytes out = {.failed = idx == NULL || sc == NULL};
+    uint32_t count = out.failed ? 0 : f8d_scores_top_k(req->core.logits, n, m->info->output_fl,
+                                                        k, idx, sc);
+    f8d_json_out_raw(&out, "{\"model\":");
+    f8d_json_out_string(&out, m->name);
+    f8d_json_out_raw(&out, ",\"predictions\":[");
+    for (uint32_t i = 0; i < count; i++) {
         const char *label = f8_model_label(m->model, idx[i]);
         char fallback[16];
         if (label == NULL) {
             snprintf(fallback, sizeof(fallback), "%" PRIu32, idx[i]);
             label = fallback;
         }
-        json_array_append_new(preds, json_pack("{s:o, s:I, s:f}", "label",
-                                               f8d_json_string(label), "index",
-                                               (json_int_t)idx[i], "score", sc[i]));
+        f8d_json_out_raw(&out, i ? ",{\"label\":" : "{\"label\":");
+        f8d_json_out_string(&out, label);
+        f8d_json_out_raw(&out, ",\"index\":");
+        f8d_json_out_uint(&out, idx[i]);
+        f8d_json_out_raw(&out, ",\"score\":");
+        f8d_json_out_real6(&out, sc[i]);
+        f8d_json_out_raw(&out, "}");
     }
+    f8d_json_out_raw(&out, "]}\n");
     if (idx != indices)
         free(idx);
     if (sc != scores)
         free(sc);
-    json_t *body = preds ? json_pack("{s:o, s:o}", "model", f8d_json_string(m->name),
-                                     "predictions", preds)
-                         : NULL;
-    return f8d_reply_json(req, 200, body);
+    if (out.failed) {
+        free(out.p);
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    }
+    return f8d_reply_buffer(req, 200, "application/json", (char *)out.p, out.len);
 }
 
 /* The body, now a JPEG or something else, becomes the request's one item on the model's

@@ -20,12 +20,12 @@ enum MHD_Result f8d_reply_json(struct f8d_http_request *req, unsigned status, js
 enum MHD_Result f8d_reply_buffer(struct f8d_http_request *req, unsigned status,
                                  const char *content_type, char *text, size_t len);
 
-/* Queues a binary tensor extension answer: json_len bytes of JSON, then tensor bytes
- * (Content-Type application/octet-stream, Inference-Header-Content-Length: json_len). */
 /* 204 to an OPTIONS request on a known path: Allow, and the CORS preflight headers when
  * cors_origin is set. */
 enum MHD_Result f8d_reply_options(struct f8d_http_request *req);
 
+/* Queues a binary tensor extension answer: json_len bytes of JSON, then tensor bytes
+ * (Content-Type application/octet-stream, Inference-Header-Content-Length: json_len). */
 enum MHD_Result f8d_reply_binary(struct f8d_http_request *req, unsigned status, char *data,
                                  size_t len, size_t json_len);
 
