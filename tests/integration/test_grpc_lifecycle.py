@@ -11,6 +11,7 @@ import threading
 import time
 
 import grpc
+import numpy as np
 import pytest
 
 from f8d_process import serving
@@ -64,6 +65,34 @@ def test_deadline_passes_in_queue(slow, jpeg):
                                        reason="deadline") >= 1.0), slow.stderr[-2000:]
         assert metric(slow, "f8d_queue_depth", model="fashion") == 0.0
         assert metric(slow, "f8d_inference_images_total", model="fashion") == 0.0
+
+
+def test_deadline_passes_while_parsed(model_file):
+    """Calls of 1,000 images as a value list, parsed on libuv's pool (more than 65536 values),
+    with a 50 ms deadline: every client sees DEADLINE_EXCEEDED, and the server counts them as
+    expired (DEADLINE_EXCEEDED), never as cancelled by the client (CANCELLED), whether the
+    deadline passed before, during or after the parse."""
+    n = 1000
+    values = (np.arange(n * 784) % 256).tolist()
+    req = pb.ModelInferRequest(model_name="fashion", inputs=[pb.ModelInferRequest.InferInputTensor(
+        name="image", datatype="UINT8", shape=[n, 28, 28, 1],
+        contents=pb.InferTensorContents(uint_contents=values))])
+    with serving("--threads", 1, "--max-batch-size", 1024, "--max-queue", 4000,
+                 grpc=True) as d:
+        ch, stub = stub_of(d)
+        with ch:
+            stub.ServerReady(pb.ServerReadyRequest())
+            for _ in range(8):
+                with pytest.raises(grpc.RpcError) as e:
+                    stub.ModelInfer(req, timeout=0.05)
+                assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            codes = lambda c: metric(d, "f8d_requests_total", model="fashion",  # noqa: E731
+                                     protocol="grpc", code=c)
+            # a call whose message had not fully arrived by its deadline never reaches f8d
+            assert wait_for(lambda: codes("DEADLINE_EXCEEDED") >= 1.0, 10.0), d.stderr[-2000:]
+            time.sleep(1.0)  # the others' parses end
+            assert codes("CANCELLED") == 0.0
+            assert codes("DEADLINE_EXCEEDED") + codes("OK") <= 8.0
 
 
 def test_rest_timeout_parameter(slow, jpeg):

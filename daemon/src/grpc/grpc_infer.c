@@ -175,7 +175,12 @@ static void submit_parsed(struct f8d_grpc_call *c)
         return;
     }
     if (c->core.cancelled) {
-        f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
+        /* call_closed sets the deadline to "now" when the library cancelled the call because
+         * its deadline passed (here: while the request was parsed on the pool) */
+        if (c->core.deadline_ns != 0)
+            f8d_grpc_fail(c, F8D_EDEADLINE, "the deadline passed while the request was parsed");
+        else
+            f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
         return;
     }
     c->core.on_done = infer_done;

@@ -405,15 +405,17 @@ static void call_closed(struct f8d_grpc_call *c)
         return;
     /* The client cancelled, went away, or its deadline passed: drop the work still queued
      * (the core request's completion answers it), or end a Watch. */
+    /* The library also cancels a call when its deadline passes: then it is an expired
+     * request, dropped and counted as such, whichever clock noticed first. */
+    const bool expired = gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0;
     if (c->submitted) {
-        /* The library also cancels a call when its deadline passes: then it is an expired
-         * request, dropped and counted as such, whichever clock noticed first. */
-        if (gpr_time_cmp(c->deadline, gpr_now(c->deadline.clock_type)) <= 0)
+        if (expired)
             c->core.deadline_ns = uv_hrtime();
         f8d_request_cancel(&c->core);
     }
     else if (!c->answered)
-        f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
+        f8d_grpc_fail(c, expired ? F8D_EDEADLINE : F8D_ECANCELED,
+                      expired ? "the deadline passed" : "the call was cancelled");
 }
 
 static void on_event(struct f8d_grpc_tag *t, void *arg)
