@@ -194,11 +194,16 @@ static void submit_parsed(struct f8d_grpc_call *c)
         c->core.items[i].len = in->items[i].len;
         c->core.items[i].raw = in->items[i].raw;
     }
+    /* the earlier of the call's deadline and the `timeout` parameter, which counts from the
+     * call's arrival (as REST's does), so a long parse on the pool counts against it */
     uint64_t left = ns_left(c->deadline);
-    if (in->timeout_us != 0 && in->timeout_us * 1000u < left)
-        left = in->timeout_us * 1000u;
     if (left != UINT64_MAX)
         c->core.deadline_ns = uv_hrtime() + left;
+    if (in->timeout_us != 0) {
+        uint64_t by_parameter = c->start_ns + in->timeout_us * 1000u;
+        if (c->core.deadline_ns == 0 || by_parameter < c->core.deadline_ns)
+            c->core.deadline_ns = by_parameter;
+    }
     if (f8d_request_submit(&c->core) != F8D_OK) {
         f8d_grpc_fail(c, c->core.err.code, "%s", c->core.err.message);
         return;
