@@ -1,5 +1,5 @@
 """Command line: `python3 -m f8train {random-model,zoo,calibrate,train,fashion,ternarize,
-fgq-table,simulate,quantize,export,eval,info} ...` (see --help)."""
+fgq-table,repack,simulate,quantize,export,eval,info} ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import sys
 # runs on the 2 cores: measured 20 s → 14.5 s for a short training run beside one busy process,
 # and no difference on an idle machine. Must be set before torch (libgomp) loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .fileformat import PACKINGS  # noqa: E402 (numpy only; torch loads in the commands)
 
 
 def _probability(text: str) -> float:
@@ -127,6 +129,22 @@ def cmd_ternarize(args) -> int:
     return fgq.main(args, command_line())
 
 
+def cmd_repack(args) -> int:
+    from . import fileformat
+    g = fileformat.read(args.model)
+    n = fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
+    if not n:
+        raise ValueError(f"{args.model} has no ternary op to repack")
+    before = os.path.getsize(args.model)
+    g.meta = [(k, v) for k, v in g.meta if k != "repacked_by"] + [("repacked_by", command_line())]
+    tmp = args.out + ".tmp"
+    size = fileformat.write(g, tmp)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}: {size} bytes ({n} ternary ops in the {args.packing} packing; "
+          f"{args.model} was {before} bytes)")
+    return 0
+
+
 def cmd_fgq_table(args) -> int:
     from . import fgq
     fgq.run_table(args.checkpoint, args.out, args.finetune, args.data, command_line(),
@@ -194,7 +212,8 @@ def cmd_info(args) -> int:
         if op.flw is not None:
             extra = f" weight_bits {op.weight_bits} flw {sorted(set(int(f) for f in op.flw))}"
         if op.codes is not None:
-            extra += f" group_size {op.group_size}"
+            packing = next(k for k, v in fileformat.PACKINGS.items() if v == op.packing)
+            extra += f" group_size {op.group_size} packing {packing}"
         print(f"op {i}: {fileformat.OP_NAMES[op.type]} {op.input0}"
               f"{'' if op.input1 == fileformat.NO_INPUT else ',' + str(op.input1)} -> {op.output}"
               f" k {op.kernel_h}x{op.kernel_w} s {op.stride_h}x{op.stride_w} pad {op.pads}"
@@ -327,10 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
                     help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
                     "and one alpha per layer (the baseline)")
-    tz.add_argument("--correct", action="store_true",
+    tz.add_argument("--correct", action=argparse.BooleanOptionalAction, default=None,
                     help="post-training output correction of the ternary layers: a least-"
                     "squares factor per output channel on its alphas and a bias shift, from "
-                    "forward passes on 2,000 training images (no gradient)")
+                    "forward passes on 2,000 training images (no gradient). The default "
+                    "without --finetune (--no-correct: the plain FGQ search); off by default "
+                    "with --finetune; not available for a .f8 source (no training images)")
+    tz.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
+                    help="how the file stores the ternary weights (docs/FORMAT.md §2.5): dense "
+                    "(default: base-3 codes, 5 per byte, and 7-bit alphas, format version 2) or "
+                    "2bit (2-bit codes and 8-bit alphas, version 1)")
     tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
                     help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
     tz.add_argument("--report", help="report JSON path")
@@ -339,6 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
                     help="folder with the Fashion-MNIST idx .gz files")
     tz.set_defaults(func=cmd_ternarize)
+
+    rp = sub.add_parser("repack", help="rewrite a ternary .f8's weights in another packing "
+                        "(docs/FORMAT.md §2.5): the same codes and alphas, the same model")
+    rp.add_argument("model")
+    rp.add_argument("--out", required=True, help="output .f8 path (may be the input)")
+    rp.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
+                    help="dense (default) or 2bit")
+    rp.set_defaults(func=cmd_repack)
 
     ft = sub.add_parser("fgq-table", help="every row of the FGQ accuracy table (docs/"
                         "TRAINING.md) from one FP32 `fashion --checkpoint`")

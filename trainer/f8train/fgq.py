@@ -47,7 +47,8 @@ class Config:
     group: int = 4            # N; TWN ignores it for the threshold and α
     act_bits: int = 8         # 8 or 4
     method: str = "fgq"       # "fgq" (exact per-group search) or "twn" (per-layer baseline)
-    correct: bool = False     # post-training output correction (`correct_outputs`)
+    correct: bool = False     # post-training output correction (`correct_outputs`); the CLI's
+                              # default without fine-tuning
 
     def label(self) -> str:
         w = f"FGQ N={self.group}" if self.method == "fgq" else "TWN (per layer)"
@@ -390,14 +391,20 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
 
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method,
-                 correct=args.correct)
-    if args.model.endswith(".f8"):
-        if args.finetune or args.act_bits != 8:
-            raise ValueError("a .f8 source is ternarized as it is: no --finetune, --act-bits 8 "
-                             "(start from a fashion checkpoint for those)")
+    from_f8 = args.model.endswith(".f8")
+    # the output correction is the default of conversions without fine-tuning (and needs
+    # training images, which a .f8 source does not come with)
+    correct = args.correct if args.correct is not None else not (args.finetune or from_f8)
+    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method, correct=correct)
+    packing = fileformat.PACKINGS[args.packing]
+    if from_f8:
+        if args.finetune or args.act_bits != 8 or correct:
+            raise ValueError("a .f8 source is ternarized as it is, with 8-bit activations "
+                             "and no --finetune or --correct (it brings no training images): "
+                             "start from a fashion checkpoint for those")
         t0 = time.time()
         g = ternarize_graph(fileformat.read(args.model), args.group, args.method)
+        fileformat.set_packing(g, packing)
         g.meta = [(k, v) for k, v in g.meta if k not in ("created_by", "accuracy.int")]
         g.meta += [("created_by", created_by),
                    ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
@@ -409,6 +416,8 @@ def main(args, created_by: str) -> int:
     log = print
     log(f"{cfg.label()}, fine-tuning {args.finetune} epochs, from {args.model}")
     g, rec, _ = run_one(fp32, cfg, args.finetune, ds, seed=args.seed, quick=args.quick)
+    fileformat.set_packing(g, packing)
+    rec["packing"] = args.packing
     jpeg = None
     if not args.quick:
         imgs = train.jpeg_round_trip(ds["test_x"], train.JPEG_QUALITY)
