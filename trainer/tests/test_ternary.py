@@ -310,7 +310,8 @@ def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method
 @pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
 def test_cli_ternarize_checkpoint_and_f8(tmp_path):
     """`ternarize` from a `fashion --checkpoint` FP32 copy (4-bit, N = 16, one quick epoch of
-    fine-tuning) and from a .f8 as it is; --finetune on a .f8 is refused in one line."""
+    fine-tuning; and N = 4 without it, output-corrected by default) and from a .f8 as it is
+    (--packing 2bit); --finetune or --correct on a .f8 is refused in one line."""
     import json
     import subprocess
     import sys
@@ -336,11 +337,36 @@ def test_cli_ternarize_checkpoint_and_f8(tmp_path):
     r = json.load(open(rep))
     assert md["accuracy.int"] == f"{r['accuracy_finetuned']:.2f}"
     assert r["finetune_epochs"] == 1 and r["file_size_bytes"] == os.path.getsize(out)
+    assert r["output_correction"] is False          # not the default with --finetune
+    assert r["packing"] == "dense" and {op.packing for op in g.ops if op.codes is not None} \
+        == {ff.PACKING_DENSE}
+
+    # without fine-tuning the output correction is the default; --no-correct turns it off
+    out3, rep3 = str(tmp_path / "t3.f8"), str(tmp_path / "t3.json")
+    p = run("ternarize", ck + ".fp32", "--out", out3, "--group", "4", "--quick", "--report",
+            rep3)
+    assert p.returncode == 0, p.stderr
+    assert json.load(open(rep3))["output_correction"] is True and "outputs corrected" in p.stdout
+    from f8train.__main__ import build_parser
+    assert build_parser().parse_args(["ternarize", "m", "--out", "o", "--no-correct"]).correct \
+        is False
 
     out2 = str(tmp_path / "t2.f8")
-    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--group", "4")
+    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--group", "4", "--packing",
+            "2bit")
     assert p.returncode == 0, p.stderr
-    assert [op.weight_bits for op in ff.read(out2).ops if op.weights is not None] == \
-        [8, 2, 2, 2, 2, 8]
-    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--finetune", "1")
-    assert p.returncode == 2 and "no --finetune" in p.stderr
+    g2 = ff.read(out2)
+    assert [op.weight_bits for op in g2.ops if op.weights is not None] == [8, 2, 2, 2, 2, 8]
+    assert {op.packing for op in g2.ops} == {ff.PACKING_2BIT}
+    assert open(out2, "rb").read()[8] == 1          # format version 1: no dense op
+    # repack: the same model in the dense packing, smaller
+    out4 = str(tmp_path / "t4.f8")
+    p = run("repack", out2, "--out", out4)
+    assert p.returncode == 0, p.stderr
+    g4 = ff.read(out4)
+    assert all(np.array_equal(a.weights, b.weights) for a, b in zip(g2.ops, g4.ops)
+               if a.weights is not None)
+    assert os.path.getsize(out4) < os.path.getsize(out2)
+    for bad in (["--finetune", "1"], ["--correct"]):
+        p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, *bad)
+        assert p.returncode == 2 and "no --finetune or --correct" in p.stderr
