@@ -872,6 +872,13 @@ static void ternary_model(mb_model *m)
     logits_from(m, v1);
 }
 
+/* The op's 18 weights as the kernels read them: w[o][k] = t·alpha[o][k / 4]. */
+static void expect_t_weights(const f8_kernel_args *a)
+{
+    for (int j = 0; j < 18; j++)
+        CU_ASSERT_EQUAL(f8_weight(a, (size_t)j), t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+}
+
 static void test_ternary(void)
 {
     mb_model mm;
@@ -895,9 +902,7 @@ static void test_ternary(void)
         CU_ASSERT_PTR_NULL(a->weights);
         CU_ASSERT_EQUAL(a->k, 9);
         CU_ASSERT_EQUAL(a->alpha_groups, 3);
-        for (int j = 0; j < 18; j++)
-            CU_ASSERT_EQUAL(f8_weight(a, (size_t)j),
-                            t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+        expect_t_weights(a);
         CU_ASSERT_EQUAL(f8_weight(a, 8), 10 * 3 * 1); /* o 0, k 8: +1 · alpha[0][2] = 30 */
         CU_ASSERT_EQUAL(f8_weight(a, 9), -40);        /* o 1, k 0: -1 · alpha[1][0] */
     }
@@ -1017,9 +1022,7 @@ static void test_ternary_dense(void)
         const f8_kernel_args *a = &m->ops[0].args;
         CU_ASSERT_PTR_NULL(a->weights);
         CU_ASSERT_EQUAL(a->packing, F8_PACKING_DENSE);
-        for (int j = 0; j < 18; j++)
-            CU_ASSERT_EQUAL(f8_weight(a, (size_t)j),
-                            t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+        expect_t_weights(a);
         /* and the two files compute the same logits on every path */
         uint8_t img[72];
         for (int i = 0; i < 72; i++)
