@@ -15,6 +15,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .fileformat import PACKINGS  # noqa: E402 (numpy only; torch loads in the commands)
 
+FASHION_DATA = "/usr/share/datasets/fashion-mnist"
+
 
 def _probability(text: str) -> float:
     try:
@@ -126,6 +128,8 @@ def cmd_ternarize(args) -> int:
     from . import fgq
     if args.group < 1:
         raise ValueError("--group must be at least 1")
+    if args.data is None and not args.arch:
+        args.data = FASHION_DATA
     return fgq.main(args, command_line())
 
 
@@ -182,7 +186,7 @@ def cmd_eval(args) -> int:
     g = fileformat.read(args.model)
     v0 = g.input
     if args.data == "fashion":
-        root = "/usr/share/datasets/fashion-mnist"
+        root = FASHION_DATA
         x = data.load_idx(os.path.join(root, data.FILES["test_x"])).reshape(-1, 28, 28, 1)
         y = data.load_idx(os.path.join(root, data.FILES["test_y"])).astype(np.int64)
         if (v0.h, v0.w, v0.c) != (28, 28, 1):
@@ -330,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the run saved in --checkpoint")
     f.add_argument("--calib-out", help="also write the calibration-only model (BN folded, FLs "
                    "calibrated, no fine-tuning) to this .f8 path")
-    f.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    f.add_argument("--data", default=FASHION_DATA,
                    help="folder with the Fashion-MNIST idx .gz files")
     f.set_defaults(func=cmd_fashion)
 
@@ -338,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "alpha each), 8- or 4-bit activations, from an FP32 `fashion "
                         "--checkpoint` (optionally fine-tuned) or from any .f8 (the zoo's)")
     tz.add_argument("model", help="a `fashion --checkpoint` file (FP32 phase, or its .fp32 "
-                    "copy), or a .f8 to ternarize as it is (no --finetune, --act-bits 8)")
+                    "copy), a zoo architecture's FP32 weights with --arch, or a .f8 to "
+                    "ternarize as it is (no --finetune, --act-bits 8)")
     tz.add_argument("--out", required=True, help="output .f8 path")
     tz.add_argument("--group", type=int, default=4, help="N, weights per alpha (default 4)")
     tz.add_argument("--act-bits", type=int, choices=[8, 4], default=8,
@@ -361,8 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--report", help="report JSON path")
     tz.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
     tz.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    tz.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                    help="folder with the Fashion-MNIST idx .gz files")
+    tz.add_argument("--data", default=None,
+                    help="folder with the Fashion-MNIST idx .gz files (default "
+                    f"{FASHION_DATA}); with --arch, an ImageFolder of calibration JPEGs")
+    tz.add_argument("--arch", choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2",
+                                       "fashionnet"],
+                    help="the model is the FP32 weights of this zoo architecture: an `f8train "
+                    "train --checkpoint` file or a torchvision-style state_dict; BN folded, "
+                    "FLs calibrated on --data, ternarized from the float weights (8-bit "
+                    "activations, no --finetune or --correct)")
+    tz.add_argument("--input", type=_shape, default=(224, 224, 3),
+                    help="with --arch: input HxWxC (default 224x224x3)")
+    tz.add_argument("--calib-images", type=int, default=256,
+                    help="with --arch: calibration images drawn from --data (default 256)")
     tz.set_defaults(func=cmd_ternarize)
 
     rp = sub.add_parser("repack", help="rewrite a ternary .f8's weights in another packing "
@@ -384,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="every row with the post-training output correction (ternarize "
                     "--correct)")
     ft.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
-    ft.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    ft.add_argument("--data", default=FASHION_DATA,
                     help="folder with the Fashion-MNIST idx .gz files")
     ft.set_defaults(func=cmd_fgq_table)
 
@@ -401,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=text)
         q.add_argument("--checkpoint", required=True, help="checkpoint file (or its .fp32 copy)")
         q.add_argument("--out", required=True, help="output .f8 path")
-        q.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+        q.add_argument("--data", default=FASHION_DATA,
                        help="folder with the Fashion-MNIST idx .gz files")
         q.set_defaults(func=cmd_export_checkpoint)
 

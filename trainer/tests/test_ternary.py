@@ -370,3 +370,44 @@ def test_cli_ternarize_checkpoint_and_f8(tmp_path):
     for bad in (["--finetune", "1"], ["--correct"]):
         p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, *bad)
         assert p.returncode == 2 and "no --finetune or --correct" in p.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v2"])
+def test_cli_ternarize_zoo_checkpoint(arch, fashion_test, tmp_path):
+    """`ternarize CKPT --arch A`: the FP32 checkpoint `train --checkpoint` makes for a zoo
+    architecture (reduced: 32x32x1, two classes of 6 JPEGs, one epoch), calibrated on the
+    ImageFolder and ternarized from its float weights; first and last layer 8-bit, the rest
+    ternary in the dense packing, and the engine bit-exact with the simulator on it."""
+    import subprocess
+    import sys
+    from test_imagefolder import make_folder
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "f8train", *args], capture_output=True,
+                              text=True, env=env, timeout=600)
+
+    root, ck = str(tmp_path / "data"), str(tmp_path / "z.ckpt")
+    make_folder(root, fashion_test[0])
+    p = run("train", "--arch", arch, "--data", root, "--input", "32x32x1", "--epochs-fp", "1",
+            "--epochs-q", "0", "--batch", "4", "--calib-images", "8", "--checkpoint", ck,
+            "--out", str(tmp_path / "z.f8"))
+    assert p.returncode == 0, p.stderr
+    out = str(tmp_path / "zt.f8")
+    p = run("ternarize", ck, "--arch", arch, "--data", root, "--input", "32x32x1",
+            "--calib-images", "8", "--group", "4", "--out", out)
+    assert p.returncode == 0, p.stderr
+    assert "integer top-1 on the 8 calibration images: F8" in p.stdout
+    g = ff.read(out)
+    bits = [op.weight_bits for op in g.ops if op.weights is not None]
+    assert bits[0] == 8 and bits[-1] == 8 and set(bits[1:-1]) == {2} and len(bits) > 10
+    assert {op.packing for op in g.ops if op.codes is not None} == {ff.PACKING_DENSE}
+    assert g.labels() == ["boots", "shirts"] and (g.input.h, g.input.w, g.input.c) == (32, 32, 1)
+    assert g.meta_dict()["quantization"] == "fgq group=4 act_bits=8 method=fgq"
+    for bad in (["--finetune", "1"], ["--act-bits", "4"], ["--correct"]):
+        p = run("ternarize", ck, "--arch", arch, "--data", root, "--out", out, *bad)
+        assert p.returncode == 2 and "for zoo architectures" in p.stderr
+    if os.environ.get("F8_BIN"):
+        from test_bitexact import check, extreme_images
+        check(out, extreme_images(g.input, 6, 2))
