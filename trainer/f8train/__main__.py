@@ -356,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "squares factor per output channel on its alphas and a bias shift, from "
                     "forward passes on 2,000 training images (no gradient). The default "
                     "without --finetune (--no-correct: the plain FGQ search); off by default "
-                    "with --finetune; not available for a .f8 source (no training images)")
+                    "with --finetune; not available for a .f8 source (no training images) or --arch")
     tz.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
                     help="how the file stores the ternary weights (docs/FORMAT.md §2.5): dense "
                     "(default: base-3 codes, 5 per byte, and 7-bit alphas, format version 2) or "
