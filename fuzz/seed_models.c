@@ -12,6 +12,9 @@
  * ternary.f8   (not from here: written by f8train, fgq.ternarize_graph of randmodel.op_zoo(12,
  *              12, 1, classes=2, seed=7), N 4, every other u8/s8 value at 4 bits) FGQ ternary
  *              ops and narrow values, FORMAT.md §2.5
+ * ternary_dense.f8 (not from here either: `f8train repack ternary.f8 --out ternary_dense.f8`)
+ *              the same model in the dense packing (base-3 codes, 7-bit alphas, format
+ *              version 2), FORMAT.md §2.5
  */
 #include "../tests/unit/model_builder.h"
 

@@ -61,6 +61,8 @@ static json_t *op_json(uint32_t i, const f8_op_desc *d)
         json_object_set_new(o, "weight_bits", json_integer(d->weight_bits));
     if (d->group_size) /* FGQ ternary: weights per alpha */
         json_object_set_new(o, "group_size", json_integer(d->group_size));
+    if (d->weight_bits == 2) /* FGQ ternary: how the codes and alphas are stored */
+        json_object_set_new(o, "packing", json_string(d->packing ? "dense" : "2bit"));
     json_object_set_new(o, "relu", json_boolean(d->relu));
     json_object_set_new(o, "macs", json_integer(d->macs > INT64_MAX ? INT64_MAX : (json_int_t)d->macs));
     return o;

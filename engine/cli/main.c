@@ -54,8 +54,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("f8 %d.%d (model format %d)\n", F8_VERSION_MAJOR, F8_VERSION_MINOR,
-               F8_FORMAT_VERSION);
+        printf("f8 %d.%d (model formats %d to %d)\n", F8_VERSION_MAJOR, F8_VERSION_MINOR,
+               F8_FORMAT_VERSION_MIN, F8_FORMAT_VERSION);
         return 0;
     }
     if (strcmp(cmd, "info") == 0)

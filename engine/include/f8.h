@@ -26,7 +26,10 @@ extern "C" {
 
 #define F8_VERSION_MAJOR 0
 #define F8_VERSION_MINOR 1
-#define F8_FORMAT_VERSION 1
+/* Model file versions this libf8 reads: 1, and 2 (1 plus the dense ternary packing,
+ * docs/FORMAT.md §2.5). A writer writes the lowest version that holds its file. */
+#define F8_FORMAT_VERSION 2
+#define F8_FORMAT_VERSION_MIN 1
 
 /* Error codes (negative). */
 enum {
@@ -82,6 +85,8 @@ typedef struct {
     uint32_t avg_shift;
     uint64_t macs;            /* multiply-accumulates per image */
     uint32_t group_size;      /* ternary ops: weights per alpha (N), else 0 */
+    uint32_t packing;         /* ternary ops: 0 2-bit codes + u8 alphas, 1 dense (base-3 codes,
+                                 7-bit alphas), docs/FORMAT.md §2.5; else 0 */
 } f8_op_desc;
 
 typedef struct {

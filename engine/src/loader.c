@@ -121,9 +121,9 @@ static int parse_header(const uint8_t *d, size_t size, f8_header *h, char *err, 
     h->meta_offset = rd64(d + 88);
     h->output_value = rd32(d + 96);
 
-    if (h->version != F8_FORMAT_VERSION)
-        return fail(err, errlen, "unsupported format version %" PRIu32 " (this engine reads version %d)",
-                    h->version, F8_FORMAT_VERSION);
+    if (h->version < F8_FORMAT_VERSION_MIN || h->version > F8_FORMAT_VERSION)
+        return fail(err, errlen, "unsupported format version %" PRIu32 " (this engine reads "
+                    "versions %d to %d)", h->version, F8_FORMAT_VERSION_MIN, F8_FORMAT_VERSION);
     if (h->file_size != size)
         return fail(err, errlen,
                     "header field file_size is %" PRIu64 " but the file has %zu bytes "
@@ -356,7 +356,8 @@ out:
 /* Every op by its type's validator (op_validate.c), then every value but the input written. */
 static int parse_ops(f8_model *m, const f8_header *h, char *err, size_t errlen)
 {
-    const f8_op_table t = {h->ops_offset, h->payload_offset, h->file_size, h->num_values};
+    const f8_op_table t = {h->ops_offset, h->payload_offset, h->file_size, h->num_values,
+                           h->version};
     uint32_t *writer = malloc((size_t)h->num_values * sizeof *writer);
     if (!writer)
         return F8_ENOMEM;

@@ -176,41 +176,84 @@ static int tensor(const op_check *c, const tensor_ref *r, uint64_t expected)
     return F8_OK;
 }
 
-/* A ternary op's weights (§2.5): 2-bit codes for weight_elems weights, one u8 alpha <= 127
- * per group of group_size weights of an output channel (K weights, the last group shorter
- * when N does not divide K). Every code and alpha is checked here; the kernels then read the
- * weights in this 2-bit form through f8_weight(): the SIMD paths once, at load, into their
- * packed int8 layout (pack.c), the scalar kernels as they go (docs/ENGINE.md, "Ternary
- * weights"). No int8 copy of the weights is kept besides the packing. */
+/* A ternary op's codes in the 2-bit packing (§2.5): ceil(n/4) bytes, every code defined, the
+ * last byte's unused bits zero. */
+static int codes_2bit(const op_check *c, const uint8_t *codes, uint64_t n)
+{
+    for (uint64_t j = 0; j < n; j++)
+        if ((codes[j / 4] >> (2 * (j % 4)) & 3u) == 2)
+            return op_fail(c, "ternary code 0b10 at weight %" PRIu64 " (only 00 = 0, 01 = +1, "
+                           "11 = -1 are defined)", j);
+    if (n % 4 && codes[n / 4] >> (2 * (n % 4)))
+        return op_fail(c, "unused bits of the last code byte must be zero");
+    return F8_OK;
+}
+
+/* ... in the dense packing: ceil(n/5) bytes, each below 243 (five base-3 digits), the last
+ * one's unused digits zero (below 3^r for its r = n mod 5 weights). */
+static int codes_dense(const op_check *c, const uint8_t *codes, uint64_t n)
+{
+    const uint64_t bytes = (n + 4) / 5;
+    for (uint64_t b = 0; b < bytes; b++)
+        if (codes[b] >= 243)
+            return op_fail(c, "dense code byte %" PRIu64 " is %u, not below 243 (five base-3 "
+                           "digits)", b, codes[b]);
+    static const unsigned pow3[5] = {1, 3, 9, 27, 81};
+    if (n % 5 && codes[bytes - 1] >= pow3[n % 5])
+        return op_fail(c, "unused digits of the last dense code byte must be zero (byte %u, "
+                       "%" PRIu64 " weights in it)", codes[bytes - 1], n % 5);
+    return F8_OK;
+}
+
+/* A ternary op's weights (§2.5): codes for weight_elems weights and one alpha <= 127 per group
+ * of group_size weights of an output channel (K weights, the last group shorter when N does
+ * not divide K), in the op's packing: 0, 2-bit codes and u8 alphas; 1 (dense, format version
+ * 2), base-3 codes five per byte and 7-bit alphas. Every code and alpha is checked here; the
+ * kernels then read the weights in the file's form through f8_weight(): the SIMD paths once,
+ * at load, into their packed int8 layout (pack.c), the scalar kernels as they go
+ * (docs/ENGINE.md, "Ternary weights"). No int8 copy of the weights is kept besides the
+ * packing, and no decoded copy of a dense op's codes. */
 static int ternary_weights(const op_check *c, uint64_t weight_elems)
 {
-    const uint32_t cout = c->y->c, n = c->d->group_size;
+    const uint32_t cout = c->y->c, n = c->d->group_size, packing = c->d->packing;
     const uint64_t k = weight_elems / cout; /* weight_elems = Cout·K, Cout >= 1 */
     int rc;
+    if (packing != F8_PACKING_2BIT && packing != F8_PACKING_DENSE)
+        return op_fail(c, "packing %" PRIu32 " unknown (0 2-bit codes, 1 dense)", packing);
+    if (packing == F8_PACKING_DENSE && c->t->version < F8_DENSE_VERSION)
+        return op_fail(c, "packing 1 (dense) in a format version %" PRIu32 " file (it needs "
+                       "version %u)", c->t->version, F8_DENSE_VERSION);
     if (n == 0 || n > k)
         return op_fail(c, "group_size %" PRIu32 " outside [1, K = %" PRIu64 "] (the weights of "
                        "one output channel)", n, k);
-    const uint64_t groups = (k + n - 1) / n;
-    if ((rc = tensor(c, &c->tensor[0], (weight_elems + 3) / 4)))
+    const uint64_t groups = (k + n - 1) / n, alphas = mul_sat(cout, groups);
+    const int dense = packing == F8_PACKING_DENSE;
+    /* ceil(weight_elems / 5 or 4) code bytes, ceil(7·alphas / 8) bytes of 7-bit alphas,
+     * computed without overflow (the sizes may have saturated) */
+    const unsigned per_byte = dense ? 5 : 4;
+    if ((rc = tensor(c, &c->tensor[0],
+                     weight_elems / per_byte + (weight_elems % per_byte != 0))))
         return rc;
-    if (c->alpha.size != mul_sat(cout, groups))
+    const uint64_t alpha_bytes = dense ? alphas / 8 * 7 + (alphas % 8 * 7 + 7) / 8 : alphas;
+    if (c->alpha.size != alpha_bytes)
         return op_fail(c, "alpha tensor size %" PRIu64 ", expected %" PRIu64 " (Cout %" PRIu32
-                       " x %" PRIu64 " groups of %" PRIu32 ")", c->alpha.size,
-                       mul_sat(cout, groups), cout, groups, n);
+                       " x %" PRIu64 " groups of %" PRIu32 "%s)", c->alpha.size, alpha_bytes,
+                       cout, groups, n, dense ? ", 7 bits each" : "");
     if ((rc = tensor(c, &c->alpha, c->alpha.size)))
         return rc;
     const uint8_t *codes = c->m->data + c->tensor[0].offset;
     const uint8_t *alpha = c->m->data + c->alpha.offset;
-    for (uint64_t g = 0; g < c->alpha.size; g++)
-        if (alpha[g] > 127)
-            return op_fail(c, "alpha[%" PRIu64 "] = %u exceeds 127 (t·alpha must be an s8)", g,
-                           alpha[g]);
-    for (uint64_t j = 0; j < weight_elems; j++)
-        if ((codes[j / 4] >> (2 * (j % 4)) & 3u) == 2)
-            return op_fail(c, "ternary code 0b10 at weight %" PRIu64 " (only 00 = 0, 01 = +1, "
-                           "11 = -1 are defined)", j);
-    if (weight_elems % 4 && codes[weight_elems / 4] >> (2 * (weight_elems % 4)))
-        return op_fail(c, "unused bits of the last code byte must be zero");
+    if (dense) { /* every alpha is 7 bits: only the last byte's padding can be wrong */
+        if (alphas % 8 && alpha[alpha_bytes - 1] >> (alphas % 8 * 7 % 8))
+            return op_fail(c, "unused bits of the last alpha byte must be zero");
+    } else {
+        for (uint64_t g = 0; g < alphas; g++)
+            if (alpha[g] > 127)
+                return op_fail(c, "alpha[%" PRIu64 "] = %u exceeds 127 (t·alpha must be an s8)",
+                               g, alpha[g]);
+    }
+    if ((rc = dense ? codes_dense(c, codes, weight_elems) : codes_2bit(c, codes, weight_elems)))
+        return rc;
     /* f8_kernel_args holds K and the group count in 32 bits */
     if (k > UINT32_MAX || groups > UINT32_MAX)
         return op_fail(c, "K = %" PRIu64 " weights per output channel is too large", k);
@@ -220,6 +263,7 @@ static int ternary_weights(const op_check *c, uint64_t weight_elems)
     c->a->group_size = n;
     c->a->k = (uint32_t)k;
     c->a->alpha_groups = (uint32_t)groups;
+    c->a->packing = packing;
     return F8_OK;
 }
 
@@ -441,12 +485,15 @@ int f8_op_validate(f8_model *m, const f8_op_table *t, uint32_t i, uint32_t *writ
     d->pad_bottom = rd32(p + 44);
     d->pad_right = rd32(p + 48);
     d->groups = rd32(p + 52);
-    d->weight_bits = rd32(p + 56);
+    d->weight_bits = p[56];
+    d->packing = p[57];
     d->avg_shift = rd32(p + 60);
     d->group_size = rd32(p + 112);
-    if (d->weight_bits != F8_TERNARY_BITS && !all_zero(p + 112, 16))
-        return op_fail(&c, "group_size/alpha fields (bytes 112-127) must be 0 unless "
-                       "weight_bits is 2 (ternary)");
+    if (!all_zero(p + 58, 2))
+        return op_fail(&c, "reserved bytes 58-59 (after weight_bits and packing) must be 0");
+    if (d->weight_bits != F8_TERNARY_BITS && (d->packing || !all_zero(p + 112, 16)))
+        return op_fail(&c, "packing and group_size/alpha fields (byte 57, bytes 112-127) must "
+                       "be 0 unless weight_bits is 2 (ternary)");
     if ((rc = value_ids(&c, writer)))
         return rc;
 

@@ -16,6 +16,7 @@
 #define F8_MIN_FL (-32)         /* fractional lengths lie in [F8_MIN_FL, F8_MAX_FL] */
 #define F8_MAX_FL 32
 #define F8_TERNARY_BITS 2u      /* weight_bits of an FGQ ternary op (docs/FORMAT.md §2.5) */
+#define F8_DENSE_VERSION 2u     /* the first format version with the dense packing (§2.5) */
 
 /* Where the op table is and what its ops may refer to, from the checked file header. */
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
     uint64_t payload_offset; /* tensors lie in [payload_offset, file_size) */
     uint64_t file_size;
     uint32_t num_values;
+    uint32_t version;        /* the file's format version (packing 1 needs 2) */
 } f8_op_table;
 
 /* Validates op i of m->data (m->values already parsed) and fills m->ops[i]'s desc and args:

@@ -36,6 +36,7 @@ typedef struct {
     const void *tensor[4]; /* weights (ternary: packed codes), bias, fl_w, alpha */
     uint64_t tensor_size[4];
     uint32_t group_size;   /* ternary ops */
+    uint8_t packing;       /* ternary ops: 0 2-bit codes, 1 dense (byte 57) */
 } mb_op_t;
 
 typedef struct {
@@ -131,7 +132,8 @@ MB_FN void mb_weights(mb_op_t *op, const int8_t *w, uint64_t w_size, const int32
 }
 
 /* Makes a weighted op ternary (docs/FORMAT.md §2.5): codes packed 2 bits per weight
- * (codes_size bytes), alpha u8[alpha_size], N = group_size. */
+ * (codes_size bytes), alpha u8[alpha_size], N = group_size; for the dense packing set
+ * op->packing = 1 after it (mb_build then writes format version 2). */
 MB_FN void mb_ternary(mb_op_t *op, const uint8_t *codes, uint64_t codes_size,
                       const uint8_t *alpha, uint64_t alpha_size, uint32_t group_size)
 {
@@ -227,7 +229,11 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
     if (!b)
         abort();
     memcpy(b, "F8MODEL\0", 8);
-    mb_put32(b + 8, 1);
+    uint32_t version = 1; /* the lowest that holds the file: 2 with a dense op */
+    for (uint32_t i = 0; i < m->num_ops; i++)
+        if (m->ops[i].packing)
+            version = 2;
+    mb_put32(b + 8, version);
     mb_put64(b + 24, file_size);
     mb_put64(b + 32, payload_off);
     mb_put32(b + 40, m->input_h);
@@ -259,6 +265,7 @@ MB_FN uint8_t *mb_build(const mb_model *m, size_t *size)
                               o->avg_shift};
         for (int k = 0; k < 16; k++)
             mb_put32(p + 4 * k, f[k]);
+        p[57] = o->packing; /* weight_bits is the byte 56 */
         for (int t = 0; t < 3; t++) {
             mb_put64(p + 64 + 16 * t, tensor_off[i][t]);
             mb_put64(p + 72 + 16 * t, o->tensor_size[t]);

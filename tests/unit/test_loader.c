@@ -259,7 +259,8 @@ static void test_bad_header(void)
     b[0] = 'X';
     expect_format(b, size, "magic");
 
-    CORRUPT32(8, 2, "version");
+    CORRUPT32(8, 0, "unsupported format version 0 (this engine reads versions 1 to 2)");
+    CORRUPT32(8, 3, "unsupported format version 3");
     CORRUPT32(20, 1, "flags");
     CORRUPT32(48, 2, "input_c");
     CORRUPT32(40, 7, "value 0"); /* input_h no longer matches value 0 */
@@ -408,9 +409,12 @@ static void test_bad_ops(void)
     CORRUPT32(op_at(3) + OP_PT, 2, "padding");              /* MAXPOOL pad >= kernel */
     CORRUPT32(op_at(4) + OP_PB, 1, "padding must be 0");    /* AVGPOOL */
     CORRUPT32(op_at(2) + OP_IN1, 0, "differ");              /* ADD of 6x6x4 and 6x6x1 */
-    CORRUPT32(op_at(1) + 112, 1, "op 1 (CONV2D): group_size/alpha fields (bytes 112-127) must "
-                                 "be 0 unless weight_bits is 2");
-    CORRUPT32(op_at(3) + 124, 1, "op 3 (MAXPOOL): group_size/alpha fields");
+    CORRUPT32(op_at(1) + 112, 1, "op 1 (CONV2D): packing and group_size/alpha fields (byte 57, "
+                                 "bytes 112-127) must be 0 unless weight_bits is 2");
+    CORRUPT32(op_at(3) + 124, 1, "op 3 (MAXPOOL): packing and group_size/alpha fields");
+    CORRUPT32(op_at(1) + OP_WBITS, 8 | 1u << 8, "op 1 (CONV2D): packing and group_size/alpha");
+    CORRUPT32(op_at(1) + OP_WBITS, 8 | 1u << 16, "op 1 (CONV2D): reserved bytes 58-59");
+    CORRUPT32(op_at(3) + OP_WBITS, 1u << 24, "op 3 (MAXPOOL): reserved bytes 58-59");
     /* DENSE reading an s32 value */
     CORRUPT32(op_at(5) + OP_IN0, 4, "dtype s32");
 }
@@ -868,6 +872,13 @@ static void ternary_model(mb_model *m)
     logits_from(m, v1);
 }
 
+/* The op's 18 weights as the kernels read them: w[o][k] = t·alpha[o][k / 4]. */
+static void expect_t_weights(const f8_kernel_args *a)
+{
+    for (int j = 0; j < 18; j++)
+        CU_ASSERT_EQUAL(f8_weight(a, (size_t)j), t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+}
+
 static void test_ternary(void)
 {
     mb_model mm;
@@ -891,9 +902,7 @@ static void test_ternary(void)
         CU_ASSERT_PTR_NULL(a->weights);
         CU_ASSERT_EQUAL(a->k, 9);
         CU_ASSERT_EQUAL(a->alpha_groups, 3);
-        for (int j = 0; j < 18; j++)
-            CU_ASSERT_EQUAL(f8_weight(a, (size_t)j),
-                            t_code_of[j] * t_alpha[(j / 9) * 3 + (j % 9) / 4]);
+        expect_t_weights(a);
         CU_ASSERT_EQUAL(f8_weight(a, 8), 10 * 3 * 1); /* o 0, k 8: +1 · alpha[0][2] = 30 */
         CU_ASSERT_EQUAL(f8_weight(a, 9), -40);        /* o 1, k 0: -1 · alpha[1][0] */
     }
@@ -926,7 +935,7 @@ static void test_ternary(void)
     expect_model_format(&mm, "op 0 (CONV2D): unused bits of the last code byte must be zero");
     ternary_model(&mm);
     mm.ops[0].weight_bits = 8; /* 8-bit op with the ternary fields set */
-    expect_model_format(&mm, "op 0 (CONV2D): group_size/alpha fields");
+    expect_model_format(&mm, "op 0 (CONV2D): packing and group_size/alpha fields");
     ternary_model(&mm);
     mm.ops[0].tensor_size[3] = 0; /* alpha missing */
     expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 0, expected 6");
@@ -955,6 +964,118 @@ static void test_ternary(void)
     mb_op_t *pool = mb_pool(&mm, F8_OP_MAXPOOL, 1, v3, 1, 1, 0, 0, 0);
     pool->weight_bits = 2;
     expect_model_format(&mm, "op 2 (MAXPOOL): weight_bits is 2, must be 0");
+}
+
+/* The same op in the dense packing (§2.5): the 18 codes as base-3 digits, five per byte (4
+ * bytes, the last holding weights 15-17: below 27), the 6 alphas at 7 bits (42 bits: 6
+ * bytes, 6 padding bits). */
+static uint8_t d_codes[8], d_alpha[8]; /* 4 and 6 used; room for the oversized cases */
+
+static void ternary_dense_model(mb_model *m)
+{
+    ternary_model(m);
+    memset(d_codes, 0, sizeof d_codes);
+    memset(d_alpha, 0, sizeof d_alpha);
+    static const unsigned pow3[5] = {1, 3, 9, 27, 81};
+    for (int j = 0; j < 18; j++) /* digit 0 = 0, 1 = +1, 2 = -1 */
+        d_codes[j / 5] += (uint8_t)((t_code_of[j] < 0 ? 2u : (unsigned)t_code_of[j]) * pow3[j % 5]);
+    for (int g = 0; g < 6; g++)
+        for (int b = 0; b < 7; b++)
+            d_alpha[(7 * g + b) / 8] |= (uint8_t)((t_alpha[g] >> b & 1u) << ((7 * g + b) % 8));
+    mb_ternary(&m->ops[0], d_codes, 4, d_alpha, 6, 4);
+    m->ops[0].packing = 1;
+}
+
+/* Logits of the two images of `img` (2 x 36 bytes) on one path, or 0 if it is unsupported. */
+static int logits_on(const f8_model *m, f8_isa isa, const uint8_t *img, int32_t *logits)
+{
+    if (!f8_isa_supported(isa))
+        return 0;
+    f8_runner_options o = {1, isa, 0};
+    f8_runner *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(f8_runner_create_opts(m, 2, &o, &r), F8_OK);
+    CU_ASSERT_EQUAL(f8_run(r, img, 2, logits), F8_OK);
+    f8_runner_destroy(r);
+    return 1;
+}
+
+static void test_ternary_dense(void)
+{
+    mb_model mm;
+    ternary_dense_model(&mm);
+    size_t size;
+    uint8_t *b = mb_build(&mm, &size);
+    CU_ASSERT_EQUAL(mb_get32(b + 8), 2); /* the dense packing needs format version 2 */
+    free(b);
+    f8_model *m = expect_loads(&mm);
+    mb_model m2;
+    ternary_model(&m2);
+    f8_model *m2bit = expect_loads(&m2);
+    if (m && m2bit) {
+        f8_op_desc od;
+        CU_ASSERT_EQUAL(f8_model_op(m, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.weight_bits, 2);
+        CU_ASSERT_EQUAL(od.packing, 1);
+        CU_ASSERT_EQUAL(f8_model_op(m2bit, 0, &od), F8_OK);
+        CU_ASSERT_EQUAL(od.packing, 0);
+        /* the kernels read the file's dense bytes: the same weights as the 2-bit form */
+        const f8_kernel_args *a = &m->ops[0].args;
+        CU_ASSERT_PTR_NULL(a->weights);
+        CU_ASSERT_EQUAL(a->packing, F8_PACKING_DENSE);
+        expect_t_weights(a);
+        /* and the two files compute the same logits on every path */
+        uint8_t img[72];
+        for (int i = 0; i < 72; i++)
+            img[i] = (uint8_t)(i * 37 % 256);
+        for (int isa = F8_ISA_SCALAR; isa <= F8_ISA_AVX512VNNI; isa++) {
+            int32_t want[6], got[6];
+            if (logits_on(m2bit, (f8_isa)isa, img, want) && logits_on(m, (f8_isa)isa, img, got))
+                CU_ASSERT_EQUAL(memcmp(want, got, sizeof want), 0);
+        }
+    }
+    f8_model_close(m);
+    f8_model_close(m2bit);
+    /* every 7-bit alpha value decodes, at every bit offset */
+    static uint8_t bits[112];
+    for (int g = 0; g < 128; g++)
+        for (int k = 0; k < 7; k++)
+            bits[(7 * g + k) / 8] |= (uint8_t)(((unsigned)g >> k & 1u) << ((7 * g + k) % 8));
+    for (int g = 0; g < 128; g++)
+        CU_ASSERT_EQUAL(f8_alpha7(bits, (size_t)g), (unsigned)g);
+
+    /* each new field malformed, one at a time (an alpha above 127 cannot be written in 7
+     * bits: the 2-bit packing's u8 alphas are the ones test_ternary checks) */
+    mm.ops[0].packing = 2;
+    expect_model_format(&mm, "op 0 (CONV2D): packing 2 unknown (0 2-bit codes, 1 dense)");
+    ternary_dense_model(&mm);
+    b = mb_build(&mm, &size); /* dense in a version 1 file */
+    mb_put32(b + 8, 1);
+    mb_fix_crc(b, size);
+    expect_format(b, size, "op 0 (CONV2D): packing 1 (dense) in a format version 1 file");
+    d_codes[1] = 243;
+    expect_model_format(&mm, "op 0 (CONV2D): dense code byte 1 is 243, not below 243");
+    d_codes[1] = 255;
+    expect_model_format(&mm, "op 0 (CONV2D): dense code byte 1 is 255");
+    ternary_dense_model(&mm);
+    d_codes[3] = (uint8_t)(d_codes[3] + 27); /* weights 15-17 and a digit for weight 18 */
+    expect_model_format(&mm, "op 0 (CONV2D): unused digits of the last dense code byte must be "
+                             "zero");
+    ternary_dense_model(&mm);
+    d_alpha[5] |= 0x04; /* bits 40-41 hold alpha 5's last two bits: bit 42 is padding */
+    expect_model_format(&mm, "op 0 (CONV2D): unused bits of the last alpha byte must be zero");
+    ternary_dense_model(&mm);
+    mm.ops[0].tensor_size[0] = 5; /* the 2-bit size */
+    expect_model_format(&mm, "op 0 (CONV2D): weight tensor size 5, expected 4");
+    ternary_dense_model(&mm);
+    mm.ops[0].tensor_size[3] = 5;
+    expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 5, expected 6 (Cout 2 x 3 groups "
+                             "of 4, 7 bits each)");
+    ternary_dense_model(&mm);
+    mm.ops[0].group_size = 2; /* 10 alphas: 70 bits, 9 bytes */
+    expect_model_format(&mm, "op 0 (CONV2D): alpha tensor size 6, expected 9");
+    ternary_dense_model(&mm);
+    mm.ops[0].group_size = 3; /* 6 alphas again: consistent, loads */
+    f8_model_close(expect_loads(&mm));
 }
 
 /* A 4-bit value on every path: the input through an identity DENSE into a u8 value of 4
@@ -1022,6 +1143,7 @@ int main(void)
         {"AVGPOOL validator", test_validate_avgpool},
         {"metadata", test_metadata},
         {"FGQ ternary ops: expansion, every malformed field", test_ternary},
+        {"FGQ dense packing: same weights and logits, every malformed field", test_ternary_dense},
         {"narrow (4-bit) values clamp on every path", test_narrow_values},
         {"every truncation fails cleanly", test_every_truncation},
         {"random mutations fail cleanly or run", test_random_mutations},

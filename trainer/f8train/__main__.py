@@ -1,5 +1,5 @@
 """Command line: `python3 -m f8train {random-model,zoo,calibrate,train,fashion,ternarize,
-fgq-table,simulate,quantize,export,eval,info} ...` (see --help)."""
+fgq-table,repack,simulate,quantize,export,eval,info} ...` (see --help)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ import sys
 # runs on the 2 cores: measured 20 s → 14.5 s for a short training run beside one busy process,
 # and no difference on an idle machine. Must be set before torch (libgomp) loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .fileformat import PACKINGS  # noqa: E402 (numpy only; torch loads in the commands)
+
+FASHION_DATA = "/usr/share/datasets/fashion-mnist"
 
 
 def _probability(text: str) -> float:
@@ -124,7 +128,25 @@ def cmd_ternarize(args) -> int:
     from . import fgq
     if args.group < 1:
         raise ValueError("--group must be at least 1")
+    if args.data is None and not args.arch:
+        args.data = FASHION_DATA
     return fgq.main(args, command_line())
+
+
+def cmd_repack(args) -> int:
+    from . import fileformat
+    g = fileformat.read(args.model)
+    n = fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
+    if not n:
+        raise ValueError(f"{args.model} has no ternary op to repack")
+    before = os.path.getsize(args.model)
+    g.meta = [(k, v) for k, v in g.meta if k != "repacked_by"] + [("repacked_by", command_line())]
+    tmp = args.out + ".tmp"
+    size = fileformat.write(g, tmp)
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}: {size} bytes ({n} ternary ops in the {args.packing} packing; "
+          f"{args.model} was {before} bytes)")
+    return 0
 
 
 def cmd_fgq_table(args) -> int:
@@ -164,7 +186,7 @@ def cmd_eval(args) -> int:
     g = fileformat.read(args.model)
     v0 = g.input
     if args.data == "fashion":
-        root = "/usr/share/datasets/fashion-mnist"
+        root = FASHION_DATA
         x = data.load_idx(os.path.join(root, data.FILES["test_x"])).reshape(-1, 28, 28, 1)
         y = data.load_idx(os.path.join(root, data.FILES["test_y"])).astype(np.int64)
         if (v0.h, v0.w, v0.c) != (28, 28, 1):
@@ -194,7 +216,8 @@ def cmd_info(args) -> int:
         if op.flw is not None:
             extra = f" weight_bits {op.weight_bits} flw {sorted(set(int(f) for f in op.flw))}"
         if op.codes is not None:
-            extra += f" group_size {op.group_size}"
+            packing = next(k for k, v in fileformat.PACKINGS.items() if v == op.packing)
+            extra += f" group_size {op.group_size} packing {packing}"
         print(f"op {i}: {fileformat.OP_NAMES[op.type]} {op.input0}"
               f"{'' if op.input1 == fileformat.NO_INPUT else ',' + str(op.input1)} -> {op.output}"
               f" k {op.kernel_h}x{op.kernel_w} s {op.stride_h}x{op.stride_w} pad {op.pads}"
@@ -311,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue the run saved in --checkpoint")
     f.add_argument("--calib-out", help="also write the calibration-only model (BN folded, FLs "
                    "calibrated, no fine-tuning) to this .f8 path")
-    f.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    f.add_argument("--data", default=FASHION_DATA,
                    help="folder with the Fashion-MNIST idx .gz files")
     f.set_defaults(func=cmd_fashion)
 
@@ -319,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "alpha each), 8- or 4-bit activations, from an FP32 `fashion "
                         "--checkpoint` (optionally fine-tuned) or from any .f8 (the zoo's)")
     tz.add_argument("model", help="a `fashion --checkpoint` file (FP32 phase, or its .fp32 "
-                    "copy), or a .f8 to ternarize as it is (no --finetune, --act-bits 8)")
+                    "copy), a zoo architecture's FP32 weights with --arch, or a .f8 to "
+                    "ternarize as it is (no --finetune, --act-bits 8)")
     tz.add_argument("--out", required=True, help="output .f8 path")
     tz.add_argument("--group", type=int, default=4, help="N, weights per alpha (default 4)")
     tz.add_argument("--act-bits", type=int, choices=[8, 4], default=8,
@@ -327,18 +351,43 @@ def build_parser() -> argparse.ArgumentParser:
     tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
                     help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
                     "and one alpha per layer (the baseline)")
-    tz.add_argument("--correct", action="store_true",
+    tz.add_argument("--correct", action=argparse.BooleanOptionalAction, default=None,
                     help="post-training output correction of the ternary layers: a least-"
                     "squares factor per output channel on its alphas and a bias shift, from "
-                    "forward passes on 2,000 training images (no gradient)")
+                    "forward passes on 2,000 training images (no gradient). The default "
+                    "without --finetune (--no-correct: the plain FGQ search); off by default "
+                    "with --finetune; not available for a .f8 source (no training images) or --arch")
+    tz.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
+                    help="how the file stores the ternary weights (docs/FORMAT.md §2.5): dense "
+                    "(default: base-3 codes, 5 per byte, and 7-bit alphas, format version 2) or "
+                    "2bit (2-bit codes and 8-bit alphas, version 1)")
     tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
                     help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
     tz.add_argument("--report", help="report JSON path")
     tz.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
     tz.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    tz.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                    help="folder with the Fashion-MNIST idx .gz files")
+    tz.add_argument("--data", default=None,
+                    help="folder with the Fashion-MNIST idx .gz files (default "
+                    f"{FASHION_DATA}); with --arch, an ImageFolder of calibration JPEGs")
+    tz.add_argument("--arch", choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2",
+                                       "fashionnet"],
+                    help="the model is the FP32 weights of this zoo architecture: an `f8train "
+                    "train --checkpoint` file or a torchvision-style state_dict; BN folded, "
+                    "FLs calibrated on --data, ternarized from the float weights (8-bit "
+                    "activations, no --finetune or --correct)")
+    tz.add_argument("--input", type=_shape, default=(224, 224, 3),
+                    help="with --arch: input HxWxC (default 224x224x3)")
+    tz.add_argument("--calib-images", type=int, default=256,
+                    help="with --arch: calibration images drawn from --data (default 256)")
     tz.set_defaults(func=cmd_ternarize)
+
+    rp = sub.add_parser("repack", help="rewrite a ternary .f8's weights in another packing "
+                        "(docs/FORMAT.md §2.5): the same codes and alphas, the same model")
+    rp.add_argument("model")
+    rp.add_argument("--out", required=True, help="output .f8 path (may be the input)")
+    rp.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
+                    help="dense (default) or 2bit")
+    rp.set_defaults(func=cmd_repack)
 
     ft = sub.add_parser("fgq-table", help="every row of the FGQ accuracy table (docs/"
                         "TRAINING.md) from one FP32 `fashion --checkpoint`")
@@ -351,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="every row with the post-training output correction (ternarize "
                     "--correct)")
     ft.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
-    ft.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    ft.add_argument("--data", default=FASHION_DATA,
                     help="folder with the Fashion-MNIST idx .gz files")
     ft.set_defaults(func=cmd_fgq_table)
 
@@ -368,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=text)
         q.add_argument("--checkpoint", required=True, help="checkpoint file (or its .fp32 copy)")
         q.add_argument("--out", required=True, help="output .f8 path")
-        q.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+        q.add_argument("--data", default=FASHION_DATA,
                        help="folder with the Fashion-MNIST idx .gz files")
         q.set_defaults(func=cmd_export_checkpoint)
 

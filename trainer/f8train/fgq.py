@@ -47,7 +47,8 @@ class Config:
     group: int = 4            # N; TWN ignores it for the threshold and α
     act_bits: int = 8         # 8 or 4
     method: str = "fgq"       # "fgq" (exact per-group search) or "twn" (per-layer baseline)
-    correct: bool = False     # post-training output correction (`correct_outputs`)
+    correct: bool = False     # post-training output correction (`correct_outputs`); the CLI's
+                              # default without fine-tuning
 
     def label(self) -> str:
         w = f"FGQ N={self.group}" if self.method == "fgq" else "TWN (per layer)"
@@ -253,18 +254,28 @@ def to_graph(model: FashionNet, meta: List[Tuple[str, str]], act_bits: int) -> G
     return b.build(logits, meta)
 
 
-def ternarize_graph(g: Graph, group: int, method: str = "fgq") -> Graph:
+def ternarize_graph(g: Graph, group: int, method: str = "fgq",
+                    float_params: Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]] = None
+                    ) -> Graph:
     """Any `.f8` (the zoo's): every CONV2D/DENSE but the first and the last ternarized from
     its 8-bit weights (real value w·2^-FL_w), FL_w per channel from the α's, the bias moved
     to the new FL. No calibration data, no fine-tuning: for speed and size measurements and
-    for the bit-exact tests; activations keep their FLs and bits."""
+    for the bit-exact tests; activations keep their FLs and bits. With `float_params` (op
+    index → the folded float weights and bias it was quantized from, zoo.to_graph), the
+    ternarization starts from those FP32 weights instead and the bias is quantized afresh."""
     g = copy.deepcopy(g)
     weighted = [i for i, op in enumerate(g.ops) if op.type in (CONV2D, DENSE)]
     for i in weighted[1:-1]:
         op = g.ops[i]
         cout = op.weights.shape[0]
-        w = op.weights.reshape(cout, -1).astype(np.float64) * \
-            np.exp2(-op.flw.astype(np.float64))[:, None]
+        if float_params is not None:
+            w = np.asarray(float_params[i][0], np.float64).reshape(cout, -1)
+            b_real = np.asarray(float_params[i][1], np.float64)
+        else:
+            w = op.weights.reshape(cout, -1).astype(np.float64) * \
+                np.exp2(-op.flw.astype(np.float64))[:, None]
+            b_real = op.bias.astype(np.float64) * \
+                np.exp2(-(op.flw.astype(np.float64) + g.values[op.input0].fl))
         n = w.shape[1] if method == "twn" else min(group, w.shape[1])
         codes, alpha = ternary.ternarize(w, n, method)
         vin, vout = g.values[op.input0], g.values[op.output]
@@ -273,8 +284,7 @@ def ternarize_graph(g: Graph, group: int, method: str = "fgq") -> Graph:
         hi = min(32, vout.fl - vin.fl + 31)
         fl = ternary.alpha_fl(alpha, lo, hi)
         aq = ternary.quantize_alpha(alpha, fl)
-        bias = np.rint(op.bias.astype(np.float64) *
-                       np.exp2(fl - op.flw.astype(np.int64)))
+        bias = np.rint(b_real * np.exp2((fl + vin.fl).astype(np.float64)))
         op.bias = np.clip(bias, -(2**31 - 1), 2**31 - 1).astype(np.int32)
         op.flw = fl.astype(np.int8)
         op.set_ternary(codes.reshape(op.weights.shape), aq, n)
@@ -388,16 +398,64 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
     return size
 
 
+def zoo_checkpoint(args, created_by: str) -> Graph:
+    """A zoo architecture's FP32 weights (an `f8train train --checkpoint` file, either phase,
+    or a torchvision-style state_dict) → BN folded, activation FLs calibrated on
+    `--calib-images` of the ImageFolder `--data` (zoo.to_graph, as `calibrate` does), then every
+    CONV2D/DENSE but the first and the last ternarized from its folded FP32 weights. No
+    fine-tuning, 4-bit activations or output correction for these architectures (yet)."""
+    from . import imagefolder, zoo
+    if args.finetune or args.act_bits != 8 or args.correct:
+        raise ValueError(f"--arch {args.arch}: no --finetune, --act-bits 4 or --correct for zoo "
+                         "architectures (the Fashion network has them)")
+    if not args.data:
+        raise ValueError(f"--arch {args.arch} needs --data, an ImageFolder of calibration images")
+    h, w, c = args.input
+    x, y, classes = imagefolder.load_folder(args.data, h, w, c, limit=args.calib_images,
+                                            seed=args.seed)
+    saved = torch.load(args.model, map_location="cpu")
+    state = saved["model"] if isinstance(saved, dict) and "phase" in saved else saved
+    model = zoo.build_float(args.arch, len(classes), c)
+    model.load_state_dict(state)
+    meta = [("name", f"{args.arch}-ternary"), ("labels", "\n".join(classes)),
+            ("description", f"{args.arch}, FGQ ternary from FP32 weights, calibrated on "
+                            f"{len(x)} images of {args.data}"),
+            ("created_by", created_by),
+            ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
+    fp: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+    g8 = zoo.to_graph(args.arch, model, h, w, c, x, meta, float_params=fp)
+    g = ternarize_graph(g8, args.group, args.method, fp)
+
+    def top1(graph):
+        return 100.0 * float(np.mean(simulate.top1(simulate.run(graph, x, batch=32)) == y))
+    print(f"integer top-1 on the {len(x)} calibration images: F8 {top1(g8):.2f}%, "
+          f"ternary {top1(g):.2f}%")
+    return g
+
+
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
-    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method,
-                 correct=args.correct)
-    if args.model.endswith(".f8"):
-        if args.finetune or args.act_bits != 8:
-            raise ValueError("a .f8 source is ternarized as it is: no --finetune, --act-bits 8 "
-                             "(start from a fashion checkpoint for those)")
+    if args.arch:
+        t0 = time.time()
+        g = zoo_checkpoint(args, created_by)
+        fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
+        size = fileformat.write(g, args.out)
+        print(f"wrote {args.out}: {size} bytes ({time.time() - t0:.1f} s)")
+        return 0
+    from_f8 = args.model.endswith(".f8")
+    # the output correction is the default of conversions without fine-tuning (and needs
+    # training images, which a .f8 source does not come with)
+    correct = args.correct if args.correct is not None else not (args.finetune or from_f8)
+    cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method, correct=correct)
+    packing = fileformat.PACKINGS[args.packing]
+    if from_f8:
+        if args.finetune or args.act_bits != 8 or correct:
+            raise ValueError("a .f8 source is ternarized as it is, with 8-bit activations "
+                             "and no --finetune or --correct (it brings no training images): "
+                             "start from a fashion checkpoint for those")
         t0 = time.time()
         g = ternarize_graph(fileformat.read(args.model), args.group, args.method)
+        fileformat.set_packing(g, packing)
         g.meta = [(k, v) for k, v in g.meta if k not in ("created_by", "accuracy.int")]
         g.meta += [("created_by", created_by),
                    ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
@@ -409,6 +467,8 @@ def main(args, created_by: str) -> int:
     log = print
     log(f"{cfg.label()}, fine-tuning {args.finetune} epochs, from {args.model}")
     g, rec, _ = run_one(fp32, cfg, args.finetune, ds, seed=args.seed, quick=args.quick)
+    fileformat.set_packing(g, packing)
+    rec["packing"] = args.packing
     jpeg = None
     if not args.quick:
         imgs = train.jpeg_round_trip(ds["test_x"], train.JPEG_QUALITY)

@@ -16,7 +16,9 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 MAGIC = b"F8MODEL\0"
-VERSION = 1
+VERSION = 2          # the newest version read; a file is written at the lowest that holds it
+VERSION_MIN = 1
+DENSE_VERSION = 2    # the dense ternary packing needs version 2 (§2.1, §2.5)
 HEADER_SIZE = 128
 VALUE_SIZE = 16
 OP_SIZE = 128
@@ -38,7 +40,7 @@ PREPROCESS_DIRECT = 1  # §4
 # struct layouts (little-endian, §2)
 _HEADER = struct.Struct("<8sIIIIQQIIIIIIIIQQQI28s")
 _VALUE = struct.Struct("<IIIBbBx")
-_OP = struct.Struct("<IIIIIIIIIIIIIIIIQQQQQQIIQ")
+_OP = struct.Struct("<IIIIIIIIIIIIIIBBHIQQQQQQIIQ")  # byte 56 weight_bits, 57 packing
 assert _HEADER.size == HEADER_SIZE and _VALUE.size == VALUE_SIZE and _OP.size == OP_SIZE
 
 
@@ -74,6 +76,8 @@ def value_range(dtype: int, bits: int) -> Tuple[int, int]:
 
 
 TERNARY_BITS = 2  # weight_bits of an FGQ ternary op (§2.5)
+PACKING_2BIT, PACKING_DENSE = 0, 1          # a ternary op's packing (§2.5)
+PACKINGS = {"2bit": PACKING_2BIT, "dense": PACKING_DENSE}
 
 
 def ternary_weights(codes: np.ndarray, alpha: np.ndarray, group_size: int) -> np.ndarray:
@@ -106,6 +110,55 @@ def unpack_codes(raw: bytes, n: int, what: str) -> np.ndarray:
     return np.where(c[:n] == 3, -1, c[:n]).astype(np.int8)
 
 
+def pack_dense(codes: np.ndarray) -> bytes:
+    """§2.5, packing 1: five weights per byte as base-3 digits, weight j the digit of 3^(j mod 5)
+    in byte j/5 (b = t0 + 3·t1 + 9·t2 + 27·t3 + 81·t4 < 243); digit 0 = 0, 1 = +1, 2 = −1;
+    the last byte's unused digits 0."""
+    t = np.ascontiguousarray(codes).reshape(-1).astype(np.int64)
+    d = np.where(t < 0, 2, t)
+    d = np.concatenate([d, np.zeros((-len(d)) % 5, np.int64)]).reshape(-1, 5)
+    return (d @ np.array([1, 3, 9, 27, 81], np.int64)).astype(np.uint8).tobytes()
+
+
+def unpack_dense(raw: bytes, n: int, what: str) -> np.ndarray:
+    """Inverse of pack_dense; FormatError on a byte >= 243 or non-zero unused digits."""
+    b = np.frombuffer(raw, np.uint8).astype(np.int64)
+    if np.any(b >= 243):
+        i = int(np.argmax(b >= 243))
+        raise FormatError(f"{what}: dense code byte {i} is {int(b[i])}, not below 243")
+    d = np.stack([b // 3 ** r % 3 for r in range(5)], axis=1).reshape(-1)
+    if np.any(d[n:]):
+        raise FormatError(f"{what}: unused digits of the last dense code byte must be zero")
+    return np.where(d[:n] == 2, -1, d[:n]).astype(np.int8)
+
+
+def pack_alpha7(alpha: np.ndarray) -> bytes:
+    """§2.5, packing 1: each α (≤ 127) in 7 bits, α g in bits [7g, 7g + 7) of a little-endian
+    bit string (bit b in byte b/8, bit b mod 8); the last byte's unused bits 0."""
+    a = np.ascontiguousarray(alpha).reshape(-1).astype(np.uint8)
+    if np.any(a > 127):
+        raise FormatError("alpha above 127 cannot be packed in 7 bits")
+    bits = np.unpackbits(a[:, None], axis=1, bitorder="little")[:, :7].reshape(-1)
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def unpack_alpha7(raw: bytes, count: int, what: str) -> np.ndarray:
+    """Inverse of pack_alpha7: `count` α's; FormatError on non-zero unused bits."""
+    bits = np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")
+    if np.any(bits[7 * count:]):
+        raise FormatError(f"{what}: unused bits of the last alpha byte must be zero")
+    b = bits[:7 * count].reshape(count, 7)
+    return np.packbits(np.concatenate([b, np.zeros((count, 1), np.uint8)], axis=1), axis=1,
+                       bitorder="little").reshape(-1)
+
+
+def packed_sizes(n_weights: int, n_alphas: int, packing: int) -> Tuple[int, int]:
+    """(code bytes, alpha bytes) of a ternary op (§2.5)."""
+    if packing == PACKING_DENSE:
+        return -(-n_weights // 5), -(-7 * n_alphas // 8)
+    return -(-n_weights // 4), n_alphas
+
+
 @dataclass
 class Op:
     """One operation (§2.3). Unused fields stay zero; tensors are None when the op has none."""
@@ -133,6 +186,7 @@ class Op:
     codes: Optional[np.ndarray] = None
     alpha: Optional[np.ndarray] = None
     group_size: int = 0
+    packing: int = 0      # ternary ops: PACKING_2BIT or PACKING_DENSE (how the file stores them)
 
     @property
     def weight_bits(self) -> int:
@@ -140,8 +194,11 @@ class Op:
             return 0
         return TERNARY_BITS if self.codes is not None else 8
 
-    def set_ternary(self, codes: np.ndarray, alpha: np.ndarray, group_size: int) -> None:
-        """Makes this CONV2D/DENSE ternary: codes, α and N, and `weights` their expansion."""
+    def set_ternary(self, codes: np.ndarray, alpha: np.ndarray, group_size: int,
+                    packing: int = PACKING_DENSE) -> None:
+        """Makes this CONV2D/DENSE ternary: codes, α and N, and `weights` their expansion,
+        stored in `packing` (the dense one unless told otherwise)."""
+        self.packing = packing
         self.codes = np.asarray(codes, np.int8)
         self.alpha = np.asarray(alpha, np.uint8)
         self.group_size = int(group_size)
@@ -214,6 +271,8 @@ def _validate_ternary(name: str, op: Op) -> None:
         raise FormatError(f"{name}: alpha must be uint8 ({cout}, {groups})")
     if np.any(op.alpha > 127):
         raise FormatError(f"{name}: alpha above 127")
+    if op.packing not in (PACKING_2BIT, PACKING_DENSE):
+        raise FormatError(f"{name}: packing {op.packing} unknown (0 2-bit codes, 1 dense)")
     if not np.array_equal(op.weights, ternary_weights(op.codes, op.alpha, op.group_size)):
         raise FormatError(f"{name}: weights are not the expansion of codes and alpha")
 
@@ -309,11 +368,12 @@ def validate(g: Graph) -> None:
                 raise FormatError(f"{name}: FL_w outside [-32, 32]")
             if op.codes is not None:
                 _validate_ternary(name, op)
-            elif op.alpha is not None or op.group_size:
-                raise FormatError(f"{name}: alpha/group_size only for ternary ops")
+            elif op.alpha is not None or op.group_size or op.packing:
+                raise FormatError(f"{name}: alpha/group_size/packing only for ternary ops")
             f_ints = [int(f) + vin.fl for f in op.flw]
         else:
-            if op.weights is not None or op.bias is not None or op.flw is not None:
+            if op.weights is not None or op.bias is not None or op.flw is not None or \
+                    op.codes is not None or op.packing:
                 raise FormatError(f"{name}: op has no tensors")
             if op.type == ADD:
                 vb = g.values[op.input1]
@@ -387,14 +447,19 @@ def to_bytes(g: Graph) -> bytes:
     for op in g.ops:
         spots = []
         ternary = op.codes is not None
+        dense = op.packing == PACKING_DENSE
         for arr, dt in ((op.codes if ternary else op.weights, "<i1"), (op.bias, "<i4"),
                         (op.flw, "<i1"), (op.alpha, "<u1")):
             if arr is None:
                 spots.append((0, 0))
                 continue
             payload += b"\0" * (_align(len(payload), ALIGN) - len(payload))
-            raw = pack_codes(arr) if arr is op.codes else \
-                np.ascontiguousarray(arr).astype(dt).tobytes()
+            if arr is op.codes:
+                raw = pack_dense(arr) if dense else pack_codes(arr)
+            elif arr is op.alpha and dense:
+                raw = pack_alpha7(arr)
+            else:
+                raw = np.ascontiguousarray(arr).astype(dt).tobytes()
             spots.append((payload_offset + len(payload), len(raw)))
             payload += raw
         placements.append(spots)
@@ -409,12 +474,14 @@ def to_bytes(g: Graph) -> bytes:
         _OP.pack_into(region, ops_offset + i * OP_SIZE, op.type, FLAG_RELU if op.relu else 0,
                       op.input0, op.input1, op.output, op.kernel_h, op.kernel_w, op.stride_h,
                       op.stride_w, op.pad_top, op.pad_left, op.pad_bottom, op.pad_right,
-                      op.groups, op.weight_bits, op.avg_shift, wo, wsz, bo, bsz, fo, fsz,
-                      op.group_size, asz, ao)
+                      op.groups, op.weight_bits, op.packing, 0, op.avg_shift, wo, wsz, bo, bsz,
+                      fo, fsz, op.group_size, asz, ao)
     region[meta_offset:meta_offset + len(meta)] = meta
     v0 = g.values[0]
     payload_crc = zlib.crc32(bytes(payload))
-    _HEADER.pack_into(region, 0, MAGIC, VERSION, 0, payload_crc, 0, file_size, payload_offset,
+    # the lowest version that holds the file (§2.1): 2 only with a dense ternary op
+    version = DENSE_VERSION if any(op.packing == PACKING_DENSE for op in g.ops) else VERSION_MIN
+    _HEADER.pack_into(region, 0, MAGIC, version, 0, payload_crc, 0, file_size, payload_offset,
                       v0.h, v0.w, v0.c, g.preprocess, g.num_classes, nv, no, len(g.meta),
                       values_offset, ops_offset, meta_offset, g.output_value, b"")
     # header_crc32 covers [0, payload_offset) with its own four bytes taken as zero (§2).
@@ -444,8 +511,9 @@ def from_bytes(data: bytes) -> Graph:
      reserved) = _HEADER.unpack_from(data, 0)
     if magic != MAGIC:
         raise FormatError("bad magic")
-    if version != VERSION:
-        raise FormatError(f"unsupported version {version}")
+    if not VERSION_MIN <= version <= VERSION:
+        raise FormatError(f"unsupported version {version} (versions {VERSION_MIN} to {VERSION} "
+                          "are read)")
     if file_size != len(data):
         raise FormatError(f"file_size {file_size} != real size {len(data)}")
     if payload_offset % ALIGN or not HEADER_SIZE <= payload_offset <= len(data):
@@ -488,13 +556,17 @@ def from_bytes(data: bytes) -> Graph:
 
     ops = []
     for k in range(no):
-        (typ, flags_op, in0, in1, out, kh, kw, sh, sw, pt, pl, pb, pr, groups, wbits, avg_shift,
-         wo, wsz, bo, bsz, fo, fsz, gsize, asz, ao) = _OP.unpack_from(data, ops_offset + k * OP_SIZE)
+        (typ, flags_op, in0, in1, out, kh, kw, sh, sw, pt, pl, pb, pr, groups, wbits, packing,
+         reserved_op, avg_shift, wo, wsz, bo, bsz, fo, fsz, gsize, asz, ao) = \
+            _OP.unpack_from(data, ops_offset + k * OP_SIZE)
         name = f"op {k} ({OP_NAMES.get(typ, typ)})"
         if flags_op & ~FLAG_RELU:
             raise FormatError(f"{name}: unknown flags")
-        if wbits != TERNARY_BITS and (gsize or asz or ao):
-            raise FormatError(f"{name}: group_size/alpha fields must be 0 (not ternary)")
+        if reserved_op:
+            raise FormatError(f"{name}: reserved bytes 58-59 must be 0")
+        if wbits != TERNARY_BITS and (packing or gsize or asz or ao):
+            raise FormatError(f"{name}: packing and group_size/alpha fields must be 0 "
+                              "(not ternary)")
         op = Op(type=typ, input0=in0, input1=in1, output=out, relu=bool(flags_op & FLAG_RELU),
                 kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl,
                 pad_bottom=pb, pad_right=pr, groups=groups, avg_shift=avg_shift)
@@ -511,13 +583,24 @@ def from_bytes(data: bytes) -> Graph:
                 kk = n_w // ws[0]
                 if not 1 <= gsize <= kk:
                     raise FormatError(f"{name}: group_size {gsize} outside [1, K = {kk}]")
-                raw = tensor(wo, wsz, (n_w + 3) // 4, "<u1", ((n_w + 3) // 4,), f"{name} codes")
-                codes = unpack_codes(raw.tobytes(), n_w, f"{name} codes").reshape(ws)
+                if packing not in (PACKING_2BIT, PACKING_DENSE):
+                    raise FormatError(f"{name}: packing {packing} unknown (0 2-bit, 1 dense)")
+                if packing == PACKING_DENSE and version < DENSE_VERSION:
+                    raise FormatError(f"{name}: packing 1 (dense) in a version {version} file")
                 ng = -(-kk // gsize)
-                alpha = tensor(ao, asz, ws[0] * ng, "<u1", (ws[0], ng), f"{name} alpha")
+                cb, ab = packed_sizes(n_w, ws[0] * ng, packing)
+                raw = tensor(wo, wsz, cb, "<u1", (cb,), f"{name} codes").tobytes()
+                araw = tensor(ao, asz, ab, "<u1", (ab,), f"{name} alpha")
+                if packing == PACKING_DENSE:
+                    codes = unpack_dense(raw, n_w, f"{name} codes").reshape(ws)
+                    alpha = unpack_alpha7(araw.tobytes(), ws[0] * ng, f"{name} alpha")
+                else:
+                    codes = unpack_codes(raw, n_w, f"{name} codes").reshape(ws)
+                    alpha = araw
+                alpha = alpha.reshape(ws[0], ng)
                 if np.any(alpha > 127):
                     raise FormatError(f"{name}: alpha above 127")
-                op.set_ternary(codes, alpha, gsize)
+                op.set_ternary(codes, alpha, gsize, packing)
             else:
                 op.weights = tensor(wo, wsz, n_w, "<i1", ws, f"{name} weights")
             op.bias = tensor(bo, bsz, 4 * bs[0], "<i4", bs, f"{name} bias")
@@ -552,6 +635,15 @@ def from_bytes(data: bytes) -> Graph:
     if num_classes != g.num_classes:
         raise FormatError("num_classes does not match the output value")
     return g
+
+
+def set_packing(g: Graph, packing: int) -> int:
+    """Stores every ternary op of `g` in `packing` (same codes and α's: the same model);
+    returns how many ops that is."""
+    ops = [op for op in g.ops if op.codes is not None]
+    for op in ops:
+        op.packing = packing
+    return len(ops)
 
 
 def read(path: str) -> Graph:

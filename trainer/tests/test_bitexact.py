@@ -137,14 +137,19 @@ def narrow_every_other(g, bits: int = 4):
     return narrow
 
 
+PACKINGS = sorted(fileformat.PACKINGS)   # 2bit, dense (FORMAT.md §2.5)
+
+
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("packing", PACKINGS)
 @pytest.mark.parametrize("shape,classes,seed,group", [((28, 28, 1), 10, 0, 4),
                                                       ((20, 17, 3), 4, 3, 16),
                                                       ((12, 12, 1), 2, 7, 64)])
-def test_ternary_op_zoo_bit_exact(isa, shape, classes, seed, group, fashion_test, tmp_path):
+def test_ternary_op_zoo_bit_exact(isa, packing, shape, classes, seed, group, fashion_test,
+                                  tmp_path):
     from f8train import fgq
     g = fgq.ternarize_graph(randmodel.op_zoo(*shape, classes=classes, seed=seed), group)
-    assert sum(op.codes is not None for op in g.ops) >= 3
+    assert fileformat.set_packing(g, fileformat.PACKINGS[packing]) >= 3
     assert narrow_every_other(g)
     path = str(tmp_path / "tzoo.f8")
     fileformat.write(g, path)
@@ -155,18 +160,27 @@ def test_ternary_op_zoo_bit_exact(isa, shape, classes, seed, group, fashion_test
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_ternary_fashion_model_bit_exact(isa, fashion_test, tmp_path):
-    """The shipped ternary model (real weights, 4-bit paths where it has them), and the F8
-    model ternarized with N = 4 and every other value at 4 bits (the SIMD kernels' layers
-    of real width: 24, 48, 96 channels)."""
+@pytest.mark.parametrize("packing", PACKINGS)
+def test_ternary_fashion_model_bit_exact(isa, packing, fashion_test, tmp_path):
+    """The shipped ternary model (real weights, 4-bit paths where it has them; shipped dense,
+    and rewritten in the 2-bit packing), and the F8 model ternarized with N = 4 and every
+    other value at 4 bits (the SIMD kernels' layers of real width: 24, 48, 96 channels)."""
     from f8train import fgq
     x, _ = fashion_test
     images = np.concatenate([x[:200], extreme_images(fileformat.Value(28, 28, 1, 1, 8), 10, 1)])
     if os.path.exists(SHIPPED_TERNARY):   # a copy: engine_logits writes its images beside it
         ship = str(tmp_path / "fashion-ternary.f8")
-        shutil.copy(SHIPPED_TERNARY, ship)
+        if packing == "dense":        # as shipped
+            shutil.copy(SHIPPED_TERNARY, ship)
+            assert {op.packing for op in fileformat.read(ship).ops if op.codes is not None} \
+                == {fileformat.PACKING_DENSE}
+        else:
+            shipped = fileformat.read(SHIPPED_TERNARY)
+            assert fileformat.set_packing(shipped, fileformat.PACKING_2BIT) == 4
+            fileformat.write(shipped, ship)
         check_isa(ship, images, isa)
     g = fgq.ternarize_graph(fileformat.read(SHIPPED_F8), 4)
+    fileformat.set_packing(g, fileformat.PACKINGS[packing])
     narrow_every_other(g)
     path = str(tmp_path / "t.f8")
     fileformat.write(g, path)

@@ -100,22 +100,51 @@ def test_code_packing_layout():
         ff.unpack_codes(bytes([0b01001101, 0b00010011]), 5, "x")
 
 
-def ternary_graph(n=4, bits=4) -> ff.Graph:
+def test_dense_packing_layout():
+    """FORMAT.md §2.5, packing 1: five codes per byte in base 3 (digit 1 = +1, 2 = −1), the
+    α's at 7 bits, bit-packed from the lowest bit."""
+    codes = np.array([1, -1, 0, 1, -1, -1, 1], np.int8)
+    raw = ff.pack_dense(codes)
+    assert raw == bytes([1 + 3 * 2 + 27 * 1 + 81 * 2, 2 + 3 * 1])   # 196, 5
+    assert ff.unpack_dense(raw, 7, "x").tolist() == codes.tolist()
+    with pytest.raises(ff.FormatError, match="dense code byte 0 is 243, not below 243"):
+        ff.unpack_dense(bytes([243, 5]), 7, "x")
+    with pytest.raises(ff.FormatError, match="unused digits"):
+        ff.unpack_dense(bytes([196, 5 + 9]), 7, "x")
+    alpha = np.array([127, 1, 64], np.uint8)
+    raw = ff.pack_alpha7(alpha)
+    # bits 0-6: 127; bits 7-13: 1 (bit 7); bits 14-20: 64 (bit 20); 21 bits → 3 bytes
+    assert raw == bytes([0xFF, 0x00, 0x10])
+    assert ff.unpack_alpha7(raw, 3, "x").tolist() == alpha.tolist()
+    with pytest.raises(ff.FormatError, match="unused bits of the last alpha byte"):
+        ff.unpack_alpha7(bytes([0xFF, 0x00, 0x30]), 3, "x")
+    with pytest.raises(ff.FormatError, match="above 127"):
+        ff.pack_alpha7(np.array([128], np.uint8))
+    assert ff.packed_sizes(18, 6, ff.PACKING_DENSE) == (4, 6)
+    assert ff.packed_sizes(18, 6, ff.PACKING_2BIT) == (5, 6)
+
+
+def ternary_graph(n=4, bits=4, packing=ff.PACKING_DENSE) -> ff.Graph:
     g = fgq.ternarize_graph(randmodel.small_cnn(12, 12, 1, classes=3, seed=5), n)
+    ff.set_packing(g, packing)
     for op in g.ops:
         if op.codes is not None and g.values[op.input0].dtype == ff.U8 and op.input0:
             g.values[op.input0].bits = bits
     return g
 
 
-def test_round_trip_and_op_record():
-    g = ternary_graph()
+@pytest.mark.parametrize("packing", [ff.PACKING_2BIT, ff.PACKING_DENSE])
+def test_round_trip_and_op_record(packing):
+    g = ternary_graph(packing=packing)
     tern = [i for i, op in enumerate(g.ops) if op.codes is not None]
     assert tern, "small_cnn has no middle layer to ternarize"
     data = ff.to_bytes(g)
+    # the lowest version that holds the file: 2 only for the dense packing (§2.1)
+    assert struct.unpack_from("<I", data, 8)[0] == (2 if packing == ff.PACKING_DENSE else 1)
     back = ff.from_bytes(data)
     for a, b in zip(g.ops, back.ops):
         assert a.weight_bits == b.weight_bits and a.group_size == b.group_size
+        assert a.packing == b.packing
         if a.codes is not None:
             assert np.array_equal(a.codes, b.codes) and np.array_equal(a.alpha, b.alpha)
         if a.weights is not None:
@@ -127,13 +156,19 @@ def test_round_trip_and_op_record():
     rec = data[ops_offset + 128 * i: ops_offset + 128 * (i + 1)]
     op = g.ops[i]
     k = op.weights.size // op.weights.shape[0]
-    wbits, = struct.unpack_from("<I", rec, 56)
+    wbits, pk, reserved = struct.unpack_from("<BBH", rec, 56)
     wsize, = struct.unpack_from("<Q", rec, 72)
     gsize, asize, aoff = struct.unpack_from("<IIQ", rec, 112)
-    assert (wbits, gsize) == (2, 4)
-    assert wsize == (op.weights.size + 3) // 4
-    assert asize == op.weights.shape[0] * -(-k // 4) and aoff % 64 == 0
-    assert data[aoff:aoff + asize] == op.alpha.tobytes()
+    assert (wbits, pk, reserved, gsize) == (2, packing, 0, 4)
+    n_alpha = op.weights.shape[0] * -(-k // 4)
+    if packing == ff.PACKING_DENSE:
+        assert wsize == (op.weights.size + 4) // 5
+        assert asize == (7 * n_alpha + 7) // 8 and aoff % 64 == 0
+        assert data[aoff:aoff + asize] == ff.pack_alpha7(op.alpha)
+    else:
+        assert wsize == (op.weights.size + 3) // 4
+        assert asize == n_alpha and aoff % 64 == 0
+        assert data[aoff:aoff + asize] == op.alpha.tobytes()
 
 
 def _patch(data: bytes, off: int, fmt: str, value) -> bytes:
@@ -148,8 +183,9 @@ def _patch(data: bytes, off: int, fmt: str, value) -> bytes:
     return bytes(b)
 
 
-def test_reader_refuses_each_malformed_field():
-    g = ternary_graph()
+@pytest.mark.parametrize("packing", [ff.PACKING_2BIT, ff.PACKING_DENSE])
+def test_reader_refuses_each_malformed_field(packing):
+    g = ternary_graph(packing=packing)
     data = ff.to_bytes(g)
     ops_offset = struct.unpack_from("<Q", data, 80)[0]
     values_offset = struct.unpack_from("<Q", data, 72)[0]
@@ -159,18 +195,34 @@ def test_reader_refuses_each_malformed_field():
     woff = struct.unpack_from("<Q", data, rec + 64)[0]
     aoff = struct.unpack_from("<Q", data, rec + 120)[0]
     k = g.ops[i].weights.size // g.ops[i].weights.shape[0]
+    asize = struct.unpack_from("<I", data, rec + 116)[0]
     cases = [
         (rec + 112, "<I", 0, f"{name}: group_size 0 outside"),
         (rec + 112, "<I", k + 1, f"{name}: group_size {k + 1} outside"),
         (rec + 116, "<I", 1, f"{name} alpha: size 1"),
         (rec + 72, "<Q", 3, f"{name} codes: size 3"),
         (rec + 120, "<Q", aoff + 1, "not 64-byte aligned"),
-        (aoff, "<B", 128, f"{name}: alpha above 127"),
-        (woff, "<B", 0b10, f"{name} codes: code 0b10 at weight 0"),
-        (rec + 56, "<I", 8, f"{name}: group_size/alpha fields must be 0 (not ternary)"),
+        (rec + 56, "<I", 8, f"{name}: packing and group_size/alpha fields must be 0 "
+                            "(not ternary)"),
+        (rec + 57, "<B", 2, f"{name}: packing 2 unknown"),
+        (rec + 58, "<H", 1, f"{name}: reserved bytes 58-59 must be 0"),
+        (8, "<I", 3, "unsupported version 3"),
         (values_offset + 16 * 1 + 14, "<B", 9, "value 1: bits 9"),
         (values_offset + 14, "<B", 4, "value 0 (input) must be u8 with bits 0"),
     ]
+    if packing == ff.PACKING_DENSE:
+        cases += [
+            (woff, "<B", 243, f"{name} codes: dense code byte 0 is 243, not below 243"),
+            (8, "<I", 1, f"{name}: packing 1 (dense) in a version 1 file"),
+        ]
+        if g.ops[i].alpha.size % 8:   # else 7 bits each fill the last byte (layout test above)
+            cases.append((aoff + asize - 1, "<B", 0xFF,
+                          f"{name} alpha: unused bits of the last alpha byte"))
+    else:
+        cases += [
+            (aoff, "<B", 128, f"{name}: alpha above 127"),
+            (woff, "<B", 0b10, f"{name} codes: code 0b10 at weight 0"),
+        ]
     for off, fmt, value, msg in cases:
         with pytest.raises(ff.FormatError, match=msg.replace("(", r"\(").replace(")", r"\)")):
             ff.from_bytes(_patch(data, off, fmt, value))
@@ -258,7 +310,8 @@ def test_finetune_quick_fake_quant_equals_file(tmp_path, act_bits, group, method
 @pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
 def test_cli_ternarize_checkpoint_and_f8(tmp_path):
     """`ternarize` from a `fashion --checkpoint` FP32 copy (4-bit, N = 16, one quick epoch of
-    fine-tuning) and from a .f8 as it is; --finetune on a .f8 is refused in one line."""
+    fine-tuning; and N = 4 without it, output-corrected by default) and from a .f8 as it is
+    (--packing 2bit); --finetune or --correct on a .f8 is refused in one line."""
     import json
     import subprocess
     import sys
@@ -284,11 +337,77 @@ def test_cli_ternarize_checkpoint_and_f8(tmp_path):
     r = json.load(open(rep))
     assert md["accuracy.int"] == f"{r['accuracy_finetuned']:.2f}"
     assert r["finetune_epochs"] == 1 and r["file_size_bytes"] == os.path.getsize(out)
+    assert r["output_correction"] is False          # not the default with --finetune
+    assert r["packing"] == "dense" and {op.packing for op in g.ops if op.codes is not None} \
+        == {ff.PACKING_DENSE}
+
+    # without fine-tuning the output correction is the default; --no-correct turns it off
+    out3, rep3 = str(tmp_path / "t3.f8"), str(tmp_path / "t3.json")
+    p = run("ternarize", ck + ".fp32", "--out", out3, "--group", "4", "--quick", "--report",
+            rep3)
+    assert p.returncode == 0, p.stderr
+    assert json.load(open(rep3))["output_correction"] is True and "outputs corrected" in p.stdout
+    from f8train.__main__ import build_parser
+    assert build_parser().parse_args(["ternarize", "m", "--out", "o", "--no-correct"]).correct \
+        is False
 
     out2 = str(tmp_path / "t2.f8")
-    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--group", "4")
+    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--group", "4", "--packing",
+            "2bit")
     assert p.returncode == 0, p.stderr
-    assert [op.weight_bits for op in ff.read(out2).ops if op.weights is not None] == \
-        [8, 2, 2, 2, 2, 8]
-    p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, "--finetune", "1")
-    assert p.returncode == 2 and "no --finetune" in p.stderr
+    g2 = ff.read(out2)
+    assert [op.weight_bits for op in g2.ops if op.weights is not None] == [8, 2, 2, 2, 2, 8]
+    assert {op.packing for op in g2.ops} == {ff.PACKING_2BIT}
+    assert open(out2, "rb").read()[8] == 1          # format version 1: no dense op
+    # repack: the same model in the dense packing, smaller
+    out4 = str(tmp_path / "t4.f8")
+    p = run("repack", out2, "--out", out4)
+    assert p.returncode == 0, p.stderr
+    g4 = ff.read(out4)
+    assert all(np.array_equal(a.weights, b.weights) for a, b in zip(g2.ops, g4.ops)
+               if a.weights is not None)
+    assert os.path.getsize(out4) < os.path.getsize(out2)
+    for bad in (["--finetune", "1"], ["--correct"]):
+        p = run("ternarize", str(tmp_path / "q.f8"), "--out", out2, *bad)
+        assert p.returncode == 2 and "no --finetune or --correct" in p.stderr
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v2"])
+def test_cli_ternarize_zoo_checkpoint(arch, fashion_test, tmp_path):
+    """`ternarize CKPT --arch A`: the FP32 checkpoint `train --checkpoint` makes for a zoo
+    architecture (reduced: 32x32x1, two classes of 6 JPEGs, one epoch), calibrated on the
+    ImageFolder and ternarized from its float weights; first and last layer 8-bit, the rest
+    ternary in the dense packing, and the engine bit-exact with the simulator on it."""
+    import subprocess
+    import sys
+    from test_imagefolder import make_folder
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "f8train", *args], capture_output=True,
+                              text=True, env=env, timeout=600)
+
+    root, ck = str(tmp_path / "data"), str(tmp_path / "z.ckpt")
+    make_folder(root, fashion_test[0])
+    p = run("train", "--arch", arch, "--data", root, "--input", "32x32x1", "--epochs-fp", "1",
+            "--epochs-q", "0", "--batch", "4", "--calib-images", "8", "--checkpoint", ck,
+            "--out", str(tmp_path / "z.f8"))
+    assert p.returncode == 0, p.stderr
+    out = str(tmp_path / "zt.f8")
+    p = run("ternarize", ck, "--arch", arch, "--data", root, "--input", "32x32x1",
+            "--calib-images", "8", "--group", "4", "--out", out)
+    assert p.returncode == 0, p.stderr
+    assert "integer top-1 on the 8 calibration images: F8" in p.stdout
+    g = ff.read(out)
+    bits = [op.weight_bits for op in g.ops if op.weights is not None]
+    assert bits[0] == 8 and bits[-1] == 8 and set(bits[1:-1]) == {2} and len(bits) > 10
+    assert {op.packing for op in g.ops if op.codes is not None} == {ff.PACKING_DENSE}
+    assert g.labels() == ["boots", "shirts"] and (g.input.h, g.input.w, g.input.c) == (32, 32, 1)
+    assert g.meta_dict()["quantization"] == "fgq group=4 act_bits=8 method=fgq"
+    for bad in (["--finetune", "1"], ["--act-bits", "4"], ["--correct"]):
+        p = run("ternarize", ck, "--arch", arch, "--data", root, "--out", out, *bad)
+        assert p.returncode == 2 and "for zoo architectures" in p.stderr
+    if os.environ.get("F8_BIN"):
+        from test_bitexact import check, extreme_images
+        check(out, extreme_images(g.input, 6, 2))

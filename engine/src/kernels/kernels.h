@@ -32,25 +32,50 @@ typedef struct {
                               FGQ ternary weights, read through f8_weight() */
     const int32_t *bias;   /* s32[Cout] */
     const int8_t *fl_w;    /* i8[Cout] */
-    /* FGQ ternary weights (docs/FORMAT.md §2.5), in the file's 2-bit form: the weight at flat
-     * index j of the s8 layout is t_j·alpha[o][(j mod k) / group_size], o = j / k. */
-    const uint8_t *codes;  /* 2 bits per weight, 4 per byte, first weight lowest */
-    const uint8_t *alpha;  /* u8 [Cout][alpha_groups] */
+    /* FGQ ternary weights (docs/FORMAT.md §2.5), in the file's form: the weight at flat index
+     * j of the s8 layout is t_j·alpha[o][(j mod k) / group_size], o = j / k. */
+    const uint8_t *codes;  /* packing 0: 2 bits per weight, 4 per byte, first weight lowest;
+                              packing 1: 5 base-3 digits per byte, first weight lowest */
+    const uint8_t *alpha;  /* packing 0: u8 [Cout][alpha_groups]; packing 1: the same alphas at
+                              7 bits each, bit-packed, first alpha in the lowest bits */
     uint32_t group_size, k, alpha_groups; /* N, weights per output channel, alphas per channel */
+    uint32_t packing;      /* F8_PACKING_2BIT or F8_PACKING_DENSE */
 } f8_kernel_args;
 
+#define F8_PACKING_2BIT 0u  /* 2-bit codes, u8 alphas */
+#define F8_PACKING_DENSE 1u /* base-3 codes (5 per byte), 7-bit alphas */
+
+/* The five base-3 digits of a dense code byte b < 243 (b = t0 + 3·t1 + 9·t2 + 27·t3 + 81·t4,
+ * digit 1 = +1, 2 = -1) as five 2-bit codes, t_r in bits 2r and 2r+1 (ternary_codes.c). */
+extern const uint16_t f8_dense_codes[243];
+
+/* Alpha g of a dense op: bits [7g, 7g + 7) of the little-endian bit string at p. */
+static inline unsigned f8_alpha7(const uint8_t *p, size_t g)
+{
+    const size_t bit = 7 * g, i = bit / 8;
+    const unsigned s = (unsigned)(bit % 8);
+    unsigned v = (unsigned)p[i] >> s;
+    if (s > 1) /* the alpha runs into the next byte (which then exists) */
+        v |= (unsigned)p[i + 1] << (8 - s);
+    return v & 127u;
+}
+
 /* Weight j of a CONV2D/DENSE in its s8 layout: the s8 itself, or a ternary weight decoded
- * from its code and its group's alpha (codes 01 = +1, 11 = -1, 00 = 0; 10 is refused at
- * load). The scalar kernels and the packing read every weight through this. */
+ * from its code and its group's alpha (codes 01 = +1, 11 = -1, 00 = 0; 10, a dense byte
+ * >= 243 or an alpha > 127 is refused at load). The scalar kernels and the packing read every
+ * weight through this. */
 static inline int8_t f8_weight(const f8_kernel_args *a, size_t j)
 {
     if (a->weights)
         return a->weights[j];
-    const unsigned code = a->codes[j / 4] >> (2 * (j % 4)) & 3u;
+    const int dense = a->packing == F8_PACKING_DENSE;
+    const unsigned code = dense ? f8_dense_codes[a->codes[j / 5]] >> (2 * (j % 5)) & 3u
+                                : a->codes[j / 4] >> (2 * (j % 4)) & 3u;
     if (code == 0)
         return 0;
     const size_t o = j / a->k;
-    const int al = a->alpha[o * a->alpha_groups + (j - o * a->k) / a->group_size];
+    const size_t g = o * a->alpha_groups + (j - o * a->k) / a->group_size;
+    const int al = dense ? (int)f8_alpha7(a->alpha, g) : a->alpha[g];
     return (int8_t)(code == 1 ? al : -al);
 }
 
