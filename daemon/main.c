@@ -43,10 +43,9 @@ int main(int argc, char **argv)
     }
     if (opts.threads == 0)
         opts.threads = f8d_cpu_count();
-    /* Inference runs on the server's own pool (opts.threads workers). libuv's thread pool,
-     * sized once from the environment before first use, only parses JSON bodies and loads
-     * models on reload: two threads, so that a reload never holds up parsing. */
-    setenv("UV_THREADPOOL_SIZE", "2", 1);
+    /* Inference runs on the server's own pool (opts.threads workers), background work
+     * (parsing, large JPEGs, model loads) on its background pool (core/background.h): f8d
+     * queues nothing on libuv's thread pool, which therefore never starts. */
 
     /* Large buffers (packed weights, arenas, big bodies) come from mmap and go back to the
      * system when freed: glibc would otherwise raise this threshold after the first large free

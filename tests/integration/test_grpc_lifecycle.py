@@ -69,7 +69,7 @@ def test_deadline_passes_in_queue(slow, jpeg):
 
 def test_timeout_parameter_counts_the_parse(model_file):
     """The `timeout` parameter counts from the call's arrival, as REST's does: 1,000 images
-    as a value list (parsed on libuv's pool, tens of ms) with a 1 ms timeout are answered
+    as a value list (parsed on the background pool, tens of ms) with a 1 ms timeout are answered
     DEADLINE_EXCEEDED, never run; without it, the same call is answered."""
     n = 1000
     values = (np.arange(n * 784) % 256).tolist()

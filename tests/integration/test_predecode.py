@@ -1,4 +1,4 @@
-"""Large JPEGs (256 KiB and more) are decoded before they queue, on libuv's pool at the
+"""Large JPEGs (256 KiB and more) are decoded before they queue, on the background pool at the
 lowest priority, not by an inference worker: the answers are the same as for a small JPEG of
 the same picture, a corrupt large one is a clear 400, and a client that hangs up has them
 dropped."""

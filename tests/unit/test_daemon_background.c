@@ -1,67 +1,133 @@
 /*
- * f8d_background_thread: a thread that calls it runs in the idle scheduling class at nice
- * +19 (so a waking inference worker preempts it at once); the thread that started it, and a
- * thread that does not call it, keep the normal class.
+ * core/background.c on a real libuv loop: jobs run on the pool's threads in the idle
+ * scheduling class at nice +19 and come back to the loop thread in order; a `done` may queue
+ * another job; the loop runs exactly while jobs are pending (uv_run returns once they are
+ * done); the loop thread keeps its class; stop joins the threads and closes the poll, so the
+ * loop closes cleanly.
  */
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "core/background.h"
 #include "unit.h"
 
+#define JOBS 64
+
 struct seen {
-    int call;     /* whether the thread calls f8d_background_thread (twice: idempotent) */
-    int policy;
-    int nice;
+    struct f8d_bg_job job;
+    int index;
+    int policy, nice;       /* of the thread that ran `work` */
+    bool work_on_loop;      /* whether `work` ran on the loop thread (it must not) */
+    bool done_on_loop;
+    int done_order;
 };
 
-static void *look(void *arg)
+static pthread_t loop_thread;
+static int done_count;
+static struct f8d_background bg;
+
+static void work(struct f8d_bg_job *job)
 {
-    struct seen *s = arg;
-    if (s->call) {
-        f8d_background_thread();
-        f8d_background_thread();
-    }
+    struct seen *s = job->data;
     s->policy = sched_getscheduler(0);
     s->nice = getpriority(PRIO_PROCESS, (id_t)gettid());
-    return NULL;
+    s->work_on_loop = pthread_equal(pthread_self(), loop_thread);
+    usleep(100); /* long enough for jobs to overlap on the threads */
 }
 
-static void seen_in_thread(struct seen *s)
+static void done(struct f8d_bg_job *job)
 {
-    pthread_t t;
-    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, look, s), 0);
-    CU_ASSERT_EQUAL(pthread_join(t, NULL), 0);
+    struct seen *s = job->data;
+    s->done_on_loop = pthread_equal(pthread_self(), loop_thread);
+    s->done_order = done_count++;
 }
 
-static void test_background_thread_is_idle_class(void)
+static void test_jobs_run_idle_and_return_to_the_loop(void)
 {
-    struct seen s = {.call = 1, .policy = -1, .nice = 0};
-    seen_in_thread(&s);
-    CU_ASSERT_EQUAL(s.policy, SCHED_IDLE);
-    CU_ASSERT_EQUAL(s.nice, 19);
+    uv_loop_t loop;
+    char err[256];
+    static struct seen seen[JOBS];
+    loop_thread = pthread_self();
+    done_count = 0;
+    CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_background_start(&bg, &loop, 1, err, sizeof(err)), 0);
+    for (int i = 0; i < JOBS; i++) {
+        seen[i] = (struct seen){.index = i, .policy = -1, .done_order = -1};
+        f8d_background_queue(&bg, &seen[i].job, work, done, &seen[i]);
+    }
+    CU_ASSERT_EQUAL(bg.pending, JOBS);
+    uv_run(&loop, UV_RUN_DEFAULT); /* returns once every job is done */
+    CU_ASSERT_EQUAL(done_count, JOBS);
+    CU_ASSERT_EQUAL(bg.pending, 0);
+    for (int i = 0; i < JOBS; i++) {
+        CU_ASSERT_EQUAL(seen[i].policy, SCHED_IDLE);
+        CU_ASSERT_EQUAL(seen[i].nice, 19);
+        CU_ASSERT_FALSE(seen[i].work_on_loop);
+        CU_ASSERT_TRUE(seen[i].done_on_loop);
+        CU_ASSERT_EQUAL(seen[i].done_order, i); /* one thread: in queue order */
+    }
+    CU_ASSERT_EQUAL(sched_getscheduler(0), SCHED_OTHER); /* the loop thread is untouched */
+    f8d_background_stop(&bg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+    f8d_background_stop(&bg); /* twice: nothing */
 }
 
-static void test_other_threads_keep_the_normal_class(void)
+/* A done that queues the next job: a chain of 10 on 3 threads. */
+static int chained;
+static struct f8d_bg_job chain_job;
+
+static void chain_work(struct f8d_bg_job *job)
 {
-    struct seen s = {.call = 1, .policy = -1, .nice = 0};
-    seen_in_thread(&s);
-    struct seen other = {.call = 0, .policy = -1, .nice = -100};
-    seen_in_thread(&other);
-    CU_ASSERT_EQUAL(other.policy, SCHED_OTHER);
-    CU_ASSERT_EQUAL(other.nice, getpriority(PRIO_PROCESS, (id_t)gettid()));
-    CU_ASSERT_EQUAL(sched_getscheduler(0), SCHED_OTHER);
+    (void)job;
+}
+
+static void chain_done(struct f8d_bg_job *job)
+{
+    if (++chained < 10)
+        f8d_background_queue(&bg, job, chain_work, chain_done, NULL);
+}
+
+static void test_done_may_queue_more(void)
+{
+    uv_loop_t loop;
+    char err[256];
+    chained = 0;
+    CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_background_start(&bg, &loop, 3, err, sizeof(err)), 0);
+    f8d_background_queue(&bg, &chain_job, chain_work, chain_done, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT_EQUAL(chained, 10);
+    CU_ASSERT_EQUAL(bg.pending, 0);
+    f8d_background_stop(&bg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+}
+
+/* An idle pool does not keep the loop running. */
+static void test_idle_pool_lets_the_loop_end(void)
+{
+    uv_loop_t loop;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_background_start(&bg, &loop, 2, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    f8d_background_stop(&bg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
 }
 
 int main(void)
 {
     CU_TestInfo tests[] = {
-        {"a background thread runs in the idle class at nice 19",
-         test_background_thread_is_idle_class},
-        {"the caller's and other threads keep the normal class",
-         test_other_threads_keep_the_normal_class},
+        {"jobs run in the idle class, done on the loop in order",
+         test_jobs_run_idle_and_return_to_the_loop},
+        {"a done may queue more", test_done_may_queue_more},
+        {"an idle pool lets the loop end", test_idle_pool_lets_the_loop_end},
         CU_TEST_INFO_NULL,
     };
     return unit_run("daemon_background", tests);

@@ -520,26 +520,26 @@ int f8d_models_attach(struct f8d_models *models, struct f8d_pool *pool,
 }
 
 /* Unmapping a large model's weights (tens of MB of pages) would hold the loop for
- * milliseconds: it is done on libuv's pool, like loading. */
-static void destroy_work(uv_work_t *w)
+ * milliseconds: it is done on the background pool, like loading. */
+static void destroy_work(struct f8d_bg_job *job)
 {
-    f8d_background_thread();
-    free_contents(w->data);
+    free_contents(job->data);
 }
 
-static void destroy_done(uv_work_t *w, int status)
+static void destroy_done(struct f8d_bg_job *job)
 {
-    (void)status; /* never cancelled */
-    free(w->data);
+    free(job->data);
 }
 
 static void on_batcher_closed(uv_handle_t *h)
 {
     struct f8d_batcher *b = h->data;
     struct f8d_model *m = b->model;
-    m->destroy.data = m;
-    if (uv_queue_work(h->loop, &m->destroy, destroy_work, destroy_done) != 0)
-        f8d_model_destroy(m); /* cannot happen with valid arguments: free it here, then */
+    struct f8d_background *bg = b->pool->background;
+    if (bg != NULL)
+        f8d_background_queue(bg, &m->destroy, destroy_work, destroy_done, m);
+    else
+        f8d_model_destroy(m); /* no background pool (a test's core): on the loop */
 }
 
 void f8d_model_ref(struct f8d_model *m)

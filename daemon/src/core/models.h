@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "background.h"
 #include "batcher.h"
 #include "f8.h"
 #include "options.h"
@@ -52,7 +53,7 @@ struct f8d_model {
     struct f8d_batcher batcher;
     unsigned refs;
     bool attached;
-    uv_work_t destroy;          /* frees it off the loop once the last reference is gone */
+    struct f8d_bg_job destroy;  /* frees it off the loop once the last reference is gone */
     struct f8d_model_metrics *metrics;
 };
 

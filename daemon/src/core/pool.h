@@ -2,8 +2,8 @@
  * f8d inference pool: T worker threads that run batches, and the loop side that feeds them.
  *
  * T comes from the CPUs this process may use (affinity, cgroup quota; the `threads` key). The
- * pool is the only place inference runs: JSON parsing and model reloads use libuv's own small
- * thread pool, so neither can hold up a batch.
+ * pool is the only place inference runs: JSON parsing and model reloads use the background
+ * pool (background.h), so neither can hold up a batch.
  *
  * Loop side: f8d_pool_pump hands batches to idle workers. A batch is formed only when a worker
  * is idle, so under load images keep gathering into fuller batches; the models with a ready
@@ -56,6 +56,10 @@ struct f8d_pool {
      * batch wide only for a lone request, one with no other request anywhere in the server
      * (being received, parsed or queued). NULL: not known (the batch's own test only). */
     const unsigned *requests_open;
+    /* The server's background pool (background.h): where models are freed and large JPEGs
+     * decoded. NULL (a test's core without one): models are freed on the loop, and the
+     * workers decode every JPEG. */
+    struct f8d_background *background;
 
     uv_async_t done_async;
     bool async_open;

@@ -18,7 +18,7 @@
 #include "request.h"
 
 struct predecode {
-    uv_work_t work;
+    struct f8d_bg_job job;
     struct f8d_item *item;
     /* read by the job (the model and the item are held by the request meanwhile) */
     const uint8_t *jpeg;
@@ -35,16 +35,17 @@ struct predecode {
 
 bool f8d_predecode_wanted(const struct f8d_request *req)
 {
+    if (req->model->batcher.pool->background == NULL)
+        return false; /* no background pool (a test's core): the workers decode */
     for (unsigned i = 0; i < req->n_items; i++)
         if (!req->items[i].raw && req->items[i].len >= F8D_PREDECODE_BYTES)
             return true;
     return false;
 }
 
-static void decode_work(uv_work_t *w)
+static void decode_work(struct f8d_bg_job *job)
 {
-    struct predecode *p = w->data;
-    f8d_background_thread();
+    struct predecode *p = job->data;
     uint64_t t0 = uv_hrtime();
     f8img_decoder *d = NULL;
     p->pixels = malloc(p->bytes ? p->bytes : 1);
@@ -72,14 +73,14 @@ static void fail(struct f8d_item *it, int code, const char *msg)
     f8d_request_item_done(it);
 }
 
-static void decode_done(uv_work_t *w, int status)
+static void decode_done(struct f8d_bg_job *job)
 {
-    struct predecode *p = w->data;
+    struct predecode *p = job->data;
     struct f8d_item *it = p->item;
     struct f8d_request *req = it->req;
     struct f8d_model *m = req->model;
     it->decode_ns = p->ns;
-    if (status != 0 || req->cancelled) {
+    if (req->cancelled) {
         if (m->metrics != NULL)
             m->metrics->dropped_cancelled++;
         fail(it, F8D_ECANCELED, "the request was cancelled");
@@ -124,7 +125,7 @@ int f8d_predecode_submit(struct f8d_request *req)
         free(jobs);
         return F8D_ENOMEM;
     }
-    uv_loop_t *loop = m->batcher.pool->loop;
+    struct f8d_background *bg = m->batcher.pool->background;
     for (unsigned i = 0; i < req->n_items; i++) {
         struct f8d_item *it = &req->items[i];
         if (it->raw) {
@@ -134,7 +135,6 @@ int f8d_predecode_submit(struct f8d_request *req)
             continue;
         }
         struct predecode *p = jobs[i];
-        p->work.data = p;
         p->item = it;
         p->jpeg = it->data;
         p->len = it->len;
@@ -143,9 +143,7 @@ int f8d_predecode_submit(struct f8d_request *req)
         p->c = m->info->input_c;
         p->max_pixels = m->cfg.max_pixels;
         p->bytes = m->image_bytes;
-        int rc = uv_queue_work(loop, &p->work, decode_work, decode_done);
-        assert(rc == 0); /* fails only for a NULL work callback */
-        (void)rc;
+        f8d_background_queue(bg, &p->job, decode_work, decode_done, p);
     }
     free(jobs);
     return F8D_OK;

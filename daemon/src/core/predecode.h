@@ -1,5 +1,5 @@
 /*
- * f8d pre-decoding: large JPEGs are decoded before they queue, on libuv's thread pool at the
+ * f8d pre-decoding: large JPEGs are decoded before they queue, on the background pool at the
  * lowest priority (background.h), not by an inference worker.
  *
  * An inference worker decodes the images of its batch before it runs the engine. A photo of
@@ -10,7 +10,7 @@
  * model's input bytes (a raw item), and a cancelled or expired request's images are dropped
  * when their decode ends.
  *
- * Loop thread only (the decoding runs on libuv's pool and touches only its job).
+ * Loop thread only (the decoding runs on the background pool and touches only its job).
  */
 #ifndef F8D_PREDECODE_H
 #define F8D_PREDECODE_H

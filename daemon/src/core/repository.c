@@ -19,7 +19,7 @@
 enum job_kind { JOB_RELOAD, JOB_LOAD, JOB_UNLOAD };
 
 struct f8d_reload {
-    uv_work_t work;
+    struct f8d_bg_job work;
     struct f8d_server *server;
     enum job_kind kind;
     char name[256];               /* LOAD, UNLOAD */
@@ -144,10 +144,9 @@ static int swap_in(struct f8d_server *s, struct f8d_models *next)
     return F8D_OK;
 }
 
-static void job_work(uv_work_t *w)
+static void job_work(struct f8d_bg_job *w)
 {
     struct f8d_reload *j = w->data;
-    f8d_background_thread();
     const struct f8d_server *s = j->server; /* opts: immutable once serving */
     if (j->kind == JOB_RELOAD) {
         /* s->models is read, not changed, meanwhile: only jobs change it, one at a time */
@@ -282,7 +281,7 @@ static void free_job(struct f8d_reload *j)
 
 static void start_next(struct f8d_server *s);
 
-static void job_done(uv_work_t *w, int status)
+static void job_done(struct f8d_bg_job *w)
 {
     struct f8d_reload *j = w->data;
     struct f8d_server *s = j->server;
@@ -298,10 +297,7 @@ static void job_done(uv_work_t *w, int status)
         }
     }
     int rc = j->rc;
-    if (status != 0) {
-        rc = F8D_ESHUTDOWN;
-        snprintf(j->err, sizeof(j->err), "cancelled");
-    } else if (s->stopping) {
+    if (s->stopping) {
         rc = F8D_ESHUTDOWN;
         snprintf(j->err, sizeof(j->err), "the server is shutting down");
     } else if (j->kind == JOB_RELOAD) {
@@ -349,7 +345,7 @@ static void start_next(struct f8d_server *s)
     if (s->stopping) { /* what was queued is not done: say so, and the next one too */
         s->reload = j;
         s->work_in_flight++;
-        job_done(&j->work, 0);
+        job_done(&j->work);
         return;
     }
     if (j->kind == JOB_RELOAD) {
@@ -360,12 +356,7 @@ static void start_next(struct f8d_server *s)
     s->work_in_flight++;
     /* An unload has nothing to load, but goes through the pool too, so that every change
      * completes after its call returned, in the order asked. */
-    int rc = uv_queue_work(&s->loop, &j->work, job_work, job_done);
-    if (rc != 0) {
-        j->rc = F8D_ENOMEM;
-        snprintf(j->err, sizeof(j->err), "%s", uv_strerror(rc));
-        job_done(&j->work, 0);
-    }
+    f8d_background_queue(&s->background, &j->work, job_work, job_done, j);
 }
 
 static int enqueue(struct f8d_server *s, enum job_kind kind, const char *name,

@@ -11,7 +11,7 @@
  *   unload   (POST /v2/repository/models/NAME/unload)  NAME no longer served (requests already
  *            received finish on it); the index lists it UNAVAILABLE, "unloaded".
  *
- * Loading happens on libuv's pool (background.h); the swap of the registry on the loop
+ * Loading happens on the background pool (background.h); the swap of the registry on the loop
  * thread. Changes queue behind the one running (two reloads asked meanwhile run once).
  * Loop thread only.
  */

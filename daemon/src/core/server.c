@@ -241,8 +241,13 @@ int f8d_server_init(struct f8d_server *s, const struct f8d_options *opts,
         return -1;
     }
     s->loop_ready = true;
+    /* a reload and a model being freed can hold a background thread each while requests are
+     * still parsed on one per CPU */
+    if (f8d_background_start(&s->background, &s->loop, s->opts.threads + 2, err, errlen) != 0)
+        return -1;
     if (f8d_pool_start(&s->pool, &s->loop, s->opts.threads, on_batch, s, err, errlen) != 0)
         return -1;
+    s->pool.background = &s->background;
     s->handles_open++; /* the pool's wake-up handle */
     s->pool.requests_open = &s->active_requests;
     if (f8d_models_attach(&s->models, &s->pool, &s->metrics) != 0) {
@@ -307,7 +312,9 @@ void f8d_server_free(struct f8d_server *s)
         f8d_models_release(&s->models);
         f8d_pool_close(&s->pool, pool_closed);
         uv_walk(&s->loop, close_any, s);
-        uv_run(&s->loop, UV_RUN_DEFAULT);
+        uv_run(&s->loop, UV_RUN_DEFAULT); /* runs until the background jobs are done too */
+        f8d_background_stop(&s->background);
+        uv_run(&s->loop, UV_RUN_DEFAULT); /* its poll's close */
         int rc = uv_loop_close(&s->loop);
         if (rc != 0)
             f8d_log("event loop still busy at exit: %s", uv_strerror(rc));

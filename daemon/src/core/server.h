@@ -7,7 +7,7 @@
  *   f8d_server_free   free everything init made (also after a failed init)
  *
  * Threads: everything here runs on the loop thread, except the inference workers (pool.h),
- * an infer parse job and a reload's model loading (libuv's thread pool), which touch only what
+ * an infer parse job and a reload's model loading (the background pool), which touch only what
  * their job owns.
  */
 #ifndef F8D_SERVER_H
@@ -61,6 +61,7 @@ struct f8d_server {
     struct f8d_models models;
     struct f8d_metrics metrics;
     struct f8d_pool pool;    /* the inference workers */
+    struct f8d_background background; /* parsing, large JPEGs, model loads and frees */
 
     uv_loop_t loop;
     bool loop_ready;

@@ -25,6 +25,7 @@
 
 #include <uv.h>
 
+#include "core/background.h"
 #include "core/infer_spec.h"
 #include "core/request.h"
 
@@ -90,7 +91,7 @@ struct f8d_grpc_call {
     struct f8d_request core;
     bool submitted;                 /* core is queued: on_done is still to come */
     struct f8d_grpc_infer *infer;   /* the parsed request (infer_parse.h) */
-    uv_work_t parse_work;           /* a large uint_contents request parsed off the loop */
+    struct f8d_bg_job parse_work;   /* a large uint_contents request parsed off the loop */
     struct f8d_input_spec spec;     /* ...for this model input */
 
     /* Health.Watch: the status last sent, and one that changed while a send was out. */

@@ -162,7 +162,7 @@ static void infer_done(struct f8d_request *req)
 }
 
 /* Pixels given one protobuf value each take a pass per pixel to convert: past this many, the
- * parse runs on libuv's pool (background.h), as REST's JSON does, not on the loop. */
+ * parse runs on the background pool (core/background.h), as REST's JSON does, not on the loop. */
 #define F8D_GRPC_INLINE_VALUES 65536u
 
 /* The parsed request's images to the core request, its deadline, and submit. */
@@ -212,22 +212,18 @@ static void submit_parsed(struct f8d_grpc_call *c)
     s->work_in_flight++;
 }
 
-static void parse_work(uv_work_t *w)
+static void parse_work(struct f8d_bg_job *w)
 {
     struct f8d_grpc_call *c = w->data;
-    f8d_background_thread();
     f8d_grpc_parse_infer((const Inference__ModelInferRequest *)c->msg, &c->spec, c->infer);
 }
 
-static void parse_done(uv_work_t *w, int status)
+static void parse_done(struct f8d_bg_job *w)
 {
     struct f8d_grpc_call *c = w->data;
     f8d_grpc_server_of(c)->work_in_flight--;
     c->submitted = false; /* the parse is back: the call may be freed again */
-    if (status != 0)
-        f8d_grpc_fail(c, F8D_ECANCELED, "the call was cancelled");
-    else
-        submit_parsed(c);
+    submit_parsed(c);
     f8d_grpc_call_settle(c);
 }
 
@@ -255,10 +251,5 @@ void f8d_grpc_handle_infer(struct f8d_grpc_call *c)
      * cancel sets core.cancelled, seen when the parse is back */
     c->submitted = true;
     s->work_in_flight++;
-    c->parse_work.data = c;
-    if (uv_queue_work(&s->loop, &c->parse_work, parse_work, parse_done) != 0) {
-        c->submitted = false;
-        s->work_in_flight--;
-        f8d_grpc_fail(c, F8D_ENOMEM, "cannot queue the request");
-    }
+    f8d_background_queue(&s->background, &c->parse_work, parse_work, parse_done, c);
 }

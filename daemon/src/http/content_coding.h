@@ -3,7 +3,7 @@
  * carry, and the inflation of a gzip or deflate body into the bytes the handlers read.
  *
  * Pure functions (zlib, no MHD, no server): the header is checked on the loop when the request
- * starts; the body is inflated off the loop (libuv's pool), with the decoded size bounded by
+ * starts; the body is inflated off the loop (the background pool), with the decoded size bounded by
  * the same max_body_bytes that bounds a plain body, so a small "gzip bomb" costs at most that
  * much memory and time before it is refused with F8D_ETOOBIG (413).
  */

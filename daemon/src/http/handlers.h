@@ -20,7 +20,7 @@ enum MHD_Result f8d_http_body_data(struct f8d_http_request *req, const char *dat
 
 /* Decodes a gzip or deflate body (req->coding) in place, within max_body_bytes, into
  * req->decoded (F8D_OK, or the error and its message). Runs off the loop, on the thread that
- * owns the body while the connection is suspended (libuv's pool). */
+ * owns the body while the connection is suspended (the background pool). */
 void f8d_http_decode_body(struct f8d_http_request *req);
 
 /* Suspends the connection (counted in work_in_flight) until f8d_http_resume, which marks the

@@ -81,12 +81,11 @@ void f8d_infer_release(struct f8d_http_request *req)
 
 /* ---- parsing (worker thread): kserve_parse.c, then the items for the batcher ------------ */
 
-static void parse_work(uv_work_t *w)
+static void parse_work(struct f8d_bg_job *w)
 {
     struct f8d_http_request *req = w->data;
     struct f8d_kserve_request *p = &req->infer->parsed;
     const struct f8d_model *m = req->core.model;
-    f8d_background_thread();
     if (req->coding != F8D_CODING_IDENTITY) {
         f8d_http_decode_body(req);
         if (req->decoded.code != F8D_OK) {
@@ -119,14 +118,12 @@ static void set_deadline(struct f8d_http_request *req)
         req->core.deadline_ns = req->start_ns + t * 1000u;
 }
 
-static void parse_done(uv_work_t *w, int status)
+static void parse_done(struct f8d_bg_job *w)
 {
     struct f8d_http_request *req = w->data;
     struct f8d_kserve_request *in = &req->infer->parsed;
 
-    if (status != 0) {
-        f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
-    } else if (in->code != F8D_OK) {
+    if (in->code != F8D_OK) {
         f8d_request_fail(&req->core, in->code, "%s", in->error);
     } else if (req->core.cancelled) {
         f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
@@ -258,10 +255,7 @@ enum MHD_Result f8d_infer_finish(struct f8d_http_request *req)
     if (req->body_len == 0)
         return f8d_reply_error(req, F8D_EINVAL, "empty body: send a JSON inference request");
     req->phase = F8D_PHASE_PARSING;
-    req->work.data = req;
-    int rc = uv_queue_work(&s->loop, &req->work, parse_work, parse_done);
-    if (rc != 0)
-        return f8d_reply_error(req, F8D_ENOMEM, "cannot queue the request: %s", uv_strerror(rc));
+    f8d_background_queue(&s->background, &req->work, parse_work, parse_done, req);
     f8d_http_suspend(req);
     return MHD_YES;
 }

@@ -4,7 +4,7 @@
  *
  * Headers are checked first (top_k, Content-Type, Content-Length against max_body_bytes),
  * the body is collected (413 as soon as it grows past the limit; a gzip or deflate body is
- * inflated on libuv's pool, 413 when it decodes past the limit), then the image is queued
+ * inflated on the background pool, 413 when it decodes past the limit), then the image is queued
  * on the model's batcher and the connection suspended (503 + Retry-After at once when the
  * queue is full). When its batch is done the connection is resumed, MHD calls the handler
  * again, and the answer goes out.
@@ -121,19 +121,16 @@ static int submit_image(struct f8d_http_request *req)
     return f8d_http_submit(req);
 }
 
-/* A gzip or deflate body is inflated on libuv's pool, then submitted from the loop. */
-static void decode_work(uv_work_t *w)
+/* A gzip or deflate body is inflated on the background pool, then submitted from the loop. */
+static void decode_work(struct f8d_bg_job *w)
 {
-    f8d_background_thread();
     f8d_http_decode_body(w->data);
 }
 
-static void decode_done(uv_work_t *w, int status)
+static void decode_done(struct f8d_bg_job *w)
 {
     struct f8d_http_request *req = w->data;
-    if (status != 0)
-        f8d_request_fail(&req->core, F8D_ECANCELED, "the request was cancelled");
-    else if (req->decoded.code != F8D_OK)
+    if (req->decoded.code != F8D_OK)
         f8d_request_fail(&req->core, req->decoded.code, "%s", req->decoded.message);
     else if (req->core.cancelled)
         f8d_request_fail(&req->core, F8D_ECANCELED, "the client went away");
@@ -150,11 +147,8 @@ enum MHD_Result f8d_predict_finish(struct f8d_http_request *req)
         return MHD_YES; /* not called while suspended */
     if (req->coding != F8D_CODING_IDENTITY && req->body_len > 0) {
         req->phase = F8D_PHASE_PARSING;
-        req->work.data = req;
-        int rc = uv_queue_work(&req->server->loop, &req->work, decode_work, decode_done);
-        if (rc != 0)
-            return f8d_reply_error(req, F8D_ENOMEM, "cannot queue the request: %s",
-                                   uv_strerror(rc));
+        f8d_background_queue(&req->server->background, &req->work, decode_work, decode_done,
+                             req);
         f8d_http_suspend(req);
         return MHD_YES;
     }

@@ -12,7 +12,7 @@
  *                                       SIGHUP: 200 {"models":[index]} when all loaded, 500
  *                                       naming those that did not (the others serve)
  * The changes (not the index) need the restricted_api header when one is set. Each is done on
- * libuv's pool, one after another (core/repository.h); the connection waits suspended.
+ * the background pool, one after another (core/repository.h); the connection waits suspended.
  */
 #include "core/errors.h"
 #include "core/repository.h"

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "content_coding.h"
+#include "core/background.h"
 #include "core/request.h"
 #include "router.h"
 
@@ -66,7 +67,7 @@ struct f8d_http_request {
 
     struct f8d_request core;     /* model, items, logits, deadline, the error slot */
 
-    uv_work_t work;              /* infer parse job */
+    struct f8d_bg_job work;      /* background job: infer parse, body inflate */
     struct f8d_infer *infer;     /* parsed infer request (handlers_infer.c) */
 };
 
