@@ -176,6 +176,16 @@ typedef struct {
     const int8_t *wdw3;/* DW 3x3: [nblk][kx][16 lanes][4] bytes (w[0][kx], w[1][kx],
                           w[2][kx], 0) of each channel: the three rows of one kernel column as
                           one vpdpbusd operand (f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni) */
+    /* DW 3x3 on u8 input with the packing epilogue (dwq: see pack.c; NULL otherwise), in the
+     * lane orders the unpack transposes leave (docs/ENGINE.md §5). 64c4: channel
+     * 64t + 16L + 4j + i is dword 4L + i of vector j of group t; 32c2 likewise with
+     * 32t + 8L + 4j + i (which is also 16t' + 8L' + 4j + i for the ymm halves of AVX2). */
+    const int8_t *wdw64c4;  /* [ngrp64][kx][j 0-3][16 dwords][ky 0-2, 0] */
+    const int16_t *wdw32c2; /* [ngrp32][kx][s 0-1][j 0-1][16 dwords][2 words]: s 0 holds
+                               (w[0][kx], w[1][kx]), s 1 (w[2][kx], 0) */
+    const int32_t *dwq64_bias, *dwq64_sr, *dwq64_bit; /* [ngrp64*64]: bias + hm1, sr, and
+                                                         2^sr (0 where sr = 0) */
+    const int32_t *dwq32_bias, *dwq32_sr, *dwq32_bit; /* [ngrp32*32] */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     const int32_t *bias_r; /* GEMM with sums_fit: [nblk*16] bias + hm1 (the rounding's
                               half - 1 added up front; see sums_fit) */
@@ -290,6 +300,12 @@ void f8_dwconv2d_nhwc_3x3_16c_avx512vnni(const f8_conv_geom *g, const void *x, v
                                          uint32_t row0, uint32_t row1);
 void f8_dwconv2d_nhwc_4x16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                        uint32_t row0, uint32_t row1);
+
+/* dwconv2d_nhwc_3x3_1x64c4_avx512vnni.c: depthwise 3x3, u8 input, horizontal stride 1 or 2,
+ * the dwq packing (pk->wdw64c4 / pk->wdw32c2): 4 taps per vpdpbusd lane (window padded to
+ * 12), two output rows per pass with stride 1; or 2 taps per vpdpwssd word pair */
+void f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                            uint32_t row0, uint32_t row1);
 
 /* AVX2 (no VNNI): 4x16 GEMM tiles and 8-channel depthwise */
 void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
