@@ -85,6 +85,7 @@ static const conv_row conv_table[] = {
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3, f8_dwconv2d_nhwc_3x3_16c_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_any, f8_dwconv2d_nhwc_4x16c_avx512vnni),
     CONV_ROW(F8_ISA_AVX2, F8_PACK_GEMM, fits_any, f8_conv2d_nhwc_4x16c4_avx2),
+    CONV_ROW(F8_ISA_AVX2, F8_PACK_DW, fits_dw3x3_dwq, f8_dwconv2d_nhwc_3x3_1x16c2_avx2),
     CONV_ROW(F8_ISA_AVX2, F8_PACK_DW, fits_any, f8_dwconv2d_nhwc_8c_avx2),
 };
 

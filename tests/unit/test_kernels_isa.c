@@ -610,13 +610,14 @@ static void test_named_conv_kernels(void)
  * to 1x1, 0-2 rows/columns of padding on any side, vertical strides 1-3, horizontal 1-2,
  * channel counts off 16/32/64 (2-200), u8/s8 out, ReLU or not, right shifts 0-30, biases
  * from small to the dwq bound, inputs often at the ends of their range. The planner picks
- * the 64c4 kernel where dwq holds and never a dwq kernel where it does not. */
+ * each kernel on its path where dwq holds and never a dwq kernel where it does not. */
 static const struct {
     f8_isa isa;
     f8_conv_fn fn;
     const char *name;
 } dwq_kernels[] = {
     {F8_ISA_AVX512VNNI, f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni, "f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni"},
+    {F8_ISA_AVX2, f8_dwconv2d_nhwc_3x3_1x16c2_avx2, "f8_dwconv2d_nhwc_3x3_1x16c2_avx2"},
 };
 
 static void test_dwconv3x3_dwq_named(void)
@@ -673,7 +674,7 @@ static void test_dwconv3x3_dwq_named(void)
                 continue;
             if (dwq) {
                 const variant v = {.isa = dwq_kernels[k].isa, .conv = dwq_kernels[k].fn};
-                compare_variant(&op, &v, dwq_kernels[k].name, k == 0);
+                compare_variant(&op, &v, dwq_kernels[k].name, 1);
             } else { /* the planner must take another kernel */
                 CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
                 f8_op_plan pl;

@@ -310,6 +310,8 @@ void f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni(const f8_conv_geom *g, const void *x
 /* AVX2 (no VNNI): 4x16 GEMM tiles and 8-channel depthwise */
 void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
                                 uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_3x3_1x16c2_avx2(const f8_conv_geom *g, const void *x, void *y,
+                                      uint32_t row0, uint32_t row1); /* 3x3, dwq, vpmaddwd */
 void f8_dwconv2d_nhwc_8c_avx2(const f8_conv_geom *g, const void *x, void *y,
                               uint32_t row0, uint32_t row1);
 
