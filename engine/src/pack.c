@@ -87,11 +87,13 @@ static int patch_pays(uint32_t kh, uint32_t kw, uint32_t cin)
  * right shifts, sr <= 30, |bias| + 255·Σ|w| + hm1 < 2^31), the 3x3 depthwise kernels of
  * dwconv2d_nhwc_3x3_*.c read their weights and constants in the lane order of their unpack
  * transposes (kernels.h, docs/ENGINE.md §5): the bias with hm1 added, sr, and 2^sr where
- * sr > 0 (0 where sr = 0): the bit of the sum that is the quotient's lowest. */
+ * sr > 0 (0 where sr = 0): the bit of the sum that is the quotient's lowest; with every
+ * sr <= 7 also sr and 2^sr as words, for the epilogue on packssdw's saturated words. */
 static size_t dwq_size(uint32_t cout)
 {
     const size_t g64 = (cout + 63) / 64, g32 = (cout + 31) / 32;
-    return g64 * 3 * 4 * 64 + g32 * 3 * 2 * 2 * 32 * 2 + (g64 * 64 + g32 * 32) * 3 * 4;
+    return g64 * 3 * 4 * 64 + g32 * 3 * 2 * 2 * 32 * 2 + (g64 * 64 + g32 * 32) * 3 * 4 +
+           g64 * 64 * 4 * 2;
 }
 
 /* Position of channel c in a group of 16·nvec channels whose vector j holds, in dword 4L + i,
@@ -111,7 +113,18 @@ static void pack_dwq(const f8_kernel_args *a, uint32_t cout, const int32_t *hm1,
     int8_t *w64 = (int8_t *)mem;
     int16_t *w32 = (int16_t *)(void *)(mem + g64 * 768);
     int32_t *q64 = (int32_t *)(void *)(mem + g64 * 768 + g32 * 768), *q32 = q64 + g64 * 64 * 3;
+    int16_t *srw = (int16_t *)(q32 + g32 * 32 * 3), *bitw = srw + g64 * 64;
+    int16_t *srn = bitw + g64 * 64, *bitn = srn + g64 * 64;
+    int words = 1;
     for (uint32_t c = 0; c < cout; c++) {
+        /* the words of packssdw(q0, q1), packssdw(q2, q3) of the 64c4 order: channel
+         * 16L + 8h + i of the group at word 32h + 8L + i; and the natural order */
+        const uint32_t r = c % 64, L = r / 16, h = r % 16 / 8;
+        srw[c / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)sr[c];
+        bitw[c / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
+        srn[c] = (int16_t)sr[c];
+        bitn[c] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
+        words &= sr[c] <= 7;
         uint32_t t, j;
         size_t p = dwq_lane(c, 4, &t, &j);
         const size_t i64 = (size_t)t * 64 + j * 16 + p;
@@ -140,6 +153,11 @@ static void pack_dwq(const f8_kernel_args *a, uint32_t cout, const int32_t *hm1,
     pk->dwq32_bias = q32;
     pk->dwq32_sr = q32 + g32 * 32;
     pk->dwq32_bit = q32 + 2 * g32 * 32;
+    pk->dwq_words = words;
+    pk->dwq64_srw = srw;
+    pk->dwq64_bitw = bitw;
+    pk->dwq_srn = srn;
+    pk->dwq_bitn = bitn;
 }
 
 int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)

@@ -608,9 +608,10 @@ static void test_named_conv_kernels(void)
 
 /* The depthwise 3x3 kernels of the dwq packing, each by name, on random shapes: images down
  * to 1x1, 0-2 rows/columns of padding on any side, vertical strides 1-3, horizontal 1-2,
- * channel counts off 16/32/64 (2-200), u8/s8 out, ReLU or not, right shifts 0-30, biases
- * from small to the dwq bound, inputs often at the ends of their range. The planner picks
- * each kernel on its path where dwq holds and never a dwq kernel where it does not. */
+ * channel counts off 16/32/64 (2-200), u8/s8 out, ReLU or not, right shifts 0-30 (or all
+ * 0-7: the word epilogue), biases from small to the dwq bound, inputs often at the ends of
+ * their range. The planner picks each kernel on its path where dwq holds and never a dwq
+ * kernel where it does not. */
 static const struct {
     f8_isa isa;
     f8_conv_fn fn;
@@ -648,8 +649,9 @@ static void test_dwconv3x3_dwq_named(void)
         weights_t t = rnd_weights(c, 9, a->in0.fl, a->out.fl);
         const int fits = rnd() % 8 != 0;
         const int big = rnd() % 4 == 0;
+        const int words = rnd() % 2; /* every shift <= 7: the epilogue on words */
         for (uint32_t o = 0; o < c; o++) {
-            const int n = rnd() % 6 ? rnd_in(0, 14) : rnd_in(0, 30);
+            const int n = words ? rnd_in(0, 7) : rnd() % 6 ? rnd_in(0, 14) : rnd_in(0, 30);
             t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
             int64_t sum_abs = 0;
             for (int j = 0; j < 9; j++)
@@ -667,6 +669,8 @@ static void test_dwconv3x3_dwq_named(void)
         extreme_fill = rnd() % 3 == 0;
         CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
         const int dwq = op.pk.wdw64c4 != NULL;
+        if (dwq && words)
+            CU_ASSERT(op.pk.dwq_words);
         f8_pack_free(&op.pk);
         CU_ASSERT_EQUAL(dwq, fits);
         for (size_t k = 0; k < sizeof dwq_kernels / sizeof dwq_kernels[0]; k++) {

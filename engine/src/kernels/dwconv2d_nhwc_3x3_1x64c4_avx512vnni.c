@@ -49,8 +49,18 @@ F8_INLINE __m512i round_shift(__m512i v, __m512i sr, __m512i bit)
     return _mm512_srav_epi32(_mm512_mask_add_epi32(v, odd, v, _mm512_set1_epi32(1)), sr);
 }
 
+/* The same on the words of packssdw(v, ...) when every sr <= 7 (pk->dwq_words): for u8 and s8
+ * outputs, saturating v to [-2^15, 2^15 - 1] changes no result (2^15 / 2^7 = 256: a saturated
+ * sum still rounds past 255, or below -127), and the saturating add keeps 2^15 - 1 there
+ * ((2^15 - 1) >> 7 = 255). One test, add and shift per 32 channels instead of 16. */
+F8_INLINE __m512i round_shift16(__m512i v, __m512i sr, __m512i bit)
+{
+    const __mmask32 odd = _mm512_test_epi16_mask(v, bit);
+    return _mm512_srav_epi16(_mm512_mask_adds_epi16(v, odd, v, _mm512_set1_epi16(1)), sr);
+}
+
 F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
-                         uint32_t t, const int full, const int s2)
+                     uint32_t t, const int full, const int s2, const int wd)
 {
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 64;
@@ -74,6 +84,7 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
             w[kx][j] = _mm512_and_si512(_mm512_load_si512(wp + (kx * 4 + j) * 64), km);
     const int32_t *bias = pk->dwq64_bias + (size_t)t * 64, *sr = pk->dwq64_sr + (size_t)t * 64;
     const int32_t *bit = pk->dwq64_bit + (size_t)t * 64;
+    const int16_t *srw = pk->dwq64_srw + (size_t)t * 64, *bitw = pk->dwq64_bitw + (size_t)t * 64;
     const int u8 = g->out_dtype == F8_DTYPE_U8;
     const __m512i lo8 = _mm512_set1_epi8(g->relu ? 0 : -127);
 
@@ -91,10 +102,16 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
         for (int j = 0; j < 4; j++) {
             __m512i a = _mm512_dpbusd_epi32(_mm512_load_si512(bias + 16 * j), c0[j], w[0][j]);
             a = _mm512_dpbusd_epi32(a, c1[j], w[1][j]);
-            a = _mm512_dpbusd_epi32(a, c2[j], w[2][j]);
-            q[j] = round_shift(a, _mm512_load_si512(sr + 16 * j), _mm512_load_si512(bit + 16 * j));
+            q[j] = _mm512_dpbusd_epi32(a, c2[j], w[2][j]);
+            if (!wd)
+                q[j] = round_shift(q[j], _mm512_load_si512(sr + 16 * j),
+                                   _mm512_load_si512(bit + 16 * j));
         }
-        const __m512i p01 = _mm512_packs_epi32(q[0], q[1]), p23 = _mm512_packs_epi32(q[2], q[3]);
+        __m512i p01 = _mm512_packs_epi32(q[0], q[1]), p23 = _mm512_packs_epi32(q[2], q[3]);
+        if (wd) {
+            p01 = round_shift16(p01, _mm512_load_si512(srw), _mm512_load_si512(bitw));
+            p23 = round_shift16(p23, _mm512_load_si512(srw + 32), _mm512_load_si512(bitw + 32));
+        }
         const __m512i b = u8 ? _mm512_packus_epi16(p01, p23)
                              : _mm512_max_epi8(_mm512_packs_epi16(p01, p23), lo8);
         if (full)
@@ -140,7 +157,7 @@ F8_INLINE void column32(const uint8_t *const row[3], int64_t ix, uint32_t W, uin
 }
 
 F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
-                         uint32_t t, const int full, const int s2)
+                     uint32_t t, const int full, const int s2, const int wd)
 {
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 32;
@@ -166,6 +183,7 @@ F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
             w[kx][sj] = _mm512_and_si512(_mm512_load_si512(wp + (kx * 4 + sj) * 32), sj < 2 ? k01 : k2);
     const int32_t *bias = pk->dwq32_bias + (size_t)t * 32, *sr = pk->dwq32_sr + (size_t)t * 32;
     const int32_t *bit = pk->dwq32_bit + (size_t)t * 32;
+    const int16_t *srn = pk->dwq_srn + ch, *bitn = pk->dwq_bitn + ch;
     const int u8 = g->out_dtype == F8_DTYPE_U8;
     const __m256i lo8 = _mm256_set1_epi8(g->relu ? 0 : -127);
 
@@ -186,10 +204,14 @@ F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
             a = _mm512_dpwssd_epi32(a, c1[j], w[1][j]);
             a = _mm512_dpwssd_epi32(a, c1[2 + j], w[1][2 + j]);
             a = _mm512_dpwssd_epi32(a, c2[j], w[2][j]);
-            a = _mm512_dpwssd_epi32(a, c2[2 + j], w[2][2 + j]);
-            q[j] = round_shift(a, _mm512_load_si512(sr + 16 * j), _mm512_load_si512(bit + 16 * j));
+            q[j] = _mm512_dpwssd_epi32(a, c2[2 + j], w[2][2 + j]);
+            if (!wd)
+                q[j] = round_shift(q[j], _mm512_load_si512(sr + 16 * j),
+                                   _mm512_load_si512(bit + 16 * j));
         }
-        const __m512i p = _mm512_packs_epi32(q[0], q[1]);
+        __m512i p = _mm512_packs_epi32(q[0], q[1]);
+        if (wd)
+            p = round_shift16(p, _mm512_loadu_si512(srn), _mm512_loadu_si512(bitn));
         const __m256i b = u8 ? _mm512_cvtusepi16_epi8(_mm512_max_epi16(p, _mm512_setzero_si512()))
                              : _mm256_max_epi8(_mm512_cvtsepi16_epi8(p), lo8);
         if (full)
@@ -206,36 +228,34 @@ F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
 
 /* ---- the op-level kernels (conv_fn), chosen by plan.c ----------------------------------- */
 
-/* 3x3, u8 input, any vertical stride, horizontal stride 1 or 2: one output row per pass, by
- * groups of 64 channels; the channels past the last whole group as one masked group of 64
- * when they are more than 32, else as a group of 32 in word pairs (row32: half the work of
- * a group of 64 that would be at most half used). */
+/* Rows [row0, row1), stride s2 + 1, epilogue on words (wd) or dwords: one output row per
+ * pass, by groups of 64 channels; the channels past the last whole group as one masked group
+ * of 64 when they are more than 32, else as a group of 32 in word pairs (row32: half the work
+ * of a group of 64 that would be at most half used). */
+F8_INLINE void rows(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t row0,
+                    uint32_t row1, const int s2, const int wd)
+{
+    const uint32_t t = g->Cout / 64, rest = g->Cout % 64;
+    for (uint32_t oy = row0; oy < row1; oy++) {
+        for (uint32_t b = 0; b < t; b++)
+            row64(g, x, y, oy, b, 1, s2, wd);
+        if (rest > 32)
+            row64(g, x, y, oy, t, 0, s2, wd);
+        else if (rest == 32)
+            row32(g, x, y, oy, 2 * t, 1, s2, wd);
+        else if (rest)
+            row32(g, x, y, oy, 2 * t, 0, s2, wd);
+    }
+}
+
+/* 3x3, u8 input, any vertical stride, horizontal stride 1 or 2. */
 void f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                             uint32_t row0, uint32_t row1)
 {
     const uint8_t *x = xv;
-    const uint32_t full_grps = g->Cout / 64, rest = g->Cout % 64;
     assert(!g->in_s8 && g->pk->wdw64c4 && g->kh == 3 && g->kw == 3 && (g->sw == 1 || g->sw == 2));
-    for (uint32_t oy = row0; oy < row1; oy++) {
-        const uint32_t t = full_grps;
-        if (g->sw == 2) {
-            for (uint32_t b = 0; b < t; b++)
-                row64(g, x, y, oy, b, 1, 1);
-            if (rest > 32)
-                row64(g, x, y, oy, t, 0, 1);
-            else if (rest == 32)
-                row32(g, x, y, oy, 2 * t, 1, 1);
-            else if (rest)
-                row32(g, x, y, oy, 2 * t, 0, 1);
-        } else {
-            for (uint32_t b = 0; b < t; b++)
-                row64(g, x, y, oy, b, 1, 0);
-            if (rest > 32)
-                row64(g, x, y, oy, t, 0, 0);
-            else if (rest == 32)
-                row32(g, x, y, oy, 2 * t, 1, 0);
-            else if (rest)
-                row32(g, x, y, oy, 2 * t, 0, 0);
-        }
-    }
+    if (g->pk->dwq_words)
+        g->sw == 2 ? rows(g, x, y, row0, row1, 1, 1) : rows(g, x, y, row0, row1, 0, 1);
+    else
+        g->sw == 2 ? rows(g, x, y, row0, row1, 1, 0) : rows(g, x, y, row0, row1, 0, 0);
 }

@@ -186,6 +186,10 @@ typedef struct {
     const int32_t *dwq64_bias, *dwq64_sr, *dwq64_bit; /* [ngrp64*64]: bias + hm1, sr, and
                                                          2^sr (0 where sr = 0) */
     const int32_t *dwq32_bias, *dwq32_sr, *dwq32_bit; /* [ngrp32*32] */
+    int dwq_words;     /* every sr <= 7: the epilogue may run on words (see the 64c4 kernel) */
+    const int16_t *dwq64_srw, *dwq64_bitw; /* [ngrp64][2][32]: sr, 2^sr (0 for sr = 0) of the
+                          words of packssdw(q0, q1) and packssdw(q2, q3) in the 64c4 order */
+    const int16_t *dwq_srn, *dwq_bitn;     /* [ngrp64*64]: the same in channel order */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     const int32_t *bias_r; /* GEMM with sums_fit: [nblk*16] bias + hm1 (the rounding's
                               half - 1 added up front; see sums_fit) */
