@@ -116,18 +116,17 @@ static void pack_dwq(const f8_kernel_args *a, uint32_t cout, const int32_t *hm1,
     int16_t *srw = (int16_t *)(q32 + g32 * 32 * 3), *bitw = srw + g64 * 64;
     int16_t *srn = bitw + g64 * 64, *bitn = srn + g64 * 64;
     int words = 1;
-    for (uint32_t c = 0; c < cout; c++) {
+    /* 32 channels fill lanes 32-63 again: the kernel's next output pixel */
+    const uint32_t lanes = cout == 32 ? 64 : cout;
+    for (uint32_t l = 0; l < lanes; l++) {
+        const uint32_t c = l % cout;
         /* the words of packssdw(q0, q1), packssdw(q2, q3) of the 64c4 order: channel
-         * 16L + 8h + i of the group at word 32h + 8L + i; and the natural order */
-        const uint32_t r = c % 64, L = r / 16, h = r % 16 / 8;
-        srw[c / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)sr[c];
-        bitw[c / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
-        srn[c] = (int16_t)sr[c];
-        bitn[c] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
-        words &= sr[c] <= 7;
+         * 16L + 8h + i of the group at word 32h + 8L + i */
+        const uint32_t r = l % 64, L = r / 16, h = r % 16 / 8;
+        srw[l / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)sr[c];
+        bitw[l / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
         uint32_t t, j;
-        size_t p = dwq_lane(c, 4, &t, &j);
-        const size_t i64 = (size_t)t * 64 + j * 16 + p;
+        const size_t p = dwq_lane(l, 4, &t, &j), i64 = (size_t)t * 64 + j * 16 + p;
         q64[i64] = wrap_add(a->bias[c], hm1[c]);
         q64[g64 * 64 + i64] = sr[c];
         q64[2 * g64 * 64 + i64] = one[c] ? (int32_t)(1u << sr[c]) : 0;
@@ -135,11 +134,17 @@ static void pack_dwq(const f8_kernel_args *a, uint32_t cout, const int32_t *hm1,
             for (uint32_t ky = 0; ky < 3; ky++)
                 w64[(((size_t)t * 3 + kx) * 4 + j) * 64 + p * 4 + ky] =
                     f8_weight(a, (size_t)c * 9 + ky * 3 + kx);
-        p = dwq_lane(c, 2, &t, &j);
+    }
+    for (uint32_t c = 0; c < cout; c++) {
+        srn[c] = (int16_t)sr[c]; /* the same in channel order */
+        bitn[c] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
+        words &= sr[c] <= 7;
+        uint32_t t, j;
+        const size_t p = dwq_lane(c, 2, &t, &j);
         const size_t i32 = (size_t)t * 32 + j * 16 + p;
-        q32[i32] = q64[i64];
+        q32[i32] = wrap_add(a->bias[c], hm1[c]);
         q32[g32 * 32 + i32] = sr[c];
-        q32[2 * g32 * 32 + i32] = q64[2 * g64 * 64 + i64];
+        q32[2 * g32 * 32 + i32] = one[c] ? (int32_t)(1u << sr[c]) : 0;
         for (uint32_t kx = 0; kx < 3; kx++)
             for (uint32_t ky = 0; ky < 3; ky++)
                 w32[((((size_t)t * 3 + kx) * 2 + ky / 2) * 2 + j) * 32 + p * 2 + ky % 2] =

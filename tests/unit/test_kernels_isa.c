@@ -608,7 +608,7 @@ static void test_named_conv_kernels(void)
 
 /* The depthwise 3x3 kernels of the dwq packing, each by name, on random shapes: images down
  * to 1x1, 0-2 rows/columns of padding on any side, vertical strides 1-3, horizontal 1-2,
- * channel counts off 16/32/64 (2-200), u8/s8 out, ReLU or not, right shifts 0-30 (or all
+ * channel counts off 16/32/64 (2-200, often 32), u8/s8 out, ReLU or not, right shifts 0-30 (or all
  * 0-7: the word epilogue), biases from small to the dwq bound, inputs often at the ends of
  * their range. The planner picks each kernel on its path where dwq holds and never a dwq
  * kernel where it does not. */
@@ -635,8 +635,10 @@ static void test_dwconv3x3_dwq_named(void)
         a->pad_bottom = (uint32_t)rnd_in(0, 2);
         a->pad_left = (uint32_t)rnd_in(0, 2);
         a->pad_right = (uint32_t)rnd_in(0, 2);
-        /* (one channel is a groups-1 convolution: the GEMM's) */
-        const uint32_t c = rnd() % 3 ? (uint32_t)rnd_in(2, 200) : 16 * (uint32_t)rnd_in(1, 10);
+        /* (one channel is a groups-1 convolution: the GEMM's; 32 pairs output pixels) */
+        const uint32_t c = rnd() % 3   ? (uint32_t)rnd_in(2, 200)
+                           : rnd() % 2 ? 32
+                                       : 16 * (uint32_t)rnd_in(1, 10);
         a->groups = c;
         const uint32_t H = (uint32_t)rnd_in(1, 12), W = (uint32_t)rnd_in(1, 17);
         if (H + a->pad_top + a->pad_bottom < 3 || W + a->pad_left + a->pad_right < 3)

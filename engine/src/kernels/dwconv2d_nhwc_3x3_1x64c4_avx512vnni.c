@@ -21,16 +21,31 @@
 
 /* One input column of 64 channels as four (r0, r1, r2, 0) dword vectors. */
 F8_INLINE void column64(const uint8_t *const row[3], int64_t ix, uint32_t W, uint32_t C,
-                      __mmask64 k, const int full, __m512i c[4])
+                        __mmask64 k, const int full, const int pair, __m512i c[4])
 {
-    if ((uint64_t)ix >= W) {
-        c[0] = c[1] = c[2] = c[3] = _mm512_setzero_si512();
-        return;
-    }
     __m512i r[3];
-    for (int i = 0; i < 3; i++) {
-        const uint8_t *p = row[i] + (size_t)ix * C;
-        r[i] = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(k, p);
+    if (pair) { /* C = 32: pixels ix and ix + 1, either of them may be padding */
+        const int lo = (uint64_t)ix < W, hi = (uint64_t)(ix + 1) < W;
+        if (!lo && !hi) {
+            c[0] = c[1] = c[2] = c[3] = _mm512_setzero_si512();
+            return;
+        }
+        for (int i = 0; i < 3; i++) {
+            const uint8_t *p = row[i] + (size_t)(ix + !lo) * 32;
+            const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+            r[i] = lo && hi ? _mm512_loadu_si512(p)
+                   : lo     ? _mm512_zextsi256_si512(h)
+                            : _mm512_inserti64x4(_mm512_setzero_si512(), h, 1);
+        }
+    } else {
+        if ((uint64_t)ix >= W) {
+            c[0] = c[1] = c[2] = c[3] = _mm512_setzero_si512();
+            return;
+        }
+        for (int i = 0; i < 3; i++) {
+            const uint8_t *p = row[i] + (size_t)ix * C;
+            r[i] = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(k, p);
+        }
     }
     const __m512i z = _mm512_setzero_si512();
     const __m512i lo01 = _mm512_unpacklo_epi8(r[0], r[1]), hi01 = _mm512_unpackhi_epi8(r[0], r[1]);
@@ -60,7 +75,7 @@ F8_INLINE __m512i round_shift16(__m512i v, __m512i sr, __m512i bit)
 }
 
 F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
-                     uint32_t t, const int full, const int s2, const int wd)
+                     uint32_t t, const int full, const int s2, const int wd, const int pair)
 {
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 64;
@@ -90,14 +105,17 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
 
     int64_t ix = -(int64_t)g->pl;
     uint8_t *out = (uint8_t *)y + (size_t)oy * g->Wo * C + ch;
+    /* with pair, lanes 32-63 are the next output pixel: columns step by 2 as with stride 2 */
+    const int step2 = s2 || pair;
+    const uint32_t n = pair ? (g->Wo + 1) / 2 : g->Wo;
     __m512i c0[4], c1[4], c2[4];
-    column64(row, ix, W, C, k, full, c0);
-    if (!s2)
-        column64(row, ix + 1, W, C, k, full, c1);
-    for (uint32_t ox = 0; ox < g->Wo; ox++, ix += s2 ? 2 : 1, out += C) {
-        if (s2)
-            column64(row, ix + 1, W, C, k, full, c1);
-        column64(row, ix + 2, W, C, k, full, c2);
+    column64(row, ix, W, C, k, full, pair, c0);
+    if (!step2)
+        column64(row, ix + 1, W, C, k, full, pair, c1);
+    for (uint32_t i = 0; i < n; i++, ix += step2 ? 2 : 1, out += pair ? 64 : C) {
+        if (step2)
+            column64(row, ix + 1, W, C, k, full, pair, c1);
+        column64(row, ix + 2, W, C, k, full, pair, c2);
         __m512i q[4];
         for (int j = 0; j < 4; j++) {
             __m512i a = _mm512_dpbusd_epi32(_mm512_load_si512(bias + 16 * j), c0[j], w[0][j]);
@@ -114,13 +132,15 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
         }
         const __m512i b = u8 ? _mm512_packus_epi16(p01, p23)
                              : _mm512_max_epi8(_mm512_packs_epi16(p01, p23), lo8);
-        if (full)
+        if (pair && 2 * i + 1 == g->Wo)
+            _mm256_storeu_si256((__m256i *)out, _mm512_castsi512_si256(b));
+        else if (full)
             _mm512_storeu_si512(out, b);
         else
             _mm512_mask_storeu_epi8(out, k, b);
         for (int j = 0; j < 4; j++) {
-            c0[j] = s2 ? c2[j] : c1[j];
-            if (!s2)
+            c0[j] = step2 ? c2[j] : c1[j];
+            if (!step2)
                 c1[j] = c2[j];
         }
     }
@@ -237,10 +257,14 @@ F8_INLINE void rows(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t r
 {
     const uint32_t t = g->Cout / 64, rest = g->Cout % 64;
     for (uint32_t oy = row0; oy < row1; oy++) {
+        if (g->Cout == 32 && !s2) { /* two output pixels per group of 64 */
+            row64(g, x, y, oy, 0, 1, 0, wd, 1);
+            continue;
+        }
         for (uint32_t b = 0; b < t; b++)
-            row64(g, x, y, oy, b, 1, s2, wd);
+            row64(g, x, y, oy, b, 1, s2, wd, 0);
         if (rest > 32)
-            row64(g, x, y, oy, t, 0, s2, wd);
+            row64(g, x, y, oy, t, 0, s2, wd, 0);
         else if (rest == 32)
             row32(g, x, y, oy, 2 * t, 1, s2, wd);
         else if (rest)
