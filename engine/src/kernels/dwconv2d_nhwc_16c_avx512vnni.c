@@ -181,17 +181,8 @@ F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, 
     const __mmask16 k = f8_mask16(C - ch);
     if (ox_lo >= ox_hi)
         return;
-    const int64_t iy0 = (int64_t)oy - g->pt;
     const uint8_t *row[4];
-    uint32_t in = 0; /* bit r: input row iy0 + r inside the image */
-    int64_t any = 0;
-    for (int r = 0; r < 4; r++)
-        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
-            in |= 1u << r;
-            any = iy0 + r;
-        }
-    for (int r = 0; r < 4; r++)
-        row[r] = x + (size_t)((in >> r) & 1 ? iy0 + r : any) * W * C + ch;
+    const uint32_t in = f8_dw_rows(g, x, oy, ch, 4, row); /* bit r: row oy - pt + r inside */
     uint32_t keep_a = 0, keep_b = 0; /* byte masks of the weights of rows oy and oy + 1 */
     for (int r = 0; r < 3; r++) {
         keep_a |= (in >> r) & 1 ? 0xFFu << (8 * r) : 0;

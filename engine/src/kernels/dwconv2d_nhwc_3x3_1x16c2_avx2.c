@@ -57,13 +57,9 @@ F8_INLINE void row16(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
 {
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, n = C - ch < 16 ? C - ch : 16;
-    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
     const uint8_t *row[3];
-    int in[3];
-    for (int r = 0; r < 3; r++) {
-        in[r] = iy0 + r >= 0 && iy0 + r < (int64_t)g->H;
-        row[r] = x + (size_t)(in[r] ? iy0 + r : 0) * W * C + ch;
-    }
+    const uint32_t rows_in = f8_dw_rows(g, x, oy, ch, 3, row);
+    const int in[3] = {rows_in & 1, rows_in >> 1 & 1, rows_in >> 2 & 1};
     /* the ymm half h of group t of pk->wdw32c2 and pk->dwq32_* */
     const size_t t = ch / 32, h = ch / 16 % 2;
     const int16_t *wp = pk->wdw32c2 + t * 3 * 4 * 32 + h * 16;

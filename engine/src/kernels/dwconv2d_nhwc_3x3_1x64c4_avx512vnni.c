@@ -80,17 +80,10 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 64;
     const __mmask64 k = C - ch >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - ch)) - 1);
-    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
     const uint8_t *row[3];
-    uint32_t keep = 0; /* weight bytes of the rows inside the image */
-    int64_t any = 0;
-    for (int r = 0; r < 3; r++)
-        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
-            keep |= 0xFFu << (8 * r);
-            any = iy0 + r;
-        }
-    for (int r = 0; r < 3; r++)
-        row[r] = x + (size_t)((keep >> (8 * r)) & 1 ? iy0 + r : any) * W * C + ch;
+    const uint32_t in = f8_dw_rows(g, x, oy, ch, 3, row);
+    /* weight bytes of the rows inside the image */
+    const uint32_t keep = (in & 1 ? 0xFFu : 0) | (in & 2 ? 0xFF00u : 0) | (in & 4 ? 0xFF0000u : 0);
     const __m512i km = _mm512_set1_epi32((int32_t)keep);
     const int8_t *wp = pk->wdw64c4 + (size_t)t * 3 * 4 * 64;
     __m512i w[3][4];
@@ -182,20 +175,11 @@ F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 32;
     const __mmask32 k = C - ch >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << (C - ch)) - 1);
-    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
     const uint8_t *row[3];
-    int in[3];
-    int64_t any = 0;
-    for (int r = 0; r < 3; r++) {
-        in[r] = iy0 + r >= 0 && iy0 + r < (int64_t)g->H;
-        if (in[r])
-            any = iy0 + r;
-    }
-    for (int r = 0; r < 3; r++)
-        row[r] = x + (size_t)(in[r] ? iy0 + r : any) * W * C + ch;
+    const uint32_t in = f8_dw_rows(g, x, oy, ch, 3, row);
     /* word masks of the pairs (w0, w1) and (w2, 0): rows outside the image weigh 0 */
-    const __m512i k01 = _mm512_set1_epi32((int32_t)((in[0] ? 0xFFFFu : 0) | (in[1] ? 0xFFFF0000u : 0)));
-    const __m512i k2 = _mm512_set1_epi32(in[2] ? 0xFFFF : 0);
+    const __m512i k01 = _mm512_set1_epi32((int32_t)((in & 1 ? 0xFFFFu : 0) | (in & 2 ? 0xFFFF0000u : 0)));
+    const __m512i k2 = _mm512_set1_epi32(in & 4 ? 0xFFFF : 0);
     const int16_t *wp = pk->wdw32c2 + (size_t)t * 3 * 2 * 2 * 32;
     __m512i w[3][4]; /* [kx][s·2 + j] */
     for (int kx = 0; kx < 3; kx++)

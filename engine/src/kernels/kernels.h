@@ -247,6 +247,26 @@ static inline int f8_gemm_packing(const f8_conv_geom *g)
     return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
 }
 
+/* The n input rows (n <= 4) from oy·sh − pt of a depthwise kernel's window, at channel ch:
+ * row[r] points at row iy0 + r, or at a row inside the image when that one is padding (the
+ * kernels give those rows zero weights or zero vectors). Returns bit r set for the rows inside
+ * the image; every window has one (pad_top < kernel_h, docs/FORMAT.md §3). */
+static inline uint32_t f8_dw_rows(const f8_conv_geom *g, const uint8_t *x, uint32_t oy,
+                                  uint32_t ch, int n, const uint8_t **row)
+{
+    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
+    uint32_t in = 0;
+    int64_t any = 0;
+    for (int r = 0; r < n; r++)
+        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
+            in |= 1u << r;
+            any = iy0 + r;
+        }
+    for (int r = 0; r < n; r++)
+        row[r] = x + (size_t)((in >> r) & 1 ? iy0 + r : any) * g->W * g->Cout + ch;
+    return in;
+}
+
 /* The most input channels of the small-K 1x1 kernel (its weights live in 24 registers). */
 #define F8_SMALL_K_MAX_CIN 32
 
