@@ -236,12 +236,20 @@ F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, 
 void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                                   uint32_t row0, uint32_t row1)
 {
+    f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(g, xv, y, row0, row1, 0);
+}
+
+/* ... its blocks of 16 channels from blk0 on (the 64c4 kernel's last 16 channels) */
+void f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(const f8_conv_geom *g, const void *xv,
+                                                   void *y, uint32_t row0, uint32_t row1,
+                                                   uint32_t blk0)
+{
     const uint8_t *x = xv;
     const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
     assert(!g->in_s8 && g->pk->wdw3 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1);
     for (uint32_t oy = row0; oy < row1; oy += 2) {
         const int two = oy + 1 < row1;
-        for (uint32_t blk = 0; blk < nblk; blk++)
+        for (uint32_t blk = blk0; blk < nblk; blk++)
             blk < full_blocks ? dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 1)
                               : dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 0);
     }

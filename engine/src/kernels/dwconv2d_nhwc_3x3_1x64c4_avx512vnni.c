@@ -240,6 +240,10 @@ F8_INLINE void rows(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t r
                     uint32_t row1, const int s2, const int wd)
 {
     const uint32_t t = g->Cout / 64, rest = g->Cout % 64;
+    /* at most 16 channels left, stride 1: the 2x16c4 kernel's two-row columns for them */
+    const int tail16 = rest && rest <= 16 && !s2 && g->sh == 1 && g->Cout != 32;
+    if (tail16)
+        f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(g, x, y, row0, row1, t * 4);
     for (uint32_t oy = row0; oy < row1; oy++) {
         if (g->Cout == 32 && !s2) { /* two output pixels per group of 64 */
             row64(g, x, y, oy, 0, 1, 0, wd, 1);
@@ -247,6 +251,8 @@ F8_INLINE void rows(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t r
         }
         for (uint32_t b = 0; b < t; b++)
             row64(g, x, y, oy, b, 1, s2, wd, 0);
+        if (tail16)
+            continue;
         if (rest > 32)
             row64(g, x, y, oy, t, 0, s2, wd, 0);
         else if (rest == 32)

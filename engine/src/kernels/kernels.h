@@ -320,6 +320,9 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_5x64c4_avx512vnni);
 /* dwconv2d_nhwc_16c_avx512vnni.c: depthwise CONV2D, 16 channels per zmm */
 void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                                   uint32_t row0, uint32_t row1);
+void f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(const f8_conv_geom *g, const void *x,
+                                                   void *y, uint32_t row0, uint32_t row1,
+                                                   uint32_t blk0); /* blocks [blk0, nblk) */
 void f8_dwconv2d_nhwc_3x3_16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                          uint32_t row0, uint32_t row1);
 void f8_dwconv2d_nhwc_4x16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
