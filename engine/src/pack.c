@@ -82,6 +82,89 @@ static int patch_pays(uint32_t kh, uint32_t kw, uint32_t cin)
            ((window + 3) & ~3ull) < kh * ((row + 3) & ~3ull);
 }
 
+/* ---- depthwise 3x3 with the packing epilogue (dwq) ------------------------------------
+ * For u8 inputs, u8/s8 outputs and sums that cannot leave s32 (the GEMM's sums_fit bound: only
+ * right shifts, sr <= 30, |bias| + 255·Σ|w| + hm1 < 2^31), the 3x3 depthwise kernels of
+ * dwconv2d_nhwc_3x3_*.c read their weights and constants in the lane order of their unpack
+ * transposes (kernels.h, docs/ENGINE.md §5): the bias with hm1 added, sr, and 2^sr where
+ * sr > 0 (0 where sr = 0): the bit of the sum that is the quotient's lowest; with every
+ * sr <= 7 also sr and 2^sr as words, for the epilogue on packssdw's saturated words. */
+static size_t dwq_size(uint32_t cout)
+{
+    const size_t g64 = (cout + 63) / 64, g32 = (cout + 31) / 32;
+    return g64 * 3 * 4 * 64 + g32 * 3 * 2 * 2 * 32 * 2 + (g64 * 64 + g32 * 32) * 3 * 4 +
+           g64 * 64 * 4 * 2;
+}
+
+/* Position of channel c in a group of 16·nvec channels whose vector j holds, in dword 4L + i,
+ * channel 4·nvec·L + 4j + i (nvec = 4: 64c4, nvec = 2: 32c2). */
+static size_t dwq_lane(uint32_t c, uint32_t nvec, uint32_t *t, uint32_t *j)
+{
+    const uint32_t g = 16 * nvec, r = c % g, L = r / (4 * nvec);
+    *t = c / g;
+    *j = r % (4 * nvec) / 4;
+    return 4 * L + r % 4;
+}
+
+static void pack_dwq(const f8_kernel_args *a, uint32_t cout, const int32_t *hm1,
+                     const int32_t *sr, const int32_t *one, uint8_t *mem, f8_packed *pk)
+{
+    const size_t g64 = (cout + 63) / 64, g32 = (cout + 31) / 32;
+    int8_t *w64 = (int8_t *)mem;
+    int16_t *w32 = (int16_t *)(void *)(mem + g64 * 768);
+    int32_t *q64 = (int32_t *)(void *)(mem + g64 * 768 + g32 * 768), *q32 = q64 + g64 * 64 * 3;
+    int16_t *srw = (int16_t *)(q32 + g32 * 32 * 3), *bitw = srw + g64 * 64;
+    int16_t *srn = bitw + g64 * 64, *bitn = srn + g64 * 64;
+    int words = 1;
+    /* 32 channels fill lanes 32-63 again: the kernel's next output pixel */
+    const uint32_t lanes = cout == 32 ? 64 : cout;
+    for (uint32_t l = 0; l < lanes; l++) {
+        const uint32_t c = l % cout;
+        /* the words of packssdw(q0, q1), packssdw(q2, q3) of the 64c4 order: channel
+         * 16L + 8h + i of the group at word 32h + 8L + i */
+        const uint32_t r = l % 64, L = r / 16, h = r % 16 / 8;
+        srw[l / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)sr[c];
+        bitw[l / 64 * 64 + 32 * h + 8 * L + r % 8] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
+        uint32_t t, j;
+        const size_t p = dwq_lane(l, 4, &t, &j), i64 = (size_t)t * 64 + j * 16 + p;
+        q64[i64] = wrap_add(a->bias[c], hm1[c]);
+        q64[g64 * 64 + i64] = sr[c];
+        q64[2 * g64 * 64 + i64] = one[c] ? (int32_t)(1u << sr[c]) : 0;
+        for (uint32_t kx = 0; kx < 3; kx++)
+            for (uint32_t ky = 0; ky < 3; ky++)
+                w64[(((size_t)t * 3 + kx) * 4 + j) * 64 + p * 4 + ky] =
+                    f8_weight(a, (size_t)c * 9 + ky * 3 + kx);
+    }
+    for (uint32_t c = 0; c < cout; c++) {
+        srn[c] = (int16_t)sr[c]; /* the same in channel order */
+        bitn[c] = (int16_t)(sr[c] ? 1 << sr[c] : 0);
+        words &= sr[c] <= 7;
+        uint32_t t, j;
+        const size_t p = dwq_lane(c, 2, &t, &j);
+        const size_t i32 = (size_t)t * 32 + j * 16 + p;
+        q32[i32] = wrap_add(a->bias[c], hm1[c]);
+        q32[g32 * 32 + i32] = sr[c];
+        q32[2 * g32 * 32 + i32] = one[c] ? (int32_t)(1u << sr[c]) : 0;
+        for (uint32_t kx = 0; kx < 3; kx++)
+            for (uint32_t ky = 0; ky < 3; ky++)
+                w32[((((size_t)t * 3 + kx) * 2 + ky / 2) * 2 + j) * 32 + p * 2 + ky % 2] =
+                    f8_weight(a, (size_t)c * 9 + ky * 3 + kx);
+    }
+    pk->wdw64c4 = w64;
+    pk->wdw32c2 = w32;
+    pk->dwq64_bias = q64;
+    pk->dwq64_sr = q64 + g64 * 64;
+    pk->dwq64_bit = q64 + 2 * g64 * 64;
+    pk->dwq32_bias = q32;
+    pk->dwq32_sr = q32 + g32 * 32;
+    pk->dwq32_bit = q32 + 2 * g32 * 32;
+    pk->dwq_words = words;
+    pk->dwq64_srw = srw;
+    pk->dwq64_bitw = bitw;
+    pk->dwq_srn = srn;
+    pk->dwq_bitn = bitn;
+}
+
 int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
 {
     memset(pk, 0, sizeof *pk);
@@ -123,15 +206,19 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     const size_t ints = (size_t)c16 * 9; /* bias + 7 epilogue arrays + bias_r */
     const size_t wdw3_bytes = dw && kh == 3 && a->kernel_w == 3 ? (size_t)nblk * 3 * 64 : 0;
     const size_t wpad = ((wbytes + 63) & ~(size_t)63) + wdw3_bytes;
+    const size_t dwq_bytes = wdw3_bytes && a->in0.dtype == F8_DTYPE_U8 &&
+                                     (a->out.dtype == F8_DTYPE_U8 || a->out.dtype == F8_DTYPE_S8)
+                                 ? dwq_size(cout)
+                                 : 0;
     uint8_t *mem = NULL;
-    if (posix_memalign((void **)&mem, 64, wpad + ints * 4) != 0)
+    if (posix_memalign((void **)&mem, 64, wpad + ints * 4 + dwq_bytes) != 0)
         return F8_ENOMEM;
-    memset(mem, 0, wpad + ints * 4);
+    memset(mem, 0, wpad + ints * 4 + dwq_bytes);
     int32_t *bias = (int32_t *)(void *)(mem + wpad);
     int32_t *sr = bias + c16, *mask = sr + c16, *hm1 = mask + c16, *one = hm1 + c16;
     int32_t *sl = one + c16, *lo_pre = sl + c16, *hi_pre = lo_pre + c16;
     int32_t *bias_r = hi_pre + c16;
-    int sums_fit = !dw;
+    int sums_fit = 1; /* GEMM: pk->sums_fit; depthwise: the dwq packing */
     int32_t lo, hi;
     dtype_range(a->out.dtype, &lo, &hi);
 
@@ -183,6 +270,9 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
         max_sr = sr[o] > max_sr ? sr[o] : max_sr;
     }
 
+    if (dwq_bytes && sums_fit)
+        pack_dwq(a, cout, hm1, sr, one, mem + wpad + ints * 4, pk);
+
     pk->kind = dw ? F8_PACK_DW : F8_PACK_GEMM;
     pk->seg4 = dw ? 0 : seg4;
     pk->patch = patch;
@@ -192,7 +282,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     pk->wdw3 = wdw3_bytes ? (const int8_t *)(mem + wpad - wdw3_bytes) : NULL;
     pk->bias = bias;
     pk->bias_r = bias_r;
-    pk->sums_fit = sums_fit;
+    pk->sums_fit = !dw && sums_fit;
     pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr};
     pk->mem = mem;
     return F8_OK;

@@ -51,6 +51,14 @@ static int fits_dw3x3s1_u8(const f8_conv_geom *g)
     return g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 && !g->in_s8 && g->pk->wdw3;
 }
 
+/* Depthwise 3x3 on u8 input, horizontal stride 1 or 2, with the dwq packing (u8/s8 out,
+ * right shifts only, sums inside s32): MobileNets' depthwise layers. */
+static int fits_dw3x3_dwq(const f8_conv_geom *g)
+{
+    return g->kh == 3 && g->kw == 3 && (g->sw == 1 || g->sw == 2) && !g->in_s8 &&
+           g->pk->wdw64c4;
+}
+
 static int fits_dw3x3(const f8_conv_geom *g)
 {
     return g->kh == 3 && g->kw == 3;
@@ -72,10 +80,12 @@ static const conv_row conv_table[] = {
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_stem3, f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_cold_weights, f8_conv2d_nhwc_6x64c4_coldw_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_any, f8_conv2d_nhwc_6x64c4_avx512vnni),
+    CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3_dwq, f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3s1_u8, f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3, f8_dwconv2d_nhwc_3x3_16c_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_any, f8_dwconv2d_nhwc_4x16c_avx512vnni),
     CONV_ROW(F8_ISA_AVX2, F8_PACK_GEMM, fits_any, f8_conv2d_nhwc_4x16c4_avx2),
+    CONV_ROW(F8_ISA_AVX2, F8_PACK_DW, fits_dw3x3_dwq, f8_dwconv2d_nhwc_3x3_1x16c2_avx2),
     CONV_ROW(F8_ISA_AVX2, F8_PACK_DW, fits_any, f8_dwconv2d_nhwc_8c_avx2),
 };
 

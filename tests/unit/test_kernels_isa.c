@@ -606,6 +606,94 @@ static void test_named_conv_kernels(void)
     }
 }
 
+/* The depthwise 3x3 kernels of the dwq packing, each by name, on random shapes: images down
+ * to 1x1, 0-2 rows/columns of padding on any side, vertical strides 1-3, horizontal 1-2,
+ * channel counts off 16/32/64 (2-200, often 32), u8/s8 out, ReLU or not, right shifts 0-30 (or all
+ * 0-7: the word epilogue), biases from small to the dwq bound, inputs often at the ends of
+ * their range. The planner picks each kernel on its path where dwq holds and never a dwq
+ * kernel where it does not. */
+static const struct {
+    f8_isa isa;
+    f8_conv_fn fn;
+    const char *name;
+} dwq_kernels[] = {
+    {F8_ISA_AVX512VNNI, f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni, "f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni"},
+    {F8_ISA_AVX2, f8_dwconv2d_nhwc_3x3_1x16c2_avx2, "f8_dwconv2d_nhwc_3x3_1x16c2_avx2"},
+};
+
+static void test_dwconv3x3_dwq_named(void)
+{
+    for (int i = 0; i < 400; i++) {
+        f8_op_impl op;
+        memset(&op, 0, sizeof op);
+        f8_kernel_args *a = &op.args;
+        op.desc.type = F8_OP_CONV2D;
+        a->kernel_h = a->kernel_w = 3;
+        a->stride_h = (uint32_t)(rnd() % 3 ? rnd_in(1, 2) : 3);
+        a->stride_w = rnd() % 4 && a->stride_h <= 2 ? a->stride_h : (uint32_t)rnd_in(1, 2);
+        a->pad_top = (uint32_t)rnd_in(0, 2);
+        a->pad_bottom = (uint32_t)rnd_in(0, 2);
+        a->pad_left = (uint32_t)rnd_in(0, 2);
+        a->pad_right = (uint32_t)rnd_in(0, 2);
+        /* (one channel is a groups-1 convolution: the GEMM's; 32 pairs output pixels) */
+        const uint32_t c = rnd() % 3   ? (uint32_t)rnd_in(2, 200)
+                           : rnd() % 2 ? 32
+                                       : 16 * (uint32_t)rnd_in(1, 10);
+        a->groups = c;
+        const uint32_t H = (uint32_t)rnd_in(1, 12), W = (uint32_t)rnd_in(1, 17);
+        if (H + a->pad_top + a->pad_bottom < 3 || W + a->pad_left + a->pad_right < 3)
+            continue;
+        a->in0 = (f8_value_desc){H, W, c, F8_DTYPE_U8, rnd_in(-4, 8), 0};
+        a->out = (f8_value_desc){out_dim(H, a->pad_top, a->pad_bottom, 3, a->stride_h),
+                                 out_dim(W, a->pad_left, a->pad_right, 3, a->stride_w), c,
+                                 rnd() % 2 ? F8_DTYPE_U8 : F8_DTYPE_S8, rnd_in(-4, 8), 0};
+        a->relu = (int)(rnd() & 1);
+        weights_t t = rnd_weights(c, 9, a->in0.fl, a->out.fl);
+        const int fits = rnd() % 8 != 0;
+        const int big = rnd() % 4 == 0;
+        const int words = rnd() % 2; /* every shift <= 7: the epilogue on words */
+        for (uint32_t o = 0; o < c; o++) {
+            const int n = words ? rnd_in(0, 7) : rnd() % 6 ? rnd_in(0, 14) : rnd_in(0, 30);
+            t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
+            int64_t sum_abs = 0;
+            for (int j = 0; j < 9; j++)
+                sum_abs += abs(t.w[o * 9 + j]);
+            /* big: exactly on pack.c's bound |bias| + 255·Σ|w| + hm1 + 1 <= 2^31 - 1, or near */
+            const int64_t bound = INT32_MAX - 255 * sum_abs - (n > 0 ? (1 << (n - 1)) - 1 : 0) - 1;
+            t.bias[o] = big ? (int32_t)((o & 1 ? 1 : -1) * (bound - (rnd() % 2 ? 0 : rnd_in(0, 1000))))
+                            : rnd_in(-(1 << 16), 1 << 16);
+        }
+        if (!fits)
+            t.bias[rnd() % c] = INT32_MAX - 5; /* past the bound: no dwq packing */
+        a->weights = t.w;
+        a->bias = t.bias;
+        a->fl_w = t.flw;
+        extreme_fill = rnd() % 3 == 0;
+        CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+        const int dwq = op.pk.wdw64c4 != NULL;
+        if (dwq && words)
+            CU_ASSERT(op.pk.dwq_words);
+        f8_pack_free(&op.pk);
+        CU_ASSERT_EQUAL(dwq, fits);
+        for (size_t k = 0; k < sizeof dwq_kernels / sizeof dwq_kernels[0]; k++) {
+            if (!f8_isa_supported(dwq_kernels[k].isa))
+                continue;
+            if (dwq) {
+                const variant v = {.isa = dwq_kernels[k].isa, .conv = dwq_kernels[k].fn};
+                compare_variant(&op, &v, dwq_kernels[k].name, 1);
+            } else { /* the planner must take another kernel */
+                CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+                f8_op_plan pl;
+                f8_plan_op(&op, dwq_kernels[k].isa, NULL, &pl);
+                CU_ASSERT(pl.conv != dwq_kernels[k].fn);
+                f8_pack_free(&op.pk);
+            }
+        }
+        extreme_fill = 0;
+        free_weights(&t);
+    }
+}
+
 /* ADD and pools on u8/s8 (the 32-bit kernels' domain; the wide ones take any dtypes). */
 static void named_eltwise(f8_op_type type, const variant *v, const char *name, int planned)
 {
@@ -985,6 +1073,7 @@ int main(void)
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"kernel variants by name: conv, depthwise, GEMM tiles", test_named_conv_kernels},
         {"kernel variants by name: add, pools", test_named_eltwise_kernels},
+        {"depthwise 3x3 dwq kernels by name: random shapes, extremes", test_dwconv3x3_dwq_named},
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},
         {"add: 8-bit extremes, small shifts", test_add_extremes},

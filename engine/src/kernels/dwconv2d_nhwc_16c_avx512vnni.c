@@ -181,17 +181,8 @@ F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, 
     const __mmask16 k = f8_mask16(C - ch);
     if (ox_lo >= ox_hi)
         return;
-    const int64_t iy0 = (int64_t)oy - g->pt;
     const uint8_t *row[4];
-    uint32_t in = 0; /* bit r: input row iy0 + r inside the image */
-    int64_t any = 0;
-    for (int r = 0; r < 4; r++)
-        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
-            in |= 1u << r;
-            any = iy0 + r;
-        }
-    for (int r = 0; r < 4; r++)
-        row[r] = x + (size_t)((in >> r) & 1 ? iy0 + r : any) * W * C + ch;
+    const uint32_t in = f8_dw_rows(g, x, oy, ch, 4, row); /* bit r: row oy - pt + r inside */
     uint32_t keep_a = 0, keep_b = 0; /* byte masks of the weights of rows oy and oy + 1 */
     for (int r = 0; r < 3; r++) {
         keep_a |= (in >> r) & 1 ? 0xFFu << (8 * r) : 0;
@@ -245,12 +236,20 @@ F8_INLINE void dw3x3_rows2_u8(const f8_conv_geom *g, const uint8_t *x, void *y, 
 void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *xv, void *y,
                                                   uint32_t row0, uint32_t row1)
 {
+    f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(g, xv, y, row0, row1, 0);
+}
+
+/* ... its blocks of 16 channels from blk0 on (the 64c4 kernel's last 16 channels) */
+void f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(const f8_conv_geom *g, const void *xv,
+                                                   void *y, uint32_t row0, uint32_t row1,
+                                                   uint32_t blk0)
+{
     const uint8_t *x = xv;
     const uint32_t nblk = g->pk->nblk, full_blocks = g->Cout / 16;
     assert(!g->in_s8 && g->pk->wdw3 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1);
     for (uint32_t oy = row0; oy < row1; oy += 2) {
         const int two = oy + 1 < row1;
-        for (uint32_t blk = 0; blk < nblk; blk++)
+        for (uint32_t blk = blk0; blk < nblk; blk++)
             blk < full_blocks ? dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 1)
                               : dw3x3_rows2_u8(g, x, y, oy, two, 0, g->Wo, blk, 0);
     }

@@ -201,6 +201,20 @@ typedef struct {
     const int8_t *wdw3;/* DW 3x3: [nblk][kx][16 lanes][4] bytes (w[0][kx], w[1][kx],
                           w[2][kx], 0) of each channel: the three rows of one kernel column as
                           one vpdpbusd operand (f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni) */
+    /* DW 3x3 on u8 input with the packing epilogue (dwq: see pack.c; NULL otherwise), in the
+     * lane orders the unpack transposes leave (docs/ENGINE.md §5). 64c4: channel
+     * 64t + 16L + 4j + i is dword 4L + i of vector j of group t; 32c2 likewise with
+     * 32t + 8L + 4j + i (which is also 16t' + 8L' + 4j + i for the ymm halves of AVX2). */
+    const int8_t *wdw64c4;  /* [ngrp64][kx][j 0-3][16 dwords][ky 0-2, 0] */
+    const int16_t *wdw32c2; /* [ngrp32][kx][s 0-1][j 0-1][16 dwords][2 words]: s 0 holds
+                               (w[0][kx], w[1][kx]), s 1 (w[2][kx], 0) */
+    const int32_t *dwq64_bias, *dwq64_sr, *dwq64_bit; /* [ngrp64*64]: bias + hm1, sr, and
+                                                         2^sr (0 where sr = 0) */
+    const int32_t *dwq32_bias, *dwq32_sr, *dwq32_bit; /* [ngrp32*32] */
+    int dwq_words;     /* every sr <= 7: the epilogue may run on words (see the 64c4 kernel) */
+    const int16_t *dwq64_srw, *dwq64_bitw; /* [ngrp64][2][32]: sr, 2^sr (0 for sr = 0) of the
+                          words of packssdw(q0, q1) and packssdw(q2, q3) in the 64c4 order */
+    const int16_t *dwq_srn, *dwq_bitn;     /* [ngrp64*64]: the same in channel order */
     const int32_t *bias; /* [nblk*16]; GEMM with s8 input: bias - 128·Σw (wrapping) */
     const int32_t *bias_r; /* GEMM with sums_fit: [nblk*16] bias + hm1 (the rounding's
                               half - 1 added up front; see sums_fit) */
@@ -258,6 +272,26 @@ static inline int f8_gemm_packing(const f8_conv_geom *g)
     return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
 }
 
+/* The n input rows (n <= 4) from oy·sh − pt of a depthwise kernel's window, at channel ch:
+ * row[r] points at row iy0 + r, or at a row inside the image when that one is padding (the
+ * kernels give those rows zero weights or zero vectors). Returns bit r set for the rows inside
+ * the image; every window has one (pad_top < kernel_h, docs/FORMAT.md §3). */
+static inline uint32_t f8_dw_rows(const f8_conv_geom *g, const uint8_t *x, uint32_t oy,
+                                  uint32_t ch, int n, const uint8_t **row)
+{
+    const int64_t iy0 = (int64_t)oy * g->sh - g->pt;
+    uint32_t in = 0;
+    int64_t any = 0;
+    for (int r = 0; r < n; r++)
+        if (iy0 + r >= 0 && iy0 + r < (int64_t)g->H) {
+            in |= 1u << r;
+            any = iy0 + r;
+        }
+    for (int r = 0; r < n; r++)
+        row[r] = x + (size_t)((in >> r) & 1 ? iy0 + r : any) * g->W * g->Cout + ch;
+    return in;
+}
+
 /* The most input channels of the small-K 1x1 kernel (its weights live in 24 registers). */
 #define F8_SMALL_K_MAX_CIN 32
 
@@ -311,14 +345,25 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_5x64c4_avx512vnni);
 /* dwconv2d_nhwc_16c_avx512vnni.c: depthwise CONV2D, 16 channels per zmm */
 void f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                                   uint32_t row0, uint32_t row1);
+void f8_dwconv2d_3x3s1_2x16c4_u8_blocks_avx512vnni(const f8_conv_geom *g, const void *x,
+                                                   void *y, uint32_t row0, uint32_t row1,
+                                                   uint32_t blk0); /* blocks [blk0, nblk) */
 void f8_dwconv2d_nhwc_3x3_16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                          uint32_t row0, uint32_t row1);
 void f8_dwconv2d_nhwc_4x16c_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                        uint32_t row0, uint32_t row1);
 
+/* dwconv2d_nhwc_3x3_1x64c4_avx512vnni.c: depthwise 3x3, u8 input, horizontal stride 1 or 2,
+ * the dwq packing (pk->wdw64c4 / pk->wdw32c2): 4 taps per vpdpbusd lane (window padded to
+ * 12), two output rows per pass with stride 1; or 2 taps per vpdpwssd word pair */
+void f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                            uint32_t row0, uint32_t row1);
+
 /* AVX2 (no VNNI): 4x16 GEMM tiles and 8-channel depthwise */
 void f8_conv2d_nhwc_4x16c4_avx2(const f8_conv_geom *g, const void *x, void *y,
                                 uint32_t row0, uint32_t row1);
+void f8_dwconv2d_nhwc_3x3_1x16c2_avx2(const f8_conv_geom *g, const void *x, void *y,
+                                      uint32_t row0, uint32_t row1); /* 3x3, dwq, vpmaddwd */
 void f8_dwconv2d_nhwc_8c_avx2(const f8_conv_geom *g, const void *x, void *y,
                               uint32_t row0, uint32_t row1);
 
