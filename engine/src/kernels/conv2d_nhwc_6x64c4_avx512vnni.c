@@ -139,6 +139,77 @@
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
+/* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's): each
+ * pixel's 64 bytes of c, the convolution's own output exactly as EPILOGUE_PACK stores it,
+ * stay in zmm4; c and x1 (flipped to u8 by xor with 0x80 when s8) are widened to words
+ * (unpack with zeros: bytes 16L..16L+7 of each 128-bit lane in the low half, the rest in the
+ * high half, which vpackuswb/vpacksswb put back in order), aligned by vpsllw, added, less k
+ * (the flips' 128·2^s), floored by the ADD's ReLU, rounded half to even (ROUND_W, n > 0:
+ * the packing epilogue's form in words) or shifted left (SHL_W, n <= 0), packed with
+ * saturation to u8/s8 (the clamp) and stored: 64 bytes per pixel, nothing of c in memory.
+ * zmm0 = 0, zmm1/zmm2 = the flips of c/x1, zmm3 = k, %[ptrs] = the f8_add16, %[cnt] = x1;
+ * the pixel's 4 accumulators, whose sums are packed, are the temporaries. */
+#define ROUND_W(x)                                                                             \
+    "vpsraw 352(%[ptrs]), %%zmm" #x ", %%zmm4\n\t"                                              \
+    "vpandd 192(%[ptrs]), %%zmm4, %%zmm4\n\t"                                                   \
+    "vpaddw 128(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"                                         \
+    "vpaddw %%zmm4, %%zmm" #x ", %%zmm" #x "\n\t"                                               \
+    "vpsraw 352(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
+#define SHL_W(x) "vpsllw 368(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
+#define PA1(p, x1off, a0, a1, a2, a3, PACKB, POST, RS, PACKO, POSTO)                          \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
+    POST                                                                                       \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
+    "vpxord %%zmm1, %%zmm4, %%zmm4\n\t"                                                         \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                        \
+    "vpxord (%[cnt]), %%zmm2, %%zmm5\n\t"                                                       \
+    "vpunpcklbw %%zmm0, %%zmm4, %%zmm" #a0 "\n\t"                                               \
+    "vpunpckhbw %%zmm0, %%zmm4, %%zmm" #a1 "\n\t"                                               \
+    "vpunpcklbw %%zmm0, %%zmm5, %%zmm" #a2 "\n\t"                                               \
+    "vpunpckhbw %%zmm0, %%zmm5, %%zmm" #a3 "\n\t"                                               \
+    "vpsllw 320(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpsllw 320(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    "vpsllw 336(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                                       \
+    "vpsllw 336(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t"                                       \
+    "vpaddw %%zmm" #a2 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpaddw %%zmm" #a3 ", %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    "vpsubw %%zmm3, %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                             \
+    "vpsubw %%zmm3, %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                             \
+    "vpmaxsw 64(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpmaxsw 64(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    RS(a0) RS(a1)                                                                              \
+    PACKO " %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                             \
+    POSTO                                                                                      \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define EPILOGUE_PACK_ADD(PACKB, POST, RS, PACKO, POSTO)                                       \
+    "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
+    RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
+    RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
+    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
+    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
+    "mov 144(%[out]), %[ptrs]\n\t"                                                             \
+    "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                         \
+    "vpbroadcastd 384(%[ptrs]), %%zmm1\n\t"                                                    \
+    "vpbroadcastd 388(%[ptrs]), %%zmm2\n\t"                                                    \
+    "vmovdqu64 0(%[ptrs]), %%zmm3\n\t"                                                         \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    PA1(p0, 96, 8, 9, 10, 11, PACKB, POST, RS, PACKO, POSTO)                                   \
+    PA1(p1, 104, 12, 13, 14, 15, PACKB, POST, RS, PACKO, POSTO)                                \
+    PA1(p2, 112, 16, 17, 18, 19, PACKB, POST, RS, PACKO, POSTO)                                \
+    PA1(p3, 120, 20, 21, 22, 23, PACKB, POST, RS, PACKO, POSTO)                                \
+    PA1(p4, 128, 24, 25, 26, 27, PACKB, POST, RS, PACKO, POSTO)                                \
+    PA1(p5, 136, 28, 29, 30, 31, PACKB, POST, RS, PACKO, POSTO)
+/* c's pack (the convolution's dtype) and the output's (the ADD's) */
+#define C_U8 "vpackuswb", ""
+#define C_S8 "vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t"
+#define O_U8 "vpackuswb", ""
+#define O_S8 "vpacksswb", "vpmaxsb 256(%[ptrs]), %%zmm4, %%zmm4\n\t"
+#define EPILOGUE_PACK_ADD_(...) EPILOGUE_PACK_ADD(__VA_ARGS__)
+#define EPILOGUE_ADD(C, RS, O) EPILOGUE_PACK_ADD_(C, RS, O)
+
 /* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
  * vpermd with this index puts them back in dword 4·j + L. */
 static const int32_t pack_order[16] __attribute__((aligned(64))) = {
@@ -150,11 +221,20 @@ typedef struct {
     int32_t c128, cm127;           /* 128 and −127 (s8 epilogue) */
     int32_t floor4;                /* packing s8 epilogue: the floor in 4 bytes */
     const int32_t *order;          /* pack_order */
+    const uint8_t *x1[6];          /* fused ADD: the 6 pixels' other operand */
+    const f8_add16 *add;           /* fused ADD: its 16-bit constants */
 } u8_ctx;
 _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
                    offsetof(u8_ctx, cm127) == 76 && offsetof(u8_ctx, floor4) == 80 &&
-                   offsetof(u8_ctx, order) == 88,
+                   offsetof(u8_ctx, order) == 88 && offsetof(u8_ctx, x1) == 96 &&
+                   offsetof(u8_ctx, add) == 144,
                "the assembly epilogues address u8_ctx by these offsets");
+_Static_assert(offsetof(f8_add16, lo) == 64 && offsetof(f8_add16, hm1) == 128 &&
+                   offsetof(f8_add16, one) == 192 && offsetof(f8_add16, floor) == 256 &&
+                   offsetof(f8_add16, sc) == 320 && offsetof(f8_add16, s1) == 336 &&
+                   offsetof(f8_add16, sr) == 352 && offsetof(f8_add16, sl) == 368 &&
+                   offsetof(f8_add16, flipc) == 384 && offsetof(f8_add16, flip1) == 388,
+               "EPILOGUE_PACK_ADD addresses f8_add16 by these offsets");
 
 #define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
     __asm__ volatile(                                                                          \
@@ -235,7 +315,11 @@ typedef enum {
     EPI_S8,      /* s8 out, right shifts of at most 23 bits */
     EPI_S8_RELU,
     EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
-    EPI_PACK_S8
+    EPI_PACK_S8,
+    /* the packing epilogue with a fused ADD in 16-bit lanes: + 1 for s8 c, + 2 for n <= 0
+     * (left shift), + 4 for s8 output */
+    EPI_PACK_ADD,
+    EPI_PACK_ADD_LAST = EPI_PACK_ADD + 7
 } tile_epi;
 
 /* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
@@ -248,12 +332,20 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     uint32_t rows = kh;
     const int32_t flipv = (int32_t)0x80808080u;
     const u8_ctx *out = ctx;
-    switch (epi) {
+    switch ((int)epi) {
     case EPI_U8: KERNEL_ASM_IN(s8, EPILOGUE_U8); break;
     case EPI_S8: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_NEG)); break;
     case EPI_S8_RELU: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_RELU)); break;
     case EPI_PACK_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_U8); break;
     case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
+    case EPI_PACK_ADD + 0: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, ROUND_W, O_U8)); break;
+    case EPI_PACK_ADD + 1: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, ROUND_W, O_U8)); break;
+    case EPI_PACK_ADD + 2: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, SHL_W, O_U8)); break;
+    case EPI_PACK_ADD + 3: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, SHL_W, O_U8)); break;
+    case EPI_PACK_ADD + 4: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, ROUND_W, O_S8)); break;
+    case EPI_PACK_ADD + 5: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, ROUND_W, O_S8)); break;
+    case EPI_PACK_ADD + 6: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, SHL_W, O_S8)); break;
+    case EPI_PACK_ADD + 7: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, SHL_W, O_S8)); break;
     }
 }
 
@@ -319,9 +411,48 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
     }
 }
 
+/* A fused ADD (g->add) in 32-bit lanes after any tile: per block, c = the convolution's
+ * output (the packing epilogue's rounding, or f8_epi_zmm_apply, then the clamp to its dtype
+ * that the store would do), then v = c·2^sc + x1·2^s1 (within 32 bits: the planner's
+ * f8_eltwise_fits_s32) and the ADD's requant, stored as the ADD's output dtype. */
+F8_INLINE void store_tile_add(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
+                              uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
+{
+    const f8_conv_add *ad = &g->add;
+    const f8_epi *ep = &g->pk->ep;
+    const f8_epi_zmm ea = f8_epi_zmm_load(ad->ep, 0, ad->relu);
+    const __m512i sc = _mm512_set1_epi32(ad->sc), s1 = _mm512_set1_epi32(ad->s1);
+    const __m512i lo = _mm512_set1_epi32(g->relu && ep->lo < 0 ? 0 : ep->lo);
+    const __m512i hi = _mm512_set1_epi32(ep->hi);
+    for (int j = 0; j < nb; j++) {
+        const uint32_t ch = (b0 + (uint32_t)j) * 16;
+        const f8_epi_zmm e = f8_epi_zmm_load(ep, ch, g->relu);
+        const __mmask16 k = f8_mask16(g->Cout - ch);
+        for (uint32_t m = 0; m < mr && m < MR; m++) {
+            const __m512i a = acc[m * 4 + j];
+            __m512i c;
+            if (packing(g)) { /* sums from pk->bias_r: EPILOGUE_PACK's rounding */
+                const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, e.sr), e.one);
+                c = _mm512_srav_epi32(_mm512_add_epi32(a, bit), e.sr);
+            } else {
+                c = f8_epi_zmm_apply(&e, a);
+            }
+            c = _mm512_min_epi32(_mm512_max_epi32(c, lo), hi);
+            const size_t yi = ((size_t)pix0 + m) * g->Cout + ch;
+            const __m512i v = _mm512_add_epi32(
+                _mm512_sllv_epi32(c, sc), _mm512_sllv_epi32(f8_load16(ad->x1, ad->x1_dtype, yi, k), s1));
+            f8_store16(y, ad->out_dtype, yi, f8_epi_zmm_apply(&ea, v), k);
+        }
+    }
+}
+
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                           uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
+    if (g->add.on) {
+        store_tile_add(g, y, pix0, mr, b0, nb, acc);
+        return;
+    }
     if (packing(g)) {
         store_tile_packed(g, y, pix0, mr, b0, nb, acc);
         return;
@@ -456,9 +587,13 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     ctx.cm127 = -127;
     ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
     ctx.order = pack_order;
-    for (int m = 0; m < MR; m++)
-        ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8;
+    for (int m = 0; m < MR; m++) {
+        const size_t i = ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+        ctx.o[m] = (uint8_t *)y + i;
+        ctx.x1[m] = g->add.on ? (const uint8_t *)g->add.x1 + i : NULL;
+    }
+    ctx.add = &g->add.c16;
+    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi >= EPI_PACK_ADD;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -477,6 +612,17 @@ TILE_REGS_FN(f8_gemm_tile_6x64c4_s8relu_avx512vnni, EPI_S8_RELU)
 /* the packing epilogue (pk->sums_fit; the tile starts from pk->bias_r) */
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packu8_avx512vnni, EPI_PACK_U8)
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packs8_avx512vnni, EPI_PACK_S8)
+
+/* the packing epilogue, then a fused ADD in 16-bit lanes (g->add.regs: see f8_add16) */
+void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,
+                                            void *y, uint32_t pix0, uint32_t mr, uint32_t b0,
+                                            uint32_t ky0, uint32_t ky1)
+{
+    (void)mr;
+    const int epi = EPI_PACK_ADD + (g->out_dtype == F8_DTYPE_S8) + 2 * (g->add.c16.sr[0] == 0) +
+                    4 * (g->add.out_dtype == F8_DTYPE_S8);
+    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, (tile_epi)epi);
+}
 
 /* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the
  * last channel tile's function when narrow (it stores any mr), else a short tile when mr < 6,
