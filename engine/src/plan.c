@@ -339,24 +339,25 @@ static int add16_fits(const f8_conv_add *ad, int n)
     return n > 0 ? m + (1 << (n - 1)) <= INT16_MAX : (m << -n) <= INT16_MAX;
 }
 
-static void add16_init(f8_add16 *c, const f8_conv_add *ad, f8_dtype c_dtype, int n)
+static void add16_init(f8_add16 *c, const f8_conv_add *ad, const f8_conv_geom *g, int n)
 {
     memset(c, 0, sizeof *c);
-    const int c_s8 = c_dtype == F8_DTYPE_S8, x1_s8 = ad->x1_dtype == F8_DTYPE_S8;
-    const int16_t k = (int16_t)((c_s8 ? 128 << ad->sc : 0) + (x1_s8 ? 128 << ad->s1 : 0));
+    const int c_u8 = g->out_dtype == F8_DTYPE_U8, x1_s8 = ad->x1_dtype == F8_DTYPE_S8;
     for (int i = 0; i < 32; i++) {
-        c->k[i] = k;
+        c->clo[i] = (int16_t)(c_u8 || g->relu ? 0 : -127);
+        c->chi[i] = (int16_t)(c_u8 ? 255 : 127);
         c->lo[i] = ad->relu ? 0 : INT16_MIN;
         c->hm1[i] = (int16_t)(n > 0 ? (1 << (n - 1)) - 1 : 0);
         c->one[i] = n > 0;
     }
     memset(c->floor, 0x81, sizeof c->floor); /* -127 */
     c->sc[0] = ad->sc;
-    c->s1[0] = ad->s1;
+    c->s1r[0] = 8 - ad->s1;
     c->sr[0] = n > 0 ? n : 0;
     c->sl[0] = n < 0 ? -n : 0;
-    c->flipc = c_s8 ? (int32_t)0x80808080u : 0;
-    c->flip1 = x1_s8 ? (int32_t)0x80808080u : 0;
+    c->flags = (ad->sc > 0 ? F8_ADD16_SC : 0) | (x1_s8 || ad->s1 > 0 ? F8_ADD16_X1HI : 0) |
+               (x1_s8 ? F8_ADD16_X1S8 : 0) | (n > 0 ? F8_ADD16_ROUND : 0) |
+               (n < 0 ? F8_ADD16_SHL : 0) | (ad->out_dtype == F8_DTYPE_S8 ? F8_ADD16_OUTS8 : 0);
 }
 
 static int full_width(const f8_value_desc *v)
@@ -389,7 +390,7 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
     ad->ep = &pl->epi.ep;
     ad->regs = add16_fits(ad, f - e->out.fl);
     if (ad->regs)
-        add16_init(&ad->c16, ad, a->out.dtype, f - e->out.fl);
+        add16_init(&ad->c16, ad, &pl->geom, f - e->out.fl);
     pl->tile_kernel = plan_tiles(&pl->geom);
     pl->fused = 1;
     pl->add_in1 = c_is_in0 ? add->desc.input1 : add->desc.input0;

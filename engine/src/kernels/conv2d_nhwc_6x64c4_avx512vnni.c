@@ -139,76 +139,77 @@
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
-/* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's): each
- * pixel's 64 bytes of c, the convolution's own output exactly as EPILOGUE_PACK stores it,
- * stay in zmm4; c and x1 (flipped to u8 by xor with 0x80 when s8) are widened to words
- * (unpack with zeros: bytes 16L..16L+7 of each 128-bit lane in the low half, the rest in the
- * high half, which vpackuswb/vpacksswb put back in order), aligned by vpsllw, added, less k
- * (the flips' 128·2^s), floored by the ADD's ReLU, rounded half to even (ROUND_W, n > 0:
- * the packing epilogue's form in words) or shifted left (SHL_W, n <= 0), packed with
- * saturation to u8/s8 (the clamp) and stored: 64 bytes per pixel, nothing of c in memory.
- * zmm0 = 0, zmm1/zmm2 = the flips of c/x1, zmm3 = k, %[ptrs] = the f8_add16, %[cnt] = x1;
- * the pixel's 4 accumulators, whose sums are packed, are the temporaries. */
-#define ROUND_W(x)                                                                             \
-    "vpsraw 352(%[ptrs]), %%zmm" #x ", %%zmm4\n\t"                                              \
-    "vpandd 192(%[ptrs]), %%zmm4, %%zmm4\n\t"                                                   \
-    "vpaddw 128(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"                                         \
+/* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's), in 16-bit
+ * lanes: each pixel's 4 rounded accumulators are packed to words (vpackssdw, as
+ * EPILOGUE_PACK does) and clamped to c's dtype — c, the convolution's own output, is then
+ * exactly what EPILOGUE_PACK would store, and never leaves the registers. The pixel's 64
+ * bytes of x1 are put in the packs' channel order by the same vpermd (the permutation is its
+ * own inverse) and widened to words by unpacking with zeros (x1 in the low byte: u8 with
+ * s1 = 0; else in the high byte, shifted right by 8 − s1, arithmetically for s8). c·2^sc +
+ * x1·2^s1; for s8 outputs the ADD's ReLU floor; rounding half to even (n > 0: the
+ * packing epilogue's form, hm1 added first) or a left shift (n < 0); then packed with
+ * saturation to u8 (negative sums round to <= 0, so ReLU changes nothing) or s8 (floor
+ * −127), vpermd and one 64-byte store. Which steps run is read from f8_add16.flags by
+ * branches that go the same way for the whole op. zmm0 = 0, zmm6 = the permutation,
+ * %[ptrs] = the f8_add16, %[cnt] = x1; the pixel's 4 accumulators and zmm4/5 are the
+ * temporaries. 11 vector operations per pixel more than EPILOGUE_PACK for ResNet's adds
+ * (u8 x1, s1 = 0, n = 0, u8 out). */
+#define IFSET(bit, code) "testl $" #bit ", 448(%[ptrs])\n\t jz 3f\n\t" code "3:\n\t"
+#define IFELSE_L(bit, yes, no, l1, l2)                                                         \
+    "testl $" #bit ", 448(%[ptrs])\n\t jz " #l1 "f\n\t" yes "jmp " #l2 "f\n\t" #l1 ":\n\t" no     \
+    #l2 ":\n\t"
+#define IFELSE(bit, yes, no) IFELSE_L(bit, yes, no, 4, 5)
+#define WROUND(x)                                                                              \
+    "vpaddw 192(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"                                         \
+    "vpsraw 416(%[ptrs]), %%zmm" #x ", %%zmm4\n\t"                                              \
+    "vpandd 256(%[ptrs]), %%zmm4, %%zmm4\n\t"                                                   \
     "vpaddw %%zmm4, %%zmm" #x ", %%zmm" #x "\n\t"                                               \
-    "vpsraw 352(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
-#define SHL_W(x) "vpsllw 368(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
-#define PA1(p, x1off, a0, a1, a2, a3, PACKB, POST, RS, PACKO, POSTO)                          \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
-    PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
-    POST                                                                                       \
-    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
-    "vpxord %%zmm1, %%zmm4, %%zmm4\n\t"                                                         \
-    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                        \
-    "vpxord (%[cnt]), %%zmm2, %%zmm5\n\t"                                                       \
-    "vpunpcklbw %%zmm0, %%zmm4, %%zmm" #a0 "\n\t"                                               \
-    "vpunpckhbw %%zmm0, %%zmm4, %%zmm" #a1 "\n\t"                                               \
-    "vpunpcklbw %%zmm0, %%zmm5, %%zmm" #a2 "\n\t"                                               \
-    "vpunpckhbw %%zmm0, %%zmm5, %%zmm" #a3 "\n\t"                                               \
-    "vpsllw 320(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
-    "vpsllw 320(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
-    "vpsllw 336(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                                       \
-    "vpsllw 336(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t"                                       \
+    "vpsraw 416(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
+#define PA1(p, x1off, a0, a1, a2, a3)                                                          \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                    \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm" #a1 "\n\t"                                    \
+    "vpmaxsw 0(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                        \
+    "vpmaxsw 0(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                        \
+    "vpminsw 64(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpminsw 64(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    IFSET(1, "vpsllw 384(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                              \
+             "vpsllw 384(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                             \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
+    "vpermd (%[cnt]), %%zmm6, %%zmm5\n\t"                                                       \
+    IFELSE(2,                                                                                  \
+           "vpunpcklbw %%zmm5, %%zmm0, %%zmm" #a2 "\n\t"                                        \
+           "vpunpckhbw %%zmm5, %%zmm0, %%zmm" #a3 "\n\t"                                        \
+           IFELSE_L(4,                                                                         \
+                  "vpsraw 400(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                         \
+                  "vpsraw 400(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t",                        \
+                  "vpsrlw 400(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                         \
+                  "vpsrlw 400(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t", 6, 7),                 \
+           "vpunpcklbw %%zmm0, %%zmm5, %%zmm" #a2 "\n\t"                                        \
+           "vpunpckhbw %%zmm0, %%zmm5, %%zmm" #a3 "\n\t")                                       \
     "vpaddw %%zmm" #a2 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
     "vpaddw %%zmm" #a3 ", %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
-    "vpsubw %%zmm3, %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                             \
-    "vpsubw %%zmm3, %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                             \
-    "vpmaxsw 64(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
-    "vpmaxsw 64(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
-    RS(a0) RS(a1)                                                                              \
-    PACKO " %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                             \
-    POSTO                                                                                      \
+    IFSET(32, "vpmaxsw 128(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                            \
+              "vpmaxsw 128(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                           \
+    IFSET(8, WROUND(a0) WROUND(a1))                                                            \
+    IFSET(16, "vpsllw 432(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                             \
+              "vpsllw 432(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                            \
+    IFELSE(32,                                                                                 \
+           "vpacksswb %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                   \
+           "vpmaxsb 320(%[ptrs]), %%zmm4, %%zmm4\n\t",                                          \
+           "vpackuswb %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t")                                  \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define EPILOGUE_PACK_ADD(PACKB, POST, RS, PACKO, POSTO)                                       \
+#define EPILOGUE_PACK_ADD                                                                      \
     "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
     RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
     RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
     "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
-    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
     "mov 144(%[out]), %[ptrs]\n\t"                                                             \
     "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                         \
-    "vpbroadcastd 384(%[ptrs]), %%zmm1\n\t"                                                    \
-    "vpbroadcastd 388(%[ptrs]), %%zmm2\n\t"                                                    \
-    "vmovdqu64 0(%[ptrs]), %%zmm3\n\t"                                                         \
     "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
     "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
-    PA1(p0, 96, 8, 9, 10, 11, PACKB, POST, RS, PACKO, POSTO)                                   \
-    PA1(p1, 104, 12, 13, 14, 15, PACKB, POST, RS, PACKO, POSTO)                                \
-    PA1(p2, 112, 16, 17, 18, 19, PACKB, POST, RS, PACKO, POSTO)                                \
-    PA1(p3, 120, 20, 21, 22, 23, PACKB, POST, RS, PACKO, POSTO)                                \
-    PA1(p4, 128, 24, 25, 26, 27, PACKB, POST, RS, PACKO, POSTO)                                \
-    PA1(p5, 136, 28, 29, 30, 31, PACKB, POST, RS, PACKO, POSTO)
-/* c's pack (the convolution's dtype) and the output's (the ADD's) */
-#define C_U8 "vpackuswb", ""
-#define C_S8 "vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t"
-#define O_U8 "vpackuswb", ""
-#define O_S8 "vpacksswb", "vpmaxsb 256(%[ptrs]), %%zmm4, %%zmm4\n\t"
-#define EPILOGUE_PACK_ADD_(...) EPILOGUE_PACK_ADD(__VA_ARGS__)
-#define EPILOGUE_ADD(C, RS, O) EPILOGUE_PACK_ADD_(C, RS, O)
+    PA1(p0, 96, 8, 9, 10, 11) PA1(p1, 104, 12, 13, 14, 15) PA1(p2, 112, 16, 17, 18, 19)       \
+    PA1(p3, 120, 20, 21, 22, 23) PA1(p4, 128, 24, 25, 26, 27) PA1(p5, 136, 28, 29, 30, 31)
 
 /* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
  * vpermd with this index puts them back in dword 4·j + L. */
@@ -229,12 +230,15 @@ _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
                    offsetof(u8_ctx, order) == 88 && offsetof(u8_ctx, x1) == 96 &&
                    offsetof(u8_ctx, add) == 144,
                "the assembly epilogues address u8_ctx by these offsets");
-_Static_assert(offsetof(f8_add16, lo) == 64 && offsetof(f8_add16, hm1) == 128 &&
-                   offsetof(f8_add16, one) == 192 && offsetof(f8_add16, floor) == 256 &&
-                   offsetof(f8_add16, sc) == 320 && offsetof(f8_add16, s1) == 336 &&
-                   offsetof(f8_add16, sr) == 352 && offsetof(f8_add16, sl) == 368 &&
-                   offsetof(f8_add16, flipc) == 384 && offsetof(f8_add16, flip1) == 388,
+_Static_assert(offsetof(f8_add16, chi) == 64 && offsetof(f8_add16, lo) == 128 &&
+                   offsetof(f8_add16, hm1) == 192 && offsetof(f8_add16, one) == 256 &&
+                   offsetof(f8_add16, floor) == 320 && offsetof(f8_add16, sc) == 384 &&
+                   offsetof(f8_add16, s1r) == 400 && offsetof(f8_add16, sr) == 416 &&
+                   offsetof(f8_add16, sl) == 432 && offsetof(f8_add16, flags) == 448,
                "EPILOGUE_PACK_ADD addresses f8_add16 by these offsets");
+_Static_assert(F8_ADD16_SC == 1 && F8_ADD16_X1HI == 2 && F8_ADD16_X1S8 == 4 &&
+                   F8_ADD16_ROUND == 8 && F8_ADD16_SHL == 16 && F8_ADD16_OUTS8 == 32,
+               "EPILOGUE_PACK_ADD tests these flags by value");
 
 #define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
     __asm__ volatile(                                                                          \
@@ -316,10 +320,7 @@ typedef enum {
     EPI_S8_RELU,
     EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
     EPI_PACK_S8,
-    /* the packing epilogue with a fused ADD in 16-bit lanes: + 1 for s8 c, + 2 for n <= 0
-     * (left shift), + 4 for s8 output */
-    EPI_PACK_ADD,
-    EPI_PACK_ADD_LAST = EPI_PACK_ADD + 7
+    EPI_PACK_ADD /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
 } tile_epi;
 
 /* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
@@ -332,20 +333,13 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     uint32_t rows = kh;
     const int32_t flipv = (int32_t)0x80808080u;
     const u8_ctx *out = ctx;
-    switch ((int)epi) {
+    switch (epi) {
     case EPI_U8: KERNEL_ASM_IN(s8, EPILOGUE_U8); break;
     case EPI_S8: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_NEG)); break;
     case EPI_S8_RELU: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_RELU)); break;
     case EPI_PACK_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_U8); break;
     case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
-    case EPI_PACK_ADD + 0: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, ROUND_W, O_U8)); break;
-    case EPI_PACK_ADD + 1: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, ROUND_W, O_U8)); break;
-    case EPI_PACK_ADD + 2: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, SHL_W, O_U8)); break;
-    case EPI_PACK_ADD + 3: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, SHL_W, O_U8)); break;
-    case EPI_PACK_ADD + 4: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, ROUND_W, O_S8)); break;
-    case EPI_PACK_ADD + 5: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, ROUND_W, O_S8)); break;
-    case EPI_PACK_ADD + 6: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_U8, SHL_W, O_S8)); break;
-    case EPI_PACK_ADD + 7: KERNEL_ASM_IN(s8, EPILOGUE_ADD(C_S8, SHL_W, O_S8)); break;
+    case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
     }
 }
 
@@ -593,7 +587,7 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
         ctx.x1[m] = g->add.on ? (const uint8_t *)g->add.x1 + i : NULL;
     }
     ctx.add = &g->add.c16;
-    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi >= EPI_PACK_ADD;
+    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACK_ADD;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -619,9 +613,7 @@ void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t
                                             uint32_t ky0, uint32_t ky1)
 {
     (void)mr;
-    const int epi = EPI_PACK_ADD + (g->out_dtype == F8_DTYPE_S8) + 2 * (g->add.c16.sr[0] == 0) +
-                    4 * (g->add.out_dtype == F8_DTYPE_S8);
-    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, (tile_epi)epi);
+    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, EPI_PACK_ADD);
 }
 
 /* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the

@@ -216,14 +216,21 @@ typedef struct f8_conv_geom f8_conv_geom;
  * (f8_gemm_tile_6x64c4_packadd_avx512vnni): 32 word lanes each, shift counts as the m128
  * operand of vpsllw/vpsraw. The assembly addresses it by these offsets. */
 typedef struct {
-    int16_t k[32];   /* 0: 128·2^sc·[c s8] + 128·2^s1·[x1 s8] (the s8 bytes go in flipped) */
-    int16_t lo[32];  /* 64: the ADD's ReLU floor 0, or -32768 (none) */
-    int16_t hm1[32]; /* 128: 2^(n-1) - 1 (n > 0) */
-    int16_t one[32]; /* 192: 1 (n > 0) */
-    int8_t floor[64];/* 256: the s8 output's floor -127 */
-    int64_t sc[2], s1[2], sr[2], sl[2]; /* 320, 336, 352, 368 */
-    int32_t flipc, flip1; /* 384, 388: 0x80808080 for s8 operands, else 0 */
+    int16_t clo[32];  /* 0: c's floor: 0 (u8, or the conv's ReLU), else -127 */
+    int16_t chi[32];  /* 64: c's ceiling: 255 or 127 */
+    int16_t lo[32];   /* 128: s8 output: the ADD's ReLU floor 0, or -32768 */
+    int16_t hm1[32];  /* 192: 2^(n-1) - 1 (n > 0) */
+    int16_t one[32];  /* 256: 1 (n > 0) */
+    int8_t floor[64]; /* 320: the s8 output's floor -127 */
+    int64_t sc[2], s1r[2], sr[2], sl[2]; /* 384, 400 (8 - s1), 416, 432 */
+    uint32_t flags;   /* 448: F8_ADD16_* */
 } f8_add16;
+#define F8_ADD16_SC 1     /* sc > 0 */
+#define F8_ADD16_X1HI 2   /* x1 widened from the high byte, >> (8 - s1): s8, or s1 > 0 */
+#define F8_ADD16_X1S8 4   /* ... arithmetically (s8) */
+#define F8_ADD16_ROUND 8  /* n > 0 */
+#define F8_ADD16_SHL 16   /* n < 0 */
+#define F8_ADD16_OUTS8 32 /* s8 output (else u8) */
 
 /* A GEMM convolution's fused ADD as its kernels see it (plan.c fills all but x1). */
 typedef struct {
