@@ -312,7 +312,7 @@ $(BUILD)/bench/grpc_load: bench/grpc_load.c clients/c/grpc_request.c \
 
 $(BUILD)/bench/layer_bench: bench/layer_bench.c $(BUILD)/libf8.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RELEASE) -o $@ $^ $(LIBS_ENGINE)
+	$(CC) $(CFLAGS_RELEASE) $(INC_BENCH) -o $@ $^ $(LIBS_ENGINE)
 
 bench: deps
 	@./scripts/install-bench-deps.sh
