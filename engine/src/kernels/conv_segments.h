@@ -55,9 +55,13 @@ f8_patches(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, 
                     continue;
                 }
                 const uint8_t *src = x + ((size_t)iy * W + (size_t)ixa) * Cin;
-                for (int m = 0; m < MR; m++)
-                    memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4),
-                           src + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step, 32);
+                if (mr == (uint32_t)MR) /* (a full tile: no per-pixel clamp of m) */
+                    for (int m = 0; m < MR; m++)
+                        memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4), src + (size_t)m * step, 32);
+                else
+                    for (int m = 0; m < MR; m++)
+                        memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4),
+                               src + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step, 32);
             }
             for (int m = 0; m < MR; m++)
                 memset(scratch + (size_t)m * F8_PATCH_STRIDE(seg4) + (size_t)g->kh * row, 0, 4);
