@@ -46,6 +46,11 @@
     ST4(0, 8, 9, 10, 11) ST4(256, 12, 13, 14, 15) ST4(512, 16, 17, 18, 19)                     \
     ST4(768, 20, 21, 22, 23) ST4(1024, 24, 25, 26, 27) ST4(1280, 28, 29, 30, 31)
 
+/* The 6 pixels' output pointers (u8_ctx.o) into p0..p5. */
+#define OUT_PTRS                                                                               \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"
+
 /* The u8 epilogue of simd_avx512.h (max 0, rounding unsigned shift, saturating store) on the
  * accumulators still in registers; %[out] is a u8_ctx. */
 #define EP1(a, p, o)                                                                           \
@@ -64,8 +69,7 @@
     EP1(a5, p5, o16)
 #define EPILOGUE_U8                                                                            \
     "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"                                                        \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
     EPJ(0, 0, 8, 12, 16, 20, 24, 28) EPJ(64, 16, 9, 13, 17, 21, 25, 29)                        \
     EPJ(128, 32, 10, 14, 18, 22, 26, 30) EPJ(192, 48, 11, 15, 19, 23, 27, 31)
@@ -95,8 +99,7 @@
 #define LOWER_NEG "vpxord %%zmm5, %%zmm5, %%zmm5\n\t vpsubd %%zmm3, %%zmm5, %%zmm5\n\t"
 #define EPILOGUE_S8(LOWER)                                                                     \
     "vpbroadcastd 76(%[out]), %%zmm6\n\t"                                                      \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
     ESJ(0, 0, LOWER, 8, 12, 16, 20, 24, 28) ESJ(64, 16, LOWER, 9, 13, 17, 21, 25, 29)          \
     ESJ(128, 32, LOWER, 10, 14, 18, 22, 26, 30) ESJ(192, 48, LOWER, 11, 15, 19, 23, 27, 31)
@@ -125,14 +128,17 @@
     POST                                                                                       \
     "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define EPILOGUE_PACK(PACKB, POST)                                                             \
+/* The packing epilogues' rounding of all 24 accumulators, then the packs' permutation in
+ * zmm6. */
+#define PACK_ROUND                                                                             \
     "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
     RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
     RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
-    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
+    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"
+#define EPILOGUE_PACK(PACKB, POST)                                                             \
+    PACK_ROUND                                                                                 \
     "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     PK1(p0, 8, 9, 10, 11, PACKB, POST) PK1(p1, 12, 13, 14, 15, PACKB, POST)                    \
     PK1(p2, 16, 17, 18, 19, PACKB, POST) PK1(p3, 20, 21, 22, 23, PACKB, POST)                  \
     PK1(p4, 24, 25, 26, 27, PACKB, POST) PK1(p5, 28, 29, 30, 31, PACKB, POST)
@@ -200,14 +206,10 @@
     "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
 #define EPILOGUE_PACK_ADD                                                                      \
-    "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
-    RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
-    RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
-    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
+    PACK_ROUND                                                                                 \
     "mov 144(%[out]), %[ptrs]\n\t"                                                             \
     "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                         \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     PA1(p0, 96, 8, 9, 10, 11) PA1(p1, 104, 12, 13, 14, 15) PA1(p2, 112, 16, 17, 18, 19)       \
     PA1(p3, 120, 20, 21, 22, 23) PA1(p4, 128, 24, 25, 26, 27) PA1(p5, 136, 28, 29, 30, 31)
 
