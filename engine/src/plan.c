@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "kernels/conv_segments.h" /* F8_SCRATCH_BYTES */
 
 /* ---- convolutions (CONV2D groups 1 and DENSE: pack kind GEMM; depthwise: DW) ----------- */
 
@@ -45,6 +46,15 @@ static int fits_cold_weights(const f8_conv_geom *g)
     return (size_t)(g->blk1 - g->blk0) * 16 * g->krows * g->pk->seg4 > F8_WEIGHTS_HOT_BYTES;
 }
 
+/* Gathered windows whose rows overlap from one output row to the next (the 7x7/2 stem), with
+ * weights that stay hot: column tiles sharing one strip of input rows. The strip of 6 pixels'
+ * rows, plus 32 bytes, must fit the kernel's stack buffer. */
+static int fits_patch_col(const f8_conv_geom *g)
+{
+    return g->pk->patch && g->sh < g->kh && !fits_cold_weights(g) &&
+           ((uint64_t)5 * g->sh + g->kh) * g->kw * g->Cin + 32 <= F8_SCRATCH_BYTES;
+}
+
 /* Depthwise 3x3 stride 1 on u8 input with the column packing (pk->wdw3). */
 static int fits_dw3x3s1_u8(const f8_conv_geom *g)
 {
@@ -70,6 +80,7 @@ static const conv_row conv_table[] = {
     {"f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_small_k,
      f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni, 0}, /* no tiles: pixel by pixel */
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_stem3, f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni),
+    CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_patch_col, f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_cold_weights, f8_conv2d_nhwc_6x64c4_coldw_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_any, f8_conv2d_nhwc_6x64c4_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3s1_u8, f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni),
@@ -371,7 +382,8 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
     const f8_kernel_args *a = &conv->args, *e = &add->args;
     if (pl->kind != F8_RUN_GEMM || conv->desc.type != F8_OP_CONV2D ||
         (pl->conv != f8_conv2d_nhwc_6x64c4_avx512vnni &&
-         pl->conv != f8_conv2d_nhwc_6x64c4_coldw_avx512vnni) ||
+         pl->conv != f8_conv2d_nhwc_6x64c4_coldw_avx512vnni &&
+         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni) ||
         add->desc.type != F8_OP_ADD || !f8_eltwise_fits_s32(add) ||
         (a->out.dtype != F8_DTYPE_U8 && a->out.dtype != F8_DTYPE_S8) || !full_width(&a->out) ||
         !full_width(&e->out))

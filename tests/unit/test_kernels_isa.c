@@ -529,6 +529,14 @@ static void test_named_conv_kernels(void)
         named_conv(&stem, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a stem shape)", 0);
         v.conv = f8_conv2d_nhwc_6x64c4_coldw_avx512vnni;
         named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_coldw_avx512vnni", 0);
+        /* 7x7/2 from 3 channels (gathered windows): column tiles of one strip (13 output rows:
+         * bands of 6, 6 and 1), and the row-major gathering of the general kernel */
+        const conv_shape stem7 = {7, 2, 3, 25, 21, 3, rep == 1 ? 72 : 64, 0, rep & 1, U8, 1,
+                                  rep != 2, 0};
+        v.conv = f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni;
+        named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni", 1);
+        v.conv = f8_conv2d_nhwc_6x64c4_avx512vnni;
+        named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a 7x7/2 stem)", 0);
 
         /* the full 6x64 tile, by epilogue (56 pixels: 9 full tiles and a short one) */
         conv_shape full = {3, 1, 1, 7, 8, 20, 128, 0, rep & 1, U8, rep == 2, 1, 0};

@@ -345,6 +345,13 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     }
 }
 
+/* Output pixel m of a tile from pix0: the next pixel of the row-major order, or with
+ * g->pcol the pixel below (column tiles of gathered windows, conv_patch_columns). */
+F8_INLINE size_t pix_at(const f8_conv_geom *g, uint32_t pix0, uint32_t m)
+{
+    return (size_t)pix0 + (size_t)m * (g->pcol ? g->Wo : 1);
+}
+
 /* Whether the tiles use the packing epilogue: then every tile starts from pk->bias_r. */
 F8_INLINE int packing(const f8_conv_geom *g)
 {
@@ -403,7 +410,7 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
         if ((uint32_t)m >= mr)
             break;
         packer_store(&z, acc + m * 4, nb,
-                     (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16);
+                     (uint8_t *)y + pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16);
     }
 }
 
@@ -434,7 +441,7 @@ F8_INLINE void store_tile_add(const f8_conv_geom *g, void *y, uint32_t pix0, uin
                 c = f8_epi_zmm_apply(&e, a);
             }
             c = _mm512_min_epi32(_mm512_max_epi32(c, lo), hi);
-            const size_t yi = ((size_t)pix0 + m) * g->Cout + ch;
+            const size_t yi = pix_at(g, pix0, m) * g->Cout + ch;
             const __m512i v = _mm512_add_epi32(
                 _mm512_sllv_epi32(c, sc), _mm512_sllv_epi32(f8_load16(ad->x1, ad->x1_dtype, yi, k), s1));
             f8_store16(y, ad->out_dtype, yi, f8_epi_zmm_apply(&ea, v), k);
@@ -461,7 +468,7 @@ F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_
 #pragma GCC unroll 8
         for (int m = 0; m < MR; m++) {
             if ((uint32_t)m < mr) {
-                const size_t yi = ((size_t)pix0 + (uint32_t)m) * g->Cout + ch;
+                const size_t yi = pix_at(g, pix0, (uint32_t)m) * g->Cout + ch;
                 f8_store16(y, g->out_dtype, yi, f8_epi_zmm_apply(&e, acc[m * 4 + j]), k);
             }
         }
@@ -584,7 +591,7 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
     ctx.order = pack_order;
     for (int m = 0; m < MR; m++) {
-        const size_t i = ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+        const size_t i = pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16;
         ctx.o[m] = (uint8_t *)y + i;
         ctx.x1[m] = g->add.on ? (const uint8_t *)g->add.x1 + i : NULL;
     }
@@ -782,6 +789,35 @@ static void tiles(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t pa,
     }
 }
 
+/* Gathered windows (pk->patch) whose kernel rows overlap from one output row to the next
+ * (sh < kh: the 7x7/2 ResNet stem): a tile is 6 output pixels of one column, rows oy..oy+5,
+ * whose windows are all in one strip of (mr - 1)·sh + kh input row pieces gathered once
+ * (f8_strip): window m starts m·sh rows down. 17 row copies for 6 stem pixels instead of 42
+ * (f8_patches), and the tiles read them in place (g->pcol: their pixels lie Wo apart). */
+static void conv_patch_columns(const f8_conv_geom *g0, const uint8_t *x, void *y, uint32_t row0,
+                               uint32_t row1)
+{
+    f8_conv_geom gc = *g0;
+    gc.pcol = 1;
+    const f8_conv_geom *g = &gc;
+    uint8_t strip[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
+    const uint8_t *ptrs[MR];
+    const size_t rstep = (size_t)g->sh * g->kw * g->Cin;
+    for (uint32_t oy = row0; oy < row1; oy += MR) {
+        const uint32_t mr = row1 - oy < MR ? row1 - oy : MR;
+        const uint32_t nrows = (mr - 1) * g->sh + g->kh;
+        /* the last window's seg4 bytes end inside the strip's zeroed tail */
+        memset(strip + (size_t)nrows * g->kw * g->Cin, 0, 32);
+        for (int m = 0; m < MR; m++)
+            ptrs[m] = strip + (size_t)((uint32_t)m < mr ? (uint32_t)m : mr - 1) * rstep;
+        for (uint32_t ox = 0; ox < g->Wo; ox++) {
+            f8_strip(g, x, oy, ox, nrows, strip);
+            for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4)
+                tile(g, ptrs, y, oy * g->Wo + ox, mr, b0, 0, 1);
+        }
+    }
+}
+
 /* stem3 layers: each output row's inside pixels streamed (stem3_row), its border pixels and
  * the rows that touch the top/bottom padding through the tiles. */
 static void conv_stem3(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t row0,
@@ -840,6 +876,14 @@ void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *x
             f8_live_rows(g, pix, mr, &ky0, &ky1);
             tile(g, ptrs, y, pix, mr, b0, ky0, ky1);
         }
+}
+
+/* Gathered windows overlapping vertically (pk->patch, sh < kh): column tiles, one strip of
+ * input rows per 6 output pixels (conv_patch_columns). */
+void f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1)
+{
+    conv_patch_columns(g, x, y, row0, row1);
 }
 
 /* 1x1 stride-1 unpadded convolutions from at most 32 input channels (a multiple of 4), with

@@ -275,6 +275,8 @@ struct f8_conv_geom {
                             a layer with large weights by channels across images */
     f8_gemm_tiles tiles;  /* GEMM on the AVX-512 path: the register tiles to run */
     f8_conv_add add;      /* AVX-512 GEMM: a residual ADD fused into the epilogue, or off */
+    int pcol;             /* AVX-512 tiles: pixel m of a tile is pix0 + m·Wo, not pix0 + m
+                             (the column tiles of f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni) */
 };
 
 /* Whether a GEMM's tiles use the packing epilogue (pk->sums_fit, u8/s8 out): then every
@@ -309,6 +311,8 @@ void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void
                                       uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                             uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                                  uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
