@@ -174,7 +174,9 @@ int f8_runner_set_arena(f8_runner *runner, void *arena, size_t size);
  * in docs/ENGINE.md lists the rows): *kernel is the kernel function's name, e.g.
  * "f8_conv2d_nhwc_6x64c4_avx512vnni" or "f8_add_scalar"; *tile (if tile is not NULL) the
  * name of the register tile a GEMM on the AVX-512 path runs for its full 6x64 tiles (which
- * depends on its epilogue), else NULL. Strings are static. F8_ERANGE if i >= num_ops. */
+ * depends on its epilogue), else NULL. An ADD that runs in the epilogue of the convolution
+ * before it (docs/ENGINE.md §5) reads "(fused into the CONV2D before it)", tile NULL.
+ * Strings are static. F8_ERANGE if i >= num_ops. */
 int f8_runner_op_kernel(const f8_runner *runner, uint32_t i, const char **kernel,
                         const char **tile);
 

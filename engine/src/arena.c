@@ -88,12 +88,18 @@ int f8_arena_plan(const f8_model *model, const f8_op_plan *plans, uint32_t max_b
         last_use[v] = 0;
         slot_of[v] = NO_SLOT;
     }
+    /* Each op's values as planned (f8_plan_values): a CONV2D with a fused ADD reads the
+     * ADD's other operand and writes the ADD's output, so both are alive while it runs; the
+     * fused ADD reads and writes nothing, and the convolution's own output is never
+     * written (no region). */
     for (uint32_t i = 0; i < nops; i++) {
-        const f8_op_desc *d = &model->ops[i].desc;
-        last_use[d->output] = i; /* a value nobody reads dies where it is written */
-        last_use[d->input0] = i;
-        if (d->type == F8_OP_ADD)
-            last_use[d->input1] = i;
+        uint32_t in[2], o;
+        f8_plan_values(model, plans, i, in, &o);
+        if (o != F8_NO_VALUE)
+            last_use[o] = i; /* a value nobody reads dies where it is written */
+        for (int k = 0; k < 2; k++)
+            if (in[k] != F8_NO_VALUE)
+                last_use[in[k]] = i;
     }
 
     /* Local values: written by an op that is not batched and read only by such ops with no
@@ -102,27 +108,30 @@ int f8_arena_plan(const f8_model *model, const f8_op_plan *plans, uint32_t max_b
      * The two kinds get slots from separate pools, so a local value of one image never lands
      * on a per-image value of another. */
     for (uint32_t i = 0, stretch = 0; i < nops; i++) { /* stretch: batched ops before op i */
-        const f8_op_desc *d = &model->ops[i].desc;
         const int batched = plans[i].batched;
-        const uint32_t ins[2] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0};
+        uint32_t ins[2], o;
+        f8_plan_values(model, plans, i, ins, &o);
         for (int k = 0; k < 2; k++) /* read by a batched op, or written in an earlier stretch */
-            if (ins[k] != 0 && (batched || stretch_of[ins[k]] != stretch))
+            if (ins[k] != F8_NO_VALUE && ins[k] != 0 && (batched || stretch_of[ins[k]] != stretch))
                 l->local[ins[k]] = 0;
-        l->local[d->output] = !batched && d->output != output;
-        stretch_of[d->output] = stretch;
+        if (o != F8_NO_VALUE) {
+            l->local[o] = !batched && o != output;
+            stretch_of[o] = stretch;
+        }
         stretch += batched;
     }
 
     uint32_t num_slots = 0, num_pslots = 0;
     for (uint32_t i = 0; i < nops; i++) {
-        const f8_op_desc *d = &model->ops[i].desc;
-        const uint32_t v = d->output;
-        if (v != output) /* values are at most 2^33 bytes per image: no overflow */
+        uint32_t ins[3];
+        f8_plan_values(model, plans, i, ins, &ins[2]);
+        const uint32_t v = ins[2];
+        if (v != F8_NO_VALUE && v != output) /* at most 2^33 bytes per image: no overflow */
             slot_of[v] = l->local[v] ? take_slot(slots, &num_slots, round64(l->image_bytes[v]))
                                      : take_slot(pslots, &num_pslots, round64(l->image_bytes[v]));
-        const uint32_t ins[3] = {d->input0, d->type == F8_OP_ADD ? d->input1 : 0, v};
         for (int k = 0; k < 3; k++)
-            if (ins[k] != 0 && slot_of[ins[k]] != NO_SLOT && last_use[ins[k]] == i)
+            if (ins[k] != F8_NO_VALUE && ins[k] != 0 && slot_of[ins[k]] != NO_SLOT &&
+                last_use[ins[k]] == i)
                 (l->local[ins[k]] ? slots : pslots)[slot_of[ins[k]]].busy = 0;
     }
 

@@ -48,13 +48,35 @@ static void narrow_images(const f8_value_desc *v, uint8_t *y, size_t stride, uin
 static uint32_t op_items(const f8_op_plan *pl, uint32_t batch)
 {
     switch (pl->kind) {
+    case F8_RUN_FUSED: return 0;
     case F8_RUN_SCALAR: return batch;
     case F8_RUN_DENSE: return batch;
     default: return batch * pl->rows;
     }
 }
 
-/* Runs work items [lo, hi) of one op on a batch whose images lie *_bytes apart. */
+/* A GEMM's kernel on rows [row0, row1) of one image; with a fused ADD (pl->fused) x1 is
+ * the image's other operand and y the ADD's output. */
+static void run_conv(const f8_op_plan *pl, const void *x, const void *x1, void *y,
+                     uint32_t row0, uint32_t row1)
+{
+    if (!pl->fused) {
+        pl->conv(&pl->geom, x, y, row0, row1);
+        return;
+    }
+    f8_conv_geom g = pl->geom;
+    g.add.x1 = x1;
+    pl->conv(&g, x, y, row0, row1);
+}
+
+/* The output value's descriptor of a planned op (a fused GEMM writes the ADD's). */
+static const f8_value_desc *out_desc(const f8_op_impl *op, const f8_op_plan *pl)
+{
+    return pl->fused ? &pl->add_epi.out : &op->args.out;
+}
+
+/* Runs work items [lo, hi) of one op on a batch whose images lie *_bytes apart (in1: ADD's
+ * second input, or a fused GEMM's other operand). */
 static void run_items(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch, uint32_t lo,
                       uint32_t hi, const uint8_t *in0, size_t in0_bytes, const uint8_t *in1,
                       size_t in1_bytes, uint8_t *out, size_t out_bytes)
@@ -99,15 +121,16 @@ static void run_items(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch
         const void *x = in0 + b * in0_bytes;
         void *y = out + b * out_bytes;
         switch (pl->kind) {
-        case F8_RUN_GEMM:
+        case F8_RUN_GEMM: run_conv(pl, x, in1 ? in1 + b * in1_bytes : NULL, y, row0, row1); break;
         case F8_RUN_DW: pl->conv(&pl->geom, x, y, row0, row1); break;
         case F8_RUN_ADD: pl->add(&op->args, &pl->epi.ep, x, in1 + b * in1_bytes, y, row0, row1); break;
         case F8_RUN_MAXPOOL:
         case F8_RUN_AVGPOOL: pl->pool(&op->args, &pl->epi.ep, x, y, row0, row1); break;
         default: break;
         }
-        const size_t row_bytes = (size_t)op->args.out.w * op->args.out.c; /* u8/s8 if narrow */
-        narrow(&op->args.out, (uint8_t *)y + row0 * row_bytes, (row1 - row0) * row_bytes);
+        const f8_value_desc *od = out_desc(op, pl);
+        const size_t row_bytes = (size_t)od->w * od->c; /* u8/s8 if narrow */
+        narrow(od, (uint8_t *)y + row0 * row_bytes, (row1 - row0) * row_bytes);
         it += row1 - row0;
     }
 }
@@ -149,12 +172,14 @@ static void run_dense_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1, 
  * from memory once per F8_BATCH_INPUT_BYTES of input rather than once per image. */
 static void run_gemm_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1)
 {
-    const f8_op_desc *d = &r->model->ops[i].desc;
     const f8_op_plan *pl = &r->plans[i];
-    const size_t si = r->layout.stride[d->input0], so = r->layout.stride[d->output];
-    const uint8_t *in = r->value_ptr[d->input0];
-    uint8_t *out = (uint8_t *)(uintptr_t)r->value_ptr[d->output];
-    const size_t fit = F8_BATCH_INPUT_BYTES / r->layout.image_bytes[d->input0]; /* images */
+    uint32_t v[2], vo;
+    f8_plan_values(r->model, r->plans, i, v, &vo);
+    const size_t si = r->layout.stride[v[0]], so = r->layout.stride[vo];
+    const size_t s1 = pl->fused ? r->layout.stride[v[1]] : 0;
+    const uint8_t *in = r->value_ptr[v[0]], *in1 = pl->fused ? r->value_ptr[v[1]] : NULL;
+    uint8_t *out = (uint8_t *)(uintptr_t)r->value_ptr[vo];
+    const size_t fit = F8_BATCH_INPUT_BYTES / r->layout.image_bytes[v[0]]; /* images */
     const uint32_t chunk = fit < 1 ? 1 : fit > b1 - b0 ? b1 - b0 : (uint32_t)fit;
     f8_conv_geom g = pl->geom;
     for (uint32_t c0 = b0; c0 < b1; c0 += chunk) {
@@ -162,10 +187,12 @@ static void run_gemm_batch(f8_runner *r, uint32_t i, uint32_t b0, uint32_t b1)
         for (uint32_t blk = 0; blk < pl->geom.blk1; blk += 4) {
             g.blk0 = blk;
             g.blk1 = pl->geom.blk1 - blk < 4 ? pl->geom.blk1 : blk + 4;
-            for (uint32_t b = c0; b < c1; b++)
+            for (uint32_t b = c0; b < c1; b++) {
+                g.add.x1 = in1 ? in1 + b * s1 : NULL;
                 pl->conv(&g, in + b * si, out + b * so, 0, pl->rows);
+            }
         }
-        narrow_images(&r->model->ops[i].args.out, out, so, c0, c1);
+        narrow_images(out_desc(&r->model->ops[i], pl), out, so, c0, c1);
     }
 }
 
@@ -186,18 +213,21 @@ static void run_images(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_
             uint64_t t0 = op_ns ? now_ns(r) : 0;
             for (uint32_t o = i; o < e; o++) {
                 const f8_op_impl *op = &r->model->ops[o];
-                const f8_op_desc *d = &op->desc;
                 const f8_op_plan *pl = &r->plans[o];
-                const int add = d->type == F8_OP_ADD;
+                uint32_t v[2], vo;
+                f8_plan_values(r->model, r->plans, o, v, &vo);
+                if (vo == F8_NO_VALUE)
+                    continue; /* a fused ADD */
+                const int two = v[1] != F8_NO_VALUE;
                 /* image b's value: in part b, or in part b0 when local (see `local`) */
-                const size_t s0 = r->layout.stride[d->input0], s1 = add ? r->layout.stride[d->input1] : 0;
-                const size_t so = r->layout.stride[d->output];
-                const uint32_t i0 = r->layout.local[d->input0] ? b0 : b;
-                const uint32_t i1 = add && r->layout.local[d->input1] ? b0 : b;
-                const uint32_t io = r->layout.local[d->output] ? b0 : b;
-                run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[d->input0] + i0 * s0, s0,
-                          add ? r->value_ptr[d->input1] + i1 * s1 : NULL, s1,
-                          (uint8_t *)(uintptr_t)r->value_ptr[d->output] + io * so, so);
+                const size_t s0 = r->layout.stride[v[0]], s1 = two ? r->layout.stride[v[1]] : 0;
+                const size_t so = r->layout.stride[vo];
+                const uint32_t i0 = r->layout.local[v[0]] ? b0 : b;
+                const uint32_t i1 = two && r->layout.local[v[1]] ? b0 : b;
+                const uint32_t io = r->layout.local[vo] ? b0 : b;
+                run_items(op, pl, 1, 0, op_items(pl, 1), r->value_ptr[v[0]] + i0 * s0, s0,
+                          two ? r->value_ptr[v[1]] + i1 * s1 : NULL, s1,
+                          (uint8_t *)(uintptr_t)r->value_ptr[vo] + io * so, so);
                 if (op_ns) {
                     const uint64_t t1 = now_ns(r);
                     op_ns[o] += t1 - t0;
@@ -230,19 +260,22 @@ void f8_exec(f8_runner *r, uint32_t batch, uint32_t tid, uint64_t *op_ns)
     uint64_t t0 = op_ns ? now_ns(r) : 0;
     for (uint32_t i = 0; i < r->model->info.num_ops; i++) {
         const f8_op_impl *op = &r->model->ops[i];
-        const f8_op_desc *d = &op->desc;
         const f8_op_plan *pl = &r->plans[i];
         const uint32_t items = op_items(pl, batch);
         const uint32_t lo = (uint32_t)((uint64_t)items * tid / T);
         const uint32_t hi = (uint32_t)((uint64_t)items * (tid + 1) / T);
-        const int add = d->type == F8_OP_ADD;
+        uint32_t v[2], vo;
+        f8_plan_values(r->model, r->plans, i, v, &vo);
+        if (vo == F8_NO_VALUE)
+            continue; /* a fused ADD: every thread skips it, barrier included */
+        const int two = v[1] != F8_NO_VALUE;
         /* Output regions are never const: value 0 cannot be an op's output. */
         if (lo < hi && pl->kind == F8_RUN_DENSE)
             run_dense_batch(r, i, lo, hi, tid);
         else if (lo < hi)
-            run_items(op, pl, batch, lo, hi, r->value_ptr[d->input0], r->layout.stride[d->input0],
-                      add ? r->value_ptr[d->input1] : NULL, add ? r->layout.stride[d->input1] : 0,
-                      (uint8_t *)(uintptr_t)r->value_ptr[d->output], r->layout.stride[d->output]);
+            run_items(op, pl, batch, lo, hi, r->value_ptr[v[0]], r->layout.stride[v[0]],
+                      two ? r->value_ptr[v[1]] : NULL, two ? r->layout.stride[v[1]] : 0,
+                      (uint8_t *)(uintptr_t)r->value_ptr[vo], r->layout.stride[vo]);
         if (T > 1)
             f8_pool_barrier(&r->pool);
         if (op_ns) {
@@ -257,10 +290,11 @@ void f8_plan_exec(const f8_op_impl *op, const f8_op_plan *pl, uint32_t batch, co
                   const void *x1, void *y)
 {
     const f8_kernel_args *a = &op->args;
+    const f8_value_desc *in1 = pl->fused ? &pl->add_epi.x1 : &a->in1, *out = out_desc(op, pl);
     run_items(op, pl, batch, 0, op_items(pl, batch), x0,
               f8_value_elems(&a->in0) * f8_dtype_size(a->in0.dtype), x1,
-              f8_value_elems(&a->in1) * f8_dtype_size(a->in1.dtype), y,
-              f8_value_elems(&a->out) * f8_dtype_size(a->out.dtype));
+              f8_value_elems(in1) * f8_dtype_size(in1->dtype), y,
+              f8_value_elems(out) * f8_dtype_size(out->dtype));
 }
 
 void f8_op_exec(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, uint32_t batch,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "kernels/conv_segments.h" /* F8_SCRATCH_BYTES */
 
 /* ---- convolutions (CONV2D groups 1 and DENSE: pack kind GEMM; depthwise: DW) ----------- */
 
@@ -43,6 +44,15 @@ static int fits_stem3(const f8_conv_geom *g)
 static int fits_cold_weights(const f8_conv_geom *g)
 {
     return (size_t)(g->blk1 - g->blk0) * 16 * g->krows * g->pk->seg4 > F8_WEIGHTS_HOT_BYTES;
+}
+
+/* Gathered windows whose rows overlap from one output row to the next (the 7x7/2 stem), with
+ * weights that stay hot: column tiles sharing one strip of input rows. The strip of 6 pixels'
+ * rows, plus 32 bytes, must fit the kernel's stack buffer. */
+static int fits_patch_col(const f8_conv_geom *g)
+{
+    return g->pk->patch && g->sh < g->kh && !fits_cold_weights(g) &&
+           ((uint64_t)5 * g->sh + g->kh) * g->kw * g->Cin + 32 <= F8_SCRATCH_BYTES;
 }
 
 /* Depthwise 3x3 stride 1 on u8 input with the column packing (pk->wdw3). */
@@ -78,6 +88,7 @@ static const conv_row conv_table[] = {
     {"f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_small_k,
      f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni, 0}, /* no tiles: pixel by pixel */
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_stem3, f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni),
+    CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_patch_col, f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_cold_weights, f8_conv2d_nhwc_6x64c4_coldw_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_any, f8_conv2d_nhwc_6x64c4_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_DW, fits_dw3x3_dwq, f8_dwconv2d_nhwc_3x3_1x64c4_avx512vnni),
@@ -117,6 +128,18 @@ static int fits_regs_s8_relu(const f8_conv_geom *g)
     return fits_regs_s8(g) && g->relu;
 }
 
+/* A fused ADD (g->add): the 16-bit assembly epilogue where it fits, else the sums go to
+ * memory and the intrinsics epilogue runs the ADD in 32-bit lanes. */
+static int fits_pack_add(const f8_conv_geom *g)
+{
+    return g->add.on && g->add.regs && f8_gemm_packing(g);
+}
+
+static int fits_add(const f8_conv_geom *g)
+{
+    return g->add.on;
+}
+
 typedef struct {
     const char *name;
     int (*fits)(const f8_conv_geom *g);
@@ -125,6 +148,8 @@ typedef struct {
 
 #define TILE_ROW(fits, fn) {#fn, fits, fn}
 static const tile_row full_tile_table[] = {
+    TILE_ROW(fits_pack_add, f8_gemm_tile_6x64c4_packadd_avx512vnni),
+    TILE_ROW(fits_add, f8_gemm_tile_6x64c4_avx512vnni),
     TILE_ROW(fits_pack_u8, f8_gemm_tile_6x64c4_packu8_avx512vnni),
     TILE_ROW(fits_pack_s8, f8_gemm_tile_6x64c4_packs8_avx512vnni),
     TILE_ROW(fits_regs_u8, f8_gemm_tile_6x64c4_u8_avx512vnni),
@@ -319,6 +344,117 @@ void f8_plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, f8_op_pla
         if (!row->wide)
             eltwise_epi(a, row->type, &pl->epi);
         return;
+    }
+}
+
+/* ---- a residual ADD fused into the convolution before it ------------------------------ */
+
+/* The fused ADD's 16-bit form (f8_add16) is exact when every word stays inside s16: with
+ * c, x1 in [-127, 255], |v| <= m = 255·(2^sc + 2^s1); the rounding adds at most 2^(n-1),
+ * a left shift multiplies by 2^-n. */
+static int add16_fits(const f8_conv_add *ad, int n)
+{
+    if (ad->sc > 6 || ad->s1 > 6 || n > 15 || n < -6 || ad->out_dtype == F8_DTYPE_S32)
+        return 0;
+    const int32_t m = 255 * ((1 << ad->sc) + (1 << ad->s1));
+    return n > 0 ? m + (1 << (n - 1)) <= INT16_MAX : (m << -n) <= INT16_MAX;
+}
+
+static void add16_init(f8_add16 *c, const f8_conv_add *ad, const f8_conv_geom *g, int n)
+{
+    memset(c, 0, sizeof *c);
+    const int c_u8 = g->out_dtype == F8_DTYPE_U8, x1_s8 = ad->x1_dtype == F8_DTYPE_S8;
+    for (int i = 0; i < 32; i++) {
+        c->clo[i] = (int16_t)(c_u8 || g->relu ? 0 : -127);
+        c->chi[i] = (int16_t)(c_u8 ? 255 : 127);
+        c->lo[i] = ad->relu ? 0 : INT16_MIN;
+        c->hm1[i] = (int16_t)(n > 0 ? (1 << (n - 1)) - 1 : 0);
+        c->one[i] = n > 0;
+    }
+    memset(c->floor, 0x81, sizeof c->floor); /* -127 */
+    c->sc[0] = ad->sc;
+    c->s1r[0] = 8 - ad->s1;
+    c->sr[0] = n > 0 ? n : 0;
+    c->sl[0] = n < 0 ? -n : 0;
+    c->flags = (ad->sc > 0 ? F8_ADD16_SC : 0) | (x1_s8 || ad->s1 > 0 ? F8_ADD16_X1HI : 0) |
+               (x1_s8 ? F8_ADD16_X1S8 : 0) | (n > 0 ? F8_ADD16_ROUND : 0) |
+               (n < 0 ? F8_ADD16_SHL : 0) | (ad->out_dtype == F8_DTYPE_S8 ? F8_ADD16_OUTS8 : 0);
+}
+
+static int full_width(const f8_value_desc *v)
+{
+    return v->bits == 0 || v->bits >= 8;
+}
+
+int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *add,
+                     int c_is_in0)
+{
+    const f8_kernel_args *a = &conv->args, *e = &add->args;
+    if (pl->kind != F8_RUN_GEMM || conv->desc.type != F8_OP_CONV2D ||
+        (pl->conv != f8_conv2d_nhwc_6x64c4_avx512vnni &&
+         pl->conv != f8_conv2d_nhwc_6x64c4_coldw_avx512vnni &&
+         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni) ||
+        add->desc.type != F8_OP_ADD || !f8_eltwise_fits_s32(add) ||
+        (a->out.dtype != F8_DTYPE_U8 && a->out.dtype != F8_DTYPE_S8) || !full_width(&a->out) ||
+        !full_width(&e->out))
+        return 0;
+    const f8_value_desc *c = c_is_in0 ? &e->in0 : &e->in1, *x1 = c_is_in0 ? &e->in1 : &e->in0;
+    const int f = c->fl > x1->fl ? c->fl : x1->fl;
+    f8_conv_add *ad = &pl->geom.add;
+    memset(ad, 0, sizeof *ad);
+    ad->on = 1;
+    ad->x1_dtype = x1->dtype;
+    ad->out_dtype = e->out.dtype;
+    ad->sc = f - c->fl;
+    ad->s1 = f - x1->fl;
+    ad->relu = e->relu;
+    f8_epi16_init(&pl->epi, f - e->out.fl, e->out.dtype);
+    ad->ep = &pl->epi.ep;
+    ad->regs = add16_fits(ad, f - e->out.fl);
+    if (ad->regs)
+        add16_init(&ad->c16, ad, &pl->geom, f - e->out.fl);
+    pl->tile_kernel = plan_tiles(&pl->geom);
+    pl->fused = 1;
+    pl->add_in1 = c_is_in0 ? add->desc.input1 : add->desc.input0;
+    pl->add_out = add->desc.output;
+    pl->add_epi = (f8_add_epi){*x1, e->out, ad->sc, ad->s1, f - e->out.fl, e->relu};
+    return 1;
+}
+
+void f8_plan_fuse(const f8_model *model, f8_op_plan *plans)
+{
+    const uint32_t nops = model->info.num_ops;
+    for (uint32_t i = 1; i < nops; i++) {
+        const f8_op_impl *conv = &model->ops[i - 1], *add = &model->ops[i];
+        const uint32_t v = conv->desc.output;
+        if (add->desc.type != F8_OP_ADD || plans[i - 1].fused || v == model->output_value ||
+            (add->desc.input0 == v) == (add->desc.input1 == v)) /* not an operand, or both */
+            continue;
+        uint32_t readers = 0;
+        for (uint32_t j = 0; j < nops; j++) {
+            const f8_op_desc *d = &model->ops[j].desc;
+            readers += (d->input0 == v) + (d->type == F8_OP_ADD && d->input1 == v);
+        }
+        if (readers != 1 || !f8_plan_fuse_add(&plans[i - 1], conv, add, add->desc.input0 == v))
+            continue;
+        plans[i].kind = F8_RUN_FUSED;
+        plans[i].kernel = "(fused into the CONV2D before it)";
+        plans[i].tile_kernel = NULL;
+    }
+}
+
+void f8_plan_values(const f8_model *model, const f8_op_plan *plans, uint32_t i,
+                    uint32_t in[2], uint32_t *out)
+{
+    const f8_op_desc *d = &model->ops[i].desc;
+    in[0] = d->input0;
+    in[1] = d->type == F8_OP_ADD ? d->input1 : F8_NO_VALUE;
+    *out = d->output;
+    if (plans[i].kind == F8_RUN_FUSED) {
+        in[0] = in[1] = *out = F8_NO_VALUE;
+    } else if (plans[i].fused) {
+        in[1] = plans[i].add_in1;
+        *out = plans[i].add_out;
     }
 }
 

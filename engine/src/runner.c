@@ -83,6 +83,7 @@ int f8_runner_create_opts(const f8_model *model, uint32_t max_batch,
         f8_plan_op(op, isa, model->zero, &r->plans[i]);
         f8_plan_batch(&r->plans[i], in_bytes, per_thread);
     }
+    f8_plan_fuse(model, r->plans);
     if ((rc = f8_arena_plan(model, r->plans, max_batch, &r->layout)) != F8_OK)
         goto fail;
     rc = F8_ENOMEM;

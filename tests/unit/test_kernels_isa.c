@@ -529,6 +529,14 @@ static void test_named_conv_kernels(void)
         named_conv(&stem, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a stem shape)", 0);
         v.conv = f8_conv2d_nhwc_6x64c4_coldw_avx512vnni;
         named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_coldw_avx512vnni", 0);
+        /* 7x7/2 from 3 channels (gathered windows): column tiles of one strip (13 output rows:
+         * bands of 6, 6 and 1), and the row-major gathering of the general kernel */
+        const conv_shape stem7 = {7, 2, 3, 25, 21, 3, rep == 1 ? 72 : 64, 0, rep & 1, U8, 1,
+                                  rep != 2, 0};
+        v.conv = f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni;
+        named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni", 1);
+        v.conv = f8_conv2d_nhwc_6x64c4_avx512vnni;
+        named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a 7x7/2 stem)", 0);
 
         /* the full 6x64 tile, by epilogue (56 pixels: 9 full tiles and a short one) */
         conv_shape full = {3, 1, 1, 7, 8, 20, 128, 0, rep & 1, U8, rep == 2, 1, 0};
@@ -866,6 +874,130 @@ static void test_maxpool_bytes(void)
         }
 }
 
+/* ---- a residual ADD fused into the convolution that writes one of its operands --------
+ * A CONV2D writing c (u8/s8) and an ADD of c and x1: the unfused scalar reference (the conv
+ * into a tensor, then f8_add_scalar) against the scalar twin f8_conv2d_add_scalar called by
+ * name, and against the AVX-512 plan that f8_plan_fuse_add makes: the 16-bit assembly tile
+ * (f8_gemm_tile_6x64c4_packadd_avx512vnni) where it fits, the 32-bit intrinsics epilogue in
+ * every other tile. Random shapes, both operand orders, alignments in and out of the 16-bit
+ * form's bounds, left and right shifts, values at the ends of their ranges. */
+static unsigned fused_regs, fused_intrin;
+
+static void fused_add_case(int regs_shape)
+{
+    f8_op_impl op, add;
+    memset(&op, 0, sizeof op);
+    memset(&add, 0, sizeof add);
+    f8_kernel_args *a = &op.args, *e = &add.args;
+    op.desc.type = F8_OP_CONV2D;
+    add.desc.type = F8_OP_ADD;
+    const uint32_t k = (uint32_t)rnd_in(1, 3);
+    a->kernel_h = a->kernel_w = k;
+    a->stride_h = a->stride_w = (uint32_t)rnd_in(1, 2);
+    a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = (uint32_t)rnd_in(0, (int32_t)k - 1);
+    a->groups = 1;
+    const uint32_t cin = (uint32_t)rnd_in(1, 80);
+    const uint32_t cout = regs_shape || rnd() % 2 ? 64 * (uint32_t)rnd_in(1, 2) : (uint32_t)rnd_in(1, 140);
+    const uint32_t H = (uint32_t)rnd_in((int32_t)k + 2, 13), W = (uint32_t)rnd_in((int32_t)k + 5, 17);
+    a->in0 = (f8_value_desc){H, W, cin, rnd_dtype(0), rnd_in(-4, 8), 0};
+    const uint32_t Ho = out_dim(H, a->pad_top, a->pad_bottom, k, a->stride_h);
+    const uint32_t Wo = out_dim(W, a->pad_left, a->pad_right, k, a->stride_w);
+    a->out = (f8_value_desc){Ho, Wo, cout, rnd_dtype(0), rnd_in(-4, 8), 0};
+    a->relu = (int)(rnd() & 1);
+    weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
+    const int packing = regs_shape || rnd() % 2;
+    for (uint32_t o = 0; o < cout && packing; o++) { /* small sums, right shifts: sums_fit */
+        t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
+        t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
+    }
+    a->weights = t.w;
+    a->bias = t.bias;
+    a->fl_w = t.flw;
+
+    const int c_is_in0 = (int)(rnd() & 1);
+    const int fc = a->out.fl;
+    const int fx = regs_shape || rnd() % 2 ? fc + rnd_in(-3, 3) : fc + rnd_in(-22, 22);
+    const int f = fc > fx ? fc : fx;
+    const f8_value_desc x1d = {Ho, Wo, cout, rnd_dtype(0), fx, 0};
+    e->in0 = c_is_in0 ? a->out : x1d;
+    e->in1 = c_is_in0 ? x1d : a->out;
+    e->out = (f8_value_desc){Ho, Wo, cout, regs_shape ? rnd_dtype(0) : rnd_dtype(1),
+                             f - (regs_shape || rnd() % 2 ? rnd_in(-1, 3) : rnd_in(-6, 15)), 0};
+    e->relu = (int)(rnd() & 1);
+    const f8_add_epi ep = {x1d, e->out, f - fc, f - fx, f - e->out.fl, e->relu};
+
+    const uint32_t batch = (uint32_t)rnd_in(1, 2);
+    const size_t nx = bytes(&a->in0) * batch, nc = bytes(&a->out) * batch;
+    const size_t n1 = bytes(&x1d) * batch, ny = bytes(&e->out) * batch;
+    uint8_t *x = malloc(nx), *x1 = malloc(n1), *c = malloc(nc), *want = malloc(ny), *got = malloc(ny);
+    fill(x, a->in0.dtype, nx);
+    fill(x1, x1d.dtype, n1);
+    for (uint32_t b = 0; b < batch; b++) { /* unfused: conv into c, then ADD */
+        uint8_t *cb = c + b * bytes(&a->out), *x1b = x1 + b * bytes(&x1d);
+        f8_conv2d_scalar(a, x + b * bytes(&a->in0), cb);
+        f8_add_scalar(e, c_is_in0 ? cb : x1b, c_is_in0 ? x1b : cb, want + b * bytes(&e->out));
+        f8_conv2d_add_scalar(a, &ep, x + b * bytes(&a->in0), x1b, got + b * bytes(&e->out));
+    }
+    if (memcmp(got, want, ny) != 0)
+        CU_FAIL("f8_conv2d_add_scalar differs from the conv and ADD scalar kernels");
+
+    CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
+    uint8_t *zero = calloc(1, op.pk.seg4 + 64);
+    if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
+        f8_op_plan pl;
+        f8_plan_op(&op, F8_ISA_AVX512VNNI, zero, &pl);
+        const int fused = f8_plan_fuse_add(&pl, &op, &add, c_is_in0);
+        /* every AVX-512 GEMM the 6x64 tiles run fuses an ADD the 32-bit kernels hold */
+        CU_ASSERT_EQUAL(fused, pl.conv != f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni &&
+                                   pl.conv != f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni &&
+                                   f8_eltwise_fits_s32(&add));
+        if (fused) {
+            CU_ASSERT(pl.add_epi.sc == ep.sc && pl.add_epi.s1 == ep.s1 && pl.add_epi.n == ep.n);
+            const int regs = strcmp(pl.tile_kernel, "f8_gemm_tile_6x64c4_packadd_avx512vnni") == 0;
+            if (regs_shape && packing && pl.geom.pk->sums_fit)
+                CU_ASSERT(regs); /* the shape the assembly tile exists for */
+            fused_regs += regs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packadd_avx512vnni;
+            fused_intrin += !regs;
+            memset(got, 0xA5, ny);
+            f8_plan_exec(&op, &pl, batch, x, x1, got);
+            if (memcmp(got, want, ny) != 0) {
+                size_t i = 0;
+                while (got[i] == want[i])
+                    i++;
+                if (mismatches++ < 5)
+                    fprintf(stderr, "\nfused ADD (%s): byte %zu got %u want %u; conv %ux%u/%u "
+                            "%ux%ux%u %s -> %u %s fl %d relu %d; x1 %s fl %d; out %s fl %d relu %d\n",
+                            pl.tile_kernel, i, got[i], want[i], k, k, a->stride_h, H, W, cin,
+                            f8_dtype_name(a->in0.dtype), cout, f8_dtype_name(a->out.dtype), fc,
+                            a->relu, f8_dtype_name(x1d.dtype), fx, f8_dtype_name(e->out.dtype),
+                            e->out.fl, e->relu);
+                CU_FAIL("the fused AVX-512 epilogue differs from the unfused scalar reference");
+            }
+        }
+    }
+    f8_pack_free(&op.pk);
+    free_weights(&t);
+    free(zero);
+    free(x);
+    free(x1);
+    free(c);
+    free(want);
+    free(got);
+}
+
+static void test_conv_add_fused(void)
+{
+    for (int i = 0; i < 400; i++) {
+        extreme_fill = i % 3 == 0;
+        fused_add_case(i % 2);
+    }
+    extreme_fill = 0;
+    if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
+        printf("(%u with the 16-bit assembly tile, %u in 32-bit lanes) ", fused_regs, fused_intrin);
+        CU_ASSERT(fused_regs >= 50 && fused_intrin >= 50);
+    }
+}
+
 /* ---- whole models --------------------------------------------------------------------- */
 
 #define MAXB 5
@@ -902,10 +1034,11 @@ static f8_model *open_model(mb_model *m, const char *what)
 
 /* stem 3x3/2 (Cin 3) -> maxpool 3x3/2 -> 1x1 (s8 out) -> depthwise 3x3 -> 3x3 -> add ->
  * 1x1/2 -> avgpool -> dense. */
-static f8_model *random_model(void)
+static f8_model *random_model(uint32_t C1 /* 16: the ADD fused in 32-bit lanes, 64: in
+                                             the 16-bit assembly tile */)
 {
     mb_model m;
-    const uint32_t H = 29, W = 27, C1 = 16, C2 = 24, C3 = 40, K = 10;
+    const uint32_t H = 29, W = 27, C2 = 24, C3 = 40, K = 10;
     mb_init(&m, H, W, 3, 8, K);
     const uint32_t h1 = (H + 2 - 3) / 2 + 1, w1 = (W + 2 - 3) / 2 + 1;
     const uint32_t h2 = (h1 + 2 - 3) / 2 + 1, w2 = (w1 + 2 - 3) / 2 + 1;
@@ -998,7 +1131,7 @@ static void test_models_all_paths(void)
     for (int trial = 0; trial < 5; trial++) {
         f8_model *m = trial == 4   ? wide_conv_model()
                       : trial == 3 ? dense_chain_model()
-                                   : random_model();
+                                   : random_model(trial == 1 ? 64 : 16);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
         const f8_model_info *info = f8_model_get_info(m);
         const size_t img = (size_t)info->input_h * info->input_w * info->input_c;
@@ -1077,6 +1210,7 @@ int main(void)
         {"dense: random shapes and batches", test_dense_random},
         {"add: random dtypes and alignments", test_add_random},
         {"add: 8-bit extremes, small shifts", test_add_extremes},
+        {"conv2d + add: fused epilogue vs the unfused reference", test_conv_add_fused},
         {"pools: random windows, padding, dtypes", test_pool_random},
         {"maxpool: identity epilogue (byte max, whole 3x3 windows)", test_maxpool_bytes},
         {"models: every path x threads x batches", test_models_all_paths},

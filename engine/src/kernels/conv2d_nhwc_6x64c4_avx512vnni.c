@@ -46,6 +46,11 @@
     ST4(0, 8, 9, 10, 11) ST4(256, 12, 13, 14, 15) ST4(512, 16, 17, 18, 19)                     \
     ST4(768, 20, 21, 22, 23) ST4(1024, 24, 25, 26, 27) ST4(1280, 28, 29, 30, 31)
 
+/* The 6 pixels' output pointers (u8_ctx.o) into p0..p5. */
+#define OUT_PTRS                                                                               \
+    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
+    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"
+
 /* The u8 epilogue of simd_avx512.h (max 0, rounding unsigned shift, saturating store) on the
  * accumulators still in registers; %[out] is a u8_ctx. */
 #define EP1(a, p, o)                                                                           \
@@ -64,8 +69,7 @@
     EP1(a5, p5, o16)
 #define EPILOGUE_U8                                                                            \
     "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"                                                        \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
     EPJ(0, 0, 8, 12, 16, 20, 24, 28) EPJ(64, 16, 9, 13, 17, 21, 25, 29)                        \
     EPJ(128, 32, 10, 14, 18, 22, 26, 30) EPJ(192, 48, 11, 15, 19, 23, 27, 31)
@@ -95,8 +99,7 @@
 #define LOWER_NEG "vpxord %%zmm5, %%zmm5, %%zmm5\n\t vpsubd %%zmm3, %%zmm5, %%zmm5\n\t"
 #define EPILOGUE_S8(LOWER)                                                                     \
     "vpbroadcastd 76(%[out]), %%zmm6\n\t"                                                      \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     "mov 0(%[out]), %[cnt]\n\t mov 8(%[out]), %[w]\n\t mov 16(%[out]), %[ptrs]\n\t"            \
     ESJ(0, 0, LOWER, 8, 12, 16, 20, 24, 28) ESJ(64, 16, LOWER, 9, 13, 17, 21, 25, 29)          \
     ESJ(128, 32, LOWER, 10, 14, 18, 22, 26, 30) ESJ(192, 48, LOWER, 11, 15, 19, 23, 27, 31)
@@ -125,19 +128,90 @@
     POST                                                                                       \
     "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define EPILOGUE_PACK(PACKB, POST)                                                             \
+/* The packing epilogues' rounding of all 24 accumulators, then the packs' permutation in
+ * zmm6. */
+#define PACK_ROUND                                                                             \
     "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
     RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
     RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
-    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                               \
+    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"
+#define EPILOGUE_PACK(PACKB, POST)                                                             \
+    PACK_ROUND                                                                                 \
     "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
-    "mov 24(%[out]), %[p0]\n\t mov 32(%[out]), %[p1]\n\t mov 40(%[out]), %[p2]\n\t"            \
-    "mov 48(%[out]), %[p3]\n\t mov 56(%[out]), %[p4]\n\t mov 64(%[out]), %[p5]\n\t"            \
+    OUT_PTRS                                                                                   \
     PK1(p0, 8, 9, 10, 11, PACKB, POST) PK1(p1, 12, 13, 14, 15, PACKB, POST)                    \
     PK1(p2, 16, 17, 18, 19, PACKB, POST) PK1(p3, 20, 21, 22, 23, PACKB, POST)                  \
     PK1(p4, 24, 25, 26, 27, PACKB, POST) PK1(p5, 28, 29, 30, 31, PACKB, POST)
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
+
+/* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's), in 16-bit
+ * lanes: each pixel's 4 rounded accumulators are packed to words (vpackssdw, as
+ * EPILOGUE_PACK does) and clamped to c's dtype — c, the convolution's own output, is then
+ * exactly what EPILOGUE_PACK would store, and never leaves the registers. The pixel's 64
+ * bytes of x1 are put in the packs' channel order by the same vpermd (the permutation is its
+ * own inverse) and widened to words by unpacking with zeros (x1 in the low byte: u8 with
+ * s1 = 0; else in the high byte, shifted right by 8 − s1, arithmetically for s8). c·2^sc +
+ * x1·2^s1; for s8 outputs the ADD's ReLU floor; rounding half to even (n > 0: the
+ * packing epilogue's form, hm1 added first) or a left shift (n < 0); then packed with
+ * saturation to u8 (negative sums round to <= 0, so ReLU changes nothing) or s8 (floor
+ * −127), vpermd and one 64-byte store. Which steps run is read from f8_add16.flags by
+ * branches that go the same way for the whole op. zmm0 = 0, zmm6 = the permutation,
+ * %[ptrs] = the f8_add16, %[cnt] = x1; the pixel's 4 accumulators and zmm4/5 are the
+ * temporaries. 11 vector operations per pixel more than EPILOGUE_PACK for ResNet's adds
+ * (u8 x1, s1 = 0, n = 0, u8 out). */
+#define IFSET(bit, code) "testl $" #bit ", 448(%[ptrs])\n\t jz 3f\n\t" code "3:\n\t"
+#define IFELSE_L(bit, yes, no, l1, l2)                                                         \
+    "testl $" #bit ", 448(%[ptrs])\n\t jz " #l1 "f\n\t" yes "jmp " #l2 "f\n\t" #l1 ":\n\t" no     \
+    #l2 ":\n\t"
+#define IFELSE(bit, yes, no) IFELSE_L(bit, yes, no, 4, 5)
+#define WROUND(x)                                                                              \
+    "vpaddw 192(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"                                         \
+    "vpsraw 416(%[ptrs]), %%zmm" #x ", %%zmm4\n\t"                                              \
+    "vpandd 256(%[ptrs]), %%zmm4, %%zmm4\n\t"                                                   \
+    "vpaddw %%zmm4, %%zmm" #x ", %%zmm" #x "\n\t"                                               \
+    "vpsraw 416(%[ptrs]), %%zmm" #x ", %%zmm" #x "\n\t"
+#define PA1(p, x1off, a0, a1, a2, a3)                                                          \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                    \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm" #a1 "\n\t"                                    \
+    "vpmaxsw 0(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                        \
+    "vpmaxsw 0(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                        \
+    "vpminsw 64(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpminsw 64(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    IFSET(1, "vpsllw 384(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                              \
+             "vpsllw 384(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                             \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
+    "vpermd (%[cnt]), %%zmm6, %%zmm5\n\t"                                                       \
+    IFELSE(2,                                                                                  \
+           "vpunpcklbw %%zmm5, %%zmm0, %%zmm" #a2 "\n\t"                                        \
+           "vpunpckhbw %%zmm5, %%zmm0, %%zmm" #a3 "\n\t"                                        \
+           IFELSE_L(4,                                                                         \
+                  "vpsraw 400(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                         \
+                  "vpsraw 400(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t",                        \
+                  "vpsrlw 400(%[ptrs]), %%zmm" #a2 ", %%zmm" #a2 "\n\t"                         \
+                  "vpsrlw 400(%[ptrs]), %%zmm" #a3 ", %%zmm" #a3 "\n\t", 6, 7),                 \
+           "vpunpcklbw %%zmm0, %%zmm5, %%zmm" #a2 "\n\t"                                        \
+           "vpunpckhbw %%zmm0, %%zmm5, %%zmm" #a3 "\n\t")                                       \
+    "vpaddw %%zmm" #a2 ", %%zmm" #a0 ", %%zmm" #a0 "\n\t"                                       \
+    "vpaddw %%zmm" #a3 ", %%zmm" #a1 ", %%zmm" #a1 "\n\t"                                       \
+    IFSET(32, "vpmaxsw 128(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                            \
+              "vpmaxsw 128(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                           \
+    IFSET(8, WROUND(a0) WROUND(a1))                                                            \
+    IFSET(16, "vpsllw 432(%[ptrs]), %%zmm" #a0 ", %%zmm" #a0 "\n\t"                             \
+              "vpsllw 432(%[ptrs]), %%zmm" #a1 ", %%zmm" #a1 "\n\t")                            \
+    IFELSE(32,                                                                                 \
+           "vpacksswb %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                   \
+           "vpmaxsb 320(%[ptrs]), %%zmm4, %%zmm4\n\t",                                          \
+           "vpackuswb %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t")                                  \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define EPILOGUE_PACK_ADD                                                                      \
+    PACK_ROUND                                                                                 \
+    "mov 144(%[out]), %[ptrs]\n\t"                                                             \
+    "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                         \
+    OUT_PTRS                                                                                   \
+    PA1(p0, 96, 8, 9, 10, 11) PA1(p1, 104, 12, 13, 14, 15) PA1(p2, 112, 16, 17, 18, 19)       \
+    PA1(p3, 120, 20, 21, 22, 23) PA1(p4, 128, 24, 25, 26, 27) PA1(p5, 136, 28, 29, 30, 31)
 
 /* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
  * vpermd with this index puts them back in dword 4·j + L. */
@@ -150,11 +224,23 @@ typedef struct {
     int32_t c128, cm127;           /* 128 and −127 (s8 epilogue) */
     int32_t floor4;                /* packing s8 epilogue: the floor in 4 bytes */
     const int32_t *order;          /* pack_order */
+    const uint8_t *x1[6];          /* fused ADD: the 6 pixels' other operand */
+    const f8_add16 *add;           /* fused ADD: its 16-bit constants */
 } u8_ctx;
 _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
                    offsetof(u8_ctx, cm127) == 76 && offsetof(u8_ctx, floor4) == 80 &&
-                   offsetof(u8_ctx, order) == 88,
+                   offsetof(u8_ctx, order) == 88 && offsetof(u8_ctx, x1) == 96 &&
+                   offsetof(u8_ctx, add) == 144,
                "the assembly epilogues address u8_ctx by these offsets");
+_Static_assert(offsetof(f8_add16, chi) == 64 && offsetof(f8_add16, lo) == 128 &&
+                   offsetof(f8_add16, hm1) == 192 && offsetof(f8_add16, one) == 256 &&
+                   offsetof(f8_add16, floor) == 320 && offsetof(f8_add16, sc) == 384 &&
+                   offsetof(f8_add16, s1r) == 400 && offsetof(f8_add16, sr) == 416 &&
+                   offsetof(f8_add16, sl) == 432 && offsetof(f8_add16, flags) == 448,
+               "EPILOGUE_PACK_ADD addresses f8_add16 by these offsets");
+_Static_assert(F8_ADD16_SC == 1 && F8_ADD16_X1HI == 2 && F8_ADD16_X1S8 == 4 &&
+                   F8_ADD16_ROUND == 8 && F8_ADD16_SHL == 16 && F8_ADD16_OUTS8 == 32,
+               "EPILOGUE_PACK_ADD tests these flags by value");
 
 #define KERNEL_ASM(F0, F1, F2, F3, F4, F5, TAIL)                                               \
     __asm__ volatile(                                                                          \
@@ -235,7 +321,8 @@ typedef enum {
     EPI_S8,      /* s8 out, right shifts of at most 23 bits */
     EPI_S8_RELU,
     EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
-    EPI_PACK_S8
+    EPI_PACK_S8,
+    EPI_PACK_ADD /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
 } tile_epi;
 
 /* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
@@ -254,7 +341,15 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     case EPI_S8_RELU: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_RELU)); break;
     case EPI_PACK_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_U8); break;
     case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
+    case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
     }
+}
+
+/* Output pixel m of a tile from pix0: the next pixel of the row-major order, or with
+ * g->pcol the pixel below (column tiles of gathered windows, conv_patch_columns). */
+F8_INLINE size_t pix_at(const f8_conv_geom *g, uint32_t pix0, uint32_t m)
+{
+    return (size_t)pix0 + (size_t)m * (g->pcol ? g->Wo : 1);
 }
 
 /* Whether the tiles use the packing epilogue: then every tile starts from pk->bias_r. */
@@ -315,13 +410,52 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
         if ((uint32_t)m >= mr)
             break;
         packer_store(&z, acc + m * 4, nb,
-                     (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16);
+                     (uint8_t *)y + pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16);
+    }
+}
+
+/* A fused ADD (g->add) in 32-bit lanes after any tile: per block, c = the convolution's
+ * output (the packing epilogue's rounding, or f8_epi_zmm_apply, then the clamp to its dtype
+ * that the store would do), then v = c·2^sc + x1·2^s1 (within 32 bits: the planner's
+ * f8_eltwise_fits_s32) and the ADD's requant, stored as the ADD's output dtype. */
+F8_INLINE void store_tile_add(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
+                              uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
+{
+    const f8_conv_add *ad = &g->add;
+    const f8_epi *ep = &g->pk->ep;
+    const f8_epi_zmm ea = f8_epi_zmm_load(ad->ep, 0, ad->relu);
+    const __m512i sc = _mm512_set1_epi32(ad->sc), s1 = _mm512_set1_epi32(ad->s1);
+    const __m512i lo = _mm512_set1_epi32(g->relu && ep->lo < 0 ? 0 : ep->lo);
+    const __m512i hi = _mm512_set1_epi32(ep->hi);
+    for (int j = 0; j < nb; j++) {
+        const uint32_t ch = (b0 + (uint32_t)j) * 16;
+        const f8_epi_zmm e = f8_epi_zmm_load(ep, ch, g->relu);
+        const __mmask16 k = f8_mask16(g->Cout - ch);
+        for (uint32_t m = 0; m < mr && m < MR; m++) {
+            const __m512i a = acc[m * 4 + j];
+            __m512i c;
+            if (packing(g)) { /* sums from pk->bias_r: EPILOGUE_PACK's rounding */
+                const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, e.sr), e.one);
+                c = _mm512_srav_epi32(_mm512_add_epi32(a, bit), e.sr);
+            } else {
+                c = f8_epi_zmm_apply(&e, a);
+            }
+            c = _mm512_min_epi32(_mm512_max_epi32(c, lo), hi);
+            const size_t yi = pix_at(g, pix0, m) * g->Cout + ch;
+            const __m512i v = _mm512_add_epi32(
+                _mm512_sllv_epi32(c, sc), _mm512_sllv_epi32(f8_load16(ad->x1, ad->x1_dtype, yi, k), s1));
+            f8_store16(y, ad->out_dtype, yi, f8_epi_zmm_apply(&ea, v), k);
+        }
     }
 }
 
 F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                           uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
+    if (g->add.on) {
+        store_tile_add(g, y, pix0, mr, b0, nb, acc);
+        return;
+    }
     if (packing(g)) {
         store_tile_packed(g, y, pix0, mr, b0, nb, acc);
         return;
@@ -334,7 +468,7 @@ F8_INLINE void store_tile(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_
 #pragma GCC unroll 8
         for (int m = 0; m < MR; m++) {
             if ((uint32_t)m < mr) {
-                const size_t yi = ((size_t)pix0 + (uint32_t)m) * g->Cout + ch;
+                const size_t yi = pix_at(g, pix0, (uint32_t)m) * g->Cout + ch;
                 f8_store16(y, g->out_dtype, yi, f8_epi_zmm_apply(&e, acc[m * 4 + j]), k);
             }
         }
@@ -456,9 +590,13 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     ctx.cm127 = -127;
     ctx.floor4 = g->relu ? 0 : (int32_t)0x81818181u;
     ctx.order = pack_order;
-    for (int m = 0; m < MR; m++)
-        ctx.o[m] = (uint8_t *)y + ((size_t)pix0 + (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8;
+    for (int m = 0; m < MR; m++) {
+        const size_t i = pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+        ctx.o[m] = (uint8_t *)y + i;
+        ctx.x1[m] = g->add.on ? (const uint8_t *)g->add.x1 + i : NULL;
+    }
+    ctx.add = &g->add.c16;
+    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACK_ADD;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -477,6 +615,15 @@ TILE_REGS_FN(f8_gemm_tile_6x64c4_s8relu_avx512vnni, EPI_S8_RELU)
 /* the packing epilogue (pk->sums_fit; the tile starts from pk->bias_r) */
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packu8_avx512vnni, EPI_PACK_U8)
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packs8_avx512vnni, EPI_PACK_S8)
+
+/* the packing epilogue, then a fused ADD in 16-bit lanes (g->add.regs: see f8_add16) */
+void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,
+                                            void *y, uint32_t pix0, uint32_t mr, uint32_t b0,
+                                            uint32_t ky0, uint32_t ky1)
+{
+    (void)mr;
+    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, EPI_PACK_ADD);
+}
 
 /* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the
  * last channel tile's function when narrow (it stores any mr), else a short tile when mr < 6,
@@ -642,6 +789,35 @@ static void tiles(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t pa,
     }
 }
 
+/* Gathered windows (pk->patch) whose kernel rows overlap from one output row to the next
+ * (sh < kh: the 7x7/2 ResNet stem): a tile is 6 output pixels of one column, rows oy..oy+5,
+ * whose windows are all in one strip of (mr - 1)·sh + kh input row pieces gathered once
+ * (f8_strip): window m starts m·sh rows down. 17 row copies for 6 stem pixels instead of 42
+ * (f8_patches), and the tiles read them in place (g->pcol: their pixels lie Wo apart). */
+static void conv_patch_columns(const f8_conv_geom *g0, const uint8_t *x, void *y, uint32_t row0,
+                               uint32_t row1)
+{
+    f8_conv_geom gc = *g0;
+    gc.pcol = 1;
+    const f8_conv_geom *g = &gc;
+    uint8_t strip[F8_SCRATCH_BYTES] __attribute__((aligned(64)));
+    const uint8_t *ptrs[MR];
+    const size_t rstep = (size_t)g->sh * g->kw * g->Cin;
+    for (uint32_t oy = row0; oy < row1; oy += MR) {
+        const uint32_t mr = row1 - oy < MR ? row1 - oy : MR;
+        const uint32_t nrows = (mr - 1) * g->sh + g->kh;
+        /* the last window's seg4 bytes end inside the strip's zeroed tail */
+        memset(strip + (size_t)nrows * g->kw * g->Cin, 0, 32);
+        for (int m = 0; m < MR; m++)
+            ptrs[m] = strip + (size_t)((uint32_t)m < mr ? (uint32_t)m : mr - 1) * rstep;
+        for (uint32_t ox = 0; ox < g->Wo; ox++) {
+            f8_strip(g, x, oy, ox, nrows, strip);
+            for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4)
+                tile(g, ptrs, y, oy * g->Wo + ox, mr, b0, 0, 1);
+        }
+    }
+}
+
 /* stem3 layers: each output row's inside pixels streamed (stem3_row), its border pixels and
  * the rows that touch the top/bottom padding through the tiles. */
 static void conv_stem3(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t row0,
@@ -700,6 +876,14 @@ void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *x
             f8_live_rows(g, pix, mr, &ky0, &ky1);
             tile(g, ptrs, y, pix, mr, b0, ky0, ky1);
         }
+}
+
+/* Gathered windows overlapping vertically (pk->patch, sh < kh): column tiles, one strip of
+ * input rows per 6 output pixels (conv_patch_columns). */
+void f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1)
+{
+    conv_patch_columns(g, x, y, row0, row1);
 }
 
 /* 1x1 stride-1 unpadded convolutions from at most 32 input channels (a multiple of 4), with

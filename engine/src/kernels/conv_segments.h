@@ -20,6 +20,33 @@
 #define F8_PATCH_MAX_BYTES 1024           /* a gathered window (pk->patch) at most */
 #define F8_PATCH_STRIDE(seg4) ((size_t)(seg4) + 32)
 
+/* One kernel row of a gathered window: the kw·Cin bytes of input row iy from column ix0 (zeros
+ * where they lie outside the image), written as 32 bytes at dst (past kw·Cin: whatever the
+ * row holds there, or zeros; the next row or the tail overwrites them, and zero weights meet
+ * them). inside_x: columns [ix0, ix0 + kw) are all inside the image. */
+static inline __attribute__((always_inline)) void
+f8_row_piece(const f8_conv_geom *g, const uint8_t *x, int64_t iy, int64_t ix0, int inside_x,
+             uint8_t *dst)
+{
+    const uint32_t Cin = g->Cin, W = g->W, kw = g->kw;
+    if (iy < 0 || iy >= (int64_t)g->H) {
+        memset(dst, 0, 32);
+        return;
+    }
+    const uint8_t *src = x + (size_t)iy * W * Cin;
+    if (inside_x && ((size_t)iy * W + (size_t)ix0) * Cin + 32 <= (size_t)g->H * W * Cin) {
+        memcpy(dst, src + (size_t)ix0 * Cin, 32);
+        return;
+    }
+    /* bytes [lo, hi) of the row lie inside the image: a byte loop, no library calls */
+    const int64_t kx_lo = ix0 < 0 ? -ix0 : 0;
+    const int64_t kx_hi = ix0 + kw > W ? (int64_t)W - ix0 : (int64_t)kw;
+    const uint32_t lo = (uint32_t)kx_lo * Cin;
+    const uint32_t hi = kx_hi > kx_lo ? (uint32_t)kx_hi * Cin : lo;
+    for (uint32_t k = 0; k < 32; k++)
+        dst[k] = k >= lo && k < hi ? src[(size_t)((int64_t)ix0 * Cin + (int64_t)k)] : 0;
+}
+
 /* pk->patch: ptrs[m] for m < MR, the whole window of output pixel pix0 + min(m, mr - 1)
  * gathered into scratch (kh rows of kw·Cin <= 32 bytes each, back to back, zeros where the
  * window leaves the image and up to seg4). A row wholly inside the tensor is copied as 32
@@ -55,9 +82,13 @@ f8_patches(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, 
                     continue;
                 }
                 const uint8_t *src = x + ((size_t)iy * W + (size_t)ixa) * Cin;
-                for (int m = 0; m < MR; m++)
-                    memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4),
-                           src + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step, 32);
+                if (mr == (uint32_t)MR) /* (a full tile: no per-pixel clamp of m) */
+                    for (int m = 0; m < MR; m++)
+                        memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4), src + (size_t)m * step, 32);
+                else
+                    for (int m = 0; m < MR; m++)
+                        memcpy(dst + (size_t)m * F8_PATCH_STRIDE(seg4),
+                               src + ((uint32_t)m < mr ? (uint32_t)m : mr - 1) * step, 32);
             }
             for (int m = 0; m < MR; m++)
                 memset(scratch + (size_t)m * F8_PATCH_STRIDE(seg4) + (size_t)g->kh * row, 0, 4);
@@ -73,27 +104,24 @@ f8_patches(const f8_conv_geom *g, const uint8_t *x, uint32_t pix0, uint32_t mr, 
         ptrs[m] = dst;
         const int64_t ix0 = (int64_t)ox * g->sw - g->pl;
         const int inside_x = ix0 >= 0 && ix0 + kw <= W;
-        for (uint32_t ky = 0; ky < g->kh; ky++, dst += row) {
-            const int64_t iy = (int64_t)oy * g->sh - g->pt + ky;
-            if (iy < 0 || iy >= (int64_t)g->H) {
-                memset(dst, 0, 32);
-                continue;
-            }
-            const uint8_t *src = x + (size_t)iy * W * Cin;
-            if (inside_x && ((size_t)iy * W + (size_t)ix0) * Cin + 32 <= total) {
-                memcpy(dst, src + (size_t)ix0 * Cin, 32);
-                continue;
-            }
-            /* bytes [lo, hi) of the row lie inside the image: a byte loop, no library calls */
-            const int64_t kx_lo = ix0 < 0 ? -ix0 : 0;
-            const int64_t kx_hi = ix0 + kw > W ? (int64_t)W - ix0 : (int64_t)kw;
-            const uint32_t lo = (uint32_t)kx_lo * Cin;
-            const uint32_t hi = kx_hi > kx_lo ? (uint32_t)kx_hi * Cin : lo;
-            for (uint32_t k = 0; k < 32; k++)
-                dst[k] = k >= lo && k < hi ? src[(size_t)((int64_t)ix0 * Cin + (int64_t)k)] : 0;
-        }
+        for (uint32_t ky = 0; ky < g->kh; ky++, dst += row)
+            f8_row_piece(g, x, (int64_t)oy * g->sh - g->pt + ky, ix0, inside_x, dst);
         memset(dst, 0, 4); /* the tail up to seg4 (the last row's copy may have filled it) */
     }
+}
+
+/* conv_patch_columns' strip for output column ox from output row oy: the row pieces of input
+ * rows oy·sh − pt + r, r < nrows, back to back (window m of the column starts m·sh rows in).
+ * Up to 32 bytes past the last piece are overwritten. */
+static inline __attribute__((always_inline)) void
+f8_strip(const f8_conv_geom *g, const uint8_t *x, uint32_t oy, uint32_t ox, uint32_t nrows,
+         uint8_t *strip)
+{
+    const uint32_t row = g->kw * g->Cin;
+    const int64_t ix0 = (int64_t)ox * g->sw - g->pl, iy0 = (int64_t)oy * g->sh - g->pt;
+    const int inside_x = ix0 >= 0 && ix0 + g->kw <= g->W;
+    for (uint32_t r = 0; r < nrows; r++)
+        f8_row_piece(g, x, iy0 + r, ix0, inside_x, strip + (size_t)r * row);
 }
 
 /* ptrs[ky * MR + m] for ky < kh, m < MR: the segments of output pixel pix0 + min(m, mr - 1),

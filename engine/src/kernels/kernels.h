@@ -162,6 +162,25 @@ void f8_add_scalar(const f8_kernel_args *a, const void *x0, const void *x1, void
 void f8_maxpool_scalar(const f8_kernel_args *a, const void *x, void *y);
 void f8_avgpool_scalar(const f8_kernel_args *a, const void *x, void *y);
 
+/* A residual ADD run in the epilogue of the CONV2D that writes one of its operands (plan.c,
+ * f8_plan_fuse_add): c, the convolution's output requantized to its own dtype and FL exactly
+ * as its epilogue always does, is not stored; instead ADD's arithmetic (FORMAT.md §3) runs on
+ * it and the other operand x1 (same shape as the output, any dtype):
+ *
+ *   v = c·2^sc + x1·2^s1,   out = requant(relu ? max(v, 0) : v, n, out.dtype)
+ *
+ * with sc, s1 the alignment shifts to max(FL_c, FL_x1) and n = that − FL_out. */
+typedef struct {
+    f8_value_desc x1, out; /* the other operand and the ADD's output */
+    int sc, s1, n, relu;
+} f8_add_epi;
+
+/* The scalar twin of the fused kernels: the CONV2D `a` (its out: the value c) followed by
+ * the ADD `e` in one pass, x1 the other operand, y the ADD's output. Equals f8_conv2d_scalar
+ * into a tensor c, then f8_add_scalar of c and x1, byte for byte. */
+void f8_conv2d_add_scalar(const f8_kernel_args *a, const f8_add_epi *e, const void *x,
+                          const void *x1, void *y);
+
 /* ---- packed operands for the SIMD paths (pack.c; docs/ENGINE.md) ----------------------
  *
  * Output channels are padded to blocks of 16 (one zmm of s32 lanes). Per channel, the
@@ -232,6 +251,37 @@ typedef struct {
 
 typedef struct f8_conv_geom f8_conv_geom;
 
+/* The 16-bit constants of the fused ADD in the full tile's assembly epilogue
+ * (f8_gemm_tile_6x64c4_packadd_avx512vnni): 32 word lanes each, shift counts as the m128
+ * operand of vpsllw/vpsraw. The assembly addresses it by these offsets. */
+typedef struct {
+    int16_t clo[32];  /* 0: c's floor: 0 (u8, or the conv's ReLU), else -127 */
+    int16_t chi[32];  /* 64: c's ceiling: 255 or 127 */
+    int16_t lo[32];   /* 128: s8 output: the ADD's ReLU floor 0, or -32768 */
+    int16_t hm1[32];  /* 192: 2^(n-1) - 1 (n > 0) */
+    int16_t one[32];  /* 256: 1 (n > 0) */
+    int8_t floor[64]; /* 320: the s8 output's floor -127 */
+    int64_t sc[2], s1r[2], sr[2], sl[2]; /* 384, 400 (8 - s1), 416, 432 */
+    uint32_t flags;   /* 448: F8_ADD16_* */
+} f8_add16;
+#define F8_ADD16_SC 1     /* sc > 0 */
+#define F8_ADD16_X1HI 2   /* x1 widened from the high byte, >> (8 - s1): s8, or s1 > 0 */
+#define F8_ADD16_X1S8 4   /* ... arithmetically (s8) */
+#define F8_ADD16_ROUND 8  /* n > 0 */
+#define F8_ADD16_SHL 16   /* n < 0 */
+#define F8_ADD16_OUTS8 32 /* s8 output (else u8) */
+
+/* A GEMM convolution's fused ADD as its kernels see it (plan.c fills all but x1). */
+typedef struct {
+    int on;             /* the op's output is the ADD's: every tile runs it */
+    const void *x1;     /* the other operand of this image (exec.c sets it per call) */
+    f8_dtype x1_dtype, out_dtype;
+    int sc, s1, relu;   /* alignment shifts and the ADD's ReLU */
+    const f8_epi *ep;   /* the ADD's requant, 16 equal lanes (the plan's f8_epi16) */
+    int regs;           /* the 16-bit form fits (f8_add16): the assembly full tile */
+    f8_add16 c16;
+} f8_conv_add;
+
 /* One register tile of the AVX-512 GEMM family (conv2d_nhwc_6x64c4_avx512vnni.c): output
  * channel blocks [b0, b0 + 4) (fewer for the narrow tiles) of the mr pixels from pix0, kernel
  * rows [ky0, ky1); ptrs: the pixels' row segments (conv_segments.h), 6 per kernel row. Each
@@ -263,6 +313,9 @@ struct f8_conv_geom {
                             (blk0 a multiple of 4, blk1 one too or nblk): the runner splits
                             a layer with large weights by channels across images */
     f8_gemm_tiles tiles;  /* GEMM on the AVX-512 path: the register tiles to run */
+    f8_conv_add add;      /* AVX-512 GEMM: a residual ADD fused into the epilogue, or off */
+    int pcol;             /* AVX-512 tiles: pixel m of a tile is pix0 + m·Wo, not pix0 + m
+                             (the column tiles of f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni) */
 };
 
 /* Whether a GEMM's tiles use the packing epilogue (pk->sums_fit, u8/s8 out): then every
@@ -317,6 +370,8 @@ void f8_conv2d_nhwc_6x64c4_avx512vnni(const f8_conv_geom *g, const void *x, void
                                       uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_6x64c4_coldw_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                             uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                               uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                                  uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
@@ -333,6 +388,7 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8_avx512vnni);     /* s8 out, sr <= 23
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8relu_avx512vnni); /* s8 out, ReLU, sr <= 23 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packu8_avx512vnni); /* packing epilogue, u8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packs8_avx512vnni); /* packing epilogue, s8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packadd_avx512vnni); /* packing + fused ADD, 16-bit */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x16c4_avx512vnni);        /* narrow: 1-3 blocks */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x32c4_avx512vnni);
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x48c4_avx512vnni);
