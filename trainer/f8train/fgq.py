@@ -55,19 +55,6 @@ class Config:
         return f"{w}, {self.act_bits}-bit act" + (", output-corrected" if self.correct else "")
 
 
-class _StraightThrough(torch.autograd.Function):
-    """Forward: the ternary weight itself (exactly, unlike w + (w_t − w).detach(), which
-    rounds); backward: the gradient to the float weight unchanged (STE)."""
-
-    @staticmethod
-    def forward(ctx, w, w_t):
-        return w_t
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-
 class TernaryConvBN(ConvBN):
     """A ConvBN whose quantized weight is ternary in groups (set by `make_ternary`)."""
 
@@ -79,16 +66,10 @@ class TernaryConvBN(ConvBN):
     bias_shift: Optional[torch.Tensor] = None
 
     def ternary_parts(self, w_eff: torch.Tensor):
-        """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout]) of W_eff."""
+        """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout], N) of W_eff."""
         cout = w_eff.shape[0]
         w = w_eff.detach().double().permute(0, 2, 3, 1).reshape(cout, -1).cpu().numpy()
-        # TWN stores one α per output channel row (N = K); FGQ one per group of N
-        n = w.shape[1] if self.method == "twn" else min(self.group, w.shape[1])
-        codes, alpha = ternary.ternarize(w, n, self.method)
-        if self.alpha_scale is not None:
-            alpha = alpha * self.alpha_scale[:, None]
-        fl = ternary.alpha_fl(alpha)
-        aq = ternary.quantize_alpha(alpha, fl)
+        codes, aq, fl, n = ternary.ternary_parts(w, self.group, self.method, self.alpha_scale)
         shape = (cout,) + tuple(w_eff.shape[2:]) + (w_eff.shape[1],)
         return codes.reshape(shape), aq, fl, n
 
@@ -105,7 +86,7 @@ class TernaryConvBN(ConvBN):
             w_int = fileformat.ternary_weights(codes, aq, n).astype(np.float64)
             w_t = torch.from_numpy(w_int * np.exp2(-fl.astype(np.float64))[:, None, None, None])
             w_t = w_t.permute(0, 3, 1, 2).to(w_eff)
-        wq = _StraightThrough.apply(w_eff, w_t)
+        wq = quant.straight_through(w_eff, w_t)
         flw = torch.from_numpy(fl.astype(np.float64)).to(w_eff)
         bq = quant.fix_quant(b_eff, torch.exp2(flw + fl_x), quant.S32_RANGE)
         return wq, bq, flw
@@ -161,18 +142,33 @@ def correct_outputs(m: FashionNet, x: torch.Tensor) -> Dict[str, Tuple[float, fl
         with torch.no_grad():
             w_eff, _ = layer.folded()
             y = F.conv2d(a, w_eff, None, layer.stride, 1)
-            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
-            yc = y - y.mean(dim=(0, 2, 3), keepdim=True)
-            tc = y_t - y_t.mean(dim=(0, 2, 3), keepdim=True)
-            sc = (yc * tc).sum(dim=(0, 2, 3)) / (tc * tc).sum(dim=(0, 2, 3)).clamp_min(1e-30)
-            sc = torch.where((tc * tc).sum(dim=(0, 2, 3)) > 0, sc, torch.ones_like(sc))
-            prev = layer.alpha_scale if layer.alpha_scale is not None else 1.0
-            layer.alpha_scale = prev * sc.double().cpu().numpy()
-            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
-            shift = (y - y_t).mean(dim=(0, 2, 3))
+
+            def ternary_out(scale):
+                layer.alpha_scale = scale
+                return F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
+            layer.alpha_scale, shift, sc = correction(y, ternary_out, layer.alpha_scale)
             layer.bias_shift = shift if layer.bias_shift is None else layer.bias_shift + shift
         out[name] = (round(float(sc.min()), 3), round(float(sc.max()), 3))
     return out
+
+
+def correction(y: torch.Tensor, ternary_out, scale: Optional[np.ndarray]):
+    """The output correction of one ternary layer (`correct_outputs`, `correct_graph`): y, the
+    float layer's outputs (NCHW, no bias); `ternary_out(scale)`, the ternary layer's outputs
+    (no bias) with per-channel α factors `scale`; `scale`, the factors it has now (None: 1).
+    The least-squares factor per output channel c,
+    s_c = <y − ȳ, y_t − ȳ_t> / ||y_t − ȳ_t||² (1 where y_t is constant), multiplies the
+    factors; the bias shift is mean(y) − mean(y_t) with the new factors. Returns (the new
+    factors, the bias shift to add, s)."""
+    dims = (0, 2, 3)
+    y_t = ternary_out(scale)
+    yc = y - y.mean(dim=dims, keepdim=True)
+    tc = y_t - y_t.mean(dim=dims, keepdim=True)
+    norm = (tc * tc).sum(dim=dims)
+    sc = (yc * tc).sum(dim=dims) / norm.clamp_min(1e-30)
+    sc = torch.where(norm > 0, sc, torch.ones_like(sc))
+    scale = (scale if scale is not None else 1.0) * sc.double().cpu().numpy()
+    return scale, (y - ternary_out(scale)).mean(dim=dims), sc
 
 
 def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int]:
@@ -180,7 +176,6 @@ def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int
     layer's pre-activation accumulators (given the FLs chosen before it) has the smallest
     mean squared error on `x`, ReLU included (F8Net's tiny-fine-tuning RMSE rule, for 4 bits).
     """
-    rng = (0, 2 ** bits - 1)
     xin = data.to_input(x)
     chosen = {}
     m.eval()
@@ -194,15 +189,23 @@ def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int
             m(xin)
         del m._observe                                  # the class's method again
         m.training, m.freeze_act_fl = False, True
-        acc = seen[k].double()
-        best, best_err = None, float("inf")
-        for fl in FL_SEARCH:
-            err = float(((quant.fake_quant(acc, fl, rng) - F.relu(acc)) ** 2).mean())
-            if err < best_err:
-                best, best_err = fl, err
+        best = narrow_fl(seen[k], bits)
         m.act_fl[k].r.fill_(float(best))
         chosen[k] = best
     return chosen
+
+
+def narrow_fl(acc: torch.Tensor, bits: int, search=FL_SEARCH) -> int:
+    """The FL in `search` whose `bits`-bit unsigned quantization of the accumulators `acc`
+    (reals) has the smallest mean squared error against ReLU(acc); the first on ties."""
+    rng = (0, 2 ** bits - 1)
+    acc = acc.detach().double()
+    best, best_err = None, float("inf")
+    for fl in search:
+        err = float(((quant.fake_quant(acc, fl, rng) - F.relu(acc)) ** 2).mean())
+        if err < best_err:
+            best, best_err = fl, err
+    return best
 
 
 def to_graph(model: FashionNet, meta: List[Tuple[str, str]], act_bits: int) -> Graph:
@@ -276,14 +279,9 @@ def ternarize_graph(g: Graph, group: int, method: str = "fgq",
                 np.exp2(-op.flw.astype(np.float64))[:, None]
             b_real = op.bias.astype(np.float64) * \
                 np.exp2(-(op.flw.astype(np.float64) + g.values[op.input0].fl))
-        n = w.shape[1] if method == "twn" else min(group, w.shape[1])
-        codes, alpha = ternary.ternarize(w, n, method)
-        vin, vout = g.values[op.input0], g.values[op.output]
-        # keep every shift FL_w + FL_x − FL_out within ±31 and FL_w within [−32, 32]
-        lo = max(-32, vout.fl - vin.fl - 31)
-        hi = min(32, vout.fl - vin.fl + 31)
-        fl = ternary.alpha_fl(alpha, lo, hi)
-        aq = ternary.quantize_alpha(alpha, fl)
+        vin = g.values[op.input0]
+        bounds = ternary.fl_bounds(vin.fl, g.values[op.output].fl)
+        codes, aq, fl, n = ternary.ternary_parts(w, group, method, None, *bounds)
         bias = np.rint(b_real * np.exp2((fl + vin.fl).astype(np.float64)))
         op.bias = np.clip(bias, -(2**31 - 1), 2**31 - 1).astype(np.int32)
         op.flw = fl.astype(np.int8)
