@@ -1,6 +1,7 @@
 """`python3 -m f8train ternarize`: FGQ ternary weights (groups of N, one 8-bit α each) and 8- or
 4-bit activations for the Fashion network, from the FP32 checkpoints `f8train fashion` makes,
-with or without fine-tuning; and for any `.f8` (the zoo's), without it.
+and for the zoo architectures (`--arch`), from the FP32 weights `f8train train` makes, both with
+or without fine-tuning; and for any `.f8` (the zoo's), without it.
 
 The network: c1 and fc keep 8-bit weights (FGQ keeps the first and last layer at full
 precision: c1 sees the raw pixels through 9 weights per channel, fc decides the classes, and
@@ -14,6 +15,12 @@ per channel, activations are clamped to [0, 15] or [0, 255]. Fine-tuning keeps t
 quantizer in the loop with a straight-through estimator: the forward uses the ternary weight,
 the gradient reaches the folded float weight as if the quantizer were the identity, and the
 thresholds and α are searched again on every step.
+
+The zoo architectures go through the same steps on their calibrated integer graph
+(`zoo_run`): graphqat.GraphQAT with every CONV2D/DENSE but the first conv and the classifier
+ternary (the same `ternary.ternary_parts` and STE), `narrow_fl` for the 4-bit FLs of the u8
+inputs of the ternary ops (`calibrate_narrow_graph`), `correction` per ternary op
+(`correct_graph`), and the zoo trainer's quantized loop (zootrain._epochs) for fine-tuning.
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, fileformat, quant, simulate, ternary, train
+from . import data, fileformat, graphqat, quant, simulate, ternary, train
 from .builder import GraphBuilder
-from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, S32, U8, Graph
+from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, MAXPOOL, S32, U8, Graph
 from .model import ConvBN, FashionNet, POOL_SHIFT
 from .randmodel import FASHION_LABELS
 
@@ -396,16 +403,107 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
     return size
 
 
-def zoo_checkpoint(args, created_by: str) -> Graph:
+# ---- zoo architectures (`ternarize CKPT --arch A --data DIR`) --------------------------------
+
+def narrow_values(g: Graph, ternary_ops) -> List[int]:
+    """The values 4-bit activations apply to in a zoo graph: the u8 inputs of the ternary ops
+    (the image is no op's output and stays 8-bit) and, through a MAXPOOL, the u8 value it
+    pools (ResNet's stem: a max of 4-bit values at one FL is 4-bit at that FL). s8 inputs —
+    MobileNet-V2's linear bottlenecks and residual stream, signed — keep 8 bits: the 4-bit
+    activations are unsigned (FGQ, F8Net)."""
+    producer = {op.output: op for op in g.ops}
+    out = set()
+    for i in ternary_ops:
+        v = g.ops[i].input0
+        while v in producer and g.values[v].dtype == U8:
+            out.add(v)
+            if producer[v].type != MAXPOOL:
+                break
+            v = producer[v].input0
+    return sorted(out)
+
+
+def calibrate_narrow_graph(qat: graphqat.GraphQAT, x: np.ndarray, bits: int) -> Dict[int, int]:
+    """`calibrate_narrow` for a zoo graph: one forward pass over the images x (u8 NHWC), each
+    of `narrow_values` given `bits` bits and, in the order the ops write them, the FL by
+    `narrow_fl` on the reals its op produces (ReLU included) given the FLs chosen before it,
+    over the zoo's FL range (zoo.FL_MIN..FL_MAX: these networks' activations are not all
+    the Fashion network's size); a MAXPOOL's output takes its input's FL. Returns value
+    index → FL."""
+    from . import zoo
+    g = qat.graph
+    narrow = set(narrow_values(g, qat.ternary_ops))
+    chosen = {}
+
+    def hook(i, vals, v):
+        op = g.ops[i]
+        if op.output in narrow:
+            out = g.values[op.output]
+            out.fl = (g.values[op.input0].fl if op.type == MAXPOOL else
+                      narrow_fl(v, bits, range(zoo.FL_MIN, zoo.FL_MAX + 1)))
+            out.bits = bits
+            chosen[op.output] = out.fl
+    qat.eval()
+    with torch.no_grad():
+        qat(zoo.images_to_float(x), hook)
+    return chosen
+
+
+def correct_graph(qat: graphqat.GraphQAT, x: np.ndarray) -> Dict[int, Tuple[float, float]]:
+    """`correct_outputs` for a zoo graph: one forward pass over the images x (u8 NHWC); at each
+    ternary op, fed by the corrected ternary ops before it, `correction` against the same op
+    with its float weights, then the op's output recomputed corrected. Returns op index →
+    (min s_c, max s_c)."""
+    from . import zoo
+    out = {}
+
+    def hook(i, vals, v):
+        if i not in qat.ternary_ops:
+            return None
+        op = qat.graph.ops[i]
+        a = vals[op.input0]
+        y = qat.linear(op, a, qat.weights[qat.slot[i]], None)
+
+        def ternary_out(scale):
+            qat.alpha_scale[i] = scale
+            return qat.linear(op, a, qat.quantized_params(i)[0], None)
+        scale, shift, sc = correction(y, ternary_out, qat.alpha_scale.pop(i, None))
+        qat.alpha_scale[i] = scale
+        qat.bias_shift[i] = shift + qat.bias_shift.get(i, 0.0)
+        out[i] = (round(float(sc.min()), 3), round(float(sc.max()), 3))
+        w, b, _ = qat.quantized_params(i)
+        v = qat.linear(op, a, w, b)
+        return torch.relu(v) if op.relu else v
+    qat.eval()
+    with torch.no_grad():
+        qat(zoo.images_to_float(x), hook)
+    return out
+
+
+def _loss_top1(qat: graphqat.GraphQAT, x: np.ndarray, y: np.ndarray) -> Tuple[float, float]:
+    """Mean cross-entropy and top-1 % of the fake-quant forward (what the file computes) on
+    images x (u8 NHWC), labels y."""
+    from . import zoo
+    qat.eval()
+    with torch.no_grad():
+        out = torch.cat([qat(zoo.images_to_float(x[i:i + 32])) for i in range(0, len(x), 32)])
+    yt = torch.from_numpy(np.asarray(y, np.int64))
+    return (float(F.cross_entropy(out.double(), yt)),
+            100.0 * float((out.argmax(1) == yt).double().mean()))
+
+
+def zoo_run(args, created_by: str, log=print) -> Tuple[Graph, Dict]:
     """A zoo architecture's FP32 weights (an `f8train train --checkpoint` file, either phase,
     or a torchvision-style state_dict) → BN folded, activation FLs calibrated on
-    `--calib-images` of the ImageFolder `--data` (zoo.to_graph, as `calibrate` does), then every
-    CONV2D/DENSE but the first and the last ternarized from its folded FP32 weights. No
-    fine-tuning, 4-bit activations or output correction for these architectures (yet)."""
-    from . import imagefolder, zoo
-    if args.finetune or args.act_bits != 8 or args.correct:
-        raise ValueError(f"--arch {args.arch}: no --finetune, --act-bits 4 or --correct for zoo "
-                         "architectures (the Fashion network has them)")
+    `--calib-images` of the ImageFolder `--data` (zoo.to_graph, as `calibrate` does) →
+    every CONV2D/DENSE but the first and the last ternary (graphqat.GraphQAT with
+    `ternary_ops`: searched from the folded FP32 weights) → with `--act-bits 4`, the 4-bit
+    FLs (`calibrate_narrow_graph`) → with `--correct`, the output correction
+    (`correct_graph`), both on the calibration images → with `--finetune E`, E epochs of the
+    zoo trainer's quantized loop (zootrain._epochs) with the ternary quantizer in it (STE) on
+    every image of `--data` → the graph, and a report."""
+    from . import imagefolder, zoo, zootrain
+    t0 = time.time()
     if not args.data:
         raise ValueError(f"--arch {args.arch} needs --data, an ImageFolder of calibration images")
     h, w, c = args.input
@@ -415,35 +513,102 @@ def zoo_checkpoint(args, created_by: str) -> Graph:
     state = saved["model"] if isinstance(saved, dict) and "phase" in saved else saved
     model = zoo.build_float(args.arch, len(classes), c)
     model.load_state_dict(state)
+    what = f"fine-tuned {args.finetune} epochs" if args.finetune else "no retraining"
     meta = [("name", f"{args.arch}-ternary"), ("labels", "\n".join(classes)),
             ("description", f"{args.arch}, FGQ ternary from FP32 weights, calibrated on "
-                            f"{len(x)} images of {args.data}"),
+                            f"{len(x)} images of {args.data}, {what}"),
             ("created_by", created_by),
-            ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
+            ("quantization", f"fgq group={args.group} act_bits={args.act_bits} "
+                             f"method={args.method}")]
     fp: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     g8 = zoo.to_graph(args.arch, model, h, w, c, x, meta, float_params=fp)
-    g = ternarize_graph(g8, args.group, args.method, fp)
+    weighted = [i for i, op in enumerate(g8.ops) if op.type in (CONV2D, DENSE)]
+    qat = graphqat.GraphQAT(g8, fp, weighted[1:-1], args.group, args.method)
+    cfg = Config(args.group, args.act_bits, args.method, bool(args.correct))
+    rec = {"arch": args.arch, "config": cfg.label(), "group": cfg.group,
+           "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": args.finetune,
+           "output_correction": cfg.correct, "calibration_images": len(x),
+           "ternary_ops": weighted[1:-1], "eight_bit_ops": [weighted[0], weighted[-1]]}
+    log(f"{args.arch}: {cfg.label()}, fine-tuning {args.finetune} epochs; ops "
+        f"{weighted[0]} and {weighted[-1]} 8-bit, {len(weighted) - 2} ternary")
+    if args.act_bits != 8:
+        fls = calibrate_narrow_graph(qat, x, args.act_bits)
+        rec["activation_fl_4bit"] = {str(k): v for k, v in fls.items()}
+        log(f"  {args.act_bits}-bit activations: {len(fls)} values, FLs "
+            f"{sorted(set(fls.values()))}")
+    if cfg.correct:
+        scales = correct_graph(qat, x)
+        lo = min(s[0] for s in scales.values())
+        hi = max(s[1] for s in scales.values())
+        log(f"  outputs corrected: {len(scales)} ternary ops, per-channel α factors "
+            f"{lo}..{hi}")
 
     def top1(graph):
-        return 100.0 * float(np.mean(simulate.top1(simulate.run(graph, x, batch=32)) == y))
-    print(f"integer top-1 on the {len(x)} calibration images: F8 {top1(g8):.2f}%, "
-          f"ternary {top1(g):.2f}%")
-    return g
+        return round(100.0 * float(np.mean(simulate.top1(simulate.run(graph, x, batch=32))
+                                           == y)), 2)
+    g = qat.export(meta)
+    rec["accuracy_f8_calibration"] = top1(g8)
+    rec["accuracy_no_finetune"] = top1(g)
+    rec["seconds_no_finetune"] = round(time.time() - t0, 1)
+    log(f"integer top-1 on the {len(x)} calibration images: F8 {rec['accuracy_f8_calibration']:.2f}%, "
+        f"ternary {rec['accuracy_no_finetune']:.2f}%")
+    if args.finetune > 0:
+        t1 = time.time()
+        xf, yf, fclasses = imagefolder.load_folder(args.data, h, w, c)
+        if fclasses != classes:
+            raise ValueError(f"{args.data}: classes changed while it was read")
+        loss0, _ = _loss_top1(qat, xf, yf)
+        gen = torch.Generator().manual_seed(args.seed)
+        torch.manual_seed(args.seed)
+        hist: List[Dict] = []
+        qat.float()
+        zootrain._epochs(qat, qat, xf, yf, args.finetune, FINETUNE_LR, 0.0, args.batch, gen,
+                         "fgq", hist, lambda: _loss_top1(qat, xf, yf)[1], log)
+        qat.double()
+        loss1, acc1 = _loss_top1(qat, xf, yf)
+        g = qat.export(meta)
+        rec.update(train_images=len(xf), train_loss_no_finetune=round(loss0, 6),
+                   train_loss_finetuned=round(loss1, 6), train_accuracy_finetuned=round(acc1, 2),
+                   accuracy_finetuned=top1(g), seconds_finetune=round(time.time() - t1, 1),
+                   history=hist)
+        log(f"  after {args.finetune} epochs: loss on the {len(xf)} training images "
+            f"{loss0:.4f} -> {loss1:.4f}; integer top-1 on the calibration images "
+            f"{rec['accuracy_finetuned']:.2f}%")
+    # the float64 fake-quant forward predicts the integers of the file exactly
+    ints = simulate.run(g, x, batch=32)
+    with torch.no_grad():
+        fq = np.concatenate([qat.double()(zoo.images_to_float(x[i:i + 32])).numpy()
+                             for i in range(0, len(x), 32)])
+    exact = bool(np.array_equal(fq * 2.0 ** g.values[g.output_value].fl, ints))
+    rec["fake_quant_float64_equals_integers"] = exact
+    log(f"float64 fake-quant logits equal the integers: {exact}")
+    g.meta.append(("accuracy.int", f"{rec.get('accuracy_finetuned', rec['accuracy_no_finetune']):.2f}"))
+    return g, rec
 
 
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
-    if args.arch:
-        t0 = time.time()
-        g = zoo_checkpoint(args, created_by)
-        fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
-        size = fileformat.write(g, args.out)
-        print(f"wrote {args.out}: {size} bytes ({time.time() - t0:.1f} s)")
-        return 0
-    from_f8 = args.model.endswith(".f8")
+    from_f8 = args.model.endswith(".f8") and not args.arch
     # the output correction is the default of conversions without fine-tuning (and needs
     # training images, which a .f8 source does not come with)
     correct = args.correct if args.correct is not None else not (args.finetune or from_f8)
+    if args.arch:
+        t0 = time.time()
+        args.correct = correct
+        g, rec = zoo_run(args, created_by)
+        fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
+        rec["packing"] = args.packing
+        tmp = args.out + ".tmp"
+        size = fileformat.write(g, tmp)
+        os.replace(tmp, args.out)
+        rec["file_size_bytes"] = size
+        rec["seconds"] = round(time.time() - t0, 1)
+        print(f"wrote {args.out}: {size} bytes ({rec['seconds']:.1f} s)")
+        if args.report:
+            with open(args.report, "w") as f:
+                json.dump(rec, f, indent=2)
+                f.write("\n")
+        return 0
     cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method, correct=correct)
     packing = fileformat.PACKINGS[args.packing]
     if from_f8:
