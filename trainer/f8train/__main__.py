@@ -340,45 +340,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     tz = sub.add_parser("ternarize", help="FGQ: ternary weights in groups of N (one 8-bit "
                         "alpha each), 8- or 4-bit activations, from an FP32 `fashion "
-                        "--checkpoint` (optionally fine-tuned) or from any .f8 (the zoo's)")
+                        "--checkpoint` or a zoo architecture's FP32 weights (--arch; both "
+                        "optionally fine-tuned) or from any .f8 (the zoo's)")
     tz.add_argument("model", help="a `fashion --checkpoint` file (FP32 phase, or its .fp32 "
                     "copy), a zoo architecture's FP32 weights with --arch, or a .f8 to "
                     "ternarize as it is (no --finetune, --act-bits 8)")
     tz.add_argument("--out", required=True, help="output .f8 path")
     tz.add_argument("--group", type=int, default=4, help="N, weights per alpha (default 4)")
     tz.add_argument("--act-bits", type=int, choices=[8, 4], default=8,
-                    help="activation word length of the ternary layers' inputs (default 8)")
+                    help="activation word length of the ternary layers' inputs (default 8); "
+                    "4: their FLs chosen by the smallest squared error on training images "
+                    "(with --arch: the u8 inputs; s8 ones, MobileNet-V2's bottlenecks, keep 8)")
     tz.add_argument("--method", choices=["fgq", "twn"], default="fgq",
                     help="fgq: exact per-group search (default); twn: one threshold 0.7·mean|W| "
                     "and one alpha per layer (the baseline)")
     tz.add_argument("--correct", action=argparse.BooleanOptionalAction, default=None,
                     help="post-training output correction of the ternary layers: a least-"
                     "squares factor per output channel on its alphas and a bias shift, from "
-                    "forward passes on 2,000 training images (no gradient). The default "
-                    "without --finetune (--no-correct: the plain FGQ search); off by default "
-                    "with --finetune; not available for a .f8 source (no training images) or --arch")
+                    "forward passes on 2,000 training images (with --arch: the --calib-images; "
+                    "no gradient). The default without --finetune (--no-correct: the plain FGQ "
+                    "search); off by default with --finetune; not available for a .f8 source "
+                    "(no training images)")
     tz.add_argument("--packing", choices=sorted(PACKINGS), default="dense",
                     help="how the file stores the ternary weights (docs/FORMAT.md §2.5): dense "
                     "(default: base-3 codes, 5 per byte, and 7-bit alphas, format version 2) or "
                     "2bit (2-bit codes and 8-bit alphas, version 1)")
     tz.add_argument("--finetune", type=int, default=0, metavar="EPOCHS",
-                    help="epochs of fine-tuning with the ternary quantizer in the loop (STE)")
+                    help="epochs of fine-tuning with the ternary quantizer in the loop (STE); "
+                    "with --arch on every image of --data")
     tz.add_argument("--report", help="report JSON path")
     tz.add_argument("--quick", action="store_true", help="a few thousand images: a smoke test")
     tz.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     tz.add_argument("--data", default=None,
                     help="folder with the Fashion-MNIST idx .gz files (default "
-                    f"{FASHION_DATA}); with --arch, an ImageFolder of calibration JPEGs")
+                    f"{FASHION_DATA}); with --arch, an ImageFolder of JPEGs to calibrate (and "
+                    "fine-tune) on")
     tz.add_argument("--arch", choices=["resnet18", "resnet50", "mobilenet_v1", "mobilenet_v2",
                                        "fashionnet"],
                     help="the model is the FP32 weights of this zoo architecture: an `f8train "
                     "train --checkpoint` file or a torchvision-style state_dict; BN folded, "
-                    "FLs calibrated on --data, ternarized from the float weights (8-bit "
-                    "activations, no --finetune or --correct)")
+                    "FLs calibrated on --data, every conv but the first and the classifier "
+                    "ternarized from the float weights; --act-bits, --correct and --finetune "
+                    "as for the Fashion network")
     tz.add_argument("--input", type=_shape, default=(224, 224, 3),
                     help="with --arch: input HxWxC (default 224x224x3)")
     tz.add_argument("--calib-images", type=int, default=256,
-                    help="with --arch: calibration images drawn from --data (default 256)")
+                    help="with --arch: calibration images drawn from --data for the FLs, the "
+                    "4-bit FLs and the output correction (default 256)")
+    tz.add_argument("--batch", type=int, default=32,
+                    help="with --arch and --finetune: batch size (default 32)")
     tz.set_defaults(func=cmd_ternarize)
 
     rp = sub.add_parser("repack", help="rewrite a ternary .f8's weights in another packing "

@@ -1,6 +1,7 @@
 """`python3 -m f8train ternarize`: FGQ ternary weights (groups of N, one 8-bit α each) and 8- or
 4-bit activations for the Fashion network, from the FP32 checkpoints `f8train fashion` makes,
-with or without fine-tuning; and for any `.f8` (the zoo's), without it.
+and for the zoo architectures (`--arch`), from the FP32 weights `f8train train` makes, both with
+or without fine-tuning; and for any `.f8` (the zoo's), without it.
 
 The network: c1 and fc keep 8-bit weights (FGQ keeps the first and last layer at full
 precision: c1 sees the raw pixels through 9 weights per channel, fc decides the classes, and
@@ -14,6 +15,12 @@ per channel, activations are clamped to [0, 15] or [0, 255]. Fine-tuning keeps t
 quantizer in the loop with a straight-through estimator: the forward uses the ternary weight,
 the gradient reaches the folded float weight as if the quantizer were the identity, and the
 thresholds and α are searched again on every step.
+
+The zoo architectures go through the same steps on their calibrated integer graph
+(`zoo_run`): graphqat.GraphQAT with every CONV2D/DENSE but the first conv and the classifier
+ternary (the same `ternary.ternary_parts` and STE), `narrow_fl` for the 4-bit FLs of the u8
+inputs of the ternary ops (`calibrate_narrow_graph`), `correction` per ternary op
+(`correct_graph`), and the zoo trainer's quantized loop (zootrain._epochs) for fine-tuning.
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import data, fileformat, quant, simulate, ternary, train
+from . import data, fileformat, graphqat, quant, simulate, ternary, train
 from .builder import GraphBuilder
-from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, S32, U8, Graph
+from .fileformat import ADD, AVGPOOL, CONV2D, DENSE, MAXPOOL, S32, U8, Graph
 from .model import ConvBN, FashionNet, POOL_SHIFT
 from .randmodel import FASHION_LABELS
 
@@ -55,19 +62,6 @@ class Config:
         return f"{w}, {self.act_bits}-bit act" + (", output-corrected" if self.correct else "")
 
 
-class _StraightThrough(torch.autograd.Function):
-    """Forward: the ternary weight itself (exactly, unlike w + (w_t − w).detach(), which
-    rounds); backward: the gradient to the float weight unchanged (STE)."""
-
-    @staticmethod
-    def forward(ctx, w, w_t):
-        return w_t
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-
 class TernaryConvBN(ConvBN):
     """A ConvBN whose quantized weight is ternary in groups (set by `make_ternary`)."""
 
@@ -79,16 +73,10 @@ class TernaryConvBN(ConvBN):
     bias_shift: Optional[torch.Tensor] = None
 
     def ternary_parts(self, w_eff: torch.Tensor):
-        """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout]) of W_eff."""
+        """(codes int8 [Cout][kh][kw][Cin], α_q u8 [Cout][G], FL_w int64 [Cout], N) of W_eff."""
         cout = w_eff.shape[0]
         w = w_eff.detach().double().permute(0, 2, 3, 1).reshape(cout, -1).cpu().numpy()
-        # TWN stores one α per output channel row (N = K); FGQ one per group of N
-        n = w.shape[1] if self.method == "twn" else min(self.group, w.shape[1])
-        codes, alpha = ternary.ternarize(w, n, self.method)
-        if self.alpha_scale is not None:
-            alpha = alpha * self.alpha_scale[:, None]
-        fl = ternary.alpha_fl(alpha)
-        aq = ternary.quantize_alpha(alpha, fl)
+        codes, aq, fl, n = ternary.ternary_parts(w, self.group, self.method, self.alpha_scale)
         shape = (cout,) + tuple(w_eff.shape[2:]) + (w_eff.shape[1],)
         return codes.reshape(shape), aq, fl, n
 
@@ -105,7 +93,7 @@ class TernaryConvBN(ConvBN):
             w_int = fileformat.ternary_weights(codes, aq, n).astype(np.float64)
             w_t = torch.from_numpy(w_int * np.exp2(-fl.astype(np.float64))[:, None, None, None])
             w_t = w_t.permute(0, 3, 1, 2).to(w_eff)
-        wq = _StraightThrough.apply(w_eff, w_t)
+        wq = quant.straight_through(w_eff, w_t)
         flw = torch.from_numpy(fl.astype(np.float64)).to(w_eff)
         bq = quant.fix_quant(b_eff, torch.exp2(flw + fl_x), quant.S32_RANGE)
         return wq, bq, flw
@@ -161,18 +149,33 @@ def correct_outputs(m: FashionNet, x: torch.Tensor) -> Dict[str, Tuple[float, fl
         with torch.no_grad():
             w_eff, _ = layer.folded()
             y = F.conv2d(a, w_eff, None, layer.stride, 1)
-            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
-            yc = y - y.mean(dim=(0, 2, 3), keepdim=True)
-            tc = y_t - y_t.mean(dim=(0, 2, 3), keepdim=True)
-            sc = (yc * tc).sum(dim=(0, 2, 3)) / (tc * tc).sum(dim=(0, 2, 3)).clamp_min(1e-30)
-            sc = torch.where((tc * tc).sum(dim=(0, 2, 3)) > 0, sc, torch.ones_like(sc))
-            prev = layer.alpha_scale if layer.alpha_scale is not None else 1.0
-            layer.alpha_scale = prev * sc.double().cpu().numpy()
-            y_t = F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
-            shift = (y - y_t).mean(dim=(0, 2, 3))
+
+            def ternary_out(scale):
+                layer.alpha_scale = scale
+                return F.conv2d(a, layer.quantized(fl_x)[0], None, layer.stride, 1)
+            layer.alpha_scale, shift, sc = correction(y, ternary_out, layer.alpha_scale)
             layer.bias_shift = shift if layer.bias_shift is None else layer.bias_shift + shift
         out[name] = (round(float(sc.min()), 3), round(float(sc.max()), 3))
     return out
+
+
+def correction(y: torch.Tensor, ternary_out, scale: Optional[np.ndarray]):
+    """The output correction of one ternary layer (`correct_outputs`, `correct_graph`): y, the
+    float layer's outputs (NCHW, no bias); `ternary_out(scale)`, the ternary layer's outputs
+    (no bias) with per-channel α factors `scale`; `scale`, the factors it has now (None: 1).
+    The least-squares factor per output channel c,
+    s_c = <y − ȳ, y_t − ȳ_t> / ||y_t − ȳ_t||² (1 where y_t is constant), multiplies the
+    factors; the bias shift is mean(y) − mean(y_t) with the new factors. Returns (the new
+    factors, the bias shift to add, s)."""
+    dims = (0, 2, 3)
+    y_t = ternary_out(scale)
+    yc = y - y.mean(dim=dims, keepdim=True)
+    tc = y_t - y_t.mean(dim=dims, keepdim=True)
+    norm = (tc * tc).sum(dim=dims)
+    sc = (yc * tc).sum(dim=dims) / norm.clamp_min(1e-30)
+    sc = torch.where(norm > 0, sc, torch.ones_like(sc))
+    scale = (scale if scale is not None else 1.0) * sc.double().cpu().numpy()
+    return scale, (y - ternary_out(scale)).mean(dim=dims), sc
 
 
 def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int]:
@@ -180,7 +183,6 @@ def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int
     layer's pre-activation accumulators (given the FLs chosen before it) has the smallest
     mean squared error on `x`, ReLU included (F8Net's tiny-fine-tuning RMSE rule, for 4 bits).
     """
-    rng = (0, 2 ** bits - 1)
     xin = data.to_input(x)
     chosen = {}
     m.eval()
@@ -194,15 +196,23 @@ def calibrate_narrow(m: FashionNet, x: torch.Tensor, bits: int) -> Dict[str, int
             m(xin)
         del m._observe                                  # the class's method again
         m.training, m.freeze_act_fl = False, True
-        acc = seen[k].double()
-        best, best_err = None, float("inf")
-        for fl in FL_SEARCH:
-            err = float(((quant.fake_quant(acc, fl, rng) - F.relu(acc)) ** 2).mean())
-            if err < best_err:
-                best, best_err = fl, err
+        best = narrow_fl(seen[k], bits)
         m.act_fl[k].r.fill_(float(best))
         chosen[k] = best
     return chosen
+
+
+def narrow_fl(acc: torch.Tensor, bits: int, search=FL_SEARCH) -> int:
+    """The FL in `search` whose `bits`-bit unsigned quantization of the accumulators `acc`
+    (reals) has the smallest mean squared error against ReLU(acc); the first on ties."""
+    rng = (0, 2 ** bits - 1)
+    acc = acc.detach().double()
+    best, best_err = None, float("inf")
+    for fl in search:
+        err = float(((quant.fake_quant(acc, fl, rng) - F.relu(acc)) ** 2).mean())
+        if err < best_err:
+            best, best_err = fl, err
+    return best
 
 
 def to_graph(model: FashionNet, meta: List[Tuple[str, str]], act_bits: int) -> Graph:
@@ -276,14 +286,9 @@ def ternarize_graph(g: Graph, group: int, method: str = "fgq",
                 np.exp2(-op.flw.astype(np.float64))[:, None]
             b_real = op.bias.astype(np.float64) * \
                 np.exp2(-(op.flw.astype(np.float64) + g.values[op.input0].fl))
-        n = w.shape[1] if method == "twn" else min(group, w.shape[1])
-        codes, alpha = ternary.ternarize(w, n, method)
-        vin, vout = g.values[op.input0], g.values[op.output]
-        # keep every shift FL_w + FL_x − FL_out within ±31 and FL_w within [−32, 32]
-        lo = max(-32, vout.fl - vin.fl - 31)
-        hi = min(32, vout.fl - vin.fl + 31)
-        fl = ternary.alpha_fl(alpha, lo, hi)
-        aq = ternary.quantize_alpha(alpha, fl)
+        vin = g.values[op.input0]
+        bounds = ternary.fl_bounds(vin.fl, g.values[op.output].fl)
+        codes, aq, fl, n = ternary.ternary_parts(w, group, method, None, *bounds)
         bias = np.rint(b_real * np.exp2((fl + vin.fl).astype(np.float64)))
         op.bias = np.clip(bias, -(2**31 - 1), 2**31 - 1).astype(np.int32)
         op.flw = fl.astype(np.int8)
@@ -398,16 +403,107 @@ def write_model(g: Graph, rec: Dict, path: str, created_by: str, fp32_acc: Optio
     return size
 
 
-def zoo_checkpoint(args, created_by: str) -> Graph:
+# ---- zoo architectures (`ternarize CKPT --arch A --data DIR`) --------------------------------
+
+def narrow_values(g: Graph, ternary_ops) -> List[int]:
+    """The values 4-bit activations apply to in a zoo graph: the u8 inputs of the ternary ops
+    (the image is no op's output and stays 8-bit) and, through a MAXPOOL, the u8 value it
+    pools (ResNet's stem: a max of 4-bit values at one FL is 4-bit at that FL). s8 inputs —
+    MobileNet-V2's linear bottlenecks and residual stream, signed — keep 8 bits: the 4-bit
+    activations are unsigned (FGQ, F8Net)."""
+    producer = {op.output: op for op in g.ops}
+    out = set()
+    for i in ternary_ops:
+        v = g.ops[i].input0
+        while v in producer and g.values[v].dtype == U8:
+            out.add(v)
+            if producer[v].type != MAXPOOL:
+                break
+            v = producer[v].input0
+    return sorted(out)
+
+
+def calibrate_narrow_graph(qat: graphqat.GraphQAT, x: np.ndarray, bits: int) -> Dict[int, int]:
+    """`calibrate_narrow` for a zoo graph: one forward pass over the images x (u8 NHWC), each
+    of `narrow_values` given `bits` bits and, in the order the ops write them, the FL by
+    `narrow_fl` on the reals its op produces (ReLU included) given the FLs chosen before it,
+    over the zoo's FL range (zoo.FL_MIN..FL_MAX: these networks' activations are not all
+    the Fashion network's size); a MAXPOOL's output takes its input's FL. Returns value
+    index → FL."""
+    from . import zoo
+    g = qat.graph
+    narrow = set(narrow_values(g, qat.ternary_ops))
+    chosen = {}
+
+    def hook(i, vals, v):
+        op = g.ops[i]
+        if op.output in narrow:
+            out = g.values[op.output]
+            out.fl = (g.values[op.input0].fl if op.type == MAXPOOL else
+                      narrow_fl(v, bits, range(zoo.FL_MIN, zoo.FL_MAX + 1)))
+            out.bits = bits
+            chosen[op.output] = out.fl
+    qat.eval()
+    with torch.no_grad():
+        qat(zoo.images_to_float(x), hook)
+    return chosen
+
+
+def correct_graph(qat: graphqat.GraphQAT, x: np.ndarray) -> Dict[int, Tuple[float, float]]:
+    """`correct_outputs` for a zoo graph: one forward pass over the images x (u8 NHWC); at each
+    ternary op, fed by the corrected ternary ops before it, `correction` against the same op
+    with its float weights, then the op's output recomputed corrected. Returns op index →
+    (min s_c, max s_c)."""
+    from . import zoo
+    out = {}
+
+    def hook(i, vals, v):
+        if i not in qat.ternary_ops:
+            return None
+        op = qat.graph.ops[i]
+        a = vals[op.input0]
+        y = qat.linear(op, a, qat.weights[qat.slot[i]], None)
+
+        def ternary_out(scale):
+            qat.alpha_scale[i] = scale
+            return qat.linear(op, a, qat.quantized_params(i)[0], None)
+        scale, shift, sc = correction(y, ternary_out, qat.alpha_scale.pop(i, None))
+        qat.alpha_scale[i] = scale
+        qat.bias_shift[i] = shift + qat.bias_shift.get(i, 0.0)
+        out[i] = (round(float(sc.min()), 3), round(float(sc.max()), 3))
+        w, b, _ = qat.quantized_params(i)
+        v = qat.linear(op, a, w, b)
+        return torch.relu(v) if op.relu else v
+    qat.eval()
+    with torch.no_grad():
+        qat(zoo.images_to_float(x), hook)
+    return out
+
+
+def _loss_top1(qat: graphqat.GraphQAT, x: np.ndarray, y: np.ndarray) -> Tuple[float, float]:
+    """Mean cross-entropy and top-1 % of the fake-quant forward (what the file computes) on
+    images x (u8 NHWC), labels y."""
+    from . import zoo
+    qat.eval()
+    with torch.no_grad():
+        out = torch.cat([qat(zoo.images_to_float(x[i:i + 32])) for i in range(0, len(x), 32)])
+    yt = torch.from_numpy(np.asarray(y, np.int64))
+    return (float(F.cross_entropy(out.double(), yt)),
+            100.0 * float((out.argmax(1) == yt).double().mean()))
+
+
+def zoo_run(args, created_by: str, log=print) -> Tuple[Graph, Dict]:
     """A zoo architecture's FP32 weights (an `f8train train --checkpoint` file, either phase,
     or a torchvision-style state_dict) → BN folded, activation FLs calibrated on
-    `--calib-images` of the ImageFolder `--data` (zoo.to_graph, as `calibrate` does), then every
-    CONV2D/DENSE but the first and the last ternarized from its folded FP32 weights. No
-    fine-tuning, 4-bit activations or output correction for these architectures (yet)."""
-    from . import imagefolder, zoo
-    if args.finetune or args.act_bits != 8 or args.correct:
-        raise ValueError(f"--arch {args.arch}: no --finetune, --act-bits 4 or --correct for zoo "
-                         "architectures (the Fashion network has them)")
+    `--calib-images` of the ImageFolder `--data` (zoo.to_graph, as `calibrate` does) →
+    every CONV2D/DENSE but the first and the last ternary (graphqat.GraphQAT with
+    `ternary_ops`: searched from the folded FP32 weights) → with `--act-bits 4`, the 4-bit
+    FLs (`calibrate_narrow_graph`) → with `--correct`, the output correction
+    (`correct_graph`), both on the calibration images → with `--finetune E`, E epochs of the
+    zoo trainer's quantized loop (zootrain._epochs) with the ternary quantizer in it (STE) on
+    every image of `--data` → the graph, and a report."""
+    from . import imagefolder, zoo, zootrain
+    t0 = time.time()
     if not args.data:
         raise ValueError(f"--arch {args.arch} needs --data, an ImageFolder of calibration images")
     h, w, c = args.input
@@ -417,35 +513,102 @@ def zoo_checkpoint(args, created_by: str) -> Graph:
     state = saved["model"] if isinstance(saved, dict) and "phase" in saved else saved
     model = zoo.build_float(args.arch, len(classes), c)
     model.load_state_dict(state)
+    what = f"fine-tuned {args.finetune} epochs" if args.finetune else "no retraining"
     meta = [("name", f"{args.arch}-ternary"), ("labels", "\n".join(classes)),
             ("description", f"{args.arch}, FGQ ternary from FP32 weights, calibrated on "
-                            f"{len(x)} images of {args.data}"),
+                            f"{len(x)} images of {args.data}, {what}"),
             ("created_by", created_by),
-            ("quantization", f"fgq group={args.group} act_bits=8 method={args.method}")]
+            ("quantization", f"fgq group={args.group} act_bits={args.act_bits} "
+                             f"method={args.method}")]
     fp: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     g8 = zoo.to_graph(args.arch, model, h, w, c, x, meta, float_params=fp)
-    g = ternarize_graph(g8, args.group, args.method, fp)
+    weighted = [i for i, op in enumerate(g8.ops) if op.type in (CONV2D, DENSE)]
+    qat = graphqat.GraphQAT(g8, fp, weighted[1:-1], args.group, args.method)
+    cfg = Config(args.group, args.act_bits, args.method, bool(args.correct))
+    rec = {"arch": args.arch, "config": cfg.label(), "group": cfg.group,
+           "act_bits": cfg.act_bits, "method": cfg.method, "finetune_epochs": args.finetune,
+           "output_correction": cfg.correct, "calibration_images": len(x),
+           "ternary_ops": weighted[1:-1], "eight_bit_ops": [weighted[0], weighted[-1]]}
+    log(f"{args.arch}: {cfg.label()}, fine-tuning {args.finetune} epochs; ops "
+        f"{weighted[0]} and {weighted[-1]} 8-bit, {len(weighted) - 2} ternary")
+    if args.act_bits != 8:
+        fls = calibrate_narrow_graph(qat, x, args.act_bits)
+        rec["activation_fl_4bit"] = {str(k): v for k, v in fls.items()}
+        log(f"  {args.act_bits}-bit activations: {len(fls)} values, FLs "
+            f"{sorted(set(fls.values()))}")
+    if cfg.correct:
+        scales = correct_graph(qat, x)
+        lo = min(s[0] for s in scales.values())
+        hi = max(s[1] for s in scales.values())
+        log(f"  outputs corrected: {len(scales)} ternary ops, per-channel α factors "
+            f"{lo}..{hi}")
 
     def top1(graph):
-        return 100.0 * float(np.mean(simulate.top1(simulate.run(graph, x, batch=32)) == y))
-    print(f"integer top-1 on the {len(x)} calibration images: F8 {top1(g8):.2f}%, "
-          f"ternary {top1(g):.2f}%")
-    return g
+        return round(100.0 * float(np.mean(simulate.top1(simulate.run(graph, x, batch=32))
+                                           == y)), 2)
+    g = qat.export(meta)
+    rec["accuracy_f8_calibration"] = top1(g8)
+    rec["accuracy_no_finetune"] = top1(g)
+    rec["seconds_no_finetune"] = round(time.time() - t0, 1)
+    log(f"integer top-1 on the {len(x)} calibration images: F8 {rec['accuracy_f8_calibration']:.2f}%, "
+        f"ternary {rec['accuracy_no_finetune']:.2f}%")
+    if args.finetune > 0:
+        t1 = time.time()
+        xf, yf, fclasses = imagefolder.load_folder(args.data, h, w, c)
+        if fclasses != classes:
+            raise ValueError(f"{args.data}: classes changed while it was read")
+        loss0, _ = _loss_top1(qat, xf, yf)
+        gen = torch.Generator().manual_seed(args.seed)
+        torch.manual_seed(args.seed)
+        hist: List[Dict] = []
+        qat.float()
+        zootrain._epochs(qat, qat, xf, yf, args.finetune, FINETUNE_LR, 0.0, args.batch, gen,
+                         "fgq", hist, lambda: _loss_top1(qat, xf, yf)[1], log)
+        qat.double()
+        loss1, acc1 = _loss_top1(qat, xf, yf)
+        g = qat.export(meta)
+        rec.update(train_images=len(xf), train_loss_no_finetune=round(loss0, 6),
+                   train_loss_finetuned=round(loss1, 6), train_accuracy_finetuned=round(acc1, 2),
+                   accuracy_finetuned=top1(g), seconds_finetune=round(time.time() - t1, 1),
+                   history=hist)
+        log(f"  after {args.finetune} epochs: loss on the {len(xf)} training images "
+            f"{loss0:.4f} -> {loss1:.4f}; integer top-1 on the calibration images "
+            f"{rec['accuracy_finetuned']:.2f}%")
+    # the float64 fake-quant forward predicts the integers of the file exactly
+    ints = simulate.run(g, x, batch=32)
+    with torch.no_grad():
+        fq = np.concatenate([qat.double()(zoo.images_to_float(x[i:i + 32])).numpy()
+                             for i in range(0, len(x), 32)])
+    exact = bool(np.array_equal(fq * 2.0 ** g.values[g.output_value].fl, ints))
+    rec["fake_quant_float64_equals_integers"] = exact
+    log(f"float64 fake-quant logits equal the integers: {exact}")
+    g.meta.append(("accuracy.int", f"{rec.get('accuracy_finetuned', rec['accuracy_no_finetune']):.2f}"))
+    return g, rec
 
 
 def main(args, created_by: str) -> int:
     torch.set_num_threads(os.cpu_count() or 1)
-    if args.arch:
-        t0 = time.time()
-        g = zoo_checkpoint(args, created_by)
-        fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
-        size = fileformat.write(g, args.out)
-        print(f"wrote {args.out}: {size} bytes ({time.time() - t0:.1f} s)")
-        return 0
-    from_f8 = args.model.endswith(".f8")
+    from_f8 = args.model.endswith(".f8") and not args.arch
     # the output correction is the default of conversions without fine-tuning (and needs
     # training images, which a .f8 source does not come with)
     correct = args.correct if args.correct is not None else not (args.finetune or from_f8)
+    if args.arch:
+        t0 = time.time()
+        args.correct = correct
+        g, rec = zoo_run(args, created_by)
+        fileformat.set_packing(g, fileformat.PACKINGS[args.packing])
+        rec["packing"] = args.packing
+        tmp = args.out + ".tmp"
+        size = fileformat.write(g, tmp)
+        os.replace(tmp, args.out)
+        rec["file_size_bytes"] = size
+        rec["seconds"] = round(time.time() - t0, 1)
+        print(f"wrote {args.out}: {size} bytes ({rec['seconds']:.1f} s)")
+        if args.report:
+            with open(args.report, "w") as f:
+                json.dump(rec, f, indent=2)
+                f.write("\n")
+        return 0
     cfg = Config(group=args.group, act_bits=args.act_bits, method=args.method, correct=correct)
     packing = fileformat.PACKINGS[args.packing]
     if from_f8:

@@ -47,6 +47,24 @@ def fix_quant(x: torch.Tensor, scale, rng) -> torch.Tensor:
     return _FixQuant.apply(x, scale, int(rng[0]), int(rng[1]))
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the quantized weight itself (exactly, unlike w + (w_q − w).detach(), which
+    rounds); backward: the gradient to the float weight unchanged (STE)."""
+
+    @staticmethod
+    def forward(ctx, w, w_q):
+        return w_q
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def straight_through(w: torch.Tensor, w_q: torch.Tensor) -> torch.Tensor:
+    """w_q in the forward, the identity for the gradient: FGQ's ternary weights in the loop."""
+    return _StraightThrough.apply(w, w_q)
+
+
 def fake_quant(x: torch.Tensor, fl: int, rng) -> torch.Tensor:
     return fix_quant(x, 2.0 ** int(fl), rng)
 

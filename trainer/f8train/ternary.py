@@ -24,7 +24,7 @@ gets W_g ≈ α_g·T_g, T_g ∈ {−1, 0, +1}^N:
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -133,6 +133,30 @@ def quantize_alpha(alpha: np.ndarray, fl: np.ndarray) -> np.ndarray:
     """α_q = round(α·2^FL_w[o]) (half to even, like torch.round), clamped to [0, 127]."""
     q = np.rint(alpha * np.exp2(fl.astype(np.float64))[:, None])
     return np.clip(q, 0, ALPHA_MAX).astype(np.uint8)
+
+
+def fl_bounds(fl_x: int, fl_out: int) -> Tuple[int, int]:
+    """The FL_w range of a ternary op with input FL fl_x and output FL fl_out: every shift
+    FL_w + FL_x − FL_out within ±31 and FL_w within [−32, 32] (FORMAT.md §1)."""
+    d = fl_out - fl_x
+    return max(-32, d - 31), min(32, d + 31)
+
+
+def ternary_parts(w: np.ndarray, group: int, method: str = "fgq",
+                  alpha_scale: Optional[np.ndarray] = None, lo: int = -32, hi: int = 32
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """One layer's real weights [Cout, K] (file order) → what the file stores: (codes int8
+    [Cout, K], α_q u8 [Cout, G], FL_w int64 [Cout], N). TWN stores one α per output channel
+    row (N = K), FGQ one per group of min(group, K). `alpha_scale` (per output channel, the
+    output correction) multiplies the α's before they are quantized; FL_w is kept in
+    [lo, hi] (the caller's bounds on the op's shifts)."""
+    k = w.shape[1]
+    n = k if method == "twn" else min(group, k)
+    codes, alpha = ternarize(w, n, method)
+    if alpha_scale is not None:
+        alpha = alpha * alpha_scale[:, None]
+    fl = alpha_fl(alpha, lo, hi)
+    return codes, quantize_alpha(alpha, fl), fl, n
 
 
 def approximation_error(w: np.ndarray, codes: np.ndarray, alpha: np.ndarray, n: int) -> float:

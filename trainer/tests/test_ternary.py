@@ -372,42 +372,156 @@ def test_cli_ternarize_checkpoint_and_f8(tmp_path):
         assert p.returncode == 2 and "no --finetune or --correct" in p.stderr
 
 
-@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="no Fashion-MNIST")
-@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v2"])
-def test_cli_ternarize_zoo_checkpoint(arch, fashion_test, tmp_path):
-    """`ternarize CKPT --arch A`: the FP32 checkpoint `train --checkpoint` makes for a zoo
-    architecture (reduced: 32x32x1, two classes of 6 JPEGs, one epoch), calibrated on the
-    ImageFolder and ternarized from its float weights; first and last layer 8-bit, the rest
-    ternary in the dense packing, and the engine bit-exact with the simulator on it."""
+def _f8train(*args):
     import subprocess
     import sys
-    from test_imagefolder import make_folder
     env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    return subprocess.run([sys.executable, "-m", "f8train", *args], capture_output=True,
+                          text=True, env=env, timeout=600)
 
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "f8train", *args], capture_output=True,
-                              text=True, env=env, timeout=600)
 
-    root, ck = str(tmp_path / "data"), str(tmp_path / "z.ckpt")
-    make_folder(root, fashion_test[0])
-    p = run("train", "--arch", arch, "--data", root, "--input", "32x32x1", "--epochs-fp", "1",
-            "--epochs-q", "0", "--batch", "4", "--calib-images", "8", "--checkpoint", ck,
-            "--out", str(tmp_path / "z.f8"))
-    assert p.returncode == 0, p.stderr
-    out = str(tmp_path / "zt.f8")
-    p = run("ternarize", ck, "--arch", arch, "--data", root, "--input", "32x32x1",
-            "--calib-images", "8", "--group", "4", "--out", out)
+@pytest.fixture(scope="module")
+def zoo_data(tmp_path_factory):
+    """An ImageFolder of 24 JPEGs (two classes of 12) and, per architecture, the FP32
+    checkpoint `train --checkpoint` makes of it at 32x32x1 (2 epochs): (folder, arch → path)."""
+    from f8train import data
+    from test_imagefolder import make_folder
+    if not os.path.isdir(FASHION_DIR):
+        pytest.skip("no Fashion-MNIST")
+    tmp = tmp_path_factory.mktemp("zoo")
+    x = data.load_idx(os.path.join(FASHION_DIR, data.FILES["test_x"])).reshape(-1, 28, 28, 1)
+    root = str(tmp / "data")
+    make_folder(root, x, per_class=12)
+    ckpts = {}
+
+    def checkpoint(arch):
+        if arch not in ckpts:
+            ck = str(tmp / f"{arch}.ckpt")
+            p = _f8train("train", "--arch", arch, "--data", root, "--input", "32x32x1",
+                         "--epochs-fp", "2", "--lr-fp", "0.005", "--epochs-q", "0", "--batch",
+                         "4", "--calib-images", "8", "--checkpoint", ck, "--out", ck + ".f8")
+            assert p.returncode == 0, p.stderr
+            ckpts[arch] = ck
+        return ckpts[arch]
+    return root, checkpoint
+
+
+def _zoo_args(ck, arch, root, out, *extra):
+    from f8train.__main__ import build_parser
+    return build_parser().parse_args(["ternarize", ck, "--arch", arch, "--data", root,
+                                      "--input", "32x32x1", "--calib-images", "8", "--out",
+                                      out, *extra])
+
+
+def _bit_exact_every_isa(path, g):
+    """The engine (F8_BIN, when set) against the simulator on every ISA path this CPU has."""
+    if os.environ.get("F8_BIN"):
+        from test_bitexact import ISAS, _isa_supported, check_isa, extreme_images
+        for isa in filter(_isa_supported, ISAS):
+            check_isa(path, extreme_images(g.input, 6, 2), isa)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v2"])
+def test_cli_ternarize_zoo_checkpoint(arch, zoo_data, tmp_path):
+    """`ternarize CKPT --arch A`: the FP32 checkpoint `train --checkpoint` makes for a zoo
+    architecture (reduced: 32x32x1, two classes of 12 JPEGs, two epochs), calibrated on the
+    ImageFolder and ternarized from its float weights, output-corrected (the default without
+    --finetune); first and last layer 8-bit, the rest ternary in the dense packing, and the
+    engine bit-exact with the simulator on it."""
+    import json
+    root, checkpoint = zoo_data
+    ck = checkpoint(arch)
+    out, rep = str(tmp_path / "zt.f8"), str(tmp_path / "zt.json")
+    p = _f8train("ternarize", ck, "--arch", arch, "--data", root, "--input", "32x32x1",
+                 "--calib-images", "8", "--group", "4", "--out", out, "--report", rep)
     assert p.returncode == 0, p.stderr
     assert "integer top-1 on the 8 calibration images: F8" in p.stdout
+    assert "outputs corrected" in p.stdout
     g = ff.read(out)
     bits = [op.weight_bits for op in g.ops if op.weights is not None]
     assert bits[0] == 8 and bits[-1] == 8 and set(bits[1:-1]) == {2} and len(bits) > 10
     assert {op.packing for op in g.ops if op.codes is not None} == {ff.PACKING_DENSE}
     assert g.labels() == ["boots", "shirts"] and (g.input.h, g.input.w, g.input.c) == (32, 32, 1)
     assert g.meta_dict()["quantization"] == "fgq group=4 act_bits=8 method=fgq"
-    for bad in (["--finetune", "1"], ["--act-bits", "4"], ["--correct"]):
-        p = run("ternarize", ck, "--arch", arch, "--data", root, "--out", out, *bad)
-        assert p.returncode == 2 and "for zoo architectures" in p.stderr
-    if os.environ.get("F8_BIN"):
-        from test_bitexact import check, extreme_images
-        check(out, extreme_images(g.input, 6, 2))
+    r = json.load(open(rep))
+    assert r["output_correction"] is True and r["fake_quant_float64_equals_integers"] is True
+    assert r["file_size_bytes"] == os.path.getsize(out) and r["finetune_epochs"] == 0
+    _bit_exact_every_isa(out, g)
+
+
+def test_zoo_without_correction_is_ternarize_graph(zoo_data, tmp_path):
+    """`--no-correct`, 8-bit activations: the ternary GraphQAT the zoo path goes through
+    exports exactly what `ternarize_graph` makes of the calibrated F8 graph's float weights."""
+    from f8train import imagefolder, zoo
+    root, checkpoint = zoo_data
+    ck = checkpoint("resnet18")
+    args = _zoo_args(ck, "resnet18", root, str(tmp_path / "o.f8"), "--no-correct")
+    g, rec = fgq.zoo_run(args, "test", log=lambda *a: None)
+    assert rec["output_correction"] is False and rec["fake_quant_float64_equals_integers"]
+    x, _, classes = imagefolder.load_folder(root, 32, 32, 1, limit=8, seed=args.seed)
+    model = zoo.build_float("resnet18", len(classes), 1)
+    model.load_state_dict(torch.load(ck, map_location="cpu")["model"])
+    fp = {}
+    g8 = zoo.to_graph("resnet18", model, 32, 32, 1, x, g.meta, float_params=fp)
+    want = fgq.ternarize_graph(g8, 4, "fgq", fp)
+    assert ff.to_bytes(g) == ff.to_bytes(want)
+
+
+def test_cli_ternarize_zoo_finetune_4bit(zoo_data, tmp_path):
+    """`--arch resnet18 --act-bits 4 --finetune 1` (3 batches of 8): every ternary layer's
+    input a u8 value of 4 bits that never leaves [0, 15] on real images, the fine-tuning
+    lowers the ternary model's loss on its training images, the float64 fake-quant forward
+    equals the file's integers, and the engine is bit-exact on every ISA path."""
+    import json
+    from f8train import imagefolder
+    root, checkpoint = zoo_data
+    out, rep = str(tmp_path / "ft.f8"), str(tmp_path / "ft.json")
+    p = _f8train("ternarize", checkpoint("resnet18"), "--arch", "resnet18", "--data", root,
+                 "--input", "32x32x1", "--calib-images", "8", "--group", "4", "--act-bits", "4",
+                 "--finetune", "1", "--batch", "8", "--out", out, "--report", rep)
+    assert p.returncode == 0, p.stderr
+    assert "4-bit activations" in p.stdout and "fgq epoch 1/1" in p.stdout
+    r = json.load(open(rep))
+    assert r["output_correction"] is False            # not the default with --finetune
+    assert r["train_images"] == 24 and len(r["history"]) == 1
+    assert r["train_loss_finetuned"] < r["train_loss_no_finetune"] - 0.01
+    assert r["fake_quant_float64_equals_integers"] is True
+    g = ff.read(out)
+    assert g.meta_dict()["quantization"] == "fgq group=4 act_bits=4 method=fgq"
+    tern = [op for op in g.ops if op.codes is not None]
+    assert len(tern) == 19 and {g.values[op.input0].bits for op in tern} == {4}
+    assert {g.values[op.input0].dtype for op in tern} == {ff.U8}
+    # the 8-bit first layer reads the image, the classifier the 8-bit pool
+    first, last = [op for op in g.ops if op.weights is not None and op.codes is None]
+    assert g.values[first.input0].bits == 0 and g.values[last.input0].bits == 0
+    x, _, _ = imagefolder.load_folder(root, 32, 32, 1)
+    vals = simulate.run_values(g, x)
+    ins = np.concatenate([vals[op.input0].ravel() for op in tern])
+    assert ins.min() == 0 and ins.max() <= 15 and np.mean(ins > 0) > 0.05
+    _bit_exact_every_isa(out, g)
+
+
+def test_zoo_correct_and_4bit_mobilenet_v2(zoo_data, tmp_path):
+    """`--arch mobilenet_v2 --act-bits 4 --correct`: the output correction runs for a zoo
+    graph (a factor per channel on the α's, a bias shift, on every ternary op) and changes the
+    file; the u8 inputs of the ternary layers are 4-bit, the s8 ones (the linear bottlenecks)
+    stay 8-bit; float64 fake-quant equals the integers; the engine bit-exact."""
+    root, checkpoint = zoo_data
+    ck = checkpoint("mobilenet_v2")
+    out = str(tmp_path / "c.f8")
+    args = _zoo_args(ck, "mobilenet_v2", root, out, "--act-bits", "4", "--correct")
+    logs = []
+    g, rec = fgq.zoo_run(args, "test", log=logs.append)
+    assert rec["output_correction"] is True and rec["fake_quant_float64_equals_integers"]
+    assert any("outputs corrected: 51 ternary ops" in line for line in logs)
+    tern = [op for op in g.ops if op.codes is not None]
+    kinds = {(g.values[op.input0].dtype, g.values[op.input0].bits) for op in tern}
+    assert kinds == {(ff.U8, 4), (ff.S8, 0)}
+    plain, _ = fgq.zoo_run(_zoo_args(ck, "mobilenet_v2", root, out, "--act-bits", "4",
+                                     "--no-correct"), "test", log=lambda *a: None)
+    assert [v.fl for v in plain.values] == [v.fl for v in g.values]   # same 4-bit FLs
+    changed = [i for i, (a, b) in enumerate(zip(plain.ops, g.ops)) if a.codes is not None
+               and (not np.array_equal(a.alpha, b.alpha) or not np.array_equal(a.bias, b.bias))]
+    assert len(changed) == len(tern)
+    ff.write(g, out)
+    _bit_exact_every_isa(out, g)
