@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +15,14 @@
 
 #define ASSERT_LOOP_THREAD(bg) assert(pthread_equal(pthread_self(), (bg)->loop_thread))
 
-/* The calling thread to the idle class (and nice +19 should that be refused). A failure (a
- * sandbox that forbids both) leaves it at the workers' priority. */
+/* The calling thread to nice +19 (Linux applies it to the one thread given its id). A failure
+ * (a sandbox that forbids it) leaves it at the workers' priority. Not SCHED_IDLE: on a
+ * 2-vCPU Zen 5 guest (Linux 6.18, HZ 250, no preemption), a spinning SCHED_IDLE process
+ * raised the p99 of small requests beside it (wrk, 4 connections) from 0.5 to 3.7-4.0 ms,
+ * a nice +19 one to 2.4-2.6 ms (bench/STRUCTURE.md, "Background priority"). */
 static void lower_priority(void)
 {
-    struct sched_param idle = {.sched_priority = 0};
     (void)setpriority(PRIO_PROCESS, (id_t)gettid(), BACKGROUND_NICE);
-    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 }
 
 static void *thread_main(void *arg)

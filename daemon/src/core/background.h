@@ -13,10 +13,8 @@
  * eventfd the loop polls: a loop that finds the mutex held sleeps on it (which hands the
  * CPU to the holder) instead of spinning.
  *
- * The threads run in the idle scheduling class (SCHED_IDLE; nice +19 where that is refused;
- * Linux applies both per thread), so a worker or the loop that wakes takes their CPU at once,
- * and the kernel places waking workers on CPUs that run only such jobs; they still run
- * whenever a CPU is free.
+ * The threads run at nice +19 (Linux: per thread), so the kernel prefers the workers and
+ * the loop while they want a CPU; the jobs still run whenever a CPU is free.
  *
  * Threads: f8d_background_start/queue/stop and every `done` on the loop thread; `work` on a
  * background thread, touching only its job.

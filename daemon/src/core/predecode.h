@@ -5,7 +5,7 @@
  * An inference worker decodes the images of its batch before it runs the engine. A photo of
  * tens of megapixels takes it milliseconds to tens of milliseconds, and every request queued
  * meanwhile, of any model, waits for it: a client sending big photos set the p99 of everyone
- * else's small requests. Decoded in the idle scheduling class instead (background.h), such
+ * else's small requests. Decoded at the lowest priority instead (background.h), such
  * an image costs the workers only the CPU nobody else wants; it reaches the batcher as the
  * model's input bytes (a raw item), and a cancelled or expired request's images are dropped
  * when their decode ends.
