@@ -1,7 +1,7 @@
 /*
  * core/background.c on a real libuv loop: jobs run on the pool's threads at nice +19 and
- * come back to the loop thread in order; a `done` may queue
- * another job; the loop runs exactly while jobs are pending (uv_run returns once they are
+ * come back to the loop thread in order; a long job gives way every 200 us (its slice
+ * timer); a `done` may queue another job; the loop runs exactly while jobs are pending (uv_run returns once they are
  * done); the loop thread keeps its class; stop joins the threads and closes the poll, so the
  * loop closes cleanly.
  */
@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -77,6 +78,48 @@ static void test_jobs_run_niced_and_return_to_the_loop(void)
     f8d_background_stop(&bg); /* twice: nothing */
 }
 
+/* A job that computes for 30 ms gives way every 200 us: the slice timer's handler ran on its
+ * thread (about 150 times; at least 30 asked, for a loaded host), and none ran on the loop. */
+static unsigned long slices_seen;
+
+static void busy_work(struct f8d_bg_job *job)
+{
+    (void)job;
+    const unsigned long before = f8d_background_slices_here();
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    volatile unsigned long spin = 0;
+    do {
+        spin++;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 30000000L);
+    slices_seen = f8d_background_slices_here() - before;
+}
+
+static void busy_done(struct f8d_bg_job *job)
+{
+    (void)job;
+}
+
+static void test_long_job_gives_way(void)
+{
+    uv_loop_t loop;
+    char err[256];
+    struct f8d_bg_job job;
+    slices_seen = 0;
+    CU_ASSERT_EQUAL_FATAL(uv_loop_init(&loop), 0);
+    CU_ASSERT_EQUAL_FATAL(f8d_background_start(&bg, &loop, 1, err, sizeof(err)), 0);
+    const unsigned long loop_before = f8d_background_slices_here();
+    f8d_background_queue(&bg, &job, busy_work, busy_done, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT(slices_seen >= 30);
+    CU_ASSERT(slices_seen <= 200);
+    CU_ASSERT_EQUAL(f8d_background_slices_here(), loop_before); /* not on the loop thread */
+    f8d_background_stop(&bg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CU_ASSERT_EQUAL(uv_loop_close(&loop), 0);
+}
+
 /* A done that queues the next job: a chain of 10 on 3 threads. */
 static int chained;
 static struct f8d_bg_job chain_job;
@@ -127,6 +170,7 @@ int main(void)
         {"jobs run at nice 19, done on the loop in order",
          test_jobs_run_niced_and_return_to_the_loop},
         {"a done may queue more", test_done_may_queue_more},
+        {"a long job gives way every slice", test_long_job_gives_way},
         {"an idle pool lets the loop end", test_idle_pool_lets_the_loop_end},
         CU_TEST_INFO_NULL,
     };

@@ -14,7 +14,10 @@
  * CPU to the holder) instead of spinning.
  *
  * The threads run at nice +19 (Linux: per thread), so the kernel prefers the workers and
- * the loop while they want a CPU; the jobs still run whenever a CPU is free.
+ * the loop while they want a CPU, and a running job gives way every 200 us (a per-thread
+ * timer signal whose handler calls sched_yield): picked by the scheduler, a low-priority
+ * thread otherwise held a CPU for up to a tick while workers waited behind it. The jobs
+ * still run whenever a CPU is free.
  *
  * Threads: f8d_background_start/queue/stop and every `done` on the loop thread; `work` on a
  * background thread, touching only its job.
@@ -64,6 +67,9 @@ int f8d_background_start(struct f8d_background *bg, uv_loop_t *loop, unsigned n_
  * one thread is free. Cannot fail. */
 void f8d_background_queue(struct f8d_background *bg, struct f8d_bg_job *job, f8d_bg_fn work,
                           f8d_bg_fn done, void *data);
+
+/* How many times the calling background thread's jobs have given way (a test's check). */
+unsigned long f8d_background_slices_here(void);
 
 /* After the loop has run dry (no job pending): joins the threads and closes the poll, whose
  * close the next uv_run completes. Safe on a pool that failed to start, or twice. */
