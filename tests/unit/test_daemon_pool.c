@@ -23,6 +23,7 @@ static struct f8d_pool pool;
 static struct f8d_metrics metrics;
 static struct f8d_models models;
 static unsigned done_calls;
+static unsigned batch_sizes[16], n_batches; /* the batches run, in the order they finished */
 
 static void on_done(struct f8d_request *req)
 {
@@ -34,6 +35,9 @@ static void on_done(struct f8d_request *req)
 static void on_batch(struct f8d_batch *b, void *arg)
 {
     (void)arg;
+    if (n_batches < 16)
+        batch_sizes[n_batches] = b->n;
+    n_batches++;
     f8d_metrics_batch(b->model->metrics, b);
 }
 
@@ -42,22 +46,30 @@ static void pool_closed(uv_handle_t *h)
     (void)h;
 }
 
-/* Loads models/ with the given delay and queue, on a pool of one worker. */
-static int start(unsigned delay_us, unsigned max_queue)
+/* Loads models/ with the given delay, queue and largest batch, on a pool of `workers`. */
+static int start_with(unsigned delay_us, unsigned max_queue, unsigned max_batch, unsigned workers)
 {
     struct f8d_options opts;
     char err[512];
     f8d_options_defaults(&opts);
     opts.model.max_queue_delay_us = delay_us;
     opts.model.max_queue = max_queue;
+    opts.model.max_batch_size = max_batch;
     if (access("models/fashion.f8", R_OK) != 0 || uv_loop_init(&loop) != 0 ||
         f8d_metrics_init(&metrics) != 0 ||
-        f8d_pool_start(&pool, &loop, 1, on_batch, NULL, err, sizeof(err)) != 0 ||
-        f8d_models_load_dir(&models, "models", &opts, 1, err, sizeof(err)) != 0 ||
+        f8d_pool_start(&pool, &loop, workers, on_batch, NULL, err, sizeof(err)) != 0 ||
+        f8d_models_load_dir(&models, "models", &opts, workers, err, sizeof(err)) != 0 ||
         f8d_models_attach(&models, &pool, &metrics) != 0)
         return -1;
     done_calls = 0;
+    n_batches = 0;
     return 0;
+}
+
+/* The same on one worker, batches of up to 64. */
+static int start(unsigned delay_us, unsigned max_queue)
+{
+    return start_with(delay_us, max_queue, 64, 1);
 }
 
 static void stop(void)
@@ -154,11 +166,49 @@ static void test_deadline_cancel_and_full_queue(void)
     stop();
 }
 
+static void test_ready_batch_is_shared_out(void)
+{
+    /* 8 single-image requests fill a batch of 8 (a 10 s delay: nothing else makes one
+     * ready); two workers: the first takes half, and what it leaves goes without waiting,
+     * half of what is left to each worker that comes back (guided self-scheduling) */
+    if (start_with(10000000, 64, 8, 2) != 0)
+        return;
+    static uint8_t pixels[8 * 784];
+    struct f8d_request reqs[8];
+    for (unsigned i = 0; i < 8; i++) {
+        make(&reqs[i], pixels + i * 784, 1, (uint8_t)(10 * i));
+        CU_ASSERT_EQUAL(f8d_request_submit(&reqs[i]), F8D_OK);
+    }
+    /* the pool took 4, then 2 of the 4 left; 2 remain, released */
+    CU_ASSERT_EQUAL(f8d_batcher_queued(&fashion()->batcher), 2);
+    CU_ASSERT_EQUAL(fashion()->batcher.released, 2);
+    const uint64_t t0 = uv_hrtime();
+    while (done_calls < 8 && uv_run(&loop, UV_RUN_ONCE) != 0) {
+    }
+    CU_ASSERT_EQUAL(done_calls, 8);
+    CU_ASSERT(uv_hrtime() - t0 < 5000000000u); /* not after the 10 s delay */
+    CU_ASSERT_EQUAL(n_batches, 4);
+    unsigned sum = 0, largest = 0;
+    for (unsigned i = 0; i < n_batches && i < 16; i++) {
+        sum += batch_sizes[i];
+        largest = batch_sizes[i] > largest ? batch_sizes[i] : largest;
+    }
+    CU_ASSERT_EQUAL(sum, 8);
+    CU_ASSERT_EQUAL(largest, 4);
+    for (unsigned i = 0; i < 8; i++) {
+        CU_ASSERT_EQUAL(reqs[i].err.code, F8D_OK);
+        f8d_request_release(&reqs[i]);
+    }
+    CU_ASSERT_EQUAL(fashion()->metrics->images, 8);
+    stop();
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
         {"requests complete with the engine's logits", test_requests_complete_with_engine_logits},
         {"deadline, cancellation and a full queue", test_deadline_cancel_and_full_queue},
+        {"a ready batch is shared out over the workers", test_ready_batch_is_shared_out},
         CU_TEST_INFO_NULL,
     };
     return unit_run("daemon_pool", tests);

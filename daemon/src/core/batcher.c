@@ -107,6 +107,8 @@ static void drop_gone(struct f8d_batcher *b)
             b->earliest_deadline = d;
     }
     b->len = kept;
+    if (b->released > kept)
+        b->released = kept;
     while (dropped_head != NULL) {
         struct f8d_item *it = dropped_head;
         dropped_head = it->next;
@@ -138,15 +140,22 @@ bool f8d_batcher_ready(const struct f8d_batcher *b, uint64_t now, bool flush)
 {
     if (b->len == 0 || b->running >= b->max_running)
         return false;
-    if (flush || b->len >= b->max_batch)
+    if (flush || b->len >= b->max_batch || b->released > 0)
         return true;
     return now - (*slot((struct f8d_batcher *)b, 0))->enqueue_ns >= b->max_delay_ns;
 }
 
-unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t now)
+unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t now,
+                          unsigned parts)
 {
-    unsigned n = 0;
-    while (b->len > 0 && n < b->max_batch) {
+    assert(parts > 0);
+    const unsigned batch = b->len < b->max_batch ? b->len : b->max_batch;
+    const unsigned share_of_queue = (b->len + parts - 1) / parts;
+    const unsigned share = share_of_queue < batch ? share_of_queue : batch;
+    b->released = batch - share;
+    unsigned n = 0, taken = 0;
+    while (b->len > 0 && taken < share) {
+        taken++;
         struct f8d_item *it = *slot(b, 0);
         b->head = (b->head + 1) % b->cap;
         b->len--;
@@ -160,6 +169,17 @@ unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t
         out[n++] = it;
     }
     return n;
+}
+
+bool f8d_batcher_one_request(const struct f8d_batcher *b)
+{
+    if (b->len == 0 || b->len > b->max_batch)
+        return false;
+    const struct f8d_request *first = (*slot((struct f8d_batcher *)b, 0))->req;
+    for (unsigned i = 1; i < b->len; i++)
+        if ((*slot((struct f8d_batcher *)b, i))->req != first)
+            return false;
+    return true;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -176,7 +196,7 @@ void f8d_batcher_arm(struct f8d_batcher *b, uint64_t now)
     uint64_t waited = b->len ? now - (*slot(b, 0))->enqueue_ns : 0;
     /* Not when empty, nor when ready and waiting for a worker: a batch coming back pumps the
      * pool. (A 0 ms timer here would fire again and again inside one libuv timer run.) */
-    if (b->len > 0 && b->len < b->max_batch && waited < b->max_delay_ns)
+    if (b->len > 0 && b->len < b->max_batch && b->released == 0 && waited < b->max_delay_ns)
         wake = now + (b->max_delay_ns - waited);
     if (b->len > 0 && b->earliest_deadline != 0 && b->earliest_deadline < wake)
         wake = b->earliest_deadline > now ? b->earliest_deadline : now + 1;

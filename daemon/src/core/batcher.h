@@ -10,6 +10,13 @@
  * at once (F8D_ECANCELED). A uv_timer wakes the pool for the oldest item's delay, and drops
  * the items whose deadline passes while they wait (so that they are answered then).
  *
+ * A ready batch is shared out (guided self-scheduling): the worker that takes it gets
+ * 1/parts of the queue (at most max_batch), and the items of that batch it leaves are
+ * released, ready for the next worker at once, which again takes 1/parts of what is left (8
+ * queued, 2 workers: 4, 2, then 1 and 1 as they come back). With 64 connections and 2 workers, the first worker taking everything queued (up
+ * to 64) left the second idle and the next batch's clients waiting behind a long one:
+ * Fashion 20-21k req/s, p99 5.9-6.4 ms; shared, 25-26k, p99 4.2-4.4 (bench/RESULTS.md).
+ *
  * Loop thread only (init and free are safe anywhere: they touch no handle).
  */
 #ifndef F8D_BATCHER_H
@@ -31,6 +38,8 @@ struct f8d_batcher {
     unsigned max_batch, max_running;
     uint64_t max_delay_ns;
     unsigned running;            /* batches out on workers */
+    unsigned released;           /* items at the head left over from a shared-out ready
+                                  * batch: ready without waiting for company */
     uv_timer_t timer;            /* the oldest item's delay, or the earliest deadline */
     uint64_t earliest_deadline;  /* of the queued items' requests (0: none); may be stale
                                   * early after a take, which costs one spare wake-up */
@@ -61,9 +70,12 @@ void f8d_batcher_drop_cancelled(struct f8d_batcher *b);
 /* Whether a batch may leave now (it still needs a worker and max_running room). */
 bool f8d_batcher_ready(const struct f8d_batcher *b, uint64_t now, bool flush);
 
-/* Moves up to max_batch items into out[] (cap >= max_batch); items past their deadline are
- * told F8D_EDEADLINE instead. Returns how many were moved. */
-unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t now);
+/* Moves this worker's share of a ready batch into out[] (cap >= max_batch): the queue split
+ * over `parts` workers (rounded up), at most max_batch; the rest of the batch (up to
+ * max_batch) is released for the next worker. Items past their deadline are told
+ * F8D_EDEADLINE instead. Returns how many were moved. */
+unsigned f8d_batcher_take(struct f8d_batcher *b, struct f8d_item **out, uint64_t now,
+                          unsigned parts);
 
 /* Arms the timer for the oldest item's delay (stops it when the queue is empty). */
 void f8d_batcher_arm(struct f8d_batcher *b, uint64_t now);
@@ -72,6 +84,10 @@ static inline unsigned f8d_batcher_queued(const struct f8d_batcher *b)
 {
     return b->len;
 }
+
+/* Whether the queue holds one batch (at most max_batch items), all of one request: a lone
+ * request, not images that load gathered from several clients. */
+bool f8d_batcher_one_request(const struct f8d_batcher *b);
 
 /* Items that may still be queued now. */
 static inline unsigned f8d_batcher_room(const struct f8d_batcher *b)

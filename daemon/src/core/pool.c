@@ -192,32 +192,23 @@ static bool others_ready(struct f8d_pool *pool, const struct f8d_batcher *bt, ui
     return false;
 }
 
-/* Whether the batch's images all belong to one request: a lone request, not a batch that
- * load gathered from several clients. */
-static bool one_request(const struct f8d_batch *batch)
-{
-    for (unsigned i = 1; i < batch->n; i++)
-        if (batch->items[i]->req != batch->items[0]->req)
-            return false;
-    return true;
-}
-
-/* How many workers a batch taken from bt occupies (`execution`): all of them when it has the
- * pool to itself (latency: always, waiting for that; auto: a lone request, the only one open
- * in the server, with every worker idle), else one. Under load other requests are always on
- * their way, so auto runs batches side by side, one per worker. A wide batch runs on one worker's runner whose threads
- * use the other workers' CPUs; those workers take nothing meanwhile, so the CPUs are never
- * oversubscribed, and they are back for the next batch as soon as this one is done. */
-static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt,
-                          const struct f8d_batch *batch, uint64_t now)
+/* How many workers the next batch taken from bt occupies (`execution`): all of them when it
+ * has the pool to itself (latency: always, waiting for that; auto: a lone request, the only
+ * one open in the server, with every worker idle and all its images in one batch), else one.
+ * Under load other requests are always on their way, so auto runs batches side by side, one
+ * per worker. A wide batch runs on one worker's runner whose threads use the other workers'
+ * CPUs; those workers take nothing meanwhile, so the CPUs are never oversubscribed, and they
+ * are back for the next batch as soon as this one is done. Decided before the batch is taken:
+ * a wide batch is not shared out (batcher.h). */
+static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt, uint64_t now)
 {
     const struct f8d_model_settings *cfg = &bt->model->cfg;
     if (pool->n_workers < 2 || pool->busy > 0 || cfg->engine_threads > 1 ||
         cfg->execution == F8D_EXECUTION_THROUGHPUT)
         return 1;
     if (cfg->execution == F8D_EXECUTION_AUTO &&
-        (bt->model->image_ns < F8D_WIDE_MIN_IMAGE_NS || !one_request(batch) ||
-         f8d_batcher_queued(bt) > 0 || others_ready(pool, bt, now) ||
+        (bt->model->image_ns < F8D_WIDE_MIN_IMAGE_NS || !f8d_batcher_one_request(bt) ||
+         others_ready(pool, bt, now) ||
          (pool->requests_open != NULL && *pool->requests_open > 1)))
         return 1;
     return pool->n_workers;
@@ -231,14 +222,19 @@ static int dispatch(struct f8d_pool *pool, struct f8d_batcher *bt, uint64_t now)
     assert(batch != NULL && pool->busy < pool->n_workers);
     if (fit_items(batch, bt->max_batch) != 0)
         return -1;
-    unsigned n = f8d_batcher_take(bt, batch->items, now);
+    const unsigned width = width_for(pool, bt, now);
+    /* shared out over the workers that may run this model's batches at once (batcher.h) */
+    const unsigned parts = width > 1                            ? 1
+                           : bt->max_running < pool->n_workers ? bt->max_running
+                                                               : pool->n_workers;
+    unsigned n = f8d_batcher_take(bt, batch->items, now, parts);
     if (n == 0)
         return 0; /* every item had missed its deadline */
     pool->free_batches = batch->next;
     batch->next = NULL;
     batch->n = n;
     batch->model = bt->model;
-    batch->width = width_for(pool, bt, batch, now);
+    batch->width = width;
     f8d_model_ref(bt->model);
     bt->running++;
     pool->busy += batch->width;
