@@ -11,11 +11,14 @@
  * the items whose deadline passes while they wait (so that they are answered then).
  *
  * A ready batch is shared out (guided self-scheduling): the worker that takes it gets
- * 1/parts of the queue (at most max_batch), and the items of that batch it leaves are
- * released, ready for the next worker at once, which again takes 1/parts of what is left (8
- * queued, 2 workers: 4, 2, then 1 and 1 as they come back). With 64 connections and 2 workers, the first worker taking everything queued (up
- * to 64) left the second idle and the next batch's clients waiting behind a long one:
- * Fashion 20-21k req/s, p99 5.9-6.4 ms; shared, 25-26k, p99 4.2-4.4 (bench/RESULTS.md).
+ * 1/parts of the queue, rounded up and at most max_batch, and the items of that batch it
+ * leaves are released, ready for the next worker at once, which again takes 1/parts of what
+ * is left. The pool asks for twice as many parts as workers (8 queued, 2 workers: 2 and 2,
+ * then 1 at a time as they come back). With 64 connections and 2 workers (wrk, Fashion,
+ * interleaved runs on 2 Zen 5 vCPUs): the first worker taking everything queued (up to 64)
+ * left the other idle and the next clients behind a long batch, 20.3-22.4k req/s, p99
+ * 5.6-6.4 ms; halves, 24.6-26.3k, p99 4.3-5.1; quarters, 24.7-28.3k, p99 3.5-4.3. ResNet-18
+ * (batches of 8 at 64 connections either way) did not move.
  *
  * Loop thread only (init and free are safe anywhere: they touch no handle).
  */

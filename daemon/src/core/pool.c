@@ -223,10 +223,10 @@ static int dispatch(struct f8d_pool *pool, struct f8d_batcher *bt, uint64_t now)
     if (fit_items(batch, bt->max_batch) != 0)
         return -1;
     const unsigned width = width_for(pool, bt, now);
-    /* shared out over the workers that may run this model's batches at once (batcher.h) */
-    const unsigned parts = width > 1                            ? 1
-                           : bt->max_running < pool->n_workers ? bt->max_running
-                                                               : pool->n_workers;
+    /* shared out in twice as many parts as the workers that may run this model's batches at
+     * once (batcher.h); not at all when one runs them all */
+    const unsigned runs = bt->max_running < pool->n_workers ? bt->max_running : pool->n_workers;
+    const unsigned parts = width > 1 || runs < 2 ? 1 : 2 * runs;
     unsigned n = f8d_batcher_take(bt, batch->items, now, parts);
     if (n == 0)
         return 0; /* every item had missed its deadline */
