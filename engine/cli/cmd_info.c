@@ -1,7 +1,10 @@
 /* f8 info MODEL: the whole model as one JSON document; f8 info --plan MODEL: the kernel that
  * runs each op (f8_runner_op_kernel). */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -22,7 +25,9 @@ static void info_usage(FILE *f)
             "\n"
             "With --plan, prints instead one line per op: its index, type and the kernel that\n"
             "runs it on PATH (auto, scalar, avx2, avx512vnni; default auto: cpuid / $F8_ISA),\n"
-            "followed for GEMMs on avx512vnni by the register tile of their full 6x64 tiles.\n");
+            "followed for GEMMs on avx512vnni by the register tile of their full 6x64 tiles, and\n"
+            "a last line with one image's time on one thread and what f8d's `execution = auto`\n"
+            "does with a lone request of this model (one core, or every core).\n");
 }
 
 static const char *preprocess_name(uint32_t code)
@@ -69,6 +74,31 @@ static json_t *op_json(uint32_t i, const f8_op_desc *d)
 }
 
 /* One line per op: index, type, kernel [tile]. */
+/* The faster of two runs of one zero image through r (1 thread), as f8d's warm-up times it;
+ * or minus an F8_E* code. */
+static int64_t lone_image_ns(const f8_model *m, f8_runner *r)
+{
+    const f8_model_info *mi = f8_model_get_info(m);
+    uint8_t *image = calloc((size_t)mi->input_h * mi->input_w * mi->input_c + 1, 1);
+    int32_t *logits = calloc((size_t)mi->num_classes + 1, sizeof *logits);
+    int64_t best = -F8_ENOMEM;
+    for (int i = 0; i < 2 && image && logits; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        const int rc = f8_run(r, image, 1, logits);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (rc != F8_OK) {
+            best = -rc;
+            break;
+        }
+        const int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+        best = i == 0 || ns < best ? ns : best;
+    }
+    free(image);
+    free(logits);
+    return best;
+}
+
 static int print_plan(const f8_model *m, const char *isa_name)
 {
     f8_runner_options opts = {.threads = 1, .isa = F8_ISA_AUTO};
@@ -92,7 +122,18 @@ static int print_plan(const f8_model *m, const char *isa_name)
         printf("%u\t%s\t%s%s%s\n", i, f8_op_type_name(d.type), kernel, tile ? "\t" : "",
                tile ? tile : "");
     }
+    const int64_t image_ns = lone_image_ns(m, r);
     f8_runner_destroy(r);
+    if (image_ns < 0) {
+        cli_error("info", "cannot run the model: %s", f8_strerror((int)-image_ns));
+        return 1;
+    }
+    /* what f8d's `execution = auto` does with a lone request (its warm-up measures the same) */
+    printf("# execution auto: one image takes %.0f us on 1 thread, so f8d runs a lone request "
+           "on %s (every core from %u us)\n",
+           (double)image_ns / 1e3,
+           (uint64_t)image_ns >= F8_SPLIT_MIN_IMAGE_NS ? "every core" : "one core",
+           F8_SPLIT_MIN_IMAGE_NS / 1000u);
     if (fflush(stdout) != 0) {
         cli_error("info", "cannot write the output");
         return 1;

@@ -180,6 +180,11 @@ int f8_runner_set_arena(f8_runner *runner, void *arena, size_t size);
 int f8_runner_op_kernel(const f8_runner *runner, uint32_t i, const char **kernel,
                         const char **tile);
 
+/* Splitting one image over threads pays only when it takes at least this long on one thread:
+ * below it, handing the work out and the barriers between layers cost about what the other
+ * CPUs save. f8d's `execution = auto` runs a lone request on every worker's CPU from here on. */
+#define F8_SPLIT_MIN_IMAGE_NS 1000000u
+
 /* Runs `batch` images (each input_h*input_w*input_c u8, NHWC, images back to back) and writes
  * batch*num_classes s32 logits (image-major). Allocates nothing. */
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);

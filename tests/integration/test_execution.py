@@ -111,3 +111,30 @@ def test_bad_value_is_refused(model_file):
     out = run_f8d("--models", "models", "--execution", "fast")
     assert out.returncode == 1
     assert "'fast' is not one of auto|latency|throughput" in out.stderr
+
+
+def _plan(path):
+    import os
+    import subprocess
+    f8 = os.environ.get("F8_BIN")
+    if not f8:
+        pytest.skip("F8_BIN is not set (make test-integration sets it)")
+    out = subprocess.run([f8, "info", "--plan", path], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
+
+
+def test_info_plan_says_what_auto_does(model_file, resnet18):
+    """`f8 info --plan`: the path, one line per op with its kernel, and a last line with one
+    image's time on one thread and what f8d's execution = auto does with a lone request: one
+    core for the Fashion model (tens of microseconds), every core for ResNet-18 (milliseconds),
+    as f8d does (test_modes_give_the_same_logits, test_auto_splits_a_lone_request...)."""
+    for path, where in ((model_file, "one core"), (resnet18, "every core")):
+        lines = _plan(path)
+        assert lines[0].startswith("# path ")
+        ops = [l.split("\t") for l in lines[1:-1]]
+        assert ops and all(len(o) >= 3 and o[0].isdigit() and o[2] for o in ops), lines
+        last = lines[-1]
+        assert last.startswith("# execution auto: one image takes "), last
+        assert "a lone request on %s (every core from 1000 us)" % where in last, last

@@ -207,7 +207,7 @@ static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt, u
         cfg->execution == F8D_EXECUTION_THROUGHPUT)
         return 1;
     if (cfg->execution == F8D_EXECUTION_AUTO &&
-        (bt->model->image_ns < F8D_WIDE_MIN_IMAGE_NS || !f8d_batcher_one_request(bt) ||
+        (bt->model->image_ns < F8_SPLIT_MIN_IMAGE_NS || !f8d_batcher_one_request(bt) ||
          others_ready(pool, bt, now) ||
          (pool->requests_open != NULL && *pool->requests_open > 1)))
         return 1;

@@ -74,9 +74,8 @@ struct f8d_pool {
 #define F8D_ASSERT_LOOP_THREAD(pool) assert(pthread_equal(pthread_self(), (pool)->loop_thread))
 
 /* `execution = auto` splits a lone request over the workers only for models whose image takes
- * at least this long on one thread: below it, handing the work out and the barriers between
- * layers cost about what the other CPUs would save. */
-#define F8D_WIDE_MIN_IMAGE_NS 1000000u
+ * at least F8_SPLIT_MIN_IMAGE_NS on one thread (f8.h; `f8 info --plan` says which side of
+ * it a model falls on). */
 
 /* Starts n_workers threads (each with its decoder) and the done handle on `loop`; the calling
  * thread is the loop's. Returns 0,
