@@ -794,6 +794,19 @@ static void tiles(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t pa,
     }
 }
 
+/* Asks for input rows [iy0, iy0 + n) (those inside the image) in L2 ahead of their use: the
+ * column tiles walk a strip of 17 rows across the image, 17 streams the hardware prefetcher
+ * follows badly, and in a model the stem's input (16 images of 147 KiB) comes from L3.
+ * Prefetching the next strip's rows while this one runs: ResNet-18's stem in the model, b16,
+ * 1 thread, 5.32 -> 5.15 ms (medians of 12 interleaved runs, Zen 5; L1 hint: about the same). */
+static void prefetch_rows(const f8_conv_geom *g, const uint8_t *x, int64_t iy0, uint32_t n)
+{
+    const size_t row = (size_t)g->W * g->Cin;
+    for (int64_t iy = iy0 < 0 ? 0 : iy0; iy < iy0 + n && iy < (int64_t)g->H; iy++)
+        for (size_t b = 0; b < row; b += 64)
+            _mm_prefetch((const char *)x + (size_t)iy * row + b, _MM_HINT_T1);
+}
+
 /* Gathered windows (pk->patch) whose kernel rows overlap from one output row to the next
  * (sh < kh: the 7x7/2 ResNet stem): a tile is 6 output pixels of one column, rows oy..oy+5,
  * whose windows are all in one strip of (mr - 1)·sh + kh input row pieces gathered once
@@ -815,6 +828,7 @@ static void conv_patch_columns(const f8_conv_geom *g0, const uint8_t *x, void *y
         memset(strip + (size_t)nrows * g->kw * g->Cin, 0, 32);
         for (int m = 0; m < MR; m++)
             ptrs[m] = strip + (size_t)((uint32_t)m < mr ? (uint32_t)m : mr - 1) * rstep;
+        prefetch_rows(g, x, (int64_t)(oy + MR) * g->sh - g->pt, nrows);
         for (uint32_t ox = 0; ox < g->Wo; ox++) {
             f8_strip(g, x, oy, ox, nrows, strip);
             for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 4)
