@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -73,32 +72,7 @@ static json_t *op_json(uint32_t i, const f8_op_desc *d)
     return o;
 }
 
-/* One line per op: index, type, kernel [tile]. */
-/* The faster of two runs of one zero image through r (1 thread), as f8d's warm-up times it;
- * or minus an F8_E* code. */
-static int64_t lone_image_ns(const f8_model *m, f8_runner *r)
-{
-    const f8_model_info *mi = f8_model_get_info(m);
-    uint8_t *image = calloc((size_t)mi->input_h * mi->input_w * mi->input_c + 1, 1);
-    int32_t *logits = calloc((size_t)mi->num_classes + 1, sizeof *logits);
-    int64_t best = -F8_ENOMEM;
-    for (int i = 0; i < 2 && image && logits; i++) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        const int rc = f8_run(r, image, 1, logits);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (rc != F8_OK) {
-            best = -rc;
-            break;
-        }
-        const int64_t ns = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
-        best = i == 0 || ns < best ? ns : best;
-    }
-    free(image);
-    free(logits);
-    return best;
-}
-
+/* One line per op: index, type, kernel [tile]; then what `execution = auto` does. */
 static int print_plan(const f8_model *m, const char *isa_name)
 {
     f8_runner_options opts = {.threads = 1, .isa = F8_ISA_AUTO};
@@ -122,17 +96,24 @@ static int print_plan(const f8_model *m, const char *isa_name)
         printf("%u\t%s\t%s%s%s\n", i, f8_op_type_name(d.type), kernel, tile ? "\t" : "",
                tile ? tile : "");
     }
-    const int64_t image_ns = lone_image_ns(m, r);
+    /* one zero image, as f8d's warm-up times it */
+    uint8_t *image = calloc((size_t)mi->input_h * mi->input_w * mi->input_c + 1, 1);
+    int32_t *logits = calloc((size_t)mi->num_classes + 1, sizeof *logits);
+    uint64_t image_ns = 0;
+    const int trc = image && logits ? f8_runner_time_image(r, image, logits, &image_ns)
+                                     : F8_ENOMEM;
+    free(image);
+    free(logits);
     f8_runner_destroy(r);
-    if (image_ns < 0) {
-        cli_error("info", "cannot run the model: %s", f8_strerror((int)-image_ns));
+    if (trc != F8_OK) {
+        cli_error("info", "cannot run the model: %s", f8_strerror(trc));
         return 1;
     }
     /* what f8d's `execution = auto` does with a lone request (its warm-up measures the same) */
     printf("# execution auto: one image takes %.0f us on 1 thread, so f8d runs a lone request "
            "on %s (every core from %u us)\n",
            (double)image_ns / 1e3,
-           (uint64_t)image_ns >= F8_SPLIT_MIN_IMAGE_NS ? "every core" : "one core",
+           image_ns >= F8_SPLIT_MIN_IMAGE_NS ? "every core" : "one core",
            F8_SPLIT_MIN_IMAGE_NS / 1000u);
     if (fflush(stdout) != 0) {
         cli_error("info", "cannot write the output");

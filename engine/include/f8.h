@@ -189,6 +189,12 @@ int f8_runner_op_kernel(const f8_runner *runner, uint32_t i, const char **kernel
  * batch*num_classes s32 logits (image-major). Allocates nothing. */
 int f8_run(f8_runner *runner, const uint8_t *images, uint32_t batch, int32_t *logits);
 
+/* Times one image (f8_run of batch 1) through the runner: the faster of two runs, the first
+ * paying for cold caches. Compared with F8_SPLIT_MIN_IMAGE_NS by f8d's warm-up and by
+ * `f8 info --plan`. F8_OK and *ns, or f8_run's error. */
+int f8_runner_time_image(f8_runner *runner, const uint8_t *image, int32_t *logits,
+                         uint64_t *ns);
+
 /* f8_run that also adds each op's time in nanoseconds to op_ns[0 .. num_ops-1]: with one
  * thread its CPU time, with more the wall time the calling thread sees (it waits for the
  * others). For profiling; allocates nothing. */

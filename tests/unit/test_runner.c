@@ -204,7 +204,9 @@ static void test_lent_arena(void)
     CU_ASSERT(f8_runner_arena_bytes(b) > 0);
 
     int32_t got[MAX_BATCH * CLASSES];
+    uint64_t ns = 0;
     CU_ASSERT_EQUAL(f8_run(a, images, 1, got), F8_EINVAL); /* nothing lent yet */
+    CU_ASSERT_EQUAL(f8_runner_time_image(a, images, got, &ns), F8_EINVAL); /* f8_run's error */
     uint8_t *arena = NULL;
     CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&arena, 64, need + 64), 0);
     CU_ASSERT_EQUAL(f8_runner_set_arena(a, arena, need - 1), F8_EINVAL);
@@ -213,6 +215,11 @@ static void test_lent_arena(void)
     CU_ASSERT_EQUAL(f8_runner_set_arena(own, arena, need), F8_EINVAL); /* owns one */
     CU_ASSERT_EQUAL(f8_runner_set_arena(a, arena, need), F8_OK);
     CU_ASSERT_EQUAL(f8_runner_set_arena(b, arena, need), F8_OK);
+    /* timing one image runs it: the reference logits, and a time */
+    memset(got, 0, sizeof got);
+    CU_ASSERT_EQUAL(f8_runner_time_image(a, images, got, &ns), F8_OK);
+    CU_ASSERT_EQUAL(memcmp(got, want, CLASSES * sizeof *got), 0);
+    CU_ASSERT(ns > 0);
     for (int pass = 0; pass < 2; pass++) { /* each run overwrites what the other left */
         memset(got, 0, sizeof got);
         CU_ASSERT_EQUAL(f8_run(a, images, MAX_BATCH, got), F8_OK);

@@ -239,14 +239,12 @@ static int warm_up(struct f8d_model *m)
     f8_runner_options ro = {.threads = m->cfg.engine_threads, .isa = F8_ISA_AUTO};
     if (rc == 0)
         rc = f8_runner_create_opts(m->model, (uint32_t)nb, &ro, &r);
-    /* twice, keeping the faster: the time of one image decides whether splitting it over the
-     * workers can pay (`execution = auto`), and a first run pays for cold caches */
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        uint64_t t0 = uv_hrtime();
-        rc = f8_run(r, input, 1, logits);
-        uint64_t ns = uv_hrtime() - t0;
-        if (i == 0 || ns < m->image_ns)
-            m->image_ns = ns;
+    /* the time of one image decides whether splitting it over the workers can pay
+     * (`execution = auto`) */
+    if (rc == 0) {
+        uint64_t ns = 0;
+        rc = f8_runner_time_image(r, input, logits, &ns);
+        m->image_ns = ns;
     }
     if (r != NULL) {
         m->arena_bytes = f8_runner_arena_bytes(r);

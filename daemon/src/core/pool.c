@@ -206,6 +206,8 @@ static unsigned width_for(struct f8d_pool *pool, const struct f8d_batcher *bt, u
     if (pool->n_workers < 2 || pool->busy > 0 || cfg->engine_threads > 1 ||
         cfg->execution == F8D_EXECUTION_THROUGHPUT)
         return 1;
+    /* auto: only models whose image takes F8_SPLIT_MIN_IMAGE_NS on one thread (f8.h; `f8 info
+     * --plan` says which side of it a model falls on) */
     if (cfg->execution == F8D_EXECUTION_AUTO &&
         (bt->model->image_ns < F8_SPLIT_MIN_IMAGE_NS || !f8d_batcher_one_request(bt) ||
          others_ready(pool, bt, now) ||

@@ -73,10 +73,6 @@ struct f8d_pool {
 /* Invariant of every loop-side function: it runs on the loop's thread. */
 #define F8D_ASSERT_LOOP_THREAD(pool) assert(pthread_equal(pthread_self(), (pool)->loop_thread))
 
-/* `execution = auto` splits a lone request over the workers only for models whose image takes
- * at least F8_SPLIT_MIN_IMAGE_NS on one thread (f8.h; `f8 info --plan` says which side of
- * it a model falls on). */
-
 /* Starts n_workers threads (each with its decoder) and the done handle on `loop`; the calling
  * thread is the loop's. Returns 0,
  * or -1 with a message (what was started is stopped by f8d_pool_close). */
