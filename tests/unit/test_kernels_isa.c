@@ -331,7 +331,9 @@ static void test_conv_sum_bounds(void)
 /* A k x k convolution cin -> cout (stride st, padding pd) on an H x W input with right shifts
  * of at most 20 bits and moderate biases, so that pack.c picks the packing epilogue (checked),
  * u8 or s8 input and output and ReLU from bits 0, 1 and 2 of `variant`, against the scalar
- * kernel on every path. Returns the packed seg4. */
+ * kernel on every path. Bit 3 keeps every shift <= 7, where the intrinsics kernels round on
+ * saturated words (packer_words; the sums of random inputs often pass ±2^15 there). Returns
+ * the packed seg4. */
 static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint32_t H, uint32_t W,
                                      uint32_t cin, uint32_t cout, int variant, const char *what)
 {
@@ -350,13 +352,15 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
     weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
     for (uint32_t o = 0; o < cout; o++) {
         t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
-        t.flw[o] = (int8_t)(rnd_in(0, 20) - a->in0.fl + a->out.fl);
+        t.flw[o] = (int8_t)(rnd_in(0, variant & 8 ? 7 : 20) - a->in0.fl + a->out.fl);
     }
     a->weights = t.w;
     a->bias = t.bias;
     a->fl_w = t.flw;
     CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
     CU_ASSERT(op.pk.sums_fit);
+    if (variant & 8)
+        CU_ASSERT(op.pk.ep.max_sr <= 7);
     const uint32_t seg4 = op.pk.seg4;
     f8_pack_free(&op.pk);
     compare_op(&op, (uint32_t)rnd_in(1, 3), what);
@@ -370,12 +374,26 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
  * partial blocks, u8/s8 in and out, ReLU on/off. */
 static void test_conv_small_k(void)
 {
-    static const uint32_t couts[] = {16, 24, 40, 64, 96, 144, 200};
-    for (uint32_t cin = 4; cin <= 32; cin += 4)
+    static const uint32_t couts[] = {16, 24, 40, 64, 80, 96, 144, 200};
+    for (int words = 0; words <= 1; words++)
+        for (uint32_t cin = 4; cin <= 32; cin += 4)
+            for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++)
+                compare_packing_conv(1, 1, 0, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13),
+                                     cin, couts[c], (int)((cin / 4 + c) % 8) | words << 3,
+                                     "1x1 conv with few input channels");
+}
+
+/* The intrinsics tiles' packing epilogue (channel tiles of 1-3 blocks, short pixel tiles)
+ * with every shift <= 7 (on words) and without: 1x1 and 3x3 layers past the small-K kernel. */
+static void test_conv_packing_words(void)
+{
+    static const uint32_t couts[] = {16, 24, 40, 96, 136};
+    for (int words = 0; words <= 1; words++)
         for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++)
-            compare_packing_conv(1, 1, 0, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13), cin,
-                                 couts[c], (int)(cin / 4 + c),
-                                 "1x1 conv with few input channels");
+            for (uint32_t k = 1; k <= 3; k += 2)
+                compare_packing_conv(k, 1, k / 2, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13),
+                                     36 + 12 * (uint32_t)c, couts[c], (int)(c + k) % 8 | words << 3,
+                                     "conv, packing epilogue, shifts <= 7 or <= 20");
 }
 
 /* 3x3 convolutions from 3 or 4 channels (MobileNet's stems) with the packing epilogue stream
@@ -1202,6 +1220,7 @@ int main(void)
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
         {"conv2d: 1x1 from 4-32 channels (weights in registers)", test_conv_small_k},
+        {"conv2d: packing epilogue on words (shifts <= 7) and dwords", test_conv_packing_words},
         {"conv2d: 3x3 from 3-4 channels (stems, streamed rows)", test_conv_stem3},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"kernel variants by name: conv, depthwise, GEMM tiles", test_named_conv_kernels},

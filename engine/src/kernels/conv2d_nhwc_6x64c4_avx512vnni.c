@@ -364,9 +364,15 @@ F8_INLINE int packing(const f8_conv_geom *g)
 }
 
 /* The packing epilogue in intrinsics (the same arithmetic as EPILOGUE_PACK) for channel
- * blocks [b0, b0 + nb) of one pixel at a time: one masked store of up to 64 bytes. */
+ * blocks [b0, b0 + nb) of one pixel at a time: one masked store of up to 64 bytes. The
+ * rounding bit is tested against bit[j] = one << sr (0 where sr = 0) and added under that
+ * mask, as EPILOGUE_PACK does: 3 operations per block. With `words` (every sr <= 7:
+ * MobileNet-V2's expansions) the sums are packed to saturated words first and rounded 32
+ * channels at a time, as the depthwise dwq kernel does (its round_shift16 says why the
+ * saturation changes no result for sr <= 7); srw/bitw are sr and bit in packssdw's word
+ * order, which packssdw of the dword constants itself gives. */
 typedef struct {
-    __m512i sr[4], one[4], floor, order;
+    __m512i sr[4], bit[4], srw[2], bitw[2], floor, order;
     __mmask64 k; /* the real channels' bytes */
     int s8;
 } packer;
@@ -384,22 +390,51 @@ F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
         z.sr[j] = j < nb ? _mm512_loadu_si512(ep->sr + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
-        z.one[j] = j < nb ? _mm512_loadu_si512(ep->one + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
+        const __m512i one = j < nb ? _mm512_loadu_si512(ep->one + ch + (uint32_t)j * 16)
+                                   : _mm512_setzero_si512();
+        z.bit[j] = _mm512_sllv_epi32(one, z.sr[j]);
+    }
+    for (int h = 0; h < 2; h++) { /* meaningful only when every sr <= 7 (packer_words) */
+        z.srw[h] = _mm512_packs_epi32(z.sr[2 * h], z.sr[2 * h + 1]);
+        z.bitw[h] = _mm512_packs_epi32(z.bit[2 * h], z.bit[2 * h + 1]);
     }
     return z;
 }
 
-/* acc[0 .. nb): one pixel's sums from pk->bias_r; dst: its output at channel 16·b0. */
-F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst)
+/* Whether the op's packing epilogue may round on saturated words (every sr <= 7). */
+F8_INLINE int packer_words(const f8_conv_geom *g)
 {
-    __m512i q[4];
+    return g->pk->ep.max_sr <= 7;
+}
+
+/* acc[0 .. nb): one pixel's sums from pk->bias_r; dst: its output at channel 16·b0. */
+F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst,
+                            const int words)
+{
+    __m512i w01, w23;
+    if (words) {
+        const __m512i one16 = _mm512_set1_epi16(1);
+        w01 = _mm512_packs_epi32(acc[0], nb > 1 ? acc[1] : _mm512_setzero_si512());
+        w01 = _mm512_mask_adds_epi16(w01, _mm512_test_epi16_mask(w01, z->bitw[0]), w01, one16);
+        w01 = _mm512_srav_epi16(w01, z->srw[0]);
+        if (nb > 2) {
+            w23 = _mm512_packs_epi32(acc[2], nb > 3 ? acc[3] : _mm512_setzero_si512());
+            w23 = _mm512_mask_adds_epi16(w23, _mm512_test_epi16_mask(w23, z->bitw[1]), w23, one16);
+            w23 = _mm512_srav_epi16(w23, z->srw[1]);
+        } else {
+            w23 = _mm512_setzero_si512();
+        }
+    } else {
+        __m512i q[4];
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        const __m512i a = j < nb ? acc[j] : _mm512_setzero_si512();
-        const __m512i bit = _mm512_and_si512(_mm512_srav_epi32(a, z->sr[j]), z->one[j]);
-        q[j] = _mm512_srav_epi32(_mm512_add_epi32(a, bit), z->sr[j]);
+        for (int j = 0; j < 4; j++) {
+            const __m512i a = j < nb ? acc[j] : _mm512_setzero_si512();
+            const __mmask16 odd = _mm512_test_epi32_mask(a, z->bit[j]);
+            q[j] = _mm512_srav_epi32(_mm512_mask_add_epi32(a, odd, a, _mm512_set1_epi32(1)), z->sr[j]);
+        }
+        w01 = _mm512_packs_epi32(q[0], q[1]);
+        w23 = _mm512_packs_epi32(q[2], q[3]);
     }
-    const __m512i w01 = _mm512_packs_epi32(q[0], q[1]), w23 = _mm512_packs_epi32(q[2], q[3]);
     const __m512i b = z->s8 ? _mm512_max_epi8(_mm512_packs_epi16(w01, w23), z->floor)
                             : _mm512_packus_epi16(w01, w23);
     _mm512_mask_storeu_epi8(dst, z->k, _mm512_permutexvar_epi32(z->order, b));
@@ -410,12 +445,16 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
                                  uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
     const packer z = packer_load(g, b0, nb);
+    const int words = packer_words(g);
 #pragma GCC unroll 8
     for (int m = 0; m < MR; m++) {
         if ((uint32_t)m >= mr)
             break;
-        packer_store(&z, acc + m * 4, nb,
-                     (uint8_t *)y + pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16);
+        uint8_t *dst = (uint8_t *)y + pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16;
+        if (words)
+            packer_store(&z, acc + m * 4, nb, dst, 1);
+        else
+            packer_store(&z, acc + m * 4, nb, dst, 0);
     }
 }
 
@@ -652,17 +691,19 @@ F8_INLINE void tile(const f8_conv_geom *g, const uint8_t **ptrs, void *y, uint32
  * (MobileNet-V2's expansions from 16-32 channels, its 32 -> 16 projection), with the packing
  * epilogue: per group of NB blocks of 16 output channels the S·NB <= 24 weight vectors (S =
  * Cin/4 steps) stay in registers and the pixels stream by one at a time, each requantized and
- * stored as soon as it is summed. With at most 8 steps the 6-pixel tile spent more on its
- * setup and epilogue than on its vpdpbusd. */
+ * stored as soon as it is summed (up to 4 blocks by one packer, 5-6 by a second). With at
+ * most 8 steps the 6-pixel tile spent more on its setup and epilogue than on its vpdpbusd. */
 #define SMALL_K_MAX_CIN F8_SMALL_K_MAX_CIN
 F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
-                            uint32_t p1, uint32_t b0, const int S, const int NB, const int s8)
+                            uint32_t p1, uint32_t b0, const int S, const int NB, const int s8,
+                            const int words)
 {
     const f8_packed *pk = g->pk;
-    const packer z = packer_load(g, b0, NB);
+    const packer z0 = packer_load(g, b0, NB < 4 ? NB : 4);
+    const packer z1 = packer_load(g, b0 + 4, NB > 4 ? NB - 4 : 1);
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i wv[SMALL_K_MAX_CIN / 4][4], bias[4];
-#pragma GCC unroll 4
+    __m512i wv[SMALL_K_MAX_CIN / 4][6], bias[6];
+#pragma GCC unroll 6
     for (int j = 0; j < NB; j++) { /* (a group may straddle two of pack.c's 4-block tiles) */
         size_t step;
         const int8_t *w = f8_gemm_block(pk, 1, b0 + (uint32_t)j, &step);
@@ -670,13 +711,13 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
         for (int s = 0; s < S; s++)
             wv[s][j] = _mm512_load_si512(w + (size_t)s * step);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int j = 0; j < NB; j++)
         bias[j] = _mm512_load_si512(pk->bias_r + (size_t)(b0 + (uint32_t)j) * 16);
     for (uint32_t pix = p0; pix < p1; pix++) {
         const uint8_t *xp = x + (size_t)pix * g->Cin;
-        __m512i acc[4];
-#pragma GCC unroll 4
+        __m512i acc[8];
+#pragma GCC unroll 6
         for (int j = 0; j < NB; j++)
             acc[j] = bias[j];
 #pragma GCC unroll 8
@@ -686,44 +727,59 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
             __m512i b = _mm512_set1_epi32(v);
             if (s8)
                 b = _mm512_xor_si512(b, flip);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
             for (int j = 0; j < NB; j++)
                 acc[j] = _mm512_dpbusd_epi32(acc[j], b, wv[s][j]);
         }
-        packer_store(&z, acc, NB, y + (size_t)pix * g->Cout + (size_t)b0 * 16);
+        uint8_t *dst = y + (size_t)pix * g->Cout + (size_t)b0 * 16;
+        packer_store(&z0, acc, NB < 4 ? NB : 4, dst, words);
+        if (NB > 4)
+            packer_store(&z1, acc + 4, NB - 4, dst + 64, words);
     }
 }
 
 #define SMALL_K_NB(S, NB)                                                                      \
-    (g->in_s8 ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 1)                                    \
-              : small_k_tile(g, x, y, p0, p1, b0, S, NB, 0))
-#define SMALL_K(S)                                                                             \
+    (g->in_s8 ? (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, 1)                        \
+                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, 0))                       \
+              : (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, 1)                        \
+                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, 0)))
+#define SMALL_K6(S) /* 1-4 steps: groups of at most 6 blocks (24 weight vectors) */           \
+    switch (nb) {                                                                              \
+    case 1: SMALL_K_NB(S, 1); break;                                                           \
+    case 2: SMALL_K_NB(S, 2); break;                                                           \
+    case 3: SMALL_K_NB(S, 3); break;                                                           \
+    case 4: SMALL_K_NB(S, 4); break;                                                           \
+    case 5: SMALL_K_NB(S, 5); break;                                                           \
+    default: SMALL_K_NB(S, 6); break;                                                          \
+    }
+#define SMALL_K(S) /* 5-6 steps: groups of at most 4 blocks */                                \
     switch (nb) {                                                                              \
     case 1: SMALL_K_NB(S, 1); break;                                                           \
     case 2: SMALL_K_NB(S, 2); break;                                                           \
     case 3: SMALL_K_NB(S, 3); break;                                                           \
     default: SMALL_K_NB(S, 4); break;                                                          \
     }
-#define SMALL_K3(S) /* 7-8 steps: groups of at most 3 blocks (24 weight vectors) */          \
+#define SMALL_K3(S) /* 7-8 steps: groups of at most 3 blocks */                               \
     switch (nb) {                                                                              \
     case 1: SMALL_K_NB(S, 1); break;                                                           \
     case 2: SMALL_K_NB(S, 2); break;                                                           \
     default: SMALL_K_NB(S, 3); break;                                                          \
     }
 
-/* Output channel blocks [blk0, blk1) in groups of `group` blocks. */
+/* Output channel blocks [blk0, blk1) in groups of `group` blocks (S·group <= 24). */
 static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
                          uint32_t p1)
 {
     assert(g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN && packing(g));
-    const uint32_t S = g->Cin / 4, group = S <= 6 ? 4 : 3;
+    const uint32_t S = g->Cin / 4, group = S <= 4 ? 6 : S <= 6 ? 4 : 3;
+    const int words = packer_words(g);
     for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += group) {
         const uint32_t nb = g->blk1 - b0 < group ? g->blk1 - b0 : group;
         switch (S) {
-        case 1: SMALL_K(1); break;
-        case 2: SMALL_K(2); break;
-        case 3: SMALL_K(3); break;
-        case 4: SMALL_K(4); break;
+        case 1: SMALL_K6(1); break;
+        case 2: SMALL_K6(2); break;
+        case 3: SMALL_K6(3); break;
+        case 4: SMALL_K6(4); break;
         case 5: SMALL_K(5); break;
         case 6: SMALL_K(6); break;
         case 7: SMALL_K3(7); break;
@@ -775,7 +831,7 @@ F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
                 for (int j = 0; j < NB; j++)
                     acc[j] = _mm512_dpbusd_epi32(acc[j], b, wv[r * 3 + k][j]);
             }
-        packer_store(&z, acc, NB, dst);
+        packer_store(&z, acc, NB, dst, 0); /* (stems: sr 7-8) */
     }
 }
 
