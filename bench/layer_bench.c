@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 {
     if (argc < 9) {
         fprintf(stderr, "usage: layer_bench H W CIN COUT K STRIDE PAD GROUPS [ISA] [ITERS] "
-                        "[IN_DTYPE] [OUT_DTYPE]\n");
+                        "[IN_DTYPE] [OUT_DTYPE] [FL_W]\n");
         return 2;
     }
     const uint32_t H = (uint32_t)atoi(argv[1]), W = (uint32_t)atoi(argv[2]);
@@ -43,6 +43,9 @@ int main(int argc, char **argv)
     const int iters = argc > 10 ? atoi(argv[10]) : 20;
     const f8_dtype din = argc > 11 ? (f8_dtype)atoi(argv[11]) : F8_DTYPE_U8;
     const f8_dtype dout = argc > 12 ? (f8_dtype)atoi(argv[12]) : F8_DTYPE_U8;
+    /* the weights' FL: the right shift is FL_W (the in and out FLs are equal); MobileNets'
+     * depthwise layers shift by 5-7, which the dwq kernels round on words */
+    const int flw_all = argc > 13 ? atoi(argv[13]) : 8;
     if (!f8_isa_supported(isa) || iters < 1 || groups == 0 || cin % groups || cout % groups)
         return 2;
 
@@ -65,7 +68,7 @@ int main(int argc, char **argv)
         w[i] = (int8_t)(rand() % 255 - 127);
     for (uint32_t o = 0; o < cout; o++) {
         bias[o] = rand() % 10000 - 5000;
-        flw[o] = 8;
+        flw[o] = (int8_t)flw_all;
     }
     a->weights = w;
     a->bias = bias;

@@ -19,13 +19,15 @@
 
 #include "simd_avx512.h"
 
-/* One input column of 64 channels as four (r0, r1, r2, 0) dword vectors. */
+/* One input column of 64 channels as four (r0, r1, r2, 0) dword vectors; unless `checked`,
+ * the column (both of a pair) lies inside the image. */
 F8_INLINE void column64(const uint8_t *const row[3], int64_t ix, uint32_t W, uint32_t C,
-                        __mmask64 k, const int full, const int pair, __m512i c[4])
+                        __mmask64 k, const int full, const int pair, const int checked,
+                        __m512i c[4])
 {
     __m512i r[3];
     if (pair) { /* C = 32: pixels ix and ix + 1, either of them may be padding */
-        const int lo = (uint64_t)ix < W, hi = (uint64_t)(ix + 1) < W;
+        const int lo = !checked || (uint64_t)ix < W, hi = !checked || (uint64_t)(ix + 1) < W;
         if (!lo && !hi) {
             c[0] = c[1] = c[2] = c[3] = _mm512_setzero_si512();
             return;
@@ -38,7 +40,7 @@ F8_INLINE void column64(const uint8_t *const row[3], int64_t ix, uint32_t W, uin
                             : _mm512_inserti64x4(_mm512_setzero_si512(), h, 1);
         }
     } else {
-        if ((uint64_t)ix >= W) {
+        if (checked && (uint64_t)ix >= W) {
             c[0] = c[1] = c[2] = c[3] = _mm512_setzero_si512();
             return;
         }
@@ -74,14 +76,70 @@ F8_INLINE __m512i round_shift16(__m512i v, __m512i sr, __m512i bit)
     return _mm512_srav_epi16(_mm512_mask_adds_epi16(v, odd, v, _mm512_set1_epi16(1)), sr);
 }
 
+/* Output pixel i of a row (with pair, pixels 2i and 2i + 1) from columns c0 and c1 (kept from
+ * the previous pixel) and the new ones, loaded at ix + 1 (step2) and ix + 2; columns c1/c2
+ * move down for the next pixel. */
+typedef struct {
+    const uint8_t *row[3];
+    uint32_t W, C, Wo;
+    __mmask64 k;
+    const int32_t *bias, *sr, *bit;
+    const int16_t *srw, *bitw;
+    __m512i lo8;
+    int u8;
+} dw64_row;
+
+F8_INLINE void pixel64(const dw64_row *r, const __m512i w[3][4], int64_t ix, uint32_t i,
+                       uint8_t *out, __m512i c0[4], __m512i c1[4], __m512i c2[4],
+                       const int full, const int step2, const int wd, const int pair,
+                       const int checked)
+{
+    if (step2)
+        column64(r->row, ix + 1, r->W, r->C, r->k, full, pair, checked, c1);
+    column64(r->row, ix + 2, r->W, r->C, r->k, full, pair, checked, c2);
+    __m512i q[4];
+    for (int j = 0; j < 4; j++) {
+        __m512i a = _mm512_dpbusd_epi32(_mm512_load_si512(r->bias + 16 * j), c0[j], w[0][j]);
+        a = _mm512_dpbusd_epi32(a, c1[j], w[1][j]);
+        q[j] = _mm512_dpbusd_epi32(a, c2[j], w[2][j]);
+        if (!wd)
+            q[j] = round_shift(q[j], _mm512_load_si512(r->sr + 16 * j),
+                               _mm512_load_si512(r->bit + 16 * j));
+    }
+    __m512i p01 = _mm512_packs_epi32(q[0], q[1]), p23 = _mm512_packs_epi32(q[2], q[3]);
+    if (wd) {
+        p01 = round_shift16(p01, _mm512_load_si512(r->srw), _mm512_load_si512(r->bitw));
+        p23 = round_shift16(p23, _mm512_load_si512(r->srw + 32), _mm512_load_si512(r->bitw + 32));
+    }
+    const __m512i b = r->u8 ? _mm512_packus_epi16(p01, p23)
+                            : _mm512_max_epi8(_mm512_packs_epi16(p01, p23), r->lo8);
+    if (pair && 2 * i + 1 == r->Wo)
+        _mm256_storeu_si256((__m256i *)out, _mm512_castsi512_si256(b));
+    else if (full)
+        _mm512_storeu_si512(out, b);
+    else
+        _mm512_mask_storeu_epi8(out, r->k, b);
+    for (int j = 0; j < 4; j++) {
+        c0[j] = step2 ? c2[j] : c1[j];
+        if (!step2)
+            c1[j] = c2[j];
+    }
+}
+
+/* One output row, channel group t. The pixels whose new columns lie inside the image (all
+ * but the first and last one or two) run without the padding tests: with pair, their three
+ * variants of loads per column made a loop of branches and spills. */
 F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t oy,
                      uint32_t t, const int full, const int s2, const int wd, const int pair)
 {
     const f8_packed *pk = g->pk;
     const uint32_t C = g->Cout, W = g->W, ch = t * 64;
-    const __mmask64 k = C - ch >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - ch)) - 1);
-    const uint8_t *row[3];
-    const uint32_t in = f8_dw_rows(g, x, oy, ch, 3, row);
+    dw64_row r;
+    r.W = W;
+    r.C = C;
+    r.Wo = g->Wo;
+    r.k = C - ch >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - ch)) - 1);
+    const uint32_t in = f8_dw_rows(g, x, oy, ch, 3, r.row);
     /* weight bytes of the rows inside the image */
     const uint32_t keep = (in & 1 ? 0xFFu : 0) | (in & 2 ? 0xFF00u : 0) | (in & 4 ? 0xFF0000u : 0);
     const __m512i km = _mm512_set1_epi32((int32_t)keep);
@@ -90,53 +148,32 @@ F8_INLINE void row64(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
     for (int kx = 0; kx < 3; kx++)
         for (int j = 0; j < 4; j++)
             w[kx][j] = _mm512_and_si512(_mm512_load_si512(wp + (kx * 4 + j) * 64), km);
-    const int32_t *bias = pk->dwq64_bias + (size_t)t * 64, *sr = pk->dwq64_sr + (size_t)t * 64;
-    const int32_t *bit = pk->dwq64_bit + (size_t)t * 64;
-    const int16_t *srw = pk->dwq64_srw + (size_t)t * 64, *bitw = pk->dwq64_bitw + (size_t)t * 64;
-    const int u8 = g->out_dtype == F8_DTYPE_U8;
-    const __m512i lo8 = _mm512_set1_epi8(g->relu ? 0 : -127);
+    r.bias = pk->dwq64_bias + (size_t)t * 64;
+    r.sr = pk->dwq64_sr + (size_t)t * 64;
+    r.bit = pk->dwq64_bit + (size_t)t * 64;
+    r.srw = pk->dwq64_srw + (size_t)t * 64;
+    r.bitw = pk->dwq64_bitw + (size_t)t * 64;
+    r.u8 = g->out_dtype == F8_DTYPE_U8;
+    r.lo8 = _mm512_set1_epi8(g->relu ? 0 : -127);
 
     int64_t ix = -(int64_t)g->pl;
     uint8_t *out = (uint8_t *)y + (size_t)oy * g->Wo * C + ch;
     /* with pair, lanes 32-63 are the next output pixel: columns step by 2 as with stride 2 */
     const int step2 = s2 || pair;
+    const int64_t adv = step2 ? 2 : 1, first = step2 ? 1 : 2, last = pair ? 3 : 2;
+    const size_t out_adv = pair ? 64 : C;
     const uint32_t n = pair ? (g->Wo + 1) / 2 : g->Wo;
     __m512i c0[4], c1[4], c2[4];
-    column64(row, ix, W, C, k, full, pair, c0);
+    column64(r.row, ix, W, C, r.k, full, pair, 1, c0);
     if (!step2)
-        column64(row, ix + 1, W, C, k, full, pair, c1);
-    for (uint32_t i = 0; i < n; i++, ix += step2 ? 2 : 1, out += pair ? 64 : C) {
-        if (step2)
-            column64(row, ix + 1, W, C, k, full, pair, c1);
-        column64(row, ix + 2, W, C, k, full, pair, c2);
-        __m512i q[4];
-        for (int j = 0; j < 4; j++) {
-            __m512i a = _mm512_dpbusd_epi32(_mm512_load_si512(bias + 16 * j), c0[j], w[0][j]);
-            a = _mm512_dpbusd_epi32(a, c1[j], w[1][j]);
-            q[j] = _mm512_dpbusd_epi32(a, c2[j], w[2][j]);
-            if (!wd)
-                q[j] = round_shift(q[j], _mm512_load_si512(sr + 16 * j),
-                                   _mm512_load_si512(bit + 16 * j));
-        }
-        __m512i p01 = _mm512_packs_epi32(q[0], q[1]), p23 = _mm512_packs_epi32(q[2], q[3]);
-        if (wd) {
-            p01 = round_shift16(p01, _mm512_load_si512(srw), _mm512_load_si512(bitw));
-            p23 = round_shift16(p23, _mm512_load_si512(srw + 32), _mm512_load_si512(bitw + 32));
-        }
-        const __m512i b = u8 ? _mm512_packus_epi16(p01, p23)
-                             : _mm512_max_epi8(_mm512_packs_epi16(p01, p23), lo8);
-        if (pair && 2 * i + 1 == g->Wo)
-            _mm256_storeu_si256((__m256i *)out, _mm512_castsi512_si256(b));
-        else if (full)
-            _mm512_storeu_si512(out, b);
-        else
-            _mm512_mask_storeu_epi8(out, k, b);
-        for (int j = 0; j < 4; j++) {
-            c0[j] = step2 ? c2[j] : c1[j];
-            if (!step2)
-                c1[j] = c2[j];
-        }
-    }
+        column64(r.row, ix + 1, W, C, r.k, full, pair, 1, c1);
+    uint32_t i = 0;
+    for (; i < n && ix + first < 0; i++, ix += adv, out += out_adv)
+        pixel64(&r, w, ix, i, out, c0, c1, c2, full, step2, wd, pair, 1);
+    for (; i < n && ix + last < (int64_t)W; i++, ix += adv, out += out_adv)
+        pixel64(&r, w, ix, i, out, c0, c1, c2, full, step2, wd, pair, 0);
+    for (; i < n; i++, ix += adv, out += out_adv)
+        pixel64(&r, w, ix, i, out, c0, c1, c2, full, step2, wd, pair, 1);
 }
 
 /* ---- 32 channels per step, 2 taps per vpdpwssd word pair (the scheme of XNNPACK's
