@@ -401,19 +401,22 @@ F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
     return z;
 }
 
-/* The same packer for 4 consecutive pixels of an op with exactly 16 output channels: their
- * 64 output bytes are contiguous, and the packs' order of 4 pixels' sums is that of 4
- * blocks of one pixel, so packer_store stores them with one full store (acc[m]: pixel m). */
-F8_INLINE packer packer_load_pixels(const f8_conv_geom *g)
+/* The same packer for 4 / nb consecutive pixels of an op with exactly 16·nb output channels
+ * (nb = 1, 2): their 64 output bytes are contiguous, and the packs' order of 4 pixels' sums
+ * (or 2 pixels' 2 blocks) is that of 4 blocks of one pixel, so packer_store stores them with
+ * one full store (acc[m·nb + j]: pixel m, block j). */
+F8_INLINE packer packer_load_pixels(const f8_conv_geom *g, int nb)
 {
-    assert(g->Cout == 16);
-    packer z = packer_load(g, 0, 1);
-    for (int j = 1; j < 4; j++) {
-        z.sr[j] = z.sr[0];
-        z.bit[j] = z.bit[0];
+    assert((nb == 1 || nb == 2) && g->Cout == 16 * (uint32_t)nb);
+    packer z = packer_load(g, 0, nb);
+    for (int j = nb; j < 4; j++) {
+        z.sr[j] = z.sr[j % nb];
+        z.bit[j] = z.bit[j % nb];
     }
-    z.srw[0] = z.srw[1] = _mm512_packs_epi32(z.sr[0], z.sr[0]);
-    z.bitw[0] = z.bitw[1] = _mm512_packs_epi32(z.bit[0], z.bit[0]);
+    for (int h = 0; h < 2; h++) {
+        z.srw[h] = _mm512_packs_epi32(z.sr[2 * h], z.sr[2 * h + 1]);
+        z.bitw[h] = _mm512_packs_epi32(z.bit[2 * h], z.bit[2 * h + 1]);
+    }
     z.k = ~(__mmask64)0;
     return z;
 }
@@ -733,7 +736,7 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
         bias[j] = _mm512_load_si512(pk->bias_r + (size_t)(b0 + (uint32_t)j) * 16);
     uint32_t pix = p0;
     if (NB == 1 && g->Cout == 16) { /* 4 pixels a step, one 64-byte store (MobileNet-V2's 32 -> 16) */
-        const packer zp = packer_load_pixels(g);
+        const packer zp = packer_load_pixels(g, 1);
         for (; pix + 4 <= p1; pix += 4) {
             const uint8_t *xp = x + (size_t)pix * g->Cin;
             __m512i acc[4];
@@ -838,12 +841,10 @@ static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
  * its 9 steps; border pixels through the tiles cost ~430 cycles each (segment copies, a whole
  * tile for the one left pixel): a third of MobileNet-V2's stem (224x224x3 -> 112x112x32,
  * layer_bench, Zen 5: 0.073 ms with the borders, 0.049 without). */
-F8_INLINE void stem3_pixel(const packer *z, const __m512i wv[9][2], const __m512i *bias,
-                           const uint8_t *p, size_t row, uint8_t *dst, const int NB,
-                           const int s8)
+F8_INLINE void stem3_sums(const __m512i wv[9][2], const __m512i *bias, const uint8_t *p,
+                          size_t row, __m512i *acc, const int NB, const int s8)
 {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    __m512i acc[2];
 #pragma GCC unroll 2
     for (int j = 0; j < NB; j++)
         acc[j] = bias[j];
@@ -860,6 +861,14 @@ F8_INLINE void stem3_pixel(const packer *z, const __m512i wv[9][2], const __m512
             for (int j = 0; j < NB; j++)
                 acc[j] = _mm512_dpbusd_epi32(acc[j], b, wv[r * 3 + k][j]);
         }
+}
+
+F8_INLINE void stem3_pixel(const packer *z, const __m512i wv[9][2], const __m512i *bias,
+                           const uint8_t *p, size_t row, uint8_t *dst, const int NB,
+                           const int s8)
+{
+    __m512i acc[2];
+    stem3_sums(wv, bias, p, row, acc, NB, s8);
     packer_store(z, acc, NB, dst, 0); /* (stems: sr 7-8) */
 }
 
@@ -909,7 +918,17 @@ F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
     const size_t row = (size_t)g->W * g->Cin, adv = (size_t)g->sw * g->Cin;
     if (ox_lo < ox_hi) {
         const uint8_t *p = x + ((size_t)(oy * g->sh - g->pt) * g->W + (ox_lo * g->sw - g->pl)) * g->Cin;
-        for (uint32_t ox = ox_lo; ox < ox_hi; ox++, p += adv)
+        uint32_t ox = ox_lo;
+        if (NB == 2 && g->Cout == 32) { /* 2 pixels a step, one 64-byte store (MobileNets) */
+            const packer zp = packer_load_pixels(g, 2);
+            for (; ox + 2 <= ox_hi; ox += 2, p += 2 * adv) {
+                __m512i acc[4];
+                stem3_sums(wv, bias, p, row, acc, 2, s8);
+                stem3_sums(wv, bias, p + adv, row, acc + 2, 2, s8);
+                packer_store(&zp, acc, 4, row_out + (size_t)ox * 32, 0);
+            }
+        }
+        for (; ox < ox_hi; ox++, p += adv)
             stem3_pixel(&z, wv, bias, p, row, row_out + (size_t)ox * g->Cout, NB, s8);
     }
     for (uint32_t ox = ox_hi; ox < g->Wo; ox++) {
