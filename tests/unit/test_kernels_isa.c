@@ -896,8 +896,8 @@ static void test_maxpool_bytes(void)
  * A CONV2D writing c (u8/s8) and an ADD of c and x1: the unfused scalar reference (the conv
  * into a tensor, then f8_add_scalar) against the scalar twin f8_conv2d_add_scalar called by
  * name, and against the AVX-512 plan that f8_plan_fuse_add makes: the 16-bit assembly tile
- * (f8_gemm_tile_6x64c4_packadd_avx512vnni) where it fits, the 32-bit intrinsics epilogue in
- * every other tile. Random shapes, both operand orders, alignments in and out of the 16-bit
+ * (f8_gemm_tile_6x64c4_packadd_avx512vnni) where it fits, and then the same in intrinsics in the
+ * narrow and short tiles (store_tile_add16), the 32-bit intrinsics epilogue in every other case. Random shapes, both operand orders, alignments in and out of the 16-bit
  * form's bounds, left and right shifts, values at the ends of their ranges. */
 static unsigned fused_regs, fused_intrin;
 
@@ -915,7 +915,11 @@ static void fused_add_case(int regs_shape)
     a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = (uint32_t)rnd_in(0, (int32_t)k - 1);
     a->groups = 1;
     const uint32_t cin = (uint32_t)rnd_in(1, 80);
-    const uint32_t cout = regs_shape || rnd() % 2 ? 64 * (uint32_t)rnd_in(1, 2) : (uint32_t)rnd_in(1, 140);
+    /* with the 16-bit form, also narrow last tiles (the intrinsics' 16-bit epilogue) */
+    static const uint32_t narrow[] = {24, 32, 96, 160};
+    const uint32_t cout = regs_shape && rnd() % 3 == 0 ? narrow[rnd() % 4]
+                          : regs_shape || rnd() % 2 ? 64 * (uint32_t)rnd_in(1, 2)
+                                                    : (uint32_t)rnd_in(1, 140);
     const uint32_t H = (uint32_t)rnd_in((int32_t)k + 2, 13), W = (uint32_t)rnd_in((int32_t)k + 5, 17);
     a->in0 = (f8_value_desc){H, W, cin, rnd_dtype(0), rnd_in(-4, 8), 0};
     const uint32_t Ho = out_dim(H, a->pad_top, a->pad_bottom, k, a->stride_h);
