@@ -496,6 +496,7 @@ static void compare_variant(f8_op_impl *op, const variant *v, const char *name, 
 typedef struct {
     uint32_t k, st, pd, H, W, cin, cout;
     int dw, in_s8, out_dtype, relu, packing, left;
+    int words; /* every shift <= 7 (the packing epilogue on words) */
 } conv_shape;
 
 static void named_conv(const conv_shape *c, const variant *v, const char *name, int planned)
@@ -518,7 +519,7 @@ static void named_conv(const conv_shape *c, const variant *v, const char *name, 
     for (uint32_t o = 0; o < c->cout; o++) {
         t.bias[o] = c->packing ? rnd_in(-(1 << 14), 1 << 14)
                                : (o & 1 ? 1 : -1) * rnd_in(INT32_MAX - (1 << 20), INT32_MAX - 1);
-        const int n = c->left ? rnd_in(-6, 20) : rnd_in(0, 20);
+        const int n = c->left ? rnd_in(-6, 20) : rnd_in(0, c->words ? 7 : 20);
         t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
     }
     a->weights = t.w;
@@ -534,9 +535,9 @@ static void test_named_conv_kernels(void)
     const int U8 = F8_DTYPE_U8, S8 = F8_DTYPE_S8, S32 = F8_DTYPE_S32;
     for (int rep = 0; rep < 3; rep++) {
         /* op-level kernels of the AVX-512 GEMM */
-        const conv_shape smallk = {1, 1, 0, 5, 7, 16, 40, 0, rep & 1, U8, 1, 1, 0};
-        const conv_shape stem = {3, 2, 1, 11, 13, 3, 40, 0, rep & 1, S8, 1, 1, 0};
-        const conv_shape general = {3, 1, 1, 8, 9, 24, 72, 0, rep & 1, U8, 0, 1, 0};
+        const conv_shape smallk = {1, 1, 0, 5, 7, 16, 40, 0, rep & 1, U8, 1, 1, 0, 0};
+        const conv_shape stem = {3, 2, 1, 11, 13, 3, 40, 0, rep & 1, S8, 1, 1, 0, 0};
+        const conv_shape general = {3, 1, 1, 8, 9, 24, 72, 0, rep & 1, U8, 0, 1, 0, 0};
         variant v = {V_AVX512, .conv = f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni};
         named_conv(&smallk, &v, "f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", 1);
         v.conv = f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni;
@@ -550,19 +551,27 @@ static void test_named_conv_kernels(void)
         /* 7x7/2 from 3 channels (gathered windows): column tiles of one strip (13 output rows:
          * bands of 6, 6 and 1), and the row-major gathering of the general kernel */
         const conv_shape stem7 = {7, 2, 3, 25, 21, 3, rep == 1 ? 72 : 64, 0, rep & 1, U8, 1,
-                                  rep != 2, 0};
+                                  rep != 2, 0, 0};
         v.conv = f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni;
         named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni", 1);
         v.conv = f8_conv2d_nhwc_6x64c4_avx512vnni;
         named_conv(&stem7, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a 7x7/2 stem)", 0);
 
         /* the full 6x64 tile, by epilogue (56 pixels: 9 full tiles and a short one) */
-        conv_shape full = {3, 1, 1, 7, 8, 20, 128, 0, rep & 1, U8, rep == 2, 1, 0};
+        conv_shape full = {3, 1, 1, 7, 8, 20, 128, 0, rep & 1, U8, rep == 2, 1, 0, 0};
         v = (variant){V_AVX512, .full = f8_gemm_tile_6x64c4_packu8_avx512vnni};
         named_conv(&full, &v, "f8_gemm_tile_6x64c4_packu8_avx512vnni", 1);
         full.out_dtype = S8;
         v.full = f8_gemm_tile_6x64c4_packs8_avx512vnni;
         named_conv(&full, &v, "f8_gemm_tile_6x64c4_packs8_avx512vnni", 1);
+        full.words = 1; /* (sums of 180 products: words saturate often) */
+        v.full = f8_gemm_tile_6x64c4_packws8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packws8_avx512vnni", 1);
+        full.out_dtype = U8;
+        v.full = f8_gemm_tile_6x64c4_packwu8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packwu8_avx512vnni", 1);
+        full.out_dtype = S8;
+        full.words = 0;
         full.packing = 0;
         full.relu = 0;
         v.full = f8_gemm_tile_6x64c4_s8_avx512vnni;
@@ -591,7 +600,7 @@ static void test_named_conv_kernels(void)
                                                     "f8_gemm_tile_6x48c4_avx512vnni"};
         for (uint32_t nb = 1; nb <= 3; nb++) {
             const conv_shape c = {3, 1, 1, 5, 7, 12, 64 + 16 * nb - (rep == 1 ? 5 : 0), 0,
-                                  rep & 1, rep == 2 ? S32 : U8, 1, rep != 2, 0};
+                                  rep & 1, rep == 2 ? S32 : U8, 1, rep != 2, 0, 0};
             v = (variant){V_AVX512, .narrow = narrow[nb - 1]};
             named_conv(&c, &v, narrow_names[nb - 1], 0);
         }
@@ -606,15 +615,15 @@ static void test_named_conv_kernels(void)
             "f8_gemm_tile_5x64c4_avx512vnni"};
         for (uint32_t mr = 1; mr <= 5; mr++) {
             const conv_shape c = {3, 1, 1, 1, 6 + mr, 36, 64 * (1 + (rep & 1)), 0, rep == 2,
-                                  rep == 1 ? S8 : U8, 1, rep != 1, 0};
+                                  rep == 1 ? S8 : U8, 1, rep != 1, 0, 0};
             v = (variant){V_AVX512, .shorter = shorter[mr], .mr = mr};
             named_conv(&c, &v, short_names[mr], 0);
         }
 
         /* depthwise */
-        const conv_shape dw3s1 = {3, 1, 1, 9, 11, 40, 40, 1, 0, U8, 1, 0, 0};
-        const conv_shape dw3s2 = {3, 2, 1, 9, 11, 40, 40, 1, 1, S8, 0, 0, 0};
-        const conv_shape dw5 = {5, 1, 2, 9, 11, 24, 24, 1, rep & 1, U8, 1, 0, rep == 2};
+        const conv_shape dw3s1 = {3, 1, 1, 9, 11, 40, 40, 1, 0, U8, 1, 0, 0, 0};
+        const conv_shape dw3s2 = {3, 2, 1, 9, 11, 40, 40, 1, 1, S8, 0, 0, 0, 0};
+        const conv_shape dw5 = {5, 1, 2, 9, 11, 24, 24, 1, rep & 1, U8, 1, 0, rep == 2, 0};
         v = (variant){V_AVX512, .conv = f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni};
         named_conv(&dw3s1, &v, "f8_dwconv2d_nhwc_3x3s1_2x16c4_u8_avx512vnni", 1);
         v.conv = f8_dwconv2d_nhwc_3x3_16c_avx512vnni;

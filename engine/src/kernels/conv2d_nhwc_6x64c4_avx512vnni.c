@@ -150,6 +150,47 @@
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
+/* The packing epilogue on words, when every shift of the op is <= 7 (packer_words: the
+ * MobileNets' expansions): each pixel's 4 accumulators are packed to saturated words first
+ * and rounded 32 channels at a time (vptestmw, a masked vpaddsw of 1, vpsravw: 6 operations
+ * per pixel instead of 12; the intrinsics packer says why the saturation changes no result).
+ * zmm0/zmm2 = sr, zmm1/zmm3 = one << sr of blocks 0-1 / 2-3 in packssdw's word order (which
+ * packssdw of the dword constants gives), %[w] = 32 words of 1 (u8_ctx.ones16). */
+#define PACKW_CONST                                                                            \
+    "mov 0(%[out]), %[cnt]\n\t mov 16(%[out]), %[w]\n\t"                                       \
+    "vmovdqu64 0(%[cnt]), %%zmm0\n\t vmovdqu64 64(%[cnt]), %%zmm2\n\t"                         \
+    "vmovdqu64 0(%[w]), %%zmm1\n\t vpsllvd %%zmm0, %%zmm1, %%zmm1\n\t"                         \
+    "vmovdqu64 64(%[w]), %%zmm3\n\t vpsllvd %%zmm2, %%zmm3, %%zmm3\n\t"                        \
+    "vpackssdw %%zmm2, %%zmm0, %%zmm0\n\t vpackssdw %%zmm3, %%zmm1, %%zmm1\n\t"                 \
+    "vmovdqu64 128(%[cnt]), %%zmm2\n\t vmovdqu64 192(%[cnt]), %%zmm4\n\t"                      \
+    "vmovdqu64 128(%[w]), %%zmm3\n\t vpsllvd %%zmm2, %%zmm3, %%zmm3\n\t"                       \
+    "vmovdqu64 192(%[w]), %%zmm5\n\t vpsllvd %%zmm4, %%zmm5, %%zmm5\n\t"                       \
+    "vpackssdw %%zmm4, %%zmm2, %%zmm2\n\t vpackssdw %%zmm5, %%zmm3, %%zmm3\n\t"                 \
+    "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                              \
+    "mov 152(%[out]), %[w]\n\t"
+#define PW1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    "vptestmw %%zmm1, %%zmm4, %%k1\n\t"                                                         \
+    "vpaddsw (%[w]), %%zmm4, %%zmm4%{%%k1%}\n\t"                                                 \
+    "vpsravw %%zmm0, %%zmm4, %%zmm4\n\t"                                                        \
+    "vptestmw %%zmm3, %%zmm5, %%k1\n\t"                                                         \
+    "vpaddsw (%[w]), %%zmm5, %%zmm5%{%%k1%}\n\t"                                                 \
+    "vpsravw %%zmm2, %%zmm5, %%zmm5\n\t"                                                        \
+    PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
+    POST                                                                                       \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define EPILOGUE_PACKW(PACKB, POST)                                                            \
+    PACKW_CONST                                                                                \
+    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
+    OUT_PTRS                                                                                   \
+    PW1(p0, 8, 9, 10, 11, PACKB, POST) PW1(p1, 12, 13, 14, 15, PACKB, POST)                    \
+    PW1(p2, 16, 17, 18, 19, PACKB, POST) PW1(p3, 20, 21, 22, 23, PACKB, POST)                  \
+    PW1(p4, 24, 25, 26, 27, PACKB, POST) PW1(p5, 28, 29, 30, 31, PACKB, POST)
+#define EPILOGUE_PACKW_U8 EPILOGUE_PACKW("vpackuswb", "")
+#define EPILOGUE_PACKW_S8 EPILOGUE_PACKW("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
+
 /* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's), in 16-bit
  * lanes: each pixel's 4 rounded accumulators are packed to words (vpackssdw, as
  * EPILOGUE_PACK does) and clamped to c's dtype — c, the convolution's own output, is then
@@ -222,6 +263,8 @@
  * vpermd with this index puts them back in dword 4·j + L. */
 static const int32_t pack_order[16] __attribute__((aligned(64))) = {
     0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+static const int16_t ones16[32] __attribute__((aligned(64))) = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
 typedef struct {
     const int32_t *sr, *hm1, *one; /* at the tile's first channel */
@@ -231,11 +274,12 @@ typedef struct {
     const int32_t *order;          /* pack_order */
     const uint8_t *x1[6];          /* fused ADD: the 6 pixels' other operand */
     const f8_add16 *add;           /* fused ADD: its 16-bit constants */
+    const int16_t *ones16;         /* packing epilogue on words: 32 words of 1 */
 } u8_ctx;
 _Static_assert(offsetof(u8_ctx, o) == 24 && offsetof(u8_ctx, c128) == 72 &&
                    offsetof(u8_ctx, cm127) == 76 && offsetof(u8_ctx, floor4) == 80 &&
                    offsetof(u8_ctx, order) == 88 && offsetof(u8_ctx, x1) == 96 &&
-                   offsetof(u8_ctx, add) == 144,
+                   offsetof(u8_ctx, add) == 144 && offsetof(u8_ctx, ones16) == 152,
                "the assembly epilogues address u8_ctx by these offsets");
 _Static_assert(offsetof(f8_add16, chi) == 64 && offsetof(f8_add16, lo) == 128 &&
                    offsetof(f8_add16, hm1) == 192 && offsetof(f8_add16, one) == 256 &&
@@ -327,6 +371,8 @@ typedef enum {
     EPI_S8_RELU,
     EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
     EPI_PACK_S8,
+    EPI_PACKW_U8, /* the packing epilogue on words (every shift <= 7) */
+    EPI_PACKW_S8,
     EPI_PACK_ADD /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
 } tile_epi;
 
@@ -346,6 +392,8 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     case EPI_S8_RELU: KERNEL_ASM_IN(s8, EPILOGUE_S8(LOWER_RELU)); break;
     case EPI_PACK_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_U8); break;
     case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
+    case EPI_PACKW_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_U8); break;
+    case EPI_PACKW_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_S8); break;
     case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
     }
 }
@@ -726,7 +774,9 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
         ctx.x1[m] = g->add.on ? (const uint8_t *)g->add.x1 + i : NULL;
     }
     ctx.add = &g->add.c16;
-    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACK_ADD;
+    ctx.ones16 = ones16;
+    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACKW_U8 ||
+                      epi == EPI_PACKW_S8 || epi == EPI_PACK_ADD;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -745,6 +795,9 @@ TILE_REGS_FN(f8_gemm_tile_6x64c4_s8relu_avx512vnni, EPI_S8_RELU)
 /* the packing epilogue (pk->sums_fit; the tile starts from pk->bias_r) */
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packu8_avx512vnni, EPI_PACK_U8)
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packs8_avx512vnni, EPI_PACK_S8)
+/* the same when every shift is <= 7, rounded on words */
+TILE_REGS_FN(f8_gemm_tile_6x64c4_packwu8_avx512vnni, EPI_PACKW_U8)
+TILE_REGS_FN(f8_gemm_tile_6x64c4_packws8_avx512vnni, EPI_PACKW_S8)
 
 /* the packing epilogue, then a fused ADD in 16-bit lanes (g->add.regs: see f8_add16) */
 void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,

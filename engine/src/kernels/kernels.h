@@ -388,6 +388,8 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8_avx512vnni);     /* s8 out, sr <= 23
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8relu_avx512vnni); /* s8 out, ReLU, sr <= 23 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packu8_avx512vnni); /* packing epilogue, u8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packs8_avx512vnni); /* packing epilogue, s8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packwu8_avx512vnni); /* the same on words, u8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packws8_avx512vnni); /* the same on words, s8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packadd_avx512vnni); /* packing + fused ADD, 16-bit */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x16c4_avx512vnni);        /* narrow: 1-3 blocks */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x32c4_avx512vnni);
