@@ -125,13 +125,16 @@
     "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
     "vpsllvd %%zmm0, %%zmm1, %%zmm1\n\t"                                                       \
     RP1(a0) RP1(a1) RP1(a2) RP1(a3) RP1(a4) RP1(a5)
-#define PK1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+/* A pixel's words in zmm4/zmm5 to bytes (PACKB, then POST), channel order restored, stored. */
+#define PK_STORE(p, PACKB, POST)                                                               \
     PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
     POST                                                                                       \
     "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define PK1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    PK_STORE(p, PACKB, POST)
 /* The packing epilogues' rounding of all 24 accumulators, then the packs' permutation in
  * zmm6. */
 #define PACK_ROUND                                                                             \
@@ -140,13 +143,16 @@
     RPJ(0, 8, 12, 16, 20, 24, 28) RPJ(64, 9, 13, 17, 21, 25, 29)                               \
     RPJ(128, 10, 14, 18, 22, 26, 30) RPJ(192, 11, 15, 19, 23, 27, 31)                          \
     "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"
-#define EPILOGUE_PACK(PACKB, POST)                                                             \
-    PACK_ROUND                                                                                 \
+/* A packing epilogue: its constants (and, for dwords, the rounding) in PREP, then each
+ * pixel's pack, rounding (words) and store by PIXEL. */
+#define EPILOGUE_PACK_BY(PREP, PIXEL, PACKB, POST)                                             \
+    PREP                                                                                       \
     "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
     OUT_PTRS                                                                                   \
-    PK1(p0, 8, 9, 10, 11, PACKB, POST) PK1(p1, 12, 13, 14, 15, PACKB, POST)                    \
-    PK1(p2, 16, 17, 18, 19, PACKB, POST) PK1(p3, 20, 21, 22, 23, PACKB, POST)                  \
-    PK1(p4, 24, 25, 26, 27, PACKB, POST) PK1(p5, 28, 29, 30, 31, PACKB, POST)
+    PIXEL(p0, 8, 9, 10, 11, PACKB, POST) PIXEL(p1, 12, 13, 14, 15, PACKB, POST)                \
+    PIXEL(p2, 16, 17, 18, 19, PACKB, POST) PIXEL(p3, 20, 21, 22, 23, PACKB, POST)              \
+    PIXEL(p4, 24, 25, 26, 27, PACKB, POST) PIXEL(p5, 28, 29, 30, 31, PACKB, POST)
+#define EPILOGUE_PACK(PACKB, POST) EPILOGUE_PACK_BY(PACK_ROUND, PK1, PACKB, POST)
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
@@ -177,17 +183,8 @@
     "vptestmw %%zmm3, %%zmm5, %%k1\n\t"                                                         \
     "vpaddsw (%[w]), %%zmm5, %%zmm5%{%%k1%}\n\t"                                                 \
     "vpsravw %%zmm2, %%zmm5, %%zmm5\n\t"                                                        \
-    PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
-    POST                                                                                       \
-    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
-    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define EPILOGUE_PACKW(PACKB, POST)                                                            \
-    PACKW_CONST                                                                                \
-    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
-    OUT_PTRS                                                                                   \
-    PW1(p0, 8, 9, 10, 11, PACKB, POST) PW1(p1, 12, 13, 14, 15, PACKB, POST)                    \
-    PW1(p2, 16, 17, 18, 19, PACKB, POST) PW1(p3, 20, 21, 22, 23, PACKB, POST)                  \
-    PW1(p4, 24, 25, 26, 27, PACKB, POST) PW1(p5, 28, 29, 30, 31, PACKB, POST)
+    PK_STORE(p, PACKB, POST)
+#define EPILOGUE_PACKW(PACKB, POST) EPILOGUE_PACK_BY(PACKW_CONST, PW1, PACKB, POST)
 #define EPILOGUE_PACKW_U8 EPILOGUE_PACKW("vpackuswb", "")
 #define EPILOGUE_PACKW_S8 EPILOGUE_PACKW("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
