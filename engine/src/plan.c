@@ -116,12 +116,12 @@ static int fits_pack_s8(const f8_conv_geom *g)
 /* The same when every shift is <= 7: rounded on saturated words. */
 static int fits_packw_u8(const f8_conv_geom *g)
 {
-    return fits_pack_u8(g) && g->pk->ep.max_sr <= 7;
+    return fits_pack_u8(g) && f8_gemm_packing_words(g);
 }
 
 static int fits_packw_s8(const f8_conv_geom *g)
 {
-    return fits_pack_s8(g) && g->pk->ep.max_sr <= 7;
+    return fits_pack_s8(g) && f8_gemm_packing_words(g);
 }
 
 static int fits_regs_u8(const f8_conv_geom *g)

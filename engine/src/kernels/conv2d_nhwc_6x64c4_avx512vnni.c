@@ -156,7 +156,7 @@
 #define EPILOGUE_PACK_U8 EPILOGUE_PACK("vpackuswb", "")
 #define EPILOGUE_PACK_S8 EPILOGUE_PACK("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
 
-/* The packing epilogue on words, when every shift of the op is <= 7 (packer_words: the
+/* The packing epilogue on words, when every shift of the op is <= 7 (f8_gemm_packing_words: the
  * MobileNets' expansions): each pixel's 4 accumulators are packed to saturated words first
  * and rounded 32 channels at a time (vptestmw, a masked vpaddsw of 1, vpsravw: 6 operations
  * per pixel instead of 12; the intrinsics packer says why the saturation changes no result).
@@ -413,7 +413,7 @@ F8_INLINE int packing(const f8_conv_geom *g)
  * rounding bit is tested against bit[j] = one << sr (0 where sr = 0) and added under that
  * mask, as EPILOGUE_PACK does: 3 operations per block. With `words` (every sr <= 7:
  * MobileNet-V2's expansions) the sums are packed to saturated words first and rounded 32
- * channels at a time, as the depthwise dwq kernel does (its round_shift16 says why the
+ * channels at a time, as the depthwise dwq kernel does (f8_round_shift16 says why the
  * saturation changes no result for sr <= 7); srw/bitw are sr and bit in packssdw's word
  * order, which packssdw of the dword constants itself gives. */
 typedef struct {
@@ -421,6 +421,15 @@ typedef struct {
     __mmask64 k; /* the real channels' bytes */
     int s8;
 } packer;
+
+/* srw/bitw from sr/bit (meaningful only when every sr <= 7: f8_gemm_packing_words). */
+F8_INLINE void packer_word_consts(packer *z)
+{
+    for (int h = 0; h < 2; h++) {
+        z->srw[h] = _mm512_packs_epi32(z->sr[2 * h], z->sr[2 * h + 1]);
+        z->bitw[h] = _mm512_packs_epi32(z->bit[2 * h], z->bit[2 * h + 1]);
+    }
+}
 
 F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
 {
@@ -439,10 +448,7 @@ F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
                                    : _mm512_setzero_si512();
         z.bit[j] = _mm512_sllv_epi32(one, z.sr[j]);
     }
-    for (int h = 0; h < 2; h++) { /* meaningful only when every sr <= 7 (packer_words) */
-        z.srw[h] = _mm512_packs_epi32(z.sr[2 * h], z.sr[2 * h + 1]);
-        z.bitw[h] = _mm512_packs_epi32(z.bit[2 * h], z.bit[2 * h + 1]);
-    }
+    packer_word_consts(&z);
     return z;
 }
 
@@ -458,50 +464,42 @@ F8_INLINE packer packer_load_pixels(const f8_conv_geom *g, int nb)
         z.sr[j] = z.sr[j % nb];
         z.bit[j] = z.bit[j % nb];
     }
-    for (int h = 0; h < 2; h++) {
-        z.srw[h] = _mm512_packs_epi32(z.sr[2 * h], z.sr[2 * h + 1]);
-        z.bitw[h] = _mm512_packs_epi32(z.bit[2 * h], z.bit[2 * h + 1]);
-    }
+    packer_word_consts(&z);
     z.k = ~(__mmask64)0;
     return z;
 }
 
-/* Whether the op's packing epilogue may round on saturated words (every sr <= 7). */
-F8_INLINE int packer_words(const f8_conv_geom *g)
+/* acc[0 .. nb): one pixel's sums from pk->bias_r, rounded and packed to saturated words in
+ * packssdw's order (w[0]: blocks 0-1, w[1]: blocks 2-3): on dwords, or on words (`words`,
+ * every sr <= 7). */
+F8_INLINE void packer_round(const packer *z, const __m512i *acc, int nb, const int words,
+                            __m512i w[2])
 {
-    return g->pk->ep.max_sr <= 7;
+    const __m512i zero = _mm512_setzero_si512();
+    if (words) {
+        w[0] = f8_round_shift16(_mm512_packs_epi32(acc[0], nb > 1 ? acc[1] : zero), z->srw[0],
+                                z->bitw[0]);
+        w[1] = nb > 2 ? f8_round_shift16(_mm512_packs_epi32(acc[2], nb > 3 ? acc[3] : zero),
+                                         z->srw[1], z->bitw[1])
+                      : zero;
+        return;
+    }
+    __m512i q[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+        q[j] = f8_round_shift32(j < nb ? acc[j] : zero, z->sr[j], z->bit[j]);
+    w[0] = _mm512_packs_epi32(q[0], q[1]);
+    w[1] = _mm512_packs_epi32(q[2], q[3]);
 }
 
 /* acc[0 .. nb): one pixel's sums from pk->bias_r; dst: its output at channel 16·b0. */
 F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst,
                             const int words)
 {
-    __m512i w01, w23;
-    if (words) {
-        const __m512i one16 = _mm512_set1_epi16(1);
-        w01 = _mm512_packs_epi32(acc[0], nb > 1 ? acc[1] : _mm512_setzero_si512());
-        w01 = _mm512_mask_adds_epi16(w01, _mm512_test_epi16_mask(w01, z->bitw[0]), w01, one16);
-        w01 = _mm512_srav_epi16(w01, z->srw[0]);
-        if (nb > 2) {
-            w23 = _mm512_packs_epi32(acc[2], nb > 3 ? acc[3] : _mm512_setzero_si512());
-            w23 = _mm512_mask_adds_epi16(w23, _mm512_test_epi16_mask(w23, z->bitw[1]), w23, one16);
-            w23 = _mm512_srav_epi16(w23, z->srw[1]);
-        } else {
-            w23 = _mm512_setzero_si512();
-        }
-    } else {
-        __m512i q[4];
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            const __m512i a = j < nb ? acc[j] : _mm512_setzero_si512();
-            const __mmask16 odd = _mm512_test_epi32_mask(a, z->bit[j]);
-            q[j] = _mm512_srav_epi32(_mm512_mask_add_epi32(a, odd, a, _mm512_set1_epi32(1)), z->sr[j]);
-        }
-        w01 = _mm512_packs_epi32(q[0], q[1]);
-        w23 = _mm512_packs_epi32(q[2], q[3]);
-    }
-    const __m512i b = z->s8 ? _mm512_max_epi8(_mm512_packs_epi16(w01, w23), z->floor)
-                            : _mm512_packus_epi16(w01, w23);
+    __m512i w[2];
+    packer_round(z, acc, nb, words, w);
+    const __m512i b = z->s8 ? _mm512_max_epi8(_mm512_packs_epi16(w[0], w[1]), z->floor)
+                            : _mm512_packus_epi16(w[0], w[1]);
     _mm512_mask_storeu_epi8(dst, z->k, _mm512_permutexvar_epi32(z->order, b));
 }
 
@@ -510,7 +508,7 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
                                  uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
     const packer z = packer_load(g, b0, nb);
-    const int words = packer_words(g);
+    const int words = f8_gemm_packing_words(g);
 #pragma GCC unroll 8
     for (int m = 0; m < MR; m++) {
         if ((uint32_t)m >= mr)
@@ -569,7 +567,7 @@ F8_INLINE void store_tile_add16(const f8_conv_geom *g, void *y, uint32_t pix0, u
     const f8_add16 *c = &g->add.c16;
     const packer z = packer_load(g, b0, nb);
     const uint32_t fl = c->flags;
-    const __m512i zero = _mm512_setzero_si512(), one32 = _mm512_set1_epi32(1);
+    const __m512i zero = _mm512_setzero_si512();
     const __m512i clo = _mm512_loadu_si512(c->clo), chi = _mm512_loadu_si512(c->chi);
     const __m512i lo = _mm512_loadu_si512(c->lo), hm1 = _mm512_loadu_si512(c->hm1);
     const __m512i one = _mm512_loadu_si512(c->one), floor = _mm512_loadu_si512(c->floor);
@@ -579,14 +577,8 @@ F8_INLINE void store_tile_add16(const f8_conv_geom *g, void *y, uint32_t pix0, u
     const __m128i sl = _mm_loadu_si128((const __m128i *)(const void *)c->sl);
     const uint8_t *x1 = g->add.x1;
     for (uint32_t m = 0; m < mr && m < MR; m++) {
-        __m512i q[4];
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            const __m512i a = j < nb ? acc[m * 4 + j] : zero;
-            const __mmask16 odd = _mm512_test_epi32_mask(a, z.bit[j]);
-            q[j] = _mm512_srav_epi32(_mm512_mask_add_epi32(a, odd, a, one32), z.sr[j]);
-        }
-        __m512i w[2] = {_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3])};
+        __m512i w[2];
+        packer_round(&z, acc + m * 4, nb, 0, w); /* c before its clamp, as EPILOGUE_PACK_ADD */
         const size_t yi = pix_at(g, pix0, m) * g->Cout + (size_t)b0 * 16;
         const __m512i x = _mm512_permutexvar_epi32(z.order, _mm512_maskz_loadu_epi8(z.k, x1 + yi));
         __m512i xw[2];
@@ -931,7 +923,7 @@ static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
 {
     assert(g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN && packing(g));
     const uint32_t S = g->Cin / 4, group = S <= 4 ? 6 : S <= 6 ? 4 : 3;
-    const int words = packer_words(g);
+    const int words = f8_gemm_packing_words(g);
     for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += group) {
         const uint32_t nb = g->blk1 - b0 < group ? g->blk1 - b0 : group;
         switch (S) {
@@ -985,7 +977,7 @@ F8_INLINE void stem3_pixel(const packer *z, const __m512i wv[9][2], const __m512
 {
     __m512i acc[2];
     stem3_sums(wv, bias, p, row, acc, NB, s8);
-    packer_store(z, acc, NB, dst, 0); /* (stems: sr 7-8) */
+    packer_store(z, acc, NB, dst, 0); /* on dwords: any shift (the MobileNets' stems: 7-8) */
 }
 
 /* Pixel ox of row oy from a copy of its window: 3 rows of 16 bytes, the padding zero (s8

@@ -58,24 +58,6 @@ F8_INLINE void column64(const uint8_t *const row[3], int64_t ix, uint32_t W, uin
     c[3] = _mm512_unpackhi_epi16(hi01, hi2);
 }
 
-/* The packing epilogue's requant of a sum v that holds hm1 (pack.c): (v + the quotient's
- * lowest bit) >> sr rounds half to even; bit = 2^sr selects that bit (0 for sr = 0). */
-F8_INLINE __m512i round_shift(__m512i v, __m512i sr, __m512i bit)
-{
-    const __mmask16 odd = _mm512_test_epi32_mask(v, bit);
-    return _mm512_srav_epi32(_mm512_mask_add_epi32(v, odd, v, _mm512_set1_epi32(1)), sr);
-}
-
-/* The same on the words of packssdw(v, ...) when every sr <= 7 (pk->dwq_words): for u8 and s8
- * outputs, saturating v to [-2^15, 2^15 - 1] changes no result (2^15 / 2^7 = 256: a saturated
- * sum still rounds past 255, or below -127), and the saturating add keeps 2^15 - 1 there
- * ((2^15 - 1) >> 7 = 255). One test, add and shift per 32 channels instead of 16. */
-F8_INLINE __m512i round_shift16(__m512i v, __m512i sr, __m512i bit)
-{
-    const __mmask32 odd = _mm512_test_epi16_mask(v, bit);
-    return _mm512_srav_epi16(_mm512_mask_adds_epi16(v, odd, v, _mm512_set1_epi16(1)), sr);
-}
-
 /* Output pixel i of a row (with pair, pixels 2i and 2i + 1) from columns c0 and c1 (kept from
  * the previous pixel) and the new ones, loaded at ix + 1 (step2) and ix + 2; columns c1/c2
  * move down for the next pixel. */
@@ -103,13 +85,13 @@ F8_INLINE void pixel64(const dw64_row *r, const __m512i w[3][4], int64_t ix, uin
         a = _mm512_dpbusd_epi32(a, c1[j], w[1][j]);
         q[j] = _mm512_dpbusd_epi32(a, c2[j], w[2][j]);
         if (!wd)
-            q[j] = round_shift(q[j], _mm512_load_si512(r->sr + 16 * j),
+            q[j] = f8_round_shift32(q[j], _mm512_load_si512(r->sr + 16 * j),
                                _mm512_load_si512(r->bit + 16 * j));
     }
     __m512i p01 = _mm512_packs_epi32(q[0], q[1]), p23 = _mm512_packs_epi32(q[2], q[3]);
     if (wd) {
-        p01 = round_shift16(p01, _mm512_load_si512(r->srw), _mm512_load_si512(r->bitw));
-        p23 = round_shift16(p23, _mm512_load_si512(r->srw + 32), _mm512_load_si512(r->bitw + 32));
+        p01 = f8_round_shift16(p01, _mm512_load_si512(r->srw), _mm512_load_si512(r->bitw));
+        p23 = f8_round_shift16(p23, _mm512_load_si512(r->srw + 32), _mm512_load_si512(r->bitw + 32));
     }
     const __m512i b = r->u8 ? _mm512_packus_epi16(p01, p23)
                             : _mm512_max_epi8(_mm512_packs_epi16(p01, p23), r->lo8);
@@ -247,12 +229,12 @@ F8_INLINE void row32(const f8_conv_geom *g, const uint8_t *x, void *y, uint32_t 
             a = _mm512_dpwssd_epi32(a, c2[j], w[2][j]);
             q[j] = _mm512_dpwssd_epi32(a, c2[2 + j], w[2][2 + j]);
             if (!wd)
-                q[j] = round_shift(q[j], _mm512_load_si512(sr + 16 * j),
+                q[j] = f8_round_shift32(q[j], _mm512_load_si512(sr + 16 * j),
                                    _mm512_load_si512(bit + 16 * j));
         }
         __m512i p = _mm512_packs_epi32(q[0], q[1]);
         if (wd)
-            p = round_shift16(p, _mm512_loadu_si512(srn), _mm512_loadu_si512(bitn));
+            p = f8_round_shift16(p, _mm512_loadu_si512(srn), _mm512_loadu_si512(bitn));
         const __m256i b = u8 ? _mm512_cvtusepi16_epi8(_mm512_max_epi16(p, _mm512_setzero_si512()))
                              : _mm256_max_epi8(_mm512_cvtsepi16_epi8(p), lo8);
         if (full)

@@ -325,6 +325,13 @@ static inline int f8_gemm_packing(const f8_conv_geom *g)
     return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
 }
 
+/* Whether that packing epilogue may round on saturated words: every shift <= 7
+ * (simd_avx512.h's f8_round_shift16 says why; the MobileNets' expansions). */
+static inline int f8_gemm_packing_words(const f8_conv_geom *g)
+{
+    return f8_gemm_packing(g) && g->pk->ep.max_sr <= 7;
+}
+
 /* The n input rows (n <= 4) from oy·sh − pt of a depthwise kernel's window, at channel ch:
  * row[r] points at row iy0 + r, or at a row inside the image when that one is padding (the
  * kernels give those rows zero weights or zero vectors). Returns bit r set for the rows inside

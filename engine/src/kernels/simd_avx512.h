@@ -84,6 +84,26 @@ F8_INLINE __m512i f8_epi_zmm_apply(const f8_epi_zmm *z, __m512i v)
     return _mm512_mask_mov_epi32(q, lt, z->lo);
 }
 
+/* The packing epilogue's requant of a sum v that holds hm1 (pack.c): (v + the quotient's
+ * lowest bit) >> sr rounds half to even; bit = 2^sr selects that bit (0 for sr = 0, which
+ * rounds nothing). vptestmd, a masked add and vpsravd. */
+F8_INLINE __m512i f8_round_shift32(__m512i v, __m512i sr, __m512i bit)
+{
+    const __mmask16 odd = _mm512_test_epi32_mask(v, bit);
+    return _mm512_srav_epi32(_mm512_mask_add_epi32(v, odd, v, _mm512_set1_epi32(1)), sr);
+}
+
+/* The same on the words of packssdw(v, ...) when every sr <= 7 (f8_gemm_packing_words,
+ * pk->dwq_words): for u8 and s8 outputs, saturating v to [-2^15, 2^15 - 1] changes no result
+ * (2^15 / 2^7 = 256: a saturated sum still rounds past 255, or below -127), and the
+ * saturating add keeps 2^15 - 1 there ((2^15 - 1) >> 7 = 255). One test, add and shift per
+ * 32 channels instead of 16; sr and bit as words in packssdw's order. */
+F8_INLINE __m512i f8_round_shift16(__m512i v, __m512i sr, __m512i bit)
+{
+    const __mmask32 odd = _mm512_test_epi16_mask(v, bit);
+    return _mm512_srav_epi16(_mm512_mask_adds_epi16(v, odd, v, _mm512_set1_epi16(1)), sr);
+}
+
 /* Stores the lanes of mask k of q at element index i: q is clamped to dtype's range, except
  * that u8 values may exceed 255 (never be negative) and s8 values 127: they saturate here. */
 F8_INLINE void f8_store16(void *y, f8_dtype dtype, size_t i, __m512i q, __mmask16 k)
