@@ -23,14 +23,27 @@ static int fits_any(const f8_conv_geom *g)
     return 1;
 }
 
-/* 1x1, stride 1, unpadded, 4-32 input channels (a multiple of 4), packing epilogue:
- * MobileNet-V2's expansions from 16-32 channels; the 6-pixel tile spent more on its setup
- * and epilogue than on its few vpdpbusd. */
-static int fits_small_k(const f8_conv_geom *g)
+/* 1x1, stride 1, unpadded, input channels a multiple of 4, packing epilogue: a pixel's
+ * input is Cin/4 whole steps at x + pix·Cin. */
+static int fits_1x1_packing(const f8_conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
-           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && g->Cin <= F8_SMALL_K_MAX_CIN &&
-           !g->pk->patch && f8_gemm_packing(g);
+           g->H == g->Ho && g->W == g->Wo && g->Cin % 4 == 0 && !g->pk->patch &&
+           f8_gemm_packing(g);
+}
+
+/* ... from 4-32 input channels: MobileNet-V2's expansions from 16-32 channels; the 6-pixel
+ * tile spent more on its setup and epilogue than on its few vpdpbusd. */
+static int fits_small_k(const f8_conv_geom *g)
+{
+    return fits_1x1_packing(g) && g->Cin <= F8_SMALL_K_MAX_CIN;
+}
+
+/* ... to exactly 24 channels (MobileNet-V2's projections at 56x56): the 6x32 tile would
+ * leave a quarter of its lanes idle. (It fuses an ADD only in 16-bit lanes: f8_plan_fuse_add.) */
+static int fits_pair24(const f8_conv_geom *g)
+{
+    return fits_1x1_packing(g) && g->Cout == 24;
 }
 
 /* 3x3 from 3-4 input channels (rows of 12 bytes), packing epilogue: MobileNet's stems. */
@@ -87,6 +100,8 @@ typedef struct {
 static const conv_row conv_table[] = {
     {"f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_small_k,
      f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni, 0}, /* no tiles: pixel by pixel */
+    {"f8_conv2d_nhwc_1x1_8x24c4_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_pair24,
+     f8_conv2d_nhwc_1x1_8x24c4_avx512vnni, 0}, /* no tiles: pixel pairs */
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_stem3, f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_patch_col, f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_cold_weights, f8_conv2d_nhwc_6x64c4_coldw_avx512vnni),
@@ -403,34 +418,39 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
                      int c_is_in0)
 {
     const f8_kernel_args *a = &conv->args, *e = &add->args;
+    const int pair24 = pl->conv == f8_conv2d_nhwc_1x1_8x24c4_avx512vnni;
     if (pl->kind != F8_RUN_GEMM || conv->desc.type != F8_OP_CONV2D ||
         (pl->conv != f8_conv2d_nhwc_6x64c4_avx512vnni &&
          pl->conv != f8_conv2d_nhwc_6x64c4_coldw_avx512vnni &&
-         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni) ||
+         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni && !pair24) ||
         add->desc.type != F8_OP_ADD || !f8_eltwise_fits_s32(add) ||
         (a->out.dtype != F8_DTYPE_U8 && a->out.dtype != F8_DTYPE_S8) || !full_width(&a->out) ||
         !full_width(&e->out))
         return 0;
     const f8_value_desc *c = c_is_in0 ? &e->in0 : &e->in1, *x1 = c_is_in0 ? &e->in1 : &e->in0;
     const int f = c->fl > x1->fl ? c->fl : x1->fl;
-    f8_conv_add *ad = &pl->geom.add;
-    memset(ad, 0, sizeof *ad);
-    ad->on = 1;
-    ad->x1_dtype = x1->dtype;
-    ad->out_dtype = e->out.dtype;
-    ad->sc = f - c->fl;
-    ad->s1 = f - x1->fl;
-    ad->relu = e->relu;
+    f8_conv_add ad = {0};
+    ad.on = 1;
+    ad.x1_dtype = x1->dtype;
+    ad.out_dtype = e->out.dtype;
+    ad.sc = f - c->fl;
+    ad.s1 = f - x1->fl;
+    ad.relu = e->relu;
+    ad.regs = add16_fits(&ad, f - e->out.fl);
+    if (pair24 && !ad.regs) /* the pair kernel's epilogue has the 16-bit ADD only */
+        return 0;
+    if (ad.regs)
+        add16_init(&ad.c16, &ad, &pl->geom, f - e->out.fl);
     f8_epi16_init(&pl->epi, f - e->out.fl, e->out.dtype);
-    ad->ep = &pl->epi.ep;
-    ad->regs = add16_fits(ad, f - e->out.fl);
-    if (ad->regs)
-        add16_init(&ad->c16, ad, &pl->geom, f - e->out.fl);
-    pl->tile_kernel = plan_tiles(&pl->geom);
+    ad.ep = &pl->epi.ep;
+    pl->geom.add = ad;
+    const char *tile = plan_tiles(&pl->geom); /* the tiles with the ADD's epilogue */
+    if (pl->tile_kernel)                      /* (reported for the kernels that run tiles) */
+        pl->tile_kernel = tile;
     pl->fused = 1;
     pl->add_in1 = c_is_in0 ? add->desc.input1 : add->desc.input0;
     pl->add_out = add->desc.output;
-    pl->add_epi = (f8_add_epi){*x1, e->out, ad->sc, ad->s1, f - e->out.fl, e->relu};
+    pl->add_epi = (f8_add_epi){*x1, e->out, ad.sc, ad.s1, f - e->out.fl, e->relu};
     return 1;
 }
 

@@ -417,8 +417,10 @@ F8_INLINE int packing(const f8_conv_geom *g)
  * saturation changes no result for sr <= 7); srw/bitw are sr and bit in packssdw's word
  * order, which packssdw of the dword constants itself gives. */
 typedef struct {
-    __m512i sr[4], bit[4], srw[2], bitw[2], floor, order;
-    __mmask64 k; /* the real channels' bytes */
+    __m512i sr[4], bit[4], srw[2], bitw[2], floor;
+    __m512i order;   /* vpermd index: the packs' dword order -> the output's */
+    __m512i unorder; /* its inverse (the output's order -> the packs'), for x1 of a fused ADD */
+    __mmask64 k;     /* the real channels' bytes */
     int s8;
 } packer;
 
@@ -441,6 +443,7 @@ F8_INLINE packer packer_load(const f8_conv_geom *g, uint32_t b0, int nb)
     z.s8 = g->out_dtype == F8_DTYPE_S8;
     z.floor = _mm512_set1_epi8(g->relu ? 0 : -127);
     z.order = _mm512_load_si512(pack_order);
+    z.unorder = z.order; /* (this permutation is its own inverse) */
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
         z.sr[j] = j < nb ? _mm512_loadu_si512(ep->sr + ch + (uint32_t)j * 16) : _mm512_setzero_si512();
@@ -487,7 +490,7 @@ F8_INLINE void packer_round(const packer *z, const __m512i *acc, int nb, const i
     __m512i q[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++)
-        q[j] = f8_round_shift32(j < nb ? acc[j] : zero, z->sr[j], z->bit[j]);
+        q[j] = j < nb ? f8_round_shift32(acc[j], z->sr[j], z->bit[j]) : zero;
     w[0] = _mm512_packs_epi32(q[0], q[1]);
     w[1] = _mm512_packs_epi32(q[2], q[3]);
 }
@@ -559,56 +562,81 @@ F8_INLINE void store_tile_add(const f8_conv_geom *g, void *y, uint32_t pix0, uin
 /* The same ADD in 16-bit lanes, as the assembly tile's EPILOGUE_PACK_ADD does it (the same
  * steps and constants, f8_add16; see there), for the intrinsics tiles: the narrow channel
  * tiles of MobileNet-V2's residual projections (24, 32 and the last 32 of 96 or 160
- * channels) and the short pixel tiles, when the 16-bit form fits (g->add.regs) and the sums
- * come from pk->bias_r. One pass over a pixel's blocks instead of ~25 operations per block. */
+ * channels), the short pixel tiles and the 24-channel pair kernel, when the 16-bit form fits
+ * (g->add.regs) and the sums come from pk->bias_r. One pass over a pixel's blocks instead of
+ * ~25 operations per block. add16_regs: f8_add16's constants in registers. */
+typedef struct {
+    __m512i clo, chi, lo, hm1, one, floor;
+    __m128i sc, s1r, sr, sl;
+    uint32_t flags;
+} add16_regs;
+
+F8_INLINE add16_regs add16_load(const f8_add16 *c)
+{
+    add16_regs r;
+    r.flags = c->flags;
+    r.clo = _mm512_loadu_si512(c->clo);
+    r.chi = _mm512_loadu_si512(c->chi);
+    r.lo = _mm512_loadu_si512(c->lo);
+    r.hm1 = _mm512_loadu_si512(c->hm1);
+    r.one = _mm512_loadu_si512(c->one);
+    r.floor = _mm512_loadu_si512(c->floor);
+    r.sc = _mm_loadu_si128((const __m128i *)(const void *)c->sc);
+    r.s1r = _mm_loadu_si128((const __m128i *)(const void *)c->s1r);
+    r.sr = _mm_loadu_si128((const __m128i *)(const void *)c->sr);
+    r.sl = _mm_loadu_si128((const __m128i *)(const void *)c->sl);
+    return r;
+}
+
+/* acc[0 .. nb): sums from pk->bias_r, packed by z; x1: the ADD's other operand at the same
+ * index as dst (z->k of its bytes are read). */
+F8_INLINE void packer_store_add16(const packer *z, const add16_regs *r, const __m512i *acc,
+                                  int nb, const uint8_t *x1, uint8_t *dst)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    const uint32_t fl = r->flags;
+    __m512i w[2];
+    packer_round(z, acc, nb, 0, w); /* c before its clamp, as EPILOGUE_PACK_ADD */
+    const __m512i x = _mm512_permutexvar_epi32(z->unorder, _mm512_maskz_loadu_epi8(z->k, x1));
+    __m512i xw[2];
+    if (fl & F8_ADD16_X1HI) {
+        xw[0] = _mm512_unpacklo_epi8(zero, x);
+        xw[1] = _mm512_unpackhi_epi8(zero, x);
+        for (int h = 0; h < 2; h++)
+            xw[h] = fl & F8_ADD16_X1S8 ? _mm512_sra_epi16(xw[h], r->s1r) : _mm512_srl_epi16(xw[h], r->s1r);
+    } else {
+        xw[0] = _mm512_unpacklo_epi8(x, zero);
+        xw[1] = _mm512_unpackhi_epi8(x, zero);
+    }
+    for (int h = 0; h < 2; h++) {
+        w[h] = _mm512_min_epi16(_mm512_max_epi16(w[h], r->clo), r->chi); /* c as its dtype */
+        if (fl & F8_ADD16_SC)
+            w[h] = _mm512_sll_epi16(w[h], r->sc);
+        w[h] = _mm512_add_epi16(w[h], xw[h]);
+        if (fl & F8_ADD16_OUTS8)
+            w[h] = _mm512_max_epi16(w[h], r->lo);
+        if (fl & F8_ADD16_ROUND) {
+            w[h] = _mm512_add_epi16(w[h], r->hm1);
+            const __m512i bit = _mm512_and_si512(_mm512_sra_epi16(w[h], r->sr), r->one);
+            w[h] = _mm512_sra_epi16(_mm512_add_epi16(w[h], bit), r->sr);
+        }
+        if (fl & F8_ADD16_SHL)
+            w[h] = _mm512_sll_epi16(w[h], r->sl);
+    }
+    const __m512i b = fl & F8_ADD16_OUTS8 ? _mm512_max_epi8(_mm512_packs_epi16(w[0], w[1]), r->floor)
+                                          : _mm512_packus_epi16(w[0], w[1]);
+    _mm512_mask_storeu_epi8(dst, z->k, _mm512_permutexvar_epi32(z->order, b));
+}
+
 F8_INLINE void store_tile_add16(const f8_conv_geom *g, void *y, uint32_t pix0, uint32_t mr,
                                 uint32_t b0, int nb, const __m512i *acc /* [MR][4] */)
 {
-    const f8_add16 *c = &g->add.c16;
     const packer z = packer_load(g, b0, nb);
-    const uint32_t fl = c->flags;
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i clo = _mm512_loadu_si512(c->clo), chi = _mm512_loadu_si512(c->chi);
-    const __m512i lo = _mm512_loadu_si512(c->lo), hm1 = _mm512_loadu_si512(c->hm1);
-    const __m512i one = _mm512_loadu_si512(c->one), floor = _mm512_loadu_si512(c->floor);
-    const __m128i sc = _mm_loadu_si128((const __m128i *)(const void *)c->sc);
-    const __m128i s1r = _mm_loadu_si128((const __m128i *)(const void *)c->s1r);
-    const __m128i sr = _mm_loadu_si128((const __m128i *)(const void *)c->sr);
-    const __m128i sl = _mm_loadu_si128((const __m128i *)(const void *)c->sl);
-    const uint8_t *x1 = g->add.x1;
+    const add16_regs r = add16_load(&g->add.c16);
     for (uint32_t m = 0; m < mr && m < MR; m++) {
-        __m512i w[2];
-        packer_round(&z, acc + m * 4, nb, 0, w); /* c before its clamp, as EPILOGUE_PACK_ADD */
         const size_t yi = pix_at(g, pix0, m) * g->Cout + (size_t)b0 * 16;
-        const __m512i x = _mm512_permutexvar_epi32(z.order, _mm512_maskz_loadu_epi8(z.k, x1 + yi));
-        __m512i xw[2];
-        if (fl & F8_ADD16_X1HI) {
-            xw[0] = _mm512_unpacklo_epi8(zero, x);
-            xw[1] = _mm512_unpackhi_epi8(zero, x);
-            for (int h = 0; h < 2; h++)
-                xw[h] = fl & F8_ADD16_X1S8 ? _mm512_sra_epi16(xw[h], s1r) : _mm512_srl_epi16(xw[h], s1r);
-        } else {
-            xw[0] = _mm512_unpacklo_epi8(x, zero);
-            xw[1] = _mm512_unpackhi_epi8(x, zero);
-        }
-        for (int h = 0; h < 2; h++) {
-            w[h] = _mm512_min_epi16(_mm512_max_epi16(w[h], clo), chi); /* c as its dtype */
-            if (fl & F8_ADD16_SC)
-                w[h] = _mm512_sll_epi16(w[h], sc);
-            w[h] = _mm512_add_epi16(w[h], xw[h]);
-            if (fl & F8_ADD16_OUTS8)
-                w[h] = _mm512_max_epi16(w[h], lo);
-            if (fl & F8_ADD16_ROUND) {
-                w[h] = _mm512_add_epi16(w[h], hm1);
-                const __m512i bit = _mm512_and_si512(_mm512_sra_epi16(w[h], sr), one);
-                w[h] = _mm512_sra_epi16(_mm512_add_epi16(w[h], bit), sr);
-            }
-            if (fl & F8_ADD16_SHL)
-                w[h] = _mm512_sll_epi16(w[h], sl);
-        }
-        const __m512i b = fl & F8_ADD16_OUTS8 ? _mm512_max_epi8(_mm512_packs_epi16(w[0], w[1]), floor)
-                                              : _mm512_packus_epi16(w[0], w[1]);
-        _mm512_mask_storeu_epi8((uint8_t *)y + yi, z.k, _mm512_permutexvar_epi32(z.order, b));
+        packer_store_add16(&z, &r, acc + m * 4, nb, (const uint8_t *)g->add.x1 + yi,
+                           (uint8_t *)y + yi);
     }
 }
 
@@ -939,6 +967,179 @@ static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
     }
 }
 
+/* 1x1 stride-1 unpadded convolutions with exactly 24 output channels (MobileNet-V2's 96 -> 24
+ * and 144 -> 24 projections at 56x56), with the packing epilogue. The 6-pixel tile of 2
+ * blocks left a quarter of its lanes (channels 24-31) idle. Here pixels go in pairs (a, b):
+ * channels 0-15 of each in a vector of its own, channels 16-23 of both in one (lanes 0-7 a's,
+ * 8-15 b's; its operand a blend of the two broadcasts, its weights the first 32 bytes of
+ * block 1's step in both halves): 3 vpdpbusd per pair and step instead of 4. A pair's three
+ * sums are packed like 3 blocks of one pixel; pair24_order then puts the bytes back in the
+ * output's order: 48 contiguous bytes, a's 24 channels then b's. 4 pairs a step (12
+ * accumulators); a last lone pixel is paired with itself and stores its 24 bytes only. */
+#define PAIR24_STEP 4
+
+/* After the packs, dword 4·L + j holds channels 4L..4L+3 of sum j (a, b, then the shared one,
+ * whose channels 4L..4L+3 are a's 16 + 4L.. for L = 0, 1 and b's 16 + 4(L − 2).. for L = 2, 3). */
+static const int32_t pair24_order[16] __attribute__((aligned(64))) = {
+    0, 4, 8, 12, 2, 6, 1, 5, 9, 13, 10, 14, 3, 7, 11, 15};
+static const int32_t pair24_unorder[16] __attribute__((aligned(64))) = {
+    0, 6, 4, 12, 1, 7, 5, 13, 2, 8, 10, 14, 3, 9, 11, 15};
+
+/* The packer of one pair's 3 sums (lone: one pixel, 24 bytes stored). */
+F8_INLINE packer packer_load_pair24(const f8_conv_geom *g, int lone)
+{
+    packer z = packer_load(g, 0, 2); /* sr, bit of channels 0-15 and 16-31 */
+    z.sr[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.sr[1]));
+    z.bit[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.bit[1]));
+    z.sr[1] = z.sr[0];
+    z.bit[1] = z.bit[0];
+    z.sr[3] = z.bit[3] = _mm512_setzero_si512();
+    packer_word_consts(&z);
+    z.order = _mm512_load_si512(pair24_order);
+    z.unorder = _mm512_load_si512(pair24_unorder);
+    z.k = ((__mmask64)1 << (lone ? 24 : 48)) - 1;
+    return z;
+}
+
+/* The reduction of PAIR24_STEP pairs (8 pixels from xa, C bytes apart) in assembly: gcc 12
+ * kept the intrinsics version's 12 accumulators moving between registers (a vmovdqa per
+ * vpdpbusd). Sums in zmm12-zmm23 (pair p: 12 + 3p .. 14 + 3p), loaded from and stored back
+ * to acc; weights zmm0 (channels 0-15) and zmm1 (16-23 twice); broadcasts zmm2-zmm10; the s8
+ * flip zmm11; k1 = lanes 8-15 (b's half of the shared sum). Pixels 0-3 are read from %[x0],
+ * 4-7 from %[x4] = x0 + 4C, at 0, C, 2C, 3C. */
+#define P24_BC(base, idx, z, FLIP)                                                             \
+    "vpbroadcastd (%[" #base "]" idx "), %%zmm" #z "\n\t" FLIP(z)
+#define P24_NOFLIP(z) ""
+#define P24_FLIP(z) "vpxord %%zmm11, %%zmm" #z ", %%zmm" #z "\n\t"
+#define P24_PAIR(base, ia, ib, za, zb, zab, s0, s1, s2, FLIP)                                  \
+    P24_BC(base, ia, za, FLIP) P24_BC(base, ib, zb, FLIP)                                      \
+    "vpblendmd %%zmm" #zb ", %%zmm" #za ", %%zmm" #zab "%{%%k1%}\n\t"                           \
+    "vpdpbusd %%zmm0, %%zmm" #za ", %%zmm" #s0 "\n\t"                                          \
+    "vpdpbusd %%zmm0, %%zmm" #zb ", %%zmm" #s1 "\n\t"                                          \
+    "vpdpbusd %%zmm1, %%zmm" #zab ", %%zmm" #s2 "\n\t"
+#define P24_LOOP(FLIP)                                                                         \
+    "movl $0xff00, %%eax\n\t kmovw %%eax, %%k1\n\t"                                            \
+    "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm11\n\t"                               \
+    P24_LOAD                                                                                   \
+    "1:\n\t"                                                                                  \
+    "vmovdqa64 (%[w]), %%zmm0\n\t"                                                             \
+    "vbroadcasti64x4 64(%[w]), %%zmm1\n\t"                                                     \
+    P24_PAIR(x0, "", ",%[C],1", 2, 3, 4, 12, 13, 14, FLIP)                                     \
+    P24_PAIR(x0, ",%[C],2", ",%[C3],1", 5, 6, 7, 15, 16, 17, FLIP)                             \
+    P24_PAIR(x4, "", ",%[C],1", 8, 9, 10, 18, 19, 20, FLIP)                                    \
+    P24_PAIR(x4, ",%[C],2", ",%[C3],1", 2, 3, 4, 21, 22, 23, FLIP)                             \
+    "add $4, %[x0]\n\t add $4, %[x4]\n\t add %[step], %[w]\n\t"                                \
+    "dec %[n]\n\t jnz 1b\n\t"                                                                  \
+    P24_STORE
+#define P24_MOVS(L)                                                                            \
+    L(12, 0) L(13, 64) L(14, 128) L(15, 192) L(16, 256) L(17, 320) L(18, 384) L(19, 448)        \
+    L(20, 512) L(21, 576) L(22, 640) L(23, 704)
+#define P24_LD(z, o) "vmovdqu64 " #o "(%[acc]), %%zmm" #z "\n\t"
+#define P24_ST(z, o) "vmovdqu64 %%zmm" #z ", " #o "(%[acc])\n\t"
+#define P24_LOAD P24_MOVS(P24_LD)
+#define P24_STORE P24_MOVS(P24_ST)
+
+F8_INLINE void pair24_sums4(const uint8_t *xa, size_t C, const int8_t *w, size_t step,
+                            uint64_t n, const int s8, __m512i acc[PAIR24_STEP][3])
+{
+    assert(n > 0 && PAIR24_STEP == 4);
+    const uint8_t *x0 = xa, *x4 = xa + 4 * C;
+    const size_t C3 = 3 * C;
+#define P24_OPERANDS                                                                           \
+    : [x0] "+r"(x0), [x4] "+r"(x4), [w] "+r"(w), [n] "+r"(n)                                   \
+    : [C] "r"(C), [C3] "r"(C3), [step] "r"(step), [acc] "r"(&acc[0][0])                        \
+    : "rax", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",     \
+      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",  \
+      "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc", "memory"
+    if (s8)
+        __asm__ volatile(P24_LOOP(P24_FLIP) P24_OPERANDS);
+    else
+        __asm__ volatile(P24_LOOP(P24_NOFLIP) P24_OPERANDS);
+#undef P24_OPERANDS
+}
+
+/* NP pairs from pixel pix (b = a + db pixels: 1, or 0 for a lone pixel), summed and stored
+ * (with the fused ADD when add is set). */
+F8_INLINE void pair24_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t pix,
+                           const int NP, uint32_t db, const packer *z, const add16_regs *add,
+                           const int s8, const int words)
+{
+    const f8_packed *pk = g->pk;
+    const size_t C = g->Cin, dbx = (size_t)db * C;
+    size_t step;
+    const int8_t *w0 = f8_gemm_block(pk, 1, 0, &step), *w1 = f8_gemm_block(pk, 1, 1, &step);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i bias0 = _mm512_load_si512(pk->bias_r);
+    const __m512i bias1 = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(pk->bias_r + 16)));
+    __m512i acc[PAIR24_STEP][3];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; p++) {
+        acc[p][0] = acc[p][1] = bias0;
+        acc[p][2] = bias1;
+    }
+    const uint8_t *xa = x + (size_t)pix * C;
+    assert(w1 == w0 + 64); /* (the assembly reads block 1 at 64 bytes from block 0) */
+    if (NP == PAIR24_STEP && db == 1)
+        pair24_sums4(xa, C, w0, step, g->Cin / 4, s8, acc);
+    else
+    for (uint32_t s = 0; s < g->Cin / 4; s++) {
+        const __m512i wa = _mm512_load_si512(w0 + (size_t)s * step);
+        const __m512i wp = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(w1 + (size_t)s * step)));
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; p++) {
+            int32_t va, vb;
+            memcpy(&va, xa + 2 * (size_t)p * C + (size_t)s * 4, 4);
+            memcpy(&vb, xa + 2 * (size_t)p * C + dbx + (size_t)s * 4, 4);
+            __m512i a = _mm512_set1_epi32(va), b = _mm512_set1_epi32(vb);
+            if (s8) {
+                a = _mm512_xor_si512(a, flip);
+                b = _mm512_xor_si512(b, flip);
+            }
+            acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], a, wa);
+            acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], b, wa);
+            acc[p][2] = _mm512_dpbusd_epi32(acc[p][2], _mm512_mask_blend_epi32(0xFF00, a, b), wp);
+        }
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; p++) {
+        const size_t yi = (size_t)(pix + 2 * (uint32_t)p) * 24;
+        if (add)
+            packer_store_add16(z, add, acc[p], 3, (const uint8_t *)g->add.x1 + yi, y + yi);
+        else
+            packer_store(z, acc[p], 3, y + yi, words);
+    }
+}
+
+F8_INLINE void conv_pair24_run(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                               uint32_t p1, const add16_regs *add, const int s8, const int words)
+{
+    const packer z = packer_load_pair24(g, 0);
+    uint32_t pix = p0;
+    for (; pix + 2 * PAIR24_STEP <= p1; pix += 2 * PAIR24_STEP)
+        pair24_tile(g, x, y, pix, PAIR24_STEP, 1, &z, add, s8, words);
+    for (; pix + 2 <= p1; pix += 2)
+        pair24_tile(g, x, y, pix, 1, 1, &z, add, s8, words);
+    if (pix < p1) {
+        const packer lone = packer_load_pair24(g, 1);
+        pair24_tile(g, x, y, pix, 1, 0, &lone, add, s8, words);
+    }
+}
+
+static void conv_pair24(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                        uint32_t p1)
+{
+    assert(g->Cout == 24 && g->Cin % 4 == 0 && packing(g) && g->blk0 == 0 && g->blk1 == 2);
+    assert(!g->add.on || g->add.regs);
+    if (g->add.on) { /* (the ADD rounds on dwords, as EPILOGUE_PACK_ADD) */
+        const add16_regs r = add16_load(&g->add.c16);
+        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, &r, 1, 0) : conv_pair24_run(g, x, y, p0, p1, &r, 0, 0);
+    } else if (f8_gemm_packing_words(g)) {
+        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, NULL, 1, 1) : conv_pair24_run(g, x, y, p0, p1, NULL, 0, 1);
+    } else {
+        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, NULL, 1, 0) : conv_pair24_run(g, x, y, p0, p1, NULL, 0, 0);
+    }
+}
+
 /* 3x3 convolutions with rows of 3 steps (3-4 input channels: MobileNet's stems), with the
  * packing epilogue, one output row oy at a time: the 9·NB <= 18 weight vectors stay in
  * registers and the pixels stream by. The pixels [ox_lo, ox_hi), whose windows lie inside the
@@ -1174,6 +1375,15 @@ void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const vo
                                                  uint32_t row0, uint32_t row1)
 {
     conv_small_k(g, x, y, row0 * g->Wo, row1 * g->Wo);
+}
+
+/* 1x1 stride-1 unpadded convolutions to exactly 24 channels, with the packing epilogue (and a
+ * fused ADD in 16-bit lanes): pixels in pairs sharing one vector for channels 16-23
+ * (conv_pair24). */
+void f8_conv2d_nhwc_1x1_8x24c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                          uint32_t row0, uint32_t row1)
+{
+    conv_pair24(g, x, y, row0 * g->Wo, row1 * g->Wo);
 }
 
 /* 3x3 convolutions from 3-4 input channels (seg4 12), with the packing epilogue: inside pixels
