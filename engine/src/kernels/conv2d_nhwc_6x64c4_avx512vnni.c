@@ -495,15 +495,21 @@ F8_INLINE void packer_round(const packer *z, const __m512i *acc, int nb, const i
     w[1] = _mm512_packs_epi32(q[2], q[3]);
 }
 
-/* acc[0 .. nb): one pixel's sums from pk->bias_r; dst: its output at channel 16·b0. */
-F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst,
-                            const int words)
+/* acc[0 .. nb): one pixel's sums from pk->bias_r, as its output bytes in order. */
+F8_INLINE __m512i packer_bytes(const packer *z, const __m512i *acc, int nb, const int words)
 {
     __m512i w[2];
     packer_round(z, acc, nb, words, w);
     const __m512i b = z->s8 ? _mm512_max_epi8(_mm512_packs_epi16(w[0], w[1]), z->floor)
                             : _mm512_packus_epi16(w[0], w[1]);
-    _mm512_mask_storeu_epi8(dst, z->k, _mm512_permutexvar_epi32(z->order, b));
+    return _mm512_permutexvar_epi32(z->order, b);
+}
+
+/* ... stored at dst (its output at channel 16·b0). */
+F8_INLINE void packer_store(const packer *z, const __m512i *acc, int nb, uint8_t *dst,
+                            const int words)
+{
+    _mm512_mask_storeu_epi8(dst, z->k, packer_bytes(z, acc, nb, words));
 }
 
 /* The intrinsics tiles' packing epilogue (any nb, mr, and a partial last block). */
@@ -857,6 +863,7 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
     const f8_packed *pk = g->pk;
     const packer z0 = packer_load(g, b0, NB < 4 ? NB : 4);
     const packer z1 = packer_load(g, b0 + 4, NB > 4 ? NB - 4 : 1);
+    const int z1_whole = z1.k == 0xFFFFFFFFu; /* (2 whole blocks) */
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     __m512i wv[SMALL_K_MAX_CIN / 4][6], bias[6];
 #pragma GCC unroll 6
@@ -912,7 +919,10 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
         }
         uint8_t *dst = y + (size_t)pix * g->Cout + (size_t)b0 * 16;
         packer_store(&z0, acc, NB < 4 ? NB : 4, dst, words);
-        if (NB > 4)
+        if (NB == 6 && z1_whole) /* a plain 32-byte store: the masked one cost 7% of 16 -> 96 */
+            _mm256_storeu_si256((__m256i *)(void *)(dst + 64),
+                                _mm512_castsi512_si256(packer_bytes(&z1, acc + 4, 2, words)));
+        else if (NB > 4)
             packer_store(&z1, acc + 4, NB - 4, dst + 64, words);
     }
 }
