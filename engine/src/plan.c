@@ -39,11 +39,18 @@ static int fits_small_k(const f8_conv_geom *g)
     return fits_1x1_packing(g) && g->Cin <= F8_SMALL_K_MAX_CIN;
 }
 
-/* ... to exactly 24 channels (MobileNet-V2's projections at 56x56): the 6x32 tile would
- * leave a quarter of its lanes idle. (It fuses an ADD only in 16-bit lanes: f8_plan_fuse_add.) */
+/* ... to exactly 24 or 32 channels (MobileNet-V2's projections at 56x56 and 28x28): pixel
+ * pairs streamed 8 at a time, without the tiles' segments; with 24 the 6x32 tile would also
+ * leave a quarter of its lanes idle. (They fuse an ADD only in 16-bit lanes:
+ * f8_plan_fuse_add.) */
 static int fits_pair24(const f8_conv_geom *g)
 {
     return fits_1x1_packing(g) && g->Cout == 24;
+}
+
+static int fits_pair32(const f8_conv_geom *g)
+{
+    return fits_1x1_packing(g) && g->Cout == 32;
 }
 
 /* 3x3 from 3-4 input channels (rows of 12 bytes), packing epilogue: MobileNet's stems. */
@@ -102,6 +109,8 @@ static const conv_row conv_table[] = {
      f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni, 0}, /* no tiles: pixel by pixel */
     {"f8_conv2d_nhwc_1x1_8x24c4_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_pair24,
      f8_conv2d_nhwc_1x1_8x24c4_avx512vnni, 0}, /* no tiles: pixel pairs */
+    {"f8_conv2d_nhwc_1x1_8x32c4_avx512vnni", F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_pair32,
+     f8_conv2d_nhwc_1x1_8x32c4_avx512vnni, 0},
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_stem3, f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_patch_col, f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni),
     CONV_ROW(F8_ISA_AVX512VNNI, F8_PACK_GEMM, fits_cold_weights, f8_conv2d_nhwc_6x64c4_coldw_avx512vnni),
@@ -418,11 +427,12 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
                      int c_is_in0)
 {
     const f8_kernel_args *a = &conv->args, *e = &add->args;
-    const int pair24 = pl->conv == f8_conv2d_nhwc_1x1_8x24c4_avx512vnni;
+    const int pairs = pl->conv == f8_conv2d_nhwc_1x1_8x24c4_avx512vnni ||
+                      pl->conv == f8_conv2d_nhwc_1x1_8x32c4_avx512vnni;
     if (pl->kind != F8_RUN_GEMM || conv->desc.type != F8_OP_CONV2D ||
         (pl->conv != f8_conv2d_nhwc_6x64c4_avx512vnni &&
          pl->conv != f8_conv2d_nhwc_6x64c4_coldw_avx512vnni &&
-         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni && !pair24) ||
+         pl->conv != f8_conv2d_nhwc_6x64c4_patchcol_avx512vnni && !pairs) ||
         add->desc.type != F8_OP_ADD || !f8_eltwise_fits_s32(add) ||
         (a->out.dtype != F8_DTYPE_U8 && a->out.dtype != F8_DTYPE_S8) || !full_width(&a->out) ||
         !full_width(&e->out))
@@ -437,7 +447,7 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
     ad.s1 = f - x1->fl;
     ad.relu = e->relu;
     ad.regs = add16_fits(&ad, f - e->out.fl);
-    if (pair24 && !ad.regs) /* the pair kernel's epilogue has the 16-bit ADD only */
+    if (pairs && !ad.regs) /* the pair kernels' epilogue has the 16-bit ADD only */
         return 0;
     if (ad.regs)
         add16_init(&ad.c16, &ad, &pl->geom, f - e->out.fl);

@@ -548,10 +548,15 @@ static void test_named_conv_kernels(void)
                                    24, 0, rep != 1, rep == 1 ? U8 : S8, rep != 2, 1, 0, rep == 2};
         v.conv = f8_conv2d_nhwc_1x1_8x24c4_avx512vnni;
         named_conv(&pair24, &v, "f8_conv2d_nhwc_1x1_8x24c4_avx512vnni", 1);
+        conv_shape pair32 = pair24;
+        pair32.cout = 32;
+        v.conv = f8_conv2d_nhwc_1x1_8x32c4_avx512vnni;
+        named_conv(&pair32, &v, "f8_conv2d_nhwc_1x1_8x32c4_avx512vnni", 1);
         v.conv = f8_conv2d_nhwc_6x64c4_avx512vnni;
         named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni", 1);
         named_conv(&smallk, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a small-K shape)", 0);
         named_conv(&pair24, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a 24-channel 1x1 shape)", 0);
+        named_conv(&pair32, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a 32-channel 1x1 shape)", 0);
         named_conv(&stem, &v, "f8_conv2d_nhwc_6x64c4_avx512vnni (on a stem shape)", 0);
         v.conv = f8_conv2d_nhwc_6x64c4_coldw_avx512vnni;
         named_conv(&general, &v, "f8_conv2d_nhwc_6x64c4_coldw_avx512vnni", 0);
@@ -915,11 +920,11 @@ static void test_maxpool_bytes(void)
  * (f8_gemm_tile_6x64c4_packadd_avx512vnni) where it fits, and then the same in intrinsics in the
  * narrow and short tiles (store_tile_add16), the 32-bit intrinsics epilogue in every other case. Random shapes, both operand orders, alignments in and out of the 16-bit
  * form's bounds, left and right shifts, values at the ends of their ranges. */
-static unsigned fused_regs, fused_intrin, fused_pair24;
+static unsigned fused_regs, fused_intrin, fused_pairs;
 
-/* pair24: a 1x1 stride-1 convolution to 24 channels (the pixel-pair kernel), in the 16-bit
- * form's bounds */
-static void fused_add_case(int regs_shape, int pair24)
+/* pairs: a 1x1 stride-1 convolution to 24 or 32 channels (the pixel-pair kernels), in the
+ * 16-bit form's bounds */
+static void fused_add_case(int regs_shape, int pairs)
 {
     f8_op_impl op, add;
     memset(&op, 0, sizeof op);
@@ -927,16 +932,16 @@ static void fused_add_case(int regs_shape, int pair24)
     f8_kernel_args *a = &op.args, *e = &add.args;
     op.desc.type = F8_OP_CONV2D;
     add.desc.type = F8_OP_ADD;
-    regs_shape |= pair24;
-    const uint32_t k = pair24 ? 1 : (uint32_t)rnd_in(1, 3);
+    regs_shape |= pairs;
+    const uint32_t k = pairs ? 1 : (uint32_t)rnd_in(1, 3);
     a->kernel_h = a->kernel_w = k;
-    a->stride_h = a->stride_w = pair24 ? 1 : (uint32_t)rnd_in(1, 2);
+    a->stride_h = a->stride_w = pairs ? 1 : (uint32_t)rnd_in(1, 2);
     a->pad_top = a->pad_left = a->pad_bottom = a->pad_right = (uint32_t)rnd_in(0, (int32_t)k - 1);
     a->groups = 1;
-    const uint32_t cin = pair24 ? 4 * (uint32_t)rnd_in(9, 40) : (uint32_t)rnd_in(1, 80);
+    const uint32_t cin = pairs ? 4 * (uint32_t)rnd_in(9, 40) : (uint32_t)rnd_in(1, 80);
     /* with the 16-bit form, also narrow last tiles (the intrinsics' 16-bit epilogue) */
     static const uint32_t narrow[] = {24, 32, 96, 160};
-    const uint32_t cout = pair24                            ? 24
+    const uint32_t cout = pairs                             ? 24 + 8 * (rnd() & 1)
                           : regs_shape && rnd() % 3 == 0 ? narrow[rnd() % 4]
                           : regs_shape || rnd() % 2      ? 64 * (uint32_t)rnd_in(1, 2)
                                                          : (uint32_t)rnd_in(1, 140);
@@ -988,27 +993,28 @@ static void fused_add_case(int regs_shape, int pair24)
     if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
         f8_op_plan pl;
         f8_plan_op(&op, F8_ISA_AVX512VNNI, zero, &pl);
-        const int on_pair24 = pl.conv == f8_conv2d_nhwc_1x1_8x24c4_avx512vnni;
+        const int on_pairs = pl.conv == f8_conv2d_nhwc_1x1_8x24c4_avx512vnni ||
+                             pl.conv == f8_conv2d_nhwc_1x1_8x32c4_avx512vnni;
         const int fused = f8_plan_fuse_add(&pl, &op, &add, c_is_in0);
         /* every AVX-512 GEMM the 6x64 tiles run fuses an ADD the 32-bit kernels hold; the pair
-         * kernel one in the 16-bit form's bounds */
-        if (on_pair24) {
+         * kernels one in the 16-bit form's bounds */
+        if (on_pairs) {
             CU_ASSERT(!fused || pl.geom.add.regs);
         } else {
             CU_ASSERT_EQUAL(fused, pl.conv != f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni &&
                                        pl.conv != f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni &&
                                        f8_eltwise_fits_s32(&add));
         }
-        if (pair24 && pl.geom.pk->sums_fit)
-            CU_ASSERT(on_pair24 && fused);
-        fused_pair24 += on_pair24 && fused;
+        if (pairs && pl.geom.pk->sums_fit)
+            CU_ASSERT(on_pairs && fused);
+        fused_pairs += on_pairs && fused;
         if (fused) {
             CU_ASSERT(pl.add_epi.sc == ep.sc && pl.add_epi.s1 == ep.s1 && pl.add_epi.n == ep.n);
-            const int regs = on_pair24 ||
+            const int regs = on_pairs ||
                              strcmp(pl.tile_kernel, "f8_gemm_tile_6x64c4_packadd_avx512vnni") == 0;
             if (regs_shape && packing && pl.geom.pk->sums_fit)
                 CU_ASSERT(regs); /* the shape the assembly tile exists for */
-            fused_regs += !on_pair24 && regs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packadd_avx512vnni;
+            fused_regs += !on_pairs && regs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packadd_avx512vnni;
             fused_intrin += !regs;
             memset(got, 0xA5, ny);
             f8_plan_exec(&op, &pl, batch, x, x1, got);
@@ -1019,7 +1025,7 @@ static void fused_add_case(int regs_shape, int pair24)
                 if (mismatches++ < 5)
                     fprintf(stderr, "\nfused ADD (%s): byte %zu got %u want %u; conv %ux%u/%u "
                             "%ux%ux%u %s -> %u %s fl %d relu %d; x1 %s fl %d; out %s fl %d relu %d\n",
-                            on_pair24 ? pl.kernel : pl.tile_kernel, i, got[i], want[i], k, k, a->stride_h, H, W, cin,
+                            on_pairs ? pl.kernel : pl.tile_kernel, i, got[i], want[i], k, k, a->stride_h, H, W, cin,
                             f8_dtype_name(a->in0.dtype), cout, f8_dtype_name(a->out.dtype), fc,
                             a->relu, f8_dtype_name(x1d.dtype), fx, f8_dtype_name(e->out.dtype),
                             e->out.fl, e->relu);
@@ -1039,15 +1045,15 @@ static void fused_add_case(int regs_shape, int pair24)
 
 static void test_conv_add_fused(void)
 {
-    for (int i = 0; i < 460; i++) {
+    for (int i = 0; i < 480; i++) {
         extreme_fill = i % 3 == 0;
         fused_add_case(i % 2, i >= 400);
     }
     extreme_fill = 0;
     if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
-        printf("(%u with the 16-bit assembly tile, %u with the pair kernel, %u in 32-bit lanes) ",
-               fused_regs, fused_pair24, fused_intrin);
-        CU_ASSERT(fused_regs >= 50 && fused_pair24 >= 50 && fused_intrin >= 50);
+        printf("(%u with the 16-bit assembly tile, %u with the pair kernels, %u in 32-bit lanes) ",
+               fused_regs, fused_pairs, fused_intrin);
+        CU_ASSERT(fused_regs >= 50 && fused_pairs >= 50 && fused_intrin >= 50);
     }
 }
 

@@ -977,16 +977,21 @@ static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
     }
 }
 
-/* 1x1 stride-1 unpadded convolutions with exactly 24 output channels (MobileNet-V2's 96 -> 24
- * and 144 -> 24 projections at 56x56), with the packing epilogue. The 6-pixel tile of 2
- * blocks left a quarter of its lanes (channels 24-31) idle. Here pixels go in pairs (a, b):
- * channels 0-15 of each in a vector of its own, channels 16-23 of both in one (lanes 0-7 a's,
- * 8-15 b's; its operand a blend of the two broadcasts, its weights the first 32 bytes of
- * block 1's step in both halves): 3 vpdpbusd per pair and step instead of 4. A pair's three
- * sums are packed like 3 blocks of one pixel; pair24_order then puts the bytes back in the
- * output's order: 48 contiguous bytes, a's 24 channels then b's. 4 pairs a step (12
- * accumulators); a last lone pixel is paired with itself and stores its 24 bytes only. */
-#define PAIR24_STEP 4
+/* 1x1 stride-1 unpadded convolutions with exactly 24 or 32 output channels (MobileNet-V2's
+ * projections at 56x56 and 28x28), with the packing epilogue: pixels stream by in pairs
+ * (a, b), 4 pairs a step, the reduction in inline assembly (gcc 12 compiled the intrinsics
+ * loop with a vmovdqa per vpdpbusd: its accumulators moved between registers every step),
+ * without the 6-pixel tiles' segment tables.
+ *  - 32 channels: 2 blocks per pixel; a pair's 4 sums are packed like 4 blocks of one pixel
+ *    (packer_load_pixels): one 64-byte store for both.
+ *  - 24 channels: the 6x32 tile left a quarter of its lanes (channels 24-31) idle. Channels
+ *    0-15 of each pixel get a vector of their own, channels 16-23 of both one vector (lanes
+ *    0-7 a's, 8-15 b's; its operand a blend of the two broadcasts, its weights the first 32
+ *    bytes of block 1's step in both halves): 3 vpdpbusd per pair and step instead of 4. The
+ *    3 sums are packed like 3 blocks of one pixel; pair24_order then puts the bytes back in
+ *    the output's order: 48 contiguous bytes, a's 24 channels then b's.
+ * A last lone pixel is paired with itself and stores its own bytes only. */
+#define PAIR_STEP 4
 
 /* After the packs, dword 4·L + j holds channels 4L..4L+3 of sum j (a, b, then the shared one,
  * whose channels 4L..4L+3 are a's 16 + 4L.. for L = 0, 1 and b's 16 + 4(L − 2).. for L = 2, 3). */
@@ -995,159 +1000,205 @@ static const int32_t pair24_order[16] __attribute__((aligned(64))) = {
 static const int32_t pair24_unorder[16] __attribute__((aligned(64))) = {
     0, 6, 4, 12, 1, 7, 5, 13, 2, 8, 10, 14, 3, 9, 11, 15};
 
-/* The packer of one pair's 3 sums (lone: one pixel, 24 bytes stored). */
-F8_INLINE packer packer_load_pair24(const f8_conv_geom *g, int lone)
+/* The packer of one pair's sums, N = 24 or 32 (lone: one pixel, its N bytes stored). */
+F8_INLINE packer packer_load_pair(const f8_conv_geom *g, const int N, int lone)
 {
-    packer z = packer_load(g, 0, 2); /* sr, bit of channels 0-15 and 16-31 */
-    z.sr[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.sr[1]));
-    z.bit[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.bit[1]));
-    z.sr[1] = z.sr[0];
-    z.bit[1] = z.bit[0];
-    z.sr[3] = z.bit[3] = _mm512_setzero_si512();
-    packer_word_consts(&z);
-    z.order = _mm512_load_si512(pair24_order);
-    z.unorder = _mm512_load_si512(pair24_unorder);
-    z.k = ((__mmask64)1 << (lone ? 24 : 48)) - 1;
+    packer z;
+    if (N == 32) {
+        z = packer_load_pixels(g, 2);
+    } else {
+        z = packer_load(g, 0, 2); /* sr, bit of channels 0-15 and 16-31 */
+        z.sr[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.sr[1]));
+        z.bit[2] = _mm512_broadcast_i64x4(_mm512_castsi512_si256(z.bit[1]));
+        z.sr[1] = z.sr[0];
+        z.bit[1] = z.bit[0];
+        z.sr[3] = z.bit[3] = _mm512_setzero_si512();
+        packer_word_consts(&z);
+        z.order = _mm512_load_si512(pair24_order);
+        z.unorder = _mm512_load_si512(pair24_unorder);
+    }
+    z.k = N == 32 && !lone ? ~(__mmask64)0 : ((__mmask64)1 << (lone ? N : 2 * N)) - 1;
     return z;
 }
 
-/* The reduction of PAIR24_STEP pairs (8 pixels from xa, C bytes apart) in assembly: gcc 12
- * kept the intrinsics version's 12 accumulators moving between registers (a vmovdqa per
- * vpdpbusd). Sums in zmm12-zmm23 (pair p: 12 + 3p .. 14 + 3p), loaded from and stored back
- * to acc; weights zmm0 (channels 0-15) and zmm1 (16-23 twice); broadcasts zmm2-zmm10; the s8
- * flip zmm11; k1 = lanes 8-15 (b's half of the shared sum). Pixels 0-3 are read from %[x0],
- * 4-7 from %[x4] = x0 + 4C, at 0, C, 2C, 3C. */
-#define P24_BC(base, idx, z, FLIP)                                                             \
-    "vpbroadcastd (%[" #base "]" idx "), %%zmm" #z "\n\t" FLIP(z)
-#define P24_NOFLIP(z) ""
-#define P24_FLIP(z) "vpxord %%zmm11, %%zmm" #z ", %%zmm" #z "\n\t"
-#define P24_PAIR(base, ia, ib, za, zb, zab, s0, s1, s2, FLIP)                                  \
-    P24_BC(base, ia, za, FLIP) P24_BC(base, ib, zb, FLIP)                                      \
+/* The reduction of PAIR_STEP pairs (8 pixels from xa, C bytes apart) in assembly. Sums in
+ * zmm12 on (pair p: NS = 3 or 4 from 12 + NS·p), loaded from and stored back to acc;
+ * weights zmm0 (block 0) and zmm1 (block 1, or for 24 channels its channels 16-23 twice);
+ * broadcasts zmm2-zmm10; the s8 flip zmm11; k1 = lanes 8-15 (b's half of the shared sum).
+ * Pixels 0-3 are read from %[x0], 4-7 from %[x4] = x0 + 4C, at 0, C, 2C, 3C. */
+#define PR_BC(base, idx, z, FLIP) "vpbroadcastd (%[" #base "]" idx "), %%zmm" #z "\n\t" FLIP(z)
+#define PR_NOFLIP(z) ""
+#define PR_FLIP(z) "vpxord %%zmm11, %%zmm" #z ", %%zmm" #z "\n\t"
+#define PR_DP(w, z, s) "vpdpbusd %%zmm" #w ", %%zmm" #z ", %%zmm" #s "\n\t"
+#define PR_PAIR24(base, ia, ib, za, zb, zab, s0, s1, s2, s3, FLIP)                             \
+    PR_BC(base, ia, za, FLIP) PR_BC(base, ib, zb, FLIP)                                        \
     "vpblendmd %%zmm" #zb ", %%zmm" #za ", %%zmm" #zab "%{%%k1%}\n\t"                           \
-    "vpdpbusd %%zmm0, %%zmm" #za ", %%zmm" #s0 "\n\t"                                          \
-    "vpdpbusd %%zmm0, %%zmm" #zb ", %%zmm" #s1 "\n\t"                                          \
-    "vpdpbusd %%zmm1, %%zmm" #zab ", %%zmm" #s2 "\n\t"
-#define P24_LOOP(FLIP)                                                                         \
+    PR_DP(0, za, s0) PR_DP(0, zb, s1) PR_DP(1, zab, s2)
+#define PR_PAIR32(base, ia, ib, za, zb, zab, s0, s1, s2, s3, FLIP)                             \
+    PR_BC(base, ia, za, FLIP) PR_BC(base, ib, zb, FLIP)                                        \
+    PR_DP(0, za, s0) PR_DP(1, za, s1) PR_DP(0, zb, s2) PR_DP(1, zb, s3)
+#define PR_CALL(PAIR, ...) PAIR(__VA_ARGS__) /* (expands PR_S0.. into four arguments) */
+#define PR_W24 "vbroadcasti64x4 64(%[w]), %%zmm1\n\t"
+#define PR_W32 "vmovdqa64 64(%[w]), %%zmm1\n\t"
+#define PR_LOOP(PAIR, W1, S, FLIP)                                                             \
     "movl $0xff00, %%eax\n\t kmovw %%eax, %%k1\n\t"                                            \
     "movl $0x80808080, %%eax\n\t vpbroadcastd %%eax, %%zmm11\n\t"                               \
-    P24_LOAD                                                                                   \
+    S(PR_LD)                                                                                   \
     "1:\n\t"                                                                                  \
-    "vmovdqa64 (%[w]), %%zmm0\n\t"                                                             \
-    "vbroadcasti64x4 64(%[w]), %%zmm1\n\t"                                                     \
-    P24_PAIR(x0, "", ",%[C],1", 2, 3, 4, 12, 13, 14, FLIP)                                     \
-    P24_PAIR(x0, ",%[C],2", ",%[C3],1", 5, 6, 7, 15, 16, 17, FLIP)                             \
-    P24_PAIR(x4, "", ",%[C],1", 8, 9, 10, 18, 19, 20, FLIP)                                    \
-    P24_PAIR(x4, ",%[C],2", ",%[C3],1", 2, 3, 4, 21, 22, 23, FLIP)                             \
+    "vmovdqa64 (%[w]), %%zmm0\n\t" W1                                                          \
+    PR_CALL(PAIR, x0, "", ",%[C],1", 2, 3, 4, PR_S0, FLIP)                                     \
+    PR_CALL(PAIR, x0, ",%[C],2", ",%[C3],1", 5, 6, 7, PR_S1, FLIP)                             \
+    PR_CALL(PAIR, x4, "", ",%[C],1", 8, 9, 10, PR_S2, FLIP)                                    \
+    PR_CALL(PAIR, x4, ",%[C],2", ",%[C3],1", 2, 3, 4, PR_S3, FLIP)                             \
     "add $4, %[x0]\n\t add $4, %[x4]\n\t add %[step], %[w]\n\t"                                \
     "dec %[n]\n\t jnz 1b\n\t"                                                                  \
-    P24_STORE
-#define P24_MOVS(L)                                                                            \
-    L(12, 0) L(13, 64) L(14, 128) L(15, 192) L(16, 256) L(17, 320) L(18, 384) L(19, 448)        \
-    L(20, 512) L(21, 576) L(22, 640) L(23, 704)
-#define P24_LD(z, o) "vmovdqu64 " #o "(%[acc]), %%zmm" #z "\n\t"
-#define P24_ST(z, o) "vmovdqu64 %%zmm" #z ", " #o "(%[acc])\n\t"
-#define P24_LOAD P24_MOVS(P24_LD)
-#define P24_STORE P24_MOVS(P24_ST)
+    S(PR_ST)
+#define PR_LD(z, o) "vmovdqu64 " #o "(%[acc]), %%zmm" #z "\n\t"
+#define PR_ST(z, o) "vmovdqu64 %%zmm" #z ", " #o "(%[acc])\n\t"
+#define PR_SUMS24(L)                                                                           \
+    L(12, 0) L(13, 64) L(14, 128) L(15, 256) L(16, 320) L(17, 384) L(18, 512) L(19, 576)        \
+    L(20, 640) L(21, 768) L(22, 832) L(23, 896)
+#define PR_SUMS32(L)                                                                           \
+    PR_SUMS24(L) L(24, 192) L(25, 448) L(26, 704) L(27, 960)
 
-F8_INLINE void pair24_sums4(const uint8_t *xa, size_t C, const int8_t *w, size_t step,
-                            uint64_t n, const int s8, __m512i acc[PAIR24_STEP][3])
+F8_INLINE void pair_sums4(const uint8_t *xa, size_t C, const int8_t *w, size_t step, uint64_t n,
+                          const int N, const int s8, __m512i acc[PAIR_STEP][4])
 {
-    assert(n > 0 && PAIR24_STEP == 4);
+    assert(n > 0 && PAIR_STEP == 4);
     const uint8_t *x0 = xa, *x4 = xa + 4 * C;
     const size_t C3 = 3 * C;
-#define P24_OPERANDS                                                                           \
+#define PR_OPERANDS                                                                            \
     : [x0] "+r"(x0), [x4] "+r"(x4), [w] "+r"(w), [n] "+r"(n)                                   \
     : [C] "r"(C), [C3] "r"(C3), [step] "r"(step), [acc] "r"(&acc[0][0])                        \
     : "rax", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",     \
       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",  \
-      "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc", "memory"
-    if (s8)
-        __asm__ volatile(P24_LOOP(P24_FLIP) P24_OPERANDS);
+      "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "cc",    \
+      "memory"
+/* pair p's sums: acc[p][0..3] at 256·p, in zmm (24 channels) 12+3p.. / (32) also 24+p */
+#define PR_S0 12, 13, 14, 24
+#define PR_S1 15, 16, 17, 25
+#define PR_S2 18, 19, 20, 26
+#define PR_S3 21, 22, 23, 27
+    if (N == 24 && s8)
+        __asm__ volatile(PR_LOOP(PR_PAIR24, PR_W24, PR_SUMS24, PR_FLIP) PR_OPERANDS);
+    else if (N == 24)
+        __asm__ volatile(PR_LOOP(PR_PAIR24, PR_W24, PR_SUMS24, PR_NOFLIP) PR_OPERANDS);
+    else if (s8)
+        __asm__ volatile(PR_LOOP(PR_PAIR32, PR_W32, PR_SUMS32, PR_FLIP) PR_OPERANDS);
     else
-        __asm__ volatile(P24_LOOP(P24_NOFLIP) P24_OPERANDS);
-#undef P24_OPERANDS
+        __asm__ volatile(PR_LOOP(PR_PAIR32, PR_W32, PR_SUMS32, PR_NOFLIP) PR_OPERANDS);
+#undef PR_OPERANDS
 }
 
 /* NP pairs from pixel pix (b = a + db pixels: 1, or 0 for a lone pixel), summed and stored
- * (with the fused ADD when add is set). */
-F8_INLINE void pair24_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t pix,
-                           const int NP, uint32_t db, const packer *z, const add16_regs *add,
-                           const int s8, const int words)
+ * (with the fused ADD when add is set). acc[p]: for 24 channels a's 0-15, b's 0-15, the
+ * shared one; for 32 a's two blocks, then b's (packer_load_pixels' order). */
+F8_INLINE void pair_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t pix,
+                         const int NP, uint32_t db, const packer *z, const add16_regs *add,
+                         const int N, const int s8, const int words)
 {
     const f8_packed *pk = g->pk;
     const size_t C = g->Cin, dbx = (size_t)db * C;
     size_t step;
     const int8_t *w0 = f8_gemm_block(pk, 1, 0, &step), *w1 = f8_gemm_block(pk, 1, 1, &step);
+    assert(w1 == w0 + 64); /* (the assembly reads block 1 at 64 bytes from block 0) */
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     const __m512i bias0 = _mm512_load_si512(pk->bias_r);
-    const __m512i bias1 = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(pk->bias_r + 16)));
-    __m512i acc[PAIR24_STEP][3];
+    const __m512i bias1 = N == 32 ? _mm512_load_si512(pk->bias_r + 16)
+                                  : _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(pk->bias_r + 16)));
+    __m512i acc[PAIR_STEP][4];
 #pragma GCC unroll 4
     for (int p = 0; p < NP; p++) {
-        acc[p][0] = acc[p][1] = bias0;
-        acc[p][2] = bias1;
+        acc[p][0] = bias0;
+        acc[p][1] = N == 32 ? bias1 : bias0;
+        acc[p][2] = N == 32 ? bias0 : bias1;
+        acc[p][3] = bias1;
     }
     const uint8_t *xa = x + (size_t)pix * C;
-    assert(w1 == w0 + 64); /* (the assembly reads block 1 at 64 bytes from block 0) */
-    if (NP == PAIR24_STEP && db == 1)
-        pair24_sums4(xa, C, w0, step, g->Cin / 4, s8, acc);
-    else
-    for (uint32_t s = 0; s < g->Cin / 4; s++) {
-        const __m512i wa = _mm512_load_si512(w0 + (size_t)s * step);
-        const __m512i wp = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(w1 + (size_t)s * step)));
+    if (NP == PAIR_STEP && db == 1) {
+        pair_sums4(xa, C, w0, step, g->Cin / 4, N, s8, acc);
+    } else {
+        for (uint32_t s = 0; s < g->Cin / 4; s++) {
+            const __m512i wa = _mm512_load_si512(w0 + (size_t)s * step);
+            const __m512i wb = N == 32 ? _mm512_load_si512(w1 + (size_t)s * step)
+                                       : _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)(w1 + (size_t)s * step)));
 #pragma GCC unroll 4
-        for (int p = 0; p < NP; p++) {
-            int32_t va, vb;
-            memcpy(&va, xa + 2 * (size_t)p * C + (size_t)s * 4, 4);
-            memcpy(&vb, xa + 2 * (size_t)p * C + dbx + (size_t)s * 4, 4);
-            __m512i a = _mm512_set1_epi32(va), b = _mm512_set1_epi32(vb);
-            if (s8) {
-                a = _mm512_xor_si512(a, flip);
-                b = _mm512_xor_si512(b, flip);
+            for (int p = 0; p < NP; p++) {
+                int32_t va, vb;
+                memcpy(&va, xa + 2 * (size_t)p * C + (size_t)s * 4, 4);
+                memcpy(&vb, xa + 2 * (size_t)p * C + dbx + (size_t)s * 4, 4);
+                __m512i a = _mm512_set1_epi32(va), b = _mm512_set1_epi32(vb);
+                if (s8) {
+                    a = _mm512_xor_si512(a, flip);
+                    b = _mm512_xor_si512(b, flip);
+                }
+                if (N == 32) {
+                    acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], a, wa);
+                    acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], a, wb);
+                    acc[p][2] = _mm512_dpbusd_epi32(acc[p][2], b, wa);
+                    acc[p][3] = _mm512_dpbusd_epi32(acc[p][3], b, wb);
+                } else {
+                    acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], a, wa);
+                    acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], b, wa);
+                    acc[p][2] = _mm512_dpbusd_epi32(acc[p][2], _mm512_mask_blend_epi32(0xFF00, a, b), wb);
+                }
             }
-            acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], a, wa);
-            acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], b, wa);
-            acc[p][2] = _mm512_dpbusd_epi32(acc[p][2], _mm512_mask_blend_epi32(0xFF00, a, b), wp);
         }
     }
+    const int nb = N == 32 ? 4 : 3;
 #pragma GCC unroll 4
     for (int p = 0; p < NP; p++) {
-        const size_t yi = (size_t)(pix + 2 * (uint32_t)p) * 24;
+        const size_t yi = (size_t)(pix + 2 * (uint32_t)p) * (size_t)N;
         if (add)
-            packer_store_add16(z, add, acc[p], 3, (const uint8_t *)g->add.x1 + yi, y + yi);
+            packer_store_add16(z, add, acc[p], nb, (const uint8_t *)g->add.x1 + yi, y + yi);
+        else if (N == 32 && db == 1)
+            _mm512_storeu_si512(y + yi, packer_bytes(z, acc[p], nb, words));
         else
-            packer_store(z, acc[p], 3, y + yi, words);
+            packer_store(z, acc[p], nb, y + yi, words);
     }
 }
 
-F8_INLINE void conv_pair24_run(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
-                               uint32_t p1, const add16_regs *add, const int s8, const int words)
+F8_INLINE void conv_pairs_run(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                              uint32_t p1, const add16_regs *add, const int N, const int s8,
+                              const int words)
 {
-    const packer z = packer_load_pair24(g, 0);
+    const packer z = packer_load_pair(g, N, 0);
     uint32_t pix = p0;
-    for (; pix + 2 * PAIR24_STEP <= p1; pix += 2 * PAIR24_STEP)
-        pair24_tile(g, x, y, pix, PAIR24_STEP, 1, &z, add, s8, words);
+    for (; pix + 2 * PAIR_STEP <= p1; pix += 2 * PAIR_STEP)
+        pair_tile(g, x, y, pix, PAIR_STEP, 1, &z, add, N, s8, words);
     for (; pix + 2 <= p1; pix += 2)
-        pair24_tile(g, x, y, pix, 1, 1, &z, add, s8, words);
+        pair_tile(g, x, y, pix, 1, 1, &z, add, N, s8, words);
     if (pix < p1) {
-        const packer lone = packer_load_pair24(g, 1);
-        pair24_tile(g, x, y, pix, 1, 0, &lone, add, s8, words);
+        const packer lone = packer_load_pair(g, N, 1);
+        pair_tile(g, x, y, pix, 1, 0, &lone, add, N, s8, words);
     }
 }
 
-static void conv_pair24(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
-                        uint32_t p1)
+#define PAIRS_RUN(N)                                                                           \
+    do {                                                                                       \
+        if (g->add.on) { /* (the ADD rounds on dwords, as EPILOGUE_PACK_ADD) */                \
+            const add16_regs r = add16_load(&g->add.c16);                                      \
+            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, &r, N, 1, 0)                            \
+                     : conv_pairs_run(g, x, y, p0, p1, &r, N, 0, 0);                           \
+        } else if (f8_gemm_packing_words(g)) {                                                 \
+            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, 1)                          \
+                     : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, 1);                         \
+        } else {                                                                               \
+            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, 0)                          \
+                     : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, 0);                         \
+        }                                                                                      \
+    } while (0)
+
+static void conv_pairs(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t p0,
+                       uint32_t p1)
 {
-    assert(g->Cout == 24 && g->Cin % 4 == 0 && packing(g) && g->blk0 == 0 && g->blk1 == 2);
+    assert((g->Cout == 24 || g->Cout == 32) && g->Cin % 4 == 0 && packing(g) && g->blk0 == 0 &&
+           g->blk1 == 2);
     assert(!g->add.on || g->add.regs);
-    if (g->add.on) { /* (the ADD rounds on dwords, as EPILOGUE_PACK_ADD) */
-        const add16_regs r = add16_load(&g->add.c16);
-        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, &r, 1, 0) : conv_pair24_run(g, x, y, p0, p1, &r, 0, 0);
-    } else if (f8_gemm_packing_words(g)) {
-        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, NULL, 1, 1) : conv_pair24_run(g, x, y, p0, p1, NULL, 0, 1);
-    } else {
-        g->in_s8 ? conv_pair24_run(g, x, y, p0, p1, NULL, 1, 0) : conv_pair24_run(g, x, y, p0, p1, NULL, 0, 0);
-    }
+    if (g->Cout == 24)
+        PAIRS_RUN(24);
+    else
+        PAIRS_RUN(32);
 }
 
 /* 3x3 convolutions with rows of 3 steps (3-4 input channels: MobileNet's stems), with the
@@ -1387,13 +1438,20 @@ void f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni(const f8_conv_geom *g, const vo
     conv_small_k(g, x, y, row0 * g->Wo, row1 * g->Wo);
 }
 
-/* 1x1 stride-1 unpadded convolutions to exactly 24 channels, with the packing epilogue (and a
- * fused ADD in 16-bit lanes): pixels in pairs sharing one vector for channels 16-23
- * (conv_pair24). */
+/* 1x1 stride-1 unpadded convolutions to exactly 24 or 32 channels, with the packing epilogue
+ * (and a fused ADD in 16-bit lanes): pixels in pairs, 8 a step (conv_pairs). */
 void f8_conv2d_nhwc_1x1_8x24c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                           uint32_t row0, uint32_t row1)
 {
-    conv_pair24(g, x, y, row0 * g->Wo, row1 * g->Wo);
+    assert(g->Cout == 24);
+    conv_pairs(g, x, y, row0 * g->Wo, row1 * g->Wo);
+}
+
+void f8_conv2d_nhwc_1x1_8x32c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                          uint32_t row0, uint32_t row1)
+{
+    assert(g->Cout == 32);
+    conv_pairs(g, x, y, row0 * g->Wo, row1 * g->Wo);
 }
 
 /* 3x3 convolutions from 3-4 input channels (seg4 12), with the packing epilogue: inside pixels

@@ -385,6 +385,8 @@ void f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni(const f8_conv_geom *g, const void
                                                uint32_t row0, uint32_t row1);
 void f8_conv2d_nhwc_1x1_8x24c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
                                           uint32_t row0, uint32_t row1);
+void f8_conv2d_nhwc_1x1_8x32c4_avx512vnni(const f8_conv_geom *g, const void *x, void *y,
+                                          uint32_t row0, uint32_t row1);
 /* ... and its register tiles (f8_gemm_tile_fn) */
 void f8_gemm_tile_6x64c4_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs, void *y,
                                     uint32_t pix0, uint32_t mr, uint32_t b0, uint32_t ky0,
