@@ -1021,8 +1021,9 @@ F8_INLINE packer packer_load_pair(const f8_conv_geom *g, const int N, int lone)
     return z;
 }
 
-/* The reduction of PAIR_STEP pairs (8 pixels from xa, C bytes apart) in assembly. Sums in
- * zmm12 on (pair p: NS = 3 or 4 from 12 + NS·p), loaded from and stored back to acc;
+/* The reduction of PAIR_STEP pairs (8 pixels from xa, C bytes apart) in assembly. Pair p's
+ * sums in zmm 12 + 3p .. 14 + 3p (and, for 32 channels, zmm 24 + p: PR_S0..3), loaded from
+ * and stored back to acc[p];
  * weights zmm0 (block 0) and zmm1 (block 1, or for 24 channels its channels 16-23 twice);
  * broadcasts zmm2-zmm10; the s8 flip zmm11; k1 = lanes 8-15 (b's half of the shared sum).
  * Pixels 0-3 are read from %[x0], 4-7 from %[x4] = x0 + 4C, at 0, C, 2C, 3C. */
