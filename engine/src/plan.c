@@ -170,6 +170,16 @@ static int fits_pack_add(const f8_conv_geom *g)
     return g->add.on && g->add.regs && f8_gemm_packing(g);
 }
 
+/* ... and on bytes (saturating byte adds): c s8, x1 u8 not shifted, sc <= 1, a u8 sum that
+ * needs no shift (n = 0) — the ResNets' usual residual add. */
+static int fits_pack_addb(const f8_conv_geom *g)
+{
+    const f8_conv_add *ad = &g->add;
+    return fits_pack_add(g) && g->out_dtype == F8_DTYPE_S8 && ad->x1_dtype == F8_DTYPE_U8 &&
+           ad->s1 == 0 && ad->sc <= 1 && ad->out_dtype == F8_DTYPE_U8 &&
+           !(ad->c16.flags & (F8_ADD16_ROUND | F8_ADD16_SHL));
+}
+
 static int fits_add(const f8_conv_geom *g)
 {
     return g->add.on;
@@ -183,6 +193,7 @@ typedef struct {
 
 #define TILE_ROW(fits, fn) {#fn, fits, fn}
 static const tile_row full_tile_table[] = {
+    TILE_ROW(fits_pack_addb, f8_gemm_tile_6x64c4_packaddb_avx512vnni),
     TILE_ROW(fits_pack_add, f8_gemm_tile_6x64c4_packadd_avx512vnni),
     TILE_ROW(fits_add, f8_gemm_tile_6x64c4_avx512vnni),
     TILE_ROW(fits_packw_u8, f8_gemm_tile_6x64c4_packwu8_avx512vnni),

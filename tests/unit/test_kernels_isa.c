@@ -923,8 +923,11 @@ static void test_maxpool_bytes(void)
 static unsigned fused_regs, fused_intrin, fused_pairs;
 
 /* pairs: a 1x1 stride-1 convolution to 24 or 32 channels (the pixel-pair kernels), in the
- * 16-bit form's bounds */
-static void fused_add_case(int regs_shape, int pairs)
+ * 16-bit form's bounds; byte_add: the ResNets' add (c s8, x1 u8 at c's FL or one more, u8 sum at
+ * x1's FL: the full tile's byte form) */
+static unsigned fused_bytes;
+
+static void fused_add_case(int regs_shape, int pairs, int byte_add)
 {
     f8_op_impl op, add;
     memset(&op, 0, sizeof op);
@@ -932,7 +935,7 @@ static void fused_add_case(int regs_shape, int pairs)
     f8_kernel_args *a = &op.args, *e = &add.args;
     op.desc.type = F8_OP_CONV2D;
     add.desc.type = F8_OP_ADD;
-    regs_shape |= pairs;
+    regs_shape |= pairs | byte_add;
     const uint32_t k = pairs ? 1 : (uint32_t)rnd_in(1, 3);
     a->kernel_h = a->kernel_w = k;
     a->stride_h = a->stride_w = pairs ? 1 : (uint32_t)rnd_in(1, 2);
@@ -942,14 +945,14 @@ static void fused_add_case(int regs_shape, int pairs)
     /* with the 16-bit form, also narrow last tiles (the intrinsics' 16-bit epilogue) */
     static const uint32_t narrow[] = {24, 32, 96, 160};
     const uint32_t cout = pairs                             ? 24 + 8 * (rnd() & 1)
-                          : regs_shape && rnd() % 3 == 0 ? narrow[rnd() % 4]
+                          : regs_shape && !byte_add && rnd() % 3 == 0 ? narrow[rnd() % 4]
                           : regs_shape || rnd() % 2      ? 64 * (uint32_t)rnd_in(1, 2)
                                                          : (uint32_t)rnd_in(1, 140);
     const uint32_t H = (uint32_t)rnd_in((int32_t)k + 2, 13), W = (uint32_t)rnd_in((int32_t)k + 5, 17);
     a->in0 = (f8_value_desc){H, W, cin, rnd_dtype(0), rnd_in(-4, 8), 0};
     const uint32_t Ho = out_dim(H, a->pad_top, a->pad_bottom, k, a->stride_h);
     const uint32_t Wo = out_dim(W, a->pad_left, a->pad_right, k, a->stride_w);
-    a->out = (f8_value_desc){Ho, Wo, cout, rnd_dtype(0), rnd_in(-4, 8), 0};
+    a->out = (f8_value_desc){Ho, Wo, cout, byte_add ? F8_DTYPE_S8 : rnd_dtype(0), rnd_in(-4, 8), 0};
     a->relu = (int)(rnd() & 1);
     weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
     const int packing = regs_shape || rnd() % 2;
@@ -963,13 +966,14 @@ static void fused_add_case(int regs_shape, int pairs)
 
     const int c_is_in0 = (int)(rnd() & 1);
     const int fc = a->out.fl;
-    const int fx = regs_shape || rnd() % 2 ? fc + rnd_in(-3, 3) : fc + rnd_in(-22, 22);
+    const int fx = byte_add ? fc + rnd_in(0, 1) : regs_shape || rnd() % 2 ? fc + rnd_in(-3, 3)
+                                                                       : fc + rnd_in(-22, 22);
     const int f = fc > fx ? fc : fx;
-    const f8_value_desc x1d = {Ho, Wo, cout, rnd_dtype(0), fx, 0};
+    const f8_value_desc x1d = {Ho, Wo, cout, byte_add ? F8_DTYPE_U8 : rnd_dtype(0), fx, 0};
     e->in0 = c_is_in0 ? a->out : x1d;
     e->in1 = c_is_in0 ? x1d : a->out;
-    e->out = (f8_value_desc){Ho, Wo, cout, regs_shape ? rnd_dtype(0) : rnd_dtype(1),
-                             f - (regs_shape || rnd() % 2 ? rnd_in(-1, 3) : rnd_in(-6, 15)), 0};
+    e->out = (f8_value_desc){Ho, Wo, cout, byte_add ? F8_DTYPE_U8 : regs_shape ? rnd_dtype(0) : rnd_dtype(1),
+                             byte_add ? f : f - (regs_shape || rnd() % 2 ? rnd_in(-1, 3) : rnd_in(-6, 15)), 0};
     e->relu = (int)(rnd() & 1);
     const f8_add_epi ep = {x1d, e->out, f - fc, f - fx, f - e->out.fl, e->relu};
 
@@ -1010,8 +1014,12 @@ static void fused_add_case(int regs_shape, int pairs)
         fused_pairs += on_pairs && fused;
         if (fused) {
             CU_ASSERT(pl.add_epi.sc == ep.sc && pl.add_epi.s1 == ep.s1 && pl.add_epi.n == ep.n);
-            const int regs = on_pairs ||
+            const int on_bytes = !on_pairs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packaddb_avx512vnni;
+            const int regs = on_pairs || on_bytes ||
                              strcmp(pl.tile_kernel, "f8_gemm_tile_6x64c4_packadd_avx512vnni") == 0;
+            if (byte_add && pl.geom.pk->sums_fit && !on_pairs)
+                CU_ASSERT(on_bytes); /* the shape the byte form exists for */
+            fused_bytes += on_bytes;
             if (regs_shape && packing && pl.geom.pk->sums_fit)
                 CU_ASSERT(regs); /* the shape the assembly tile exists for */
             fused_regs += !on_pairs && regs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packadd_avx512vnni;
@@ -1045,15 +1053,15 @@ static void fused_add_case(int regs_shape, int pairs)
 
 static void test_conv_add_fused(void)
 {
-    for (int i = 0; i < 480; i++) {
+    for (int i = 0; i < 540; i++) {
         extreme_fill = i % 3 == 0;
-        fused_add_case(i % 2, i >= 400);
+        fused_add_case(i % 2, i >= 400 && i < 480, i >= 480);
     }
     extreme_fill = 0;
     if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
-        printf("(%u with the 16-bit assembly tile, %u with the pair kernels, %u in 32-bit lanes) ",
-               fused_regs, fused_pairs, fused_intrin);
-        CU_ASSERT(fused_regs >= 50 && fused_pairs >= 50 && fused_intrin >= 50);
+        printf("(%u with the 16-bit assembly tile, %u on bytes, %u with the pair kernels, %u in "
+               "32-bit lanes) ", fused_regs, fused_bytes, fused_pairs, fused_intrin);
+        CU_ASSERT(fused_regs >= 50 && fused_bytes >= 30 && fused_pairs >= 50 && fused_intrin >= 50);
     }
 }
 

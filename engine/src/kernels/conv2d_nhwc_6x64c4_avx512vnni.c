@@ -256,6 +256,38 @@
     PA1(p0, 96, 8, 9, 10, 11) PA1(p1, 104, 12, 13, 14, 15) PA1(p2, 112, 16, 17, 18, 19)       \
     PA1(p3, 120, 20, 21, 22, 23) PA1(p4, 128, 24, 25, 26, 27) PA1(p5, 136, 28, 29, 30, 31)
 
+/* The packing epilogue with a fused ADD on bytes, for the ResNets' usual add: c s8, x1 u8 with
+ * s1 = 0, no rounding or shift of the sum (n = 0), u8 out, sc = 0 or 1. out = clamp(c·2^sc +
+ * x1, 0, 255), as EPILOGUE_PACK_ADD computes it, by saturating byte operations: c packed as
+ * EPILOGUE_PACK_S8 stores it (the same clamp to c's range), cp = max(c, 0), cn = cp − c =
+ * max(−c, 0), then t = x1 and, 1 + sc times, t = subus(addus(t, cp), cn): where c >= 0 only
+ * the additions act (saturating at 255 is min(255, ·) of the whole sum), where c < 0 only the
+ * subtractions (at 0: the ReLU that u8 output implies). 6 operations per pixel beyond
+ * EPILOGUE_PACK_S8's for sc = 1, where the 16-bit form takes ~13 and its flag tests. zmm3 =
+ * 0, zmm0/zmm1 = cp/cn, %[cnt] = x1. */
+#define PB_ADD "vpaddusb %%zmm0, %%zmm4, %%zmm4\n\t vpsubusb %%zmm1, %%zmm4, %%zmm4\n\t"
+#define PB1(p, x1off, a0, a1, a2, a3, MORE)                                                    \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    "vpacksswb %%zmm5, %%zmm4, %%zmm4\n\t"                                                     \
+    "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t"                                                       \
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                        \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
+    "vpmaxsb %%zmm3, %%zmm4, %%zmm0\n\t"                                                       \
+    "vpsubb %%zmm4, %%zmm0, %%zmm1\n\t"                                                        \
+    "vpaddusb (%[cnt]), %%zmm0, %%zmm4\n\t"                                                    \
+    "vpsubusb %%zmm1, %%zmm4, %%zmm4\n\t"                                                      \
+    MORE                                                                                       \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define EPILOGUE_PACK_ADDB(MORE)                                                               \
+    PACK_ROUND                                                                                 \
+    "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
+    "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"                                                         \
+    OUT_PTRS                                                                                   \
+    PB1(p0, 96, 8, 9, 10, 11, MORE) PB1(p1, 104, 12, 13, 14, 15, MORE)                         \
+    PB1(p2, 112, 16, 17, 18, 19, MORE) PB1(p3, 120, 20, 21, 22, 23, MORE)                      \
+    PB1(p4, 128, 24, 25, 26, 27, MORE) PB1(p5, 136, 28, 29, 30, 31, MORE)
+
 /* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
  * vpermd with this index puts them back in dword 4·j + L. */
 static const int32_t pack_order[16] __attribute__((aligned(64))) = {
@@ -370,7 +402,9 @@ typedef enum {
     EPI_PACK_S8,
     EPI_PACKW_U8, /* the packing epilogue on words (every shift <= 7) */
     EPI_PACKW_S8,
-    EPI_PACK_ADD /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
+    EPI_PACK_ADD, /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
+    EPI_PACK_ADDB0, /* ... on bytes (EPILOGUE_PACK_ADDB), sc = 0 */
+    EPI_PACK_ADDB1  /* ... sc = 1 */
 } tile_epi;
 
 /* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
@@ -392,6 +426,8 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     case EPI_PACKW_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_U8); break;
     case EPI_PACKW_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_S8); break;
     case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
+    case EPI_PACK_ADDB0: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB("")); break;
+    case EPI_PACK_ADDB1: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB(PB_ADD)); break;
     }
 }
 
@@ -799,7 +835,8 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     ctx.add = &g->add.c16;
     ctx.ones16 = ones16;
     const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACKW_U8 ||
-                      epi == EPI_PACKW_S8 || epi == EPI_PACK_ADD;
+                      epi == EPI_PACKW_S8 || epi == EPI_PACK_ADD || epi == EPI_PACK_ADDB0 ||
+                      epi == EPI_PACK_ADDB1;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -829,6 +866,17 @@ void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t
 {
     (void)mr;
     tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, EPI_PACK_ADD);
+}
+
+/* the packing epilogue, then a fused ADD on bytes (the planner's fits_pack_addb: c s8, x1 u8,
+ * s1 = 0, n = 0, u8 out, sc = 0 or 1) */
+void f8_gemm_tile_6x64c4_packaddb_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,
+                                             void *y, uint32_t pix0, uint32_t mr, uint32_t b0,
+                                             uint32_t ky0, uint32_t ky1)
+{
+    (void)mr;
+    assert(g->add.sc <= 1 && g->add.s1 == 0 && g->out_dtype == F8_DTYPE_S8);
+    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, g->add.sc ? EPI_PACK_ADDB1 : EPI_PACK_ADDB0);
 }
 
 /* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the

@@ -402,6 +402,7 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packs8_avx512vnni); /* packing epilogue
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packwu8_avx512vnni); /* the same on words, u8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packws8_avx512vnni); /* the same on words, s8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packadd_avx512vnni); /* packing + fused ADD, 16-bit */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packaddb_avx512vnni); /* ... on bytes (ResNets' adds) */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x16c4_avx512vnni);        /* narrow: 1-3 blocks */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x32c4_avx512vnni);
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x48c4_avx512vnni);
