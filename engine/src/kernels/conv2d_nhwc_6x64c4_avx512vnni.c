@@ -125,16 +125,18 @@
     "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
     "vpsllvd %%zmm0, %%zmm1, %%zmm1\n\t"                                                       \
     RP1(a0) RP1(a1) RP1(a2) RP1(a3) RP1(a4) RP1(a5)
-/* A pixel's words in zmm4/zmm5 to bytes (PACKB, then POST), channel order restored, stored. */
-#define PK_STORE(p, PACKB, POST)                                                               \
+/* A pixel's 4 accumulators packed to words in zmm4 (blocks 0-1) and zmm5 (2-3). */
+#define PK_WORDS(a0, a1, a2, a3)                                                               \
+    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
+    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"
+/* A pixel's words in zmm4/zmm5 to bytes in zmm4 (PACKB, then POST), channel order restored;
+ * PK_STORE also stores them. */
+#define PK_BYTES(PACKB, POST)                                                                  \
     PACKB " %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
     POST                                                                                       \
-    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                         \
-    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define PK1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
-    PK_STORE(p, PACKB, POST)
+    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"
+#define PK_STORE(p, PACKB, POST) PK_BYTES(PACKB, POST) "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+#define PK1(p, a0, a1, a2, a3, PACKB, POST) PK_WORDS(a0, a1, a2, a3) PK_STORE(p, PACKB, POST)
 /* The packing epilogues' rounding of all 24 accumulators, then the packs' permutation in
  * zmm6. */
 #define PACK_ROUND                                                                             \
@@ -175,8 +177,7 @@
     "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                              \
     "mov 152(%[out]), %[w]\n\t"
 #define PW1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
+    PK_WORDS(a0, a1, a2, a3)                                                                   \
     "vptestmw %%zmm1, %%zmm4, %%k1\n\t"                                                         \
     "vpaddsw (%[w]), %%zmm4, %%zmm4%{%%k1%}\n\t"                                                 \
     "vpsravw %%zmm0, %%zmm4, %%zmm4\n\t"                                                        \
@@ -267,11 +268,8 @@
  * 0, zmm0/zmm1 = cp/cn, %[cnt] = x1. */
 #define PB_ADD "vpaddusb %%zmm0, %%zmm4, %%zmm4\n\t vpsubusb %%zmm1, %%zmm4, %%zmm4\n\t"
 #define PB1(p, x1off, a0, a1, a2, a3, MORE)                                                    \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"                                          \
-    "vpacksswb %%zmm5, %%zmm4, %%zmm4\n\t"                                                     \
-    "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t"                                                       \
-    "vpermd %%zmm4, %%zmm6, %%zmm4\n\t"                                                        \
+    PK_WORDS(a0, a1, a2, a3)                                                                   \
+    PK_BYTES("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t") /* c, as EPILOGUE_PACK_S8 */   \
     "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
     "vpmaxsb %%zmm3, %%zmm4, %%zmm0\n\t"                                                       \
     "vpsubb %%zmm4, %%zmm0, %%zmm1\n\t"                                                        \
