@@ -170,14 +170,10 @@ static int fits_pack_add(const f8_conv_geom *g)
     return g->add.on && g->add.regs && f8_gemm_packing(g);
 }
 
-/* ... and on bytes (saturating byte adds): c s8, x1 u8 not shifted, sc <= 1, a u8 sum that
- * needs no shift (n = 0) — the ResNets' usual residual add. */
+/* ... and on bytes (saturating byte operations): the ResNets' residual adds (f8_addb_form). */
 static int fits_pack_addb(const f8_conv_geom *g)
 {
-    const f8_conv_add *ad = &g->add;
-    return fits_pack_add(g) && g->out_dtype == F8_DTYPE_S8 && ad->x1_dtype == F8_DTYPE_U8 &&
-           ad->s1 == 0 && ad->sc <= 1 && ad->out_dtype == F8_DTYPE_U8 &&
-           !(ad->c16.flags & (F8_ADD16_ROUND | F8_ADD16_SHL));
+    return fits_pack_add(g) && f8_addb_form_of(&g->add, g->out_dtype) != F8_ADDB_NONE;
 }
 
 static int fits_add(const f8_conv_geom *g)

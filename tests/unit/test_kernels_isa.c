@@ -923,9 +923,10 @@ static void test_maxpool_bytes(void)
 static unsigned fused_regs, fused_intrin, fused_pairs;
 
 /* pairs: a 1x1 stride-1 convolution to 24 or 32 channels (the pixel-pair kernels), in the
- * 16-bit form's bounds; byte_add: the ResNets' add (c s8, x1 u8 at c's FL or one more, u8 sum at
- * x1's FL: the full tile's byte form) */
-static unsigned fused_bytes;
+ * 16-bit form's bounds; byte_add: one of the ResNets' adds, an f8_addb_form (c s8, u8 sum;
+ * SUM: x1 u8 at c's FL or one more, the sum at x1's FL; HALF: x1 u8 at c's FL + 1, the sum at
+ * c's FL; DOUBLE: x1 s8 at c's FL, the sum at FL + 1): the full tile's byte forms */
+static unsigned fused_bytes[4];
 
 static void fused_add_case(int regs_shape, int pairs, int byte_add)
 {
@@ -966,14 +967,23 @@ static void fused_add_case(int regs_shape, int pairs, int byte_add)
 
     const int c_is_in0 = (int)(rnd() & 1);
     const int fc = a->out.fl;
-    const int fx = byte_add ? fc + rnd_in(0, 1) : regs_shape || rnd() % 2 ? fc + rnd_in(-3, 3)
-                                                                       : fc + rnd_in(-22, 22);
+    const int fx = byte_add == F8_ADDB_SUM    ? fc + rnd_in(0, 1)
+                   : byte_add == F8_ADDB_HALF ? fc + 1
+                   : byte_add                 ? fc
+                   : regs_shape || rnd() % 2  ? fc + rnd_in(-3, 3)
+                                              : fc + rnd_in(-22, 22);
     const int f = fc > fx ? fc : fx;
-    const f8_value_desc x1d = {Ho, Wo, cout, byte_add ? F8_DTYPE_U8 : rnd_dtype(0), fx, 0};
+    const f8_dtype x1_dtype = byte_add == F8_ADDB_DOUBLE ? F8_DTYPE_S8
+                              : byte_add               ? F8_DTYPE_U8
+                                                       : rnd_dtype(0);
+    const f8_value_desc x1d = {Ho, Wo, cout, x1_dtype, fx, 0};
     e->in0 = c_is_in0 ? a->out : x1d;
     e->in1 = c_is_in0 ? x1d : a->out;
     e->out = (f8_value_desc){Ho, Wo, cout, byte_add ? F8_DTYPE_U8 : regs_shape ? rnd_dtype(0) : rnd_dtype(1),
-                             byte_add ? f : f - (regs_shape || rnd() % 2 ? rnd_in(-1, 3) : rnd_in(-6, 15)), 0};
+                             byte_add == F8_ADDB_SUM      ? f
+                             : byte_add == F8_ADDB_HALF   ? f - 1
+                             : byte_add == F8_ADDB_DOUBLE ? f + 1
+                             : f - (regs_shape || rnd() % 2 ? rnd_in(-1, 3) : rnd_in(-6, 15)), 0};
     e->relu = (int)(rnd() & 1);
     const f8_add_epi ep = {x1d, e->out, f - fc, f - fx, f - e->out.fl, e->relu};
 
@@ -1017,9 +1027,12 @@ static void fused_add_case(int regs_shape, int pairs, int byte_add)
             const int on_bytes = !on_pairs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packaddb_avx512vnni;
             const int regs = on_pairs || on_bytes ||
                              strcmp(pl.tile_kernel, "f8_gemm_tile_6x64c4_packadd_avx512vnni") == 0;
-            if (byte_add && pl.geom.pk->sums_fit && !on_pairs)
-                CU_ASSERT(on_bytes); /* the shape the byte form exists for */
-            fused_bytes += on_bytes;
+            if (byte_add && pl.geom.pk->sums_fit && !on_pairs) { /* the shapes the byte forms exist for */
+                CU_ASSERT(on_bytes);
+                CU_ASSERT_EQUAL(f8_addb_form_of(&pl.geom.add, a->out.dtype), (f8_addb_form)byte_add);
+            }
+            if (on_bytes)
+                fused_bytes[f8_addb_form_of(&pl.geom.add, a->out.dtype)]++;
             if (regs_shape && packing && pl.geom.pk->sums_fit)
                 CU_ASSERT(regs); /* the shape the assembly tile exists for */
             fused_regs += !on_pairs && regs && pl.geom.tiles.full == f8_gemm_tile_6x64c4_packadd_avx512vnni;
@@ -1053,15 +1066,19 @@ static void fused_add_case(int regs_shape, int pairs, int byte_add)
 
 static void test_conv_add_fused(void)
 {
-    for (int i = 0; i < 540; i++) {
+    for (int i = 0; i < 660; i++) { /* the byte forms: 60 cases each from 480 */
         extreme_fill = i % 3 == 0;
-        fused_add_case(i % 2, i >= 400 && i < 480, i >= 480);
+        fused_add_case(i % 2, i >= 400 && i < 480, i >= 480 ? 1 + (i - 480) / 60 : 0);
     }
     extreme_fill = 0;
     if (f8_isa_supported(F8_ISA_AVX512VNNI)) {
-        printf("(%u with the 16-bit assembly tile, %u on bytes, %u with the pair kernels, %u in "
-               "32-bit lanes) ", fused_regs, fused_bytes, fused_pairs, fused_intrin);
-        CU_ASSERT(fused_regs >= 50 && fused_bytes >= 30 && fused_pairs >= 50 && fused_intrin >= 50);
+        printf("(%u with the 16-bit assembly tile, %u/%u/%u on bytes (sum/half/double), %u with "
+               "the pair kernels, %u in 32-bit lanes) ", fused_regs, fused_bytes[F8_ADDB_SUM],
+               fused_bytes[F8_ADDB_HALF], fused_bytes[F8_ADDB_DOUBLE], fused_pairs, fused_intrin);
+        CU_ASSERT(fused_regs >= 50 && fused_pairs >= 50 && fused_intrin >= 50);
+        CU_ASSERT(fused_bytes[F8_ADDB_SUM] >= 30 && fused_bytes[F8_ADDB_HALF] >= 30 &&
+                  fused_bytes[F8_ADDB_DOUBLE] >= 30);
+        CU_ASSERT_EQUAL(fused_bytes[F8_ADDB_NONE], 0);
     }
 }
 

@@ -277,14 +277,55 @@
     "vpsubusb %%zmm1, %%zmm4, %%zmm4\n\t"                                                      \
     MORE                                                                                       \
     "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
-#define EPILOGUE_PACK_ADDB(MORE)                                                               \
+/* F8_ADDB_HALF (x1 u8, sc = 1, n = 1): out = round_half_even((2c + x1) / 2) = T − (x1 & T & 1)
+ * with T = max(c + avg(x1, 0), 0): avg(x1, 0) = (x1 + 1) >> 1 = x1/2 rounded up, so T is the
+ * sum rounded half up, one too many exactly where x1 is odd (a tie) and T odd (c + x1/2
+ * rounded down even). c + avg <= 127 + 128 never saturates; the subtraction at 0 is the
+ * clamp (a tie at -1/2 rounds to 0 too). 7 operations per pixel beyond EPILOGUE_PACK_S8's,
+ * where the 16-bit form takes ~16 with its rounding. zmm2 = 1 in every byte. */
+#define PBH1(p, x1off, a0, a1, a2, a3, MORE)                                                   \
+    PK_WORDS(a0, a1, a2, a3)                                                                   \
+    PK_BYTES("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")                                \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
+    "vmovdqu64 (%[cnt]), %%zmm5\n\t"                                                           \
+    "vpmaxsb %%zmm3, %%zmm4, %%zmm0\n\t"                                                       \
+    "vpsubb %%zmm4, %%zmm0, %%zmm1\n\t"                                                        \
+    "vpavgb %%zmm3, %%zmm5, %%zmm4\n\t"                                                        \
+    "vpaddusb %%zmm0, %%zmm4, %%zmm4\n\t"                                                      \
+    "vpsubusb %%zmm1, %%zmm4, %%zmm4\n\t"                                                      \
+    "vpternlogd $0x80, %%zmm2, %%zmm4, %%zmm5\n\t"                                             \
+    "vpsubb %%zmm5, %%zmm4, %%zmm4\n\t"                                                        \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+/* F8_ADDB_DOUBLE (x1 s8, sc = 0, n = -1): out = clamp(2s, 0, 255) for s = c + x1 in [-255,
+ * 254]. h = c + x1 with signed saturation is s where s fits a byte; the wrapping sum w
+ * differs exactly where it does not, and w < h exactly where s >= 128 (h = 127, w = s − 256
+ * < 0; below −128, w >= 0 > h = −128): there out = 255, elsewhere 2·max(h, 0) <= 254.
+ * 6 operations per pixel beyond EPILOGUE_PACK_S8's. zmm2 = 255 in every byte. */
+#define PBD1(p, x1off, a0, a1, a2, a3, MORE)                                                   \
+    PK_WORDS(a0, a1, a2, a3)                                                                   \
+    PK_BYTES("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")                                \
+    "mov " #x1off "(%[out]), %[cnt]\n\t"                                                       \
+    "vpaddsb (%[cnt]), %%zmm4, %%zmm0\n\t"                                                     \
+    "vpaddb (%[cnt]), %%zmm4, %%zmm1\n\t"                                                      \
+    "vpcmpb $1, %%zmm0, %%zmm1, %%k1\n\t"                                                      \
+    "vpmaxsb %%zmm3, %%zmm0, %%zmm4\n\t"                                                       \
+    "vpaddb %%zmm4, %%zmm4, %%zmm4\n\t"                                                        \
+    "vmovdqu8 %%zmm2, %%zmm4%{%%k1%}\n\t"                                                       \
+    "vmovdqu64 %%zmm4, (%[" #p "])\n\t"
+/* The byte forms: PREP sets zmm2 (after PACK_ROUND, which used it), PIXEL is PB1/PBH1/PBD1. */
+#define EPILOGUE_PACK_ADDB_BY(PREP, PIXEL, MORE)                                               \
     PACK_ROUND                                                                                 \
     "vpbroadcastd 80(%[out]), %%zmm7\n\t"                                                      \
     "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"                                                         \
+    PREP                                                                                       \
     OUT_PTRS                                                                                   \
-    PB1(p0, 96, 8, 9, 10, 11, MORE) PB1(p1, 104, 12, 13, 14, 15, MORE)                         \
-    PB1(p2, 112, 16, 17, 18, 19, MORE) PB1(p3, 120, 20, 21, 22, 23, MORE)                      \
-    PB1(p4, 128, 24, 25, 26, 27, MORE) PB1(p5, 136, 28, 29, 30, 31, MORE)
+    PIXEL(p0, 96, 8, 9, 10, 11, MORE) PIXEL(p1, 104, 12, 13, 14, 15, MORE)                     \
+    PIXEL(p2, 112, 16, 17, 18, 19, MORE) PIXEL(p3, 120, 20, 21, 22, 23, MORE)                  \
+    PIXEL(p4, 128, 24, 25, 26, 27, MORE) PIXEL(p5, 136, 28, 29, 30, 31, MORE)
+#define EPILOGUE_PACK_ADDB(MORE) EPILOGUE_PACK_ADDB_BY("", PB1, MORE)
+#define ALL_ONES2 "vpternlogd $0xff, %%zmm2, %%zmm2, %%zmm2\n\t"
+#define EPILOGUE_PACK_ADDB_HALF EPILOGUE_PACK_ADDB_BY(ALL_ONES2 "vpabsb %%zmm2, %%zmm2\n\t", PBH1, "")
+#define EPILOGUE_PACK_ADDB_DOUBLE EPILOGUE_PACK_ADDB_BY(ALL_ONES2, PBD1, "")
 
 /* The packs leave channels 16·j + 4·L .. + 3 (block j, 128-bit lane L) in dword 4·L + j;
  * vpermd with this index puts them back in dword 4·j + L. */
@@ -402,7 +443,9 @@ typedef enum {
     EPI_PACKW_S8,
     EPI_PACK_ADD, /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
     EPI_PACK_ADDB0, /* ... on bytes (EPILOGUE_PACK_ADDB), sc = 0 */
-    EPI_PACK_ADDB1  /* ... sc = 1 */
+    EPI_PACK_ADDB1, /* ... sc = 1 */
+    EPI_PACK_ADDBH, /* ... F8_ADDB_HALF */
+    EPI_PACK_ADDBD  /* ... F8_ADDB_DOUBLE */
 } tile_epi;
 
 /* The same tile, requantized and stored by `epi` (ctx: the outputs and constants). */
@@ -426,6 +469,8 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
     case EPI_PACK_ADDB0: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB("")); break;
     case EPI_PACK_ADDB1: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB(PB_ADD)); break;
+    case EPI_PACK_ADDBH: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB_HALF); break;
+    case EPI_PACK_ADDBD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB_DOUBLE); break;
     }
 }
 
@@ -834,7 +879,7 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     ctx.ones16 = ones16;
     const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACKW_U8 ||
                       epi == EPI_PACKW_S8 || epi == EPI_PACK_ADD || epi == EPI_PACK_ADDB0 ||
-                      epi == EPI_PACK_ADDB1;
+                      epi == EPI_PACK_ADDB1 || epi == EPI_PACK_ADDBH || epi == EPI_PACK_ADDBD;
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }
@@ -866,15 +911,19 @@ void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t
     tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, EPI_PACK_ADD);
 }
 
-/* the packing epilogue, then a fused ADD on bytes (the planner's fits_pack_addb: c s8, x1 u8,
- * s1 = 0, n = 0, u8 out, sc = 0 or 1) */
+/* the packing epilogue, then a fused ADD on bytes (one of f8_addb_form's) */
 void f8_gemm_tile_6x64c4_packaddb_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,
                                              void *y, uint32_t pix0, uint32_t mr, uint32_t b0,
                                              uint32_t ky0, uint32_t ky1)
 {
     (void)mr;
-    assert(g->add.sc <= 1 && g->add.s1 == 0 && g->out_dtype == F8_DTYPE_S8);
-    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, g->add.sc ? EPI_PACK_ADDB1 : EPI_PACK_ADDB0);
+    const f8_addb_form form = f8_addb_form_of(&g->add, g->out_dtype);
+    assert(form != F8_ADDB_NONE);
+    const tile_epi epi = form == F8_ADDB_HALF   ? EPI_PACK_ADDBH
+                         : form == F8_ADDB_DOUBLE ? EPI_PACK_ADDBD
+                         : g->add.sc            ? EPI_PACK_ADDB1
+                                                : EPI_PACK_ADDB0;
+    tile_6x64_regs(g, ptrs, y, pix0, b0, ky0, ky1, epi);
 }
 
 /* The tile at pixels [pix0, pix0 + mr), channel blocks from b0, as the op's plan says: the

@@ -282,6 +282,31 @@ typedef struct {
     f8_add16 c16;
 } f8_conv_add;
 
+/* The fused ADDs that the full 6x64 tile computes on bytes (f8_gemm_tile_6x64c4_packaddb_
+ * avx512vnni; docs/ENGINE.md §5): c s8 (the convolution's output), x1 not shifted (s1 = 0), a
+ * u8 sum, and one of the ResNets' three residual adds:
+ *   F8_ADDB_SUM     x1 u8, sc <= 1, n = 0:  out = clamp(c·2^sc + x1, 0, 255)
+ *   F8_ADDB_HALF    x1 u8, sc = 1, n = 1:   out = clamp(round_half_even(c + x1 / 2), 0, 255)
+ *   F8_ADDB_DOUBLE  x1 s8, sc = 0, n = -1:  out = clamp(2·(c + x1), 0, 255)
+ * (a u8 sum makes the ADD's ReLU irrelevant). c_dtype: the convolution's output dtype. */
+typedef enum { F8_ADDB_NONE = 0, F8_ADDB_SUM, F8_ADDB_HALF, F8_ADDB_DOUBLE } f8_addb_form;
+
+static inline f8_addb_form f8_addb_form_of(const f8_conv_add *ad, f8_dtype c_dtype)
+{
+    if (!ad->on || !ad->regs || c_dtype != F8_DTYPE_S8 || ad->out_dtype != F8_DTYPE_U8 ||
+        ad->s1 != 0)
+        return F8_ADDB_NONE;
+    const int round = (ad->c16.flags & F8_ADD16_ROUND) != 0;
+    const int shl = (ad->c16.flags & F8_ADD16_SHL) != 0;
+    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc <= 1 && !round && !shl)
+        return F8_ADDB_SUM;
+    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc == 1 && round && ad->c16.sr[0] == 1)
+        return F8_ADDB_HALF;
+    if (ad->x1_dtype == F8_DTYPE_S8 && ad->sc == 0 && shl && ad->c16.sl[0] == 1)
+        return F8_ADDB_DOUBLE;
+    return F8_ADDB_NONE;
+}
+
 /* One register tile of the AVX-512 GEMM family (conv2d_nhwc_6x64c4_avx512vnni.c): output
  * channel blocks [b0, b0 + 4) (fewer for the narrow tiles) of the mr pixels from pix0, kernel
  * rows [ky0, ky1); ptrs: the pixels' row segments (conv_segments.h), 6 per kernel row. Each
