@@ -257,8 +257,9 @@
     PA1(p0, 96, 8, 9, 10, 11) PA1(p1, 104, 12, 13, 14, 15) PA1(p2, 112, 16, 17, 18, 19)       \
     PA1(p3, 120, 20, 21, 22, 23) PA1(p4, 128, 24, 25, 26, 27) PA1(p5, 136, 28, 29, 30, 31)
 
-/* The packing epilogue with a fused ADD on bytes, for the ResNets' usual add: c s8, x1 u8 with
- * s1 = 0, no rounding or shift of the sum (n = 0), u8 out, sc = 0 or 1. out = clamp(c·2^sc +
+/* The packing epilogue with a fused ADD on bytes (f8_addb_form). F8_ADDB_SUM, the ResNets'
+ * usual add: c s8, x1 u8 with s1 = 0, no rounding or shift of the sum (n = 0), u8 out, sc = 0
+ * or 1. out = clamp(c·2^sc +
  * x1, 0, 255), as EPILOGUE_PACK_ADD computes it, by saturating byte operations: c packed as
  * EPILOGUE_PACK_S8 stores it (the same clamp to c's range), cp = max(c, 0), cn = cp − c =
  * max(−c, 0), then t = x1 and, 1 + sc times, t = subus(addus(t, cp), cn): where c >= 0 only
