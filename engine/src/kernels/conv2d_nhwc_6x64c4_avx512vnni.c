@@ -259,8 +259,8 @@
 
 /* The packing epilogue with a fused ADD on bytes (f8_addb_form). F8_ADDB_SUM, the ResNets'
  * usual add: c s8, x1 u8 with s1 = 0, no rounding or shift of the sum (n = 0), u8 out, sc = 0
- * or 1. out = clamp(c·2^sc +
- * x1, 0, 255), as EPILOGUE_PACK_ADD computes it, by saturating byte operations: c packed as
+ * or 1. out = clamp(c·2^sc + x1, 0, 255), as EPILOGUE_PACK_ADD computes it, by saturating
+ * byte operations: c packed as
  * EPILOGUE_PACK_S8 stores it (the same clamp to c's range), cp = max(c, 0), cn = cp − c =
  * max(−c, 0), then t = x1 and, 1 + sc times, t = subus(addus(t, cp), cn): where c >= 0 only
  * the additions act (saturating at 255 is min(255, ·) of the whole sum), where c < 0 only the
