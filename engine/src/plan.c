@@ -173,7 +173,7 @@ static int fits_pack_add(const f8_conv_geom *g)
 /* ... and on bytes (saturating byte operations): the ResNets' residual adds (f8_addb_form). */
 static int fits_pack_addb(const f8_conv_geom *g)
 {
-    return fits_pack_add(g) && f8_addb_form_of(&g->add, g->out_dtype) != F8_ADDB_NONE;
+    return f8_addb_form_of(&g->add, g->out_dtype) != F8_ADDB_NONE && f8_gemm_packing(g);
 }
 
 static int fits_add(const f8_conv_geom *g)
@@ -396,16 +396,18 @@ void f8_plan_op(const f8_op_impl *op, f8_isa isa, const uint8_t *zero, f8_op_pla
 /* The fused ADD's 16-bit form (f8_add16) is exact when every word stays inside s16: with
  * c, x1 in [-127, 255], |v| <= m = 255·(2^sc + 2^s1); the rounding adds at most 2^(n-1),
  * a left shift multiplies by 2^-n. */
-static int add16_fits(const f8_conv_add *ad, int n)
+static int add16_fits(const f8_conv_add *ad)
 {
+    const int n = ad->n;
     if (ad->sc > 6 || ad->s1 > 6 || n > 15 || n < -6 || ad->out_dtype == F8_DTYPE_S32)
         return 0;
     const int32_t m = 255 * ((1 << ad->sc) + (1 << ad->s1));
     return n > 0 ? m + (1 << (n - 1)) <= INT16_MAX : (m << -n) <= INT16_MAX;
 }
 
-static void add16_init(f8_add16 *c, const f8_conv_add *ad, const f8_conv_geom *g, int n)
+static void add16_init(f8_add16 *c, const f8_conv_add *ad, const f8_conv_geom *g)
 {
+    const int n = ad->n;
     memset(c, 0, sizeof *c);
     const int c_u8 = g->out_dtype == F8_DTYPE_U8, x1_s8 = ad->x1_dtype == F8_DTYPE_S8;
     for (int i = 0; i < 32; i++) {
@@ -453,12 +455,13 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
     ad.sc = f - c->fl;
     ad.s1 = f - x1->fl;
     ad.relu = e->relu;
-    ad.regs = add16_fits(&ad, f - e->out.fl);
+    ad.n = f - e->out.fl;
+    ad.regs = add16_fits(&ad);
     if (pairs && !ad.regs) /* the pair kernels' epilogue has the 16-bit ADD only */
         return 0;
     if (ad.regs)
-        add16_init(&ad.c16, &ad, &pl->geom, f - e->out.fl);
-    f8_epi16_init(&pl->epi, f - e->out.fl, e->out.dtype);
+        add16_init(&ad.c16, &ad, &pl->geom);
+    f8_epi16_init(&pl->epi, ad.n, e->out.dtype);
     ad.ep = &pl->epi.ep;
     pl->geom.add = ad;
     const char *tile = plan_tiles(&pl->geom); /* the tiles with the ADD's epilogue */
@@ -467,7 +470,7 @@ int f8_plan_fuse_add(f8_op_plan *pl, const f8_op_impl *conv, const f8_op_impl *a
     pl->fused = 1;
     pl->add_in1 = c_is_in0 ? add->desc.input1 : add->desc.input0;
     pl->add_out = add->desc.output;
-    pl->add_epi = (f8_add_epi){*x1, e->out, ad.sc, ad.s1, f - e->out.fl, e->relu};
+    pl->add_epi = (f8_add_epi){*x1, e->out, ad.sc, ad.s1, ad.n, e->relu};
     return 1;
 }
 

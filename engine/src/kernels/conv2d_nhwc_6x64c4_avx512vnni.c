@@ -438,7 +438,7 @@ typedef enum {
     EPI_U8,      /* u8 out, right shifts only */
     EPI_S8,      /* s8 out, right shifts of at most 23 bits */
     EPI_S8_RELU,
-    EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r) */
+    EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r); it and all below */
     EPI_PACK_S8,
     EPI_PACKW_U8, /* the packing epilogue on words (every shift <= 7) */
     EPI_PACKW_S8,
@@ -878,9 +878,7 @@ F8_INLINE void tile_6x64_regs(const f8_conv_geom *g, const uint8_t *const *ptrs,
     }
     ctx.add = &g->add.c16;
     ctx.ones16 = ones16;
-    const int packs = epi == EPI_PACK_U8 || epi == EPI_PACK_S8 || epi == EPI_PACKW_U8 ||
-                      epi == EPI_PACKW_S8 || epi == EPI_PACK_ADD || epi == EPI_PACK_ADDB0 ||
-                      epi == EPI_PACK_ADDB1 || epi == EPI_PACK_ADDBH || epi == EPI_PACK_ADDBD;
+    const int packs = epi >= EPI_PACK_U8; /* (the packing epilogues close the enum) */
     tile_6x64_asm_epi((const uint8_t **)ptrs + ky0 * MR, ky1 - ky0, w, pk->seg4 / 4,
                       (packs ? pk->bias_r : pk->bias) + (size_t)b0 * 16, &ctx, g->in_s8, epi);
 }

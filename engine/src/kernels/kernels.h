@@ -277,6 +277,7 @@ typedef struct {
     const void *x1;     /* the other operand of this image (exec.c sets it per call) */
     f8_dtype x1_dtype, out_dtype;
     int sc, s1, relu;   /* alignment shifts and the ADD's ReLU */
+    int n;              /* the sum's requant shift: max(FL_c, FL_x1) − FL_out */
     const f8_epi *ep;   /* the ADD's requant, 16 equal lanes (the plan's f8_epi16) */
     int regs;           /* the 16-bit form fits (f8_add16): the assembly full tile */
     f8_add16 c16;
@@ -293,16 +294,13 @@ typedef enum { F8_ADDB_NONE = 0, F8_ADDB_SUM, F8_ADDB_HALF, F8_ADDB_DOUBLE } f8_
 
 static inline f8_addb_form f8_addb_form_of(const f8_conv_add *ad, f8_dtype c_dtype)
 {
-    if (!ad->on || !ad->regs || c_dtype != F8_DTYPE_S8 || ad->out_dtype != F8_DTYPE_U8 ||
-        ad->s1 != 0)
+    if (!ad->on || c_dtype != F8_DTYPE_S8 || ad->out_dtype != F8_DTYPE_U8 || ad->s1 != 0)
         return F8_ADDB_NONE;
-    const int round = (ad->c16.flags & F8_ADD16_ROUND) != 0;
-    const int shl = (ad->c16.flags & F8_ADD16_SHL) != 0;
-    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc <= 1 && !round && !shl)
+    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc <= 1 && ad->n == 0)
         return F8_ADDB_SUM;
-    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc == 1 && round && ad->c16.sr[0] == 1)
+    if (ad->x1_dtype == F8_DTYPE_U8 && ad->sc == 1 && ad->n == 1)
         return F8_ADDB_HALF;
-    if (ad->x1_dtype == F8_DTYPE_S8 && ad->sc == 0 && shl && ad->c16.sl[0] == 1)
+    if (ad->x1_dtype == F8_DTYPE_S8 && ad->sc == 0 && ad->n == -1)
         return F8_ADDB_DOUBLE;
     return F8_ADDB_NONE;
 }
