@@ -58,7 +58,7 @@ void f8_epi16_init(f8_epi16 *e, int n, f8_dtype out)
     e->ep.lo = lo;
     e->ep.hi = hi;
     e->ep.any_left = n < 0;
-    e->ep.max_sr = n > 0 ? n : 0;
+    e->ep.max_sr = e->ep.min_sr = n > 0 ? n : 0;
 }
 
 void f8_pack_free(f8_packed *pk)
@@ -264,10 +264,11 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     }
     for (uint32_t o = cout; o < c16; o++)
         bias_r[o] = bias[o]; /* padding channels: bias and hm1 are 0 */
-    int any_left = 0, max_sr = 0;
+    int any_left = 0, max_sr = 0, min_sr = cout ? 31 : 0;
     for (uint32_t o = 0; o < c16; o++) {
         any_left |= sl[o] > 0;
         max_sr = sr[o] > max_sr ? sr[o] : max_sr;
+        min_sr = o < cout && sr[o] < min_sr ? sr[o] : min_sr;
     }
 
     if (dwq_bytes && sums_fit)
@@ -283,7 +284,7 @@ int f8_pack_op(const f8_kernel_args *a, f8_op_type type, f8_packed *pk)
     pk->bias = bias;
     pk->bias_r = bias_r;
     pk->sums_fit = !dw && sums_fit;
-    pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr};
+    pk->ep = (f8_epi){sr, mask, hm1, one, sl, lo_pre, hi_pre, lo, hi, any_left, max_sr, min_sr};
     pk->mem = mem;
     return F8_OK;
 }

@@ -137,15 +137,20 @@ static int fits_pack_s8(const f8_conv_geom *g)
     return !g->pk->ep.any_left && f8_gemm_packing(g) && g->out_dtype == F8_DTYPE_S8;
 }
 
-/* The same when every shift is <= 7: rounded on saturated words. */
+/* The same rounded on saturated words (f8_gemm_packing_words): signed, unsigned (u8 only). */
 static int fits_packw_u8(const f8_conv_geom *g)
 {
-    return fits_pack_u8(g) && f8_gemm_packing_words(g);
+    return fits_pack_u8(g) && f8_gemm_packing_words(g) == F8_WORDS_SIGNED;
+}
+
+static int fits_packuw_u8(const f8_conv_geom *g)
+{
+    return fits_pack_u8(g) && f8_gemm_packing_words(g) == F8_WORDS_UNSIGNED;
 }
 
 static int fits_packw_s8(const f8_conv_geom *g)
 {
-    return fits_pack_s8(g) && f8_gemm_packing_words(g);
+    return fits_pack_s8(g) && f8_gemm_packing_words(g) == F8_WORDS_SIGNED;
 }
 
 static int fits_regs_u8(const f8_conv_geom *g)
@@ -194,6 +199,7 @@ static const tile_row full_tile_table[] = {
     TILE_ROW(fits_add, f8_gemm_tile_6x64c4_avx512vnni),
     TILE_ROW(fits_packw_u8, f8_gemm_tile_6x64c4_packwu8_avx512vnni),
     TILE_ROW(fits_packw_s8, f8_gemm_tile_6x64c4_packws8_avx512vnni),
+    TILE_ROW(fits_packuw_u8, f8_gemm_tile_6x64c4_packuwu8_avx512vnni),
     TILE_ROW(fits_pack_u8, f8_gemm_tile_6x64c4_packu8_avx512vnni),
     TILE_ROW(fits_pack_s8, f8_gemm_tile_6x64c4_packs8_avx512vnni),
     TILE_ROW(fits_regs_u8, f8_gemm_tile_6x64c4_u8_avx512vnni),

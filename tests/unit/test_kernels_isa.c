@@ -331,9 +331,10 @@ static void test_conv_sum_bounds(void)
 /* A k x k convolution cin -> cout (stride st, padding pd) on an H x W input with right shifts
  * of at most 20 bits and moderate biases, so that pack.c picks the packing epilogue (checked),
  * u8 or s8 input and output and ReLU from bits 0, 1 and 2 of `variant`, against the scalar
- * kernel on every path. Bit 3 keeps every shift <= 7, where the intrinsics kernels round on
- * saturated words (packer_words; the sums of random inputs often pass ±2^15 there). Returns
- * the packed seg4. */
+ * kernel on every path. Bit 3 keeps every shift <= 7, where the kernels round on saturated
+ * signed words (f8_gemm_packing_words; the sums of random inputs often pass ±2^15 there); with
+ * bit 4 as well, the shifts are 1-8 and channel 0's is 8: signed words for s8 outputs,
+ * unsigned ones for u8. Returns the packed seg4. */
 static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint32_t H, uint32_t W,
                                      uint32_t cin, uint32_t cout, int variant, const char *what)
 {
@@ -350,9 +351,11 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
                              variant & 2 ? F8_DTYPE_S8 : F8_DTYPE_U8, rnd_in(0, 6), 0};
     a->relu = (variant >> 2) & 1;
     weights_t t = rnd_weights(cout, (size_t)k * k * cin, a->in0.fl, a->out.fl);
+    const int to8 = (variant & 24) == 24;
     for (uint32_t o = 0; o < cout; o++) {
         t.bias[o] = rnd_in(-(1 << 14), 1 << 14);
-        t.flw[o] = (int8_t)(rnd_in(0, variant & 8 ? 7 : 20) - a->in0.fl + a->out.fl);
+        const int n = to8 ? (o == 0 ? 8 : rnd_in(1, 8)) : rnd_in(0, variant & 8 ? 7 : 20);
+        t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
     }
     a->weights = t.w;
     a->bias = t.bias;
@@ -360,7 +363,8 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
     CU_ASSERT_EQUAL_FATAL(f8_pack_op(a, op.desc.type, &op.pk), F8_OK);
     CU_ASSERT(op.pk.sums_fit);
     if (variant & 8)
-        CU_ASSERT(op.pk.ep.max_sr <= 7);
+        CU_ASSERT(op.pk.ep.max_sr == (to8 ? 8 : op.pk.ep.max_sr) && op.pk.ep.max_sr <= 8 &&
+                  op.pk.ep.min_sr >= to8);
     const uint32_t seg4 = op.pk.seg4;
     f8_pack_free(&op.pk);
     compare_op(&op, (uint32_t)rnd_in(1, 3), what);
@@ -375,25 +379,29 @@ static uint32_t compare_packing_conv(uint32_t k, uint32_t st, uint32_t pd, uint3
 static void test_conv_small_k(void)
 {
     static const uint32_t couts[] = {16, 24, 40, 64, 80, 96, 144, 200};
-    for (int words = 0; words <= 1; words++)
+    static const int words_bits[] = {0, 8, 24}; /* dwords, shifts <= 7, shifts 1-8 */
+    for (int words = 0; words < 3; words++)
         for (uint32_t cin = 4; cin <= 32; cin += 4)
             for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++)
                 compare_packing_conv(1, 1, 0, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13),
-                                     cin, couts[c], (int)((cin / 4 + c) % 8) | words << 3,
+                                     cin, couts[c], (int)((cin / 4 + c) % 8) | words_bits[words],
                                      "1x1 conv with few input channels");
 }
 
 /* The intrinsics tiles' packing epilogue (channel tiles of 1-3 blocks, short pixel tiles)
- * with every shift <= 7 (on words) and without: 1x1 and 3x3 layers past the small-K kernel. */
+ * on signed words (every shift <= 7; s8 outputs also <= 8), on unsigned words (u8 outputs,
+ * shifts 1-8) and on dwords: 1x1 and 3x3 layers past the small-K kernel. */
 static void test_conv_packing_words(void)
 {
     static const uint32_t couts[] = {16, 24, 40, 96, 136};
-    for (int words = 0; words <= 1; words++)
+    static const int words_bits[] = {0, 8, 24};
+    for (int words = 0; words < 3; words++)
         for (size_t c = 0; c < sizeof couts / sizeof couts[0]; c++)
             for (uint32_t k = 1; k <= 3; k += 2)
                 compare_packing_conv(k, 1, k / 2, (uint32_t)rnd_in(1, 9), (uint32_t)rnd_in(1, 13),
-                                     36 + 12 * (uint32_t)c, couts[c], (int)(c + k) % 8 | words << 3,
-                                     "conv, packing epilogue, shifts <= 7 or <= 20");
+                                     36 + 12 * (uint32_t)c, couts[c],
+                                     (int)(c + k) % 8 | words_bits[words],
+                                     "conv, packing epilogue, shifts <= 7, 1-8 or <= 20");
 }
 
 /* 3x3 convolutions from 3 or 4 channels (MobileNet's stems) with the packing epilogue stream
@@ -496,7 +504,8 @@ static void compare_variant(f8_op_impl *op, const variant *v, const char *name, 
 typedef struct {
     uint32_t k, st, pd, H, W, cin, cout;
     int dw, in_s8, out_dtype, relu, packing, left;
-    int words; /* every shift <= 7 (the packing epilogue on words) */
+    int words; /* 1: every shift <= 7 (the packing epilogue on signed words); 2: shifts 1-8,
+                  channel 0's 8 (s8: signed words, u8: unsigned words) */
 } conv_shape;
 
 static void named_conv(const conv_shape *c, const variant *v, const char *name, int planned)
@@ -519,7 +528,9 @@ static void named_conv(const conv_shape *c, const variant *v, const char *name, 
     for (uint32_t o = 0; o < c->cout; o++) {
         t.bias[o] = c->packing ? rnd_in(-(1 << 14), 1 << 14)
                                : (o & 1 ? 1 : -1) * rnd_in(INT32_MAX - (1 << 20), INT32_MAX - 1);
-        const int n = c->left ? rnd_in(-6, 20) : rnd_in(0, c->words ? 7 : 20);
+        const int n = c->left         ? rnd_in(-6, 20)
+                      : c->words == 2 ? (o == 0 ? 8 : rnd_in(1, 8))
+                                      : rnd_in(0, c->words ? 7 : 20);
         t.flw[o] = (int8_t)(n - a->in0.fl + a->out.fl);
     }
     a->weights = t.w;
@@ -535,17 +546,21 @@ static void test_named_conv_kernels(void)
     const int U8 = F8_DTYPE_U8, S8 = F8_DTYPE_S8, S32 = F8_DTYPE_S32;
     for (int rep = 0; rep < 3; rep++) {
         /* op-level kernels of the AVX-512 GEMM */
-        const conv_shape smallk = {1, 1, 0, 5, 7, 16, 40, 0, rep & 1, U8, 1, 1, 0, 0};
-        const conv_shape stem = {3, 2, 1, 11, 13, 3, 40, 0, rep & 1, S8, 1, 1, 0, 0};
+        /* (words: dwords, signed words, unsigned words (u8 out) by rep) */
+        const conv_shape smallk = {1, 1, 0, 5, 7, 16, 40, 0, rep & 1, U8, 1, 1, 0, rep};
+        const conv_shape stem = {3, 2, 1, 11, 13, 3, 40, 0, rep & 1, rep == 2 ? U8 : S8, 1, 1,
+                                 0, rep};
         const conv_shape general = {3, 1, 1, 8, 9, 24, 72, 0, rep & 1, U8, 0, 1, 0, 0};
         variant v = {V_AVX512, .conv = f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni};
         named_conv(&smallk, &v, "f8_conv2d_nhwc_1x1_1x64c4_smallk_avx512vnni", 1);
         v.conv = f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni;
         named_conv(&stem, &v, "f8_conv2d_nhwc_3x3_1x32c4_stem_avx512vnni", 1);
         /* 24 outputs: pixel pairs (5x7 = 35 pixels: 4 steps of 4 pairs, a pair, a lone pixel;
-         * 4x8: steps only), words (rep 2) and dwords, u8/s8 in and out */
+         * 4x8: steps only), dwords (rep 1) and shifts 1-8 (signed words for s8 out, rep 0;
+         * unsigned words for u8, rep 2), u8/s8 in and out */
         const conv_shape pair24 = {1, 1, 0, rep == 1 ? 4 : 5, rep == 1 ? 8 : 7, 96 + 48 * (rep & 1),
-                                   24, 0, rep != 1, rep == 1 ? U8 : S8, rep != 2, 1, 0, rep == 2};
+                                   24, 0, rep != 1, rep == 0 ? S8 : U8, rep != 2, 1, 0,
+                                   rep == 1 ? 0 : 2};
         v.conv = f8_conv2d_nhwc_1x1_8x24c4_avx512vnni;
         named_conv(&pair24, &v, "f8_conv2d_nhwc_1x1_8x24c4_avx512vnni", 1);
         conv_shape pair32 = pair24;
@@ -582,7 +597,12 @@ static void test_named_conv_kernels(void)
         full.out_dtype = U8;
         v.full = f8_gemm_tile_6x64c4_packwu8_avx512vnni;
         named_conv(&full, &v, "f8_gemm_tile_6x64c4_packwu8_avx512vnni", 1);
+        full.words = 2; /* shifts 1-8: unsigned words for u8, signed words for s8 */
+        v.full = f8_gemm_tile_6x64c4_packuwu8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packuwu8_avx512vnni", 1);
         full.out_dtype = S8;
+        v.full = f8_gemm_tile_6x64c4_packws8_avx512vnni;
+        named_conv(&full, &v, "f8_gemm_tile_6x64c4_packws8_avx512vnni", 1); /* (shifts to 8) */
         full.words = 0;
         full.packing = 0;
         full.relu = 0;
@@ -1286,7 +1306,7 @@ int main(void)
         {"conv2d: right shifts only (fast epilogues)", test_conv_right_shifts},
         {"conv2d: sums at the bound of the packing epilogue", test_conv_sum_bounds},
         {"conv2d: 1x1 from 4-32 channels (weights in registers)", test_conv_small_k},
-        {"conv2d: packing epilogue on words (shifts <= 7) and dwords", test_conv_packing_words},
+        {"conv2d: packing epilogue on signed words, unsigned words and dwords", test_conv_packing_words},
         {"conv2d: 3x3 from 3-4 channels (stems, streamed rows)", test_conv_stem3},
         {"conv2d: grouped (scalar fallback) random", test_grouped_random},
         {"kernel variants by name: conv, depthwise, GEMM tiles", test_named_conv_kernels},

@@ -125,10 +125,12 @@
     "vmovdqu64 " #o64 "(%[w]), %%zmm1\n\t"                                                     \
     "vpsllvd %%zmm0, %%zmm1, %%zmm1\n\t"                                                       \
     RP1(a0) RP1(a1) RP1(a2) RP1(a3) RP1(a4) RP1(a5)
-/* A pixel's 4 accumulators packed to words in zmm4 (blocks 0-1) and zmm5 (2-3). */
-#define PK_WORDS(a0, a1, a2, a3)                                                               \
-    "vpackssdw %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                          \
-    "vpackssdw %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"
+/* A pixel's 4 accumulators packed to words in zmm4 (blocks 0-1) and zmm5 (2-3), by PACKD
+ * (vpackssdw, or vpackusdw for unsigned words). */
+#define PK_WORDS_BY(PACKD, a0, a1, a2, a3)                                                     \
+    PACKD " %%zmm" #a1 ", %%zmm" #a0 ", %%zmm4\n\t"                                             \
+    PACKD " %%zmm" #a3 ", %%zmm" #a2 ", %%zmm5\n\t"
+#define PK_WORDS(a0, a1, a2, a3) PK_WORDS_BY("vpackssdw", a0, a1, a2, a3)
 /* A pixel's words in zmm4/zmm5 to bytes in zmm4 (PACKB, then POST), channel order restored;
  * PK_STORE also stores them. */
 #define PK_BYTES(PACKB, POST)                                                                  \
@@ -176,18 +178,25 @@
     "vpackssdw %%zmm4, %%zmm2, %%zmm2\n\t vpackssdw %%zmm5, %%zmm3, %%zmm3\n\t"                 \
     "mov 88(%[out]), %[ptrs]\n\t vmovdqu64 (%[ptrs]), %%zmm6\n\t"                              \
     "mov 152(%[out]), %[w]\n\t"
-#define PW1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
-    PK_WORDS(a0, a1, a2, a3)                                                                   \
+/* ... signed words: vpackssdw, vpaddsw, vpsravw; or unsigned (F8_WORDS_UNSIGNED, u8 outputs
+ * with every shift 1-8: simd_avx512.h's f8_round_shift16u): vpackusdw, vpaddusw, vpsrlvw. */
+#define PW_BY(PACKD, ADDS, SHIFT, p, a0, a1, a2, a3, PACKB, POST)                             \
+    PK_WORDS_BY(PACKD, a0, a1, a2, a3)                                                         \
     "vptestmw %%zmm1, %%zmm4, %%k1\n\t"                                                         \
-    "vpaddsw (%[w]), %%zmm4, %%zmm4%{%%k1%}\n\t"                                                 \
-    "vpsravw %%zmm0, %%zmm4, %%zmm4\n\t"                                                        \
+    ADDS " (%[w]), %%zmm4, %%zmm4%{%%k1%}\n\t"                                                  \
+    SHIFT " %%zmm0, %%zmm4, %%zmm4\n\t"                                                         \
     "vptestmw %%zmm3, %%zmm5, %%k1\n\t"                                                         \
-    "vpaddsw (%[w]), %%zmm5, %%zmm5%{%%k1%}\n\t"                                                 \
-    "vpsravw %%zmm2, %%zmm5, %%zmm5\n\t"                                                        \
+    ADDS " (%[w]), %%zmm5, %%zmm5%{%%k1%}\n\t"                                                  \
+    SHIFT " %%zmm2, %%zmm5, %%zmm5\n\t"                                                         \
     PK_STORE(p, PACKB, POST)
+#define PW1(p, a0, a1, a2, a3, PACKB, POST)                                                    \
+    PW_BY("vpackssdw", "vpaddsw", "vpsravw", p, a0, a1, a2, a3, PACKB, POST)
+#define PWU1(p, a0, a1, a2, a3, PACKB, POST)                                                   \
+    PW_BY("vpackusdw", "vpaddusw", "vpsrlvw", p, a0, a1, a2, a3, PACKB, POST)
 #define EPILOGUE_PACKW(PACKB, POST) EPILOGUE_PACK_BY(PACKW_CONST, PW1, PACKB, POST)
 #define EPILOGUE_PACKW_U8 EPILOGUE_PACKW("vpackuswb", "")
 #define EPILOGUE_PACKW_S8 EPILOGUE_PACKW("vpacksswb", "vpmaxsb %%zmm7, %%zmm4, %%zmm4\n\t")
+#define EPILOGUE_PACKUW_U8 EPILOGUE_PACK_BY(PACKW_CONST, PWU1, "vpackuswb", "")
 
 /* The packing epilogue with a fused ADD (f8_add16; the op's output is the ADD's), in 16-bit
  * lanes: each pixel's 4 rounded accumulators are packed to words (vpackssdw, as
@@ -440,8 +449,9 @@ typedef enum {
     EPI_S8_RELU,
     EPI_PACK_U8, /* the packing epilogue (pk->sums_fit; bias is pk->bias_r); it and all below */
     EPI_PACK_S8,
-    EPI_PACKW_U8, /* the packing epilogue on words (every shift <= 7) */
+    EPI_PACKW_U8, /* the packing epilogue on words (f8_gemm_packing_words: F8_WORDS_SIGNED) */
     EPI_PACKW_S8,
+    EPI_PACKUW_U8, /* ... on unsigned words (F8_WORDS_UNSIGNED) */
     EPI_PACK_ADD, /* the packing epilogue with a fused ADD in 16-bit lanes (f8_add16) */
     EPI_PACK_ADDB0, /* ... on bytes (EPILOGUE_PACK_ADDB), sc = 0 */
     EPI_PACK_ADDB1, /* ... sc = 1 */
@@ -467,6 +477,7 @@ static void tile_6x64_asm_epi(const uint8_t **ptrs, uint32_t kh, const int8_t *w
     case EPI_PACK_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACK_S8); break;
     case EPI_PACKW_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_U8); break;
     case EPI_PACKW_S8: KERNEL_ASM_IN(s8, EPILOGUE_PACKW_S8); break;
+    case EPI_PACKUW_U8: KERNEL_ASM_IN(s8, EPILOGUE_PACKUW_U8); break;
     case EPI_PACK_ADD: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADD); break;
     case EPI_PACK_ADDB0: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB("")); break;
     case EPI_PACK_ADDB1: KERNEL_ASM_IN(s8, EPILOGUE_PACK_ADDB(PB_ADD)); break;
@@ -504,7 +515,7 @@ typedef struct {
     int s8;
 } packer;
 
-/* srw/bitw from sr/bit (meaningful only when every sr <= 7: f8_gemm_packing_words). */
+/* srw/bitw from sr/bit (meaningful only when f8_gemm_packing_words allows words). */
 F8_INLINE void packer_word_consts(packer *z)
 {
     for (int h = 0; h < 2; h++) {
@@ -553,12 +564,20 @@ F8_INLINE packer packer_load_pixels(const f8_conv_geom *g, int nb)
 }
 
 /* acc[0 .. nb): one pixel's sums from pk->bias_r, rounded and packed to saturated words in
- * packssdw's order (w[0]: blocks 0-1, w[1]: blocks 2-3): on dwords, or on words (`words`,
- * every sr <= 7). */
+ * packssdw's order (w[0]: blocks 0-1, w[1]: blocks 2-3): on dwords, or on words (`words`, an
+ * f8_words: signed after packssdw, unsigned after packusdw). */
 F8_INLINE void packer_round(const packer *z, const __m512i *acc, int nb, const int words,
                             __m512i w[2])
 {
     const __m512i zero = _mm512_setzero_si512();
+    if (words == F8_WORDS_UNSIGNED) {
+        w[0] = f8_round_shift16u(_mm512_packus_epi32(acc[0], nb > 1 ? acc[1] : zero), z->srw[0],
+                                 z->bitw[0]);
+        w[1] = nb > 2 ? f8_round_shift16u(_mm512_packus_epi32(acc[2], nb > 3 ? acc[3] : zero),
+                                          z->srw[1], z->bitw[1])
+                      : zero;
+        return;
+    }
     if (words) {
         w[0] = f8_round_shift16(_mm512_packs_epi32(acc[0], nb > 1 ? acc[1] : zero), z->srw[0],
                                 z->bitw[0]);
@@ -603,10 +622,12 @@ F8_INLINE void store_tile_packed(const f8_conv_geom *g, void *y, uint32_t pix0, 
         if ((uint32_t)m >= mr)
             break;
         uint8_t *dst = (uint8_t *)y + pix_at(g, pix0, (uint32_t)m) * g->Cout + (size_t)b0 * 16;
-        if (words)
-            packer_store(&z, acc + m * 4, nb, dst, 1);
+        if (words == F8_WORDS_UNSIGNED)
+            packer_store(&z, acc + m * 4, nb, dst, F8_WORDS_UNSIGNED);
+        else if (words)
+            packer_store(&z, acc + m * 4, nb, dst, F8_WORDS_SIGNED);
         else
-            packer_store(&z, acc + m * 4, nb, dst, 0);
+            packer_store(&z, acc + m * 4, nb, dst, F8_WORDS_NONE);
     }
 }
 
@@ -900,6 +921,7 @@ TILE_REGS_FN(f8_gemm_tile_6x64c4_packs8_avx512vnni, EPI_PACK_S8)
 /* the same when every shift is <= 7, rounded on words */
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packwu8_avx512vnni, EPI_PACKW_U8)
 TILE_REGS_FN(f8_gemm_tile_6x64c4_packws8_avx512vnni, EPI_PACKW_S8)
+TILE_REGS_FN(f8_gemm_tile_6x64c4_packuwu8_avx512vnni, EPI_PACKUW_U8)
 
 /* the packing epilogue, then a fused ADD in 16-bit lanes (g->add.regs: see f8_add16) */
 void f8_gemm_tile_6x64c4_packadd_avx512vnni(const f8_conv_geom *g, const uint8_t *const *ptrs,
@@ -1022,10 +1044,10 @@ F8_INLINE void small_k_tile(const f8_conv_geom *g, const uint8_t *x, uint8_t *y,
 }
 
 #define SMALL_K_NB(S, NB)                                                                      \
-    (g->in_s8 ? (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, 1)                        \
-                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, 0))                       \
-              : (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, 1)                        \
-                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, 0)))
+    (g->in_s8 ? (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, F8_WORDS_SIGNED)          \
+                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 1, F8_WORDS_NONE))           \
+              : (words ? small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, F8_WORDS_SIGNED)          \
+                       : small_k_tile(g, x, y, p0, p1, b0, S, NB, 0, F8_WORDS_NONE)))
 #define SMALL_K6(S) /* 1-4 steps: groups of at most 6 blocks (24 weight vectors) */           \
     switch (nb) {                                                                              \
     case 1: SMALL_K_NB(S, 1); break;                                                           \
@@ -1055,7 +1077,10 @@ static void conv_small_k(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
 {
     assert(g->Cin % 4 == 0 && g->Cin <= SMALL_K_MAX_CIN && packing(g));
     const uint32_t S = g->Cin / 4, group = S <= 4 ? 6 : S <= 6 ? 4 : 3;
-    const int words = f8_gemm_packing_words(g);
+    /* signed words or dwords: unsigned words (u8 out, a shift of 8) would add a third of the
+     * kernel's instantiations for layers that the zoo does not have (its small-K layers shift
+     * by 5-7, or by 8 into s8) */
+    const int words = f8_gemm_packing_words(g) == F8_WORDS_SIGNED;
     for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += group) {
         const uint32_t nb = g->blk1 - b0 < group ? g->blk1 - b0 : group;
         switch (S) {
@@ -1275,9 +1300,12 @@ F8_INLINE void conv_pairs_run(const f8_conv_geom *g, const uint8_t *x, uint8_t *
             const add16_regs r = add16_load(&g->add.c16);                                      \
             g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, &r, N, 1, 0)                            \
                      : conv_pairs_run(g, x, y, p0, p1, &r, N, 0, 0);                           \
+        } else if (f8_gemm_packing_words(g) == F8_WORDS_UNSIGNED) {                            \
+            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, F8_WORDS_UNSIGNED)          \
+                     : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, F8_WORDS_UNSIGNED);         \
         } else if (f8_gemm_packing_words(g)) {                                                 \
-            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, 1)                          \
-                     : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, 1);                         \
+            g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, F8_WORDS_SIGNED)            \
+                     : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, F8_WORDS_SIGNED);           \
         } else {                                                                               \
             g->in_s8 ? conv_pairs_run(g, x, y, p0, p1, NULL, N, 1, 0)                          \
                      : conv_pairs_run(g, x, y, p0, p1, NULL, N, 0, 0);                         \
@@ -1330,11 +1358,11 @@ F8_INLINE void stem3_sums(const __m512i wv[9][2], const __m512i *bias, const uin
 
 F8_INLINE void stem3_pixel(const packer *z, const __m512i wv[9][2], const __m512i *bias,
                            const uint8_t *p, size_t row, uint8_t *dst, const int NB,
-                           const int s8)
+                           const int s8, const int words)
 {
     __m512i acc[2];
     stem3_sums(wv, bias, p, row, acc, NB, s8);
-    packer_store(z, acc, NB, dst, 0); /* on dwords: any shift (the MobileNets' stems: 7-8) */
+    packer_store(z, acc, NB, dst, words);
 }
 
 /* Pixel ox of row oy from a copy of its window: 3 rows of 16 bytes, the padding zero (s8
@@ -1360,7 +1388,8 @@ F8_INLINE void stem3_border(const f8_conv_geom *g, const uint8_t *x, uint32_t oy
 }
 
 F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint32_t oy,
-                         uint32_t ox_lo, uint32_t ox_hi, uint32_t b0, const int NB, const int s8)
+                         uint32_t ox_lo, uint32_t ox_hi, uint32_t b0, const int NB, const int s8,
+                         const int words)
 {
     const f8_packed *pk = g->pk;
     const packer z = packer_load(g, b0, NB);
@@ -1378,7 +1407,7 @@ F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
     uint8_t *row_out = y + (size_t)oy * g->Wo * g->Cout + (size_t)b0 * 16;
     for (uint32_t ox = 0; ox < ox_lo; ox++) {
         stem3_border(g, x, oy, ox, win);
-        stem3_pixel(&z, wv, bias, win, 16, row_out + (size_t)ox * g->Cout, NB, s8);
+        stem3_pixel(&z, wv, bias, win, 16, row_out + (size_t)ox * g->Cout, NB, s8, words);
     }
     const size_t row = (size_t)g->W * g->Cin, adv = (size_t)g->sw * g->Cin;
     if (ox_lo < ox_hi) {
@@ -1390,15 +1419,15 @@ F8_INLINE void stem3_row(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, ui
                 __m512i acc[4];
                 stem3_sums(wv, bias, p, row, acc, 2, s8);
                 stem3_sums(wv, bias, p + adv, row, acc + 2, 2, s8);
-                packer_store(&zp, acc, 4, row_out + (size_t)ox * 32, 0);
+                packer_store(&zp, acc, 4, row_out + (size_t)ox * 32, words);
             }
         }
         for (; ox < ox_hi; ox++, p += adv)
-            stem3_pixel(&z, wv, bias, p, row, row_out + (size_t)ox * g->Cout, NB, s8);
+            stem3_pixel(&z, wv, bias, p, row, row_out + (size_t)ox * g->Cout, NB, s8, words);
     }
     for (uint32_t ox = ox_hi; ox < g->Wo; ox++) {
         stem3_border(g, x, oy, ox, win);
-        stem3_pixel(&z, wv, bias, win, 16, row_out + (size_t)ox * g->Cout, NB, s8);
+        stem3_pixel(&z, wv, bias, win, 16, row_out + (size_t)ox * g->Cout, NB, s8, words);
     }
 }
 
@@ -1466,6 +1495,7 @@ static void conv_stem3(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint
                        uint32_t row1)
 {
     const size_t total = (size_t)g->H * g->W * g->Cin;
+    const f8_words words = f8_gemm_packing_words(g); /* (the MobileNets' stems shift by 7-8) */
     uint32_t lo = (g->pl + g->sw - 1) / g->sw; /* first ox with ox·sw − pl >= 0 */
     uint32_t hi = g->W + g->pl >= 3 ? (g->W + g->pl - 3) / g->sw + 1 : 0; /* window inside */
     hi = hi < g->Wo ? hi : g->Wo;
@@ -1481,9 +1511,11 @@ static void conv_stem3(const f8_conv_geom *g, const uint8_t *x, uint8_t *y, uint
         for (uint32_t b0 = g->blk0; b0 < g->blk1; b0 += 2) {
             const uint32_t nb = g->blk1 - b0 < 2 ? g->blk1 - b0 : 2;
             if (nb == 2)
-                g->in_s8 ? stem3_row(g, x, y, oy, lo, h, b0, 2, 1) : stem3_row(g, x, y, oy, lo, h, b0, 2, 0);
+                g->in_s8 ? stem3_row(g, x, y, oy, lo, h, b0, 2, 1, words)
+                         : stem3_row(g, x, y, oy, lo, h, b0, 2, 0, words);
             else
-                g->in_s8 ? stem3_row(g, x, y, oy, lo, h, b0, 1, 1) : stem3_row(g, x, y, oy, lo, h, b0, 1, 0);
+                g->in_s8 ? stem3_row(g, x, y, oy, lo, h, b0, 1, 1, words)
+                         : stem3_row(g, x, y, oy, lo, h, b0, 1, 0, words);
         }
     }
 }

@@ -200,6 +200,7 @@ typedef struct {
     int32_t lo, hi;  /* the output dtype's range */
     int any_left;    /* some channel has sl > 0 (else out = clamp(q, lo, hi)) */
     int max_sr;      /* the largest sr */
+    int min_sr;      /* the smallest sr of a real channel (not of the padding to 16) */
 } f8_epi;
 
 typedef enum { F8_PACK_NONE = 0, F8_PACK_GEMM, F8_PACK_DW } f8_pack_kind;
@@ -348,11 +349,22 @@ static inline int f8_gemm_packing(const f8_conv_geom *g)
     return g->pk->sums_fit && (g->out_dtype == F8_DTYPE_U8 || g->out_dtype == F8_DTYPE_S8);
 }
 
-/* Whether that packing epilogue may round on saturated words: every shift <= 7
- * (simd_avx512.h's f8_round_shift16 says why; the MobileNets' expansions). */
-static inline int f8_gemm_packing_words(const f8_conv_geom *g)
+/* Whether that packing epilogue may round on saturated words (simd_avx512.h's
+ * f8_round_shift16 and f8_round_shift16u say why): signed words (packssdw) when every shift
+ * is <= 7, or <= 8 for s8 outputs; unsigned words (packusdw) for u8 outputs whose shifts are
+ * all 1-8. The MobileNets' expansions and stems, ResNet-50's 1x1 layers into 64-256 channels. */
+typedef enum { F8_WORDS_NONE = 0, F8_WORDS_SIGNED, F8_WORDS_UNSIGNED } f8_words;
+
+static inline f8_words f8_gemm_packing_words(const f8_conv_geom *g)
 {
-    return f8_gemm_packing(g) && g->pk->ep.max_sr <= 7;
+    const f8_epi *ep = &g->pk->ep;
+    if (!f8_gemm_packing(g))
+        return F8_WORDS_NONE;
+    if (ep->max_sr <= 7 || (g->out_dtype == F8_DTYPE_S8 && ep->max_sr <= 8))
+        return F8_WORDS_SIGNED;
+    if (g->out_dtype == F8_DTYPE_U8 && ep->max_sr <= 8 && ep->min_sr >= 1)
+        return F8_WORDS_UNSIGNED;
+    return F8_WORDS_NONE;
 }
 
 /* The n input rows (n <= 4) from oy·sh − pt of a depthwise kernel's window, at channel ch:
@@ -423,6 +435,7 @@ F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_s8relu_avx512vnni); /* s8 out, ReLU, sr
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packu8_avx512vnni); /* packing epilogue, u8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packs8_avx512vnni); /* packing epilogue, s8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packwu8_avx512vnni); /* the same on words, u8 */
+F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packuwu8_avx512vnni); /* ... unsigned words, u8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packws8_avx512vnni); /* the same on words, s8 */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packadd_avx512vnni); /* packing + fused ADD, 16-bit */
 F8_DECLARE_GEMM_TILE(f8_gemm_tile_6x64c4_packaddb_avx512vnni); /* ... on bytes (ResNets' adds) */

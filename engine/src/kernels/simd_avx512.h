@@ -96,12 +96,25 @@ F8_INLINE __m512i f8_round_shift32(__m512i v, __m512i sr, __m512i bit)
 /* The same on the words of packssdw(v, ...) when every sr <= 7 (f8_gemm_packing_words,
  * pk->dwq_words): for u8 and s8 outputs, saturating v to [-2^15, 2^15 - 1] changes no result
  * (2^15 / 2^7 = 256: a saturated sum still rounds past 255, or below -127), and the
- * saturating add keeps 2^15 - 1 there ((2^15 - 1) >> 7 = 255). One test, add and shift per
- * 32 channels instead of 16; sr and bit as words in packssdw's order. */
+ * saturating add keeps 2^15 - 1 there ((2^15 - 1) >> 7 = 255). For s8 outputs sr = 8 as well:
+ * 2^15 - 1 and -2^15 round to 127 and -128, at or beyond the s8 range, as every sum beyond
+ * them does. One test, add and shift per 32 channels instead of 16; sr and bit as words in
+ * packssdw's order. */
 F8_INLINE __m512i f8_round_shift16(__m512i v, __m512i sr, __m512i bit)
 {
     const __mmask32 odd = _mm512_test_epi16_mask(v, bit);
     return _mm512_srav_epi16(_mm512_mask_adds_epi16(v, odd, v, _mm512_set1_epi16(1)), sr);
+}
+
+/* The same on the words of packusdw(v, ...) for u8 outputs when every sr is 1..8
+ * (F8_WORDS_UNSIGNED): saturating v to [0, 2^16 - 1] changes no result (a negative sum
+ * rounds to at most 0, and (2^16 - 1) >> 8 = 255: a saturated sum still rounds to 255 or
+ * more), the saturating add keeps 2^16 - 1 there, and with sr >= 1 the shifted words are at
+ * most 2^15 - 1, which packuswb (signed words) narrows to 255. */
+F8_INLINE __m512i f8_round_shift16u(__m512i v, __m512i sr, __m512i bit)
+{
+    const __mmask32 odd = _mm512_test_epi16_mask(v, bit);
+    return _mm512_srlv_epi16(_mm512_mask_adds_epu16(v, odd, v, _mm512_set1_epi16(1)), sr);
 }
 
 /* Stores the lanes of mask k of q at element index i: q is clamped to dtype's range, except
