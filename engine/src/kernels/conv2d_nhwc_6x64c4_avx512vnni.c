@@ -563,27 +563,30 @@ F8_INLINE packer packer_load_pixels(const f8_conv_geom *g, int nb)
     return z;
 }
 
+/* Blocks 2h and 2h + 1 of acc[0 .. nb) packed to saturated words and rounded there: signed
+ * words (packssdw) or unsigned ones (packusdw, F8_WORDS_UNSIGNED). */
+F8_INLINE __m512i packer_round_words(const packer *z, const __m512i *acc, int nb, int h,
+                                     const int words)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    if (nb <= 2 * h)
+        return zero;
+    const __m512i a = acc[2 * h], b = nb > 2 * h + 1 ? acc[2 * h + 1] : zero;
+    return words == F8_WORDS_UNSIGNED
+               ? f8_round_shift16u(_mm512_packus_epi32(a, b), z->srw[h], z->bitw[h])
+               : f8_round_shift16(_mm512_packs_epi32(a, b), z->srw[h], z->bitw[h]);
+}
+
 /* acc[0 .. nb): one pixel's sums from pk->bias_r, rounded and packed to saturated words in
  * packssdw's order (w[0]: blocks 0-1, w[1]: blocks 2-3): on dwords, or on words (`words`, an
- * f8_words: signed after packssdw, unsigned after packusdw). */
+ * f8_words). */
 F8_INLINE void packer_round(const packer *z, const __m512i *acc, int nb, const int words,
                             __m512i w[2])
 {
     const __m512i zero = _mm512_setzero_si512();
-    if (words == F8_WORDS_UNSIGNED) {
-        w[0] = f8_round_shift16u(_mm512_packus_epi32(acc[0], nb > 1 ? acc[1] : zero), z->srw[0],
-                                 z->bitw[0]);
-        w[1] = nb > 2 ? f8_round_shift16u(_mm512_packus_epi32(acc[2], nb > 3 ? acc[3] : zero),
-                                          z->srw[1], z->bitw[1])
-                      : zero;
-        return;
-    }
     if (words) {
-        w[0] = f8_round_shift16(_mm512_packs_epi32(acc[0], nb > 1 ? acc[1] : zero), z->srw[0],
-                                z->bitw[0]);
-        w[1] = nb > 2 ? f8_round_shift16(_mm512_packs_epi32(acc[2], nb > 3 ? acc[3] : zero),
-                                         z->srw[1], z->bitw[1])
-                      : zero;
+        w[0] = packer_round_words(z, acc, nb, 0, words);
+        w[1] = packer_round_words(z, acc, nb, 1, words);
         return;
     }
     __m512i q[4];
