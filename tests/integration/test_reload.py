@@ -140,6 +140,16 @@ def test_reload_adds_removes_and_survives_a_broken_model(model_file, fashion_tes
     assert "reload: model broken did not load" in daemon.stderr
 
 
+def wait_logged(daemon, words, timeout=10.0):
+    """The reload's log line: the answer can reach the test before its stderr reader has read
+    the line f8d wrote just before answering."""
+    deadline = time.monotonic() + timeout
+    while words not in daemon.stderr:
+        assert time.monotonic() < deadline, \
+            "no %r in the log:\n%s" % (words, daemon.stderr[-3000:])
+        time.sleep(0.02)
+
+
 def test_reload_keeps_unchanged_models(model_file, fashion_test_set):
     """A reload loads only what changed on disk: an untouched file's model is kept as it is
     (no second load, no new runners), a rewritten one is loaded again."""
@@ -151,14 +161,14 @@ def test_reload_keeps_unchanged_models(model_file, fashion_test_set):
         daemon.wait_ready()
         status, _, out = daemon.request("POST", "/v2/repository/reload")
         assert status == 200, out
-        assert "reloaded 2 model(s) from %s (2 unchanged, kept as they were)" % d in daemon.stderr
+        wait_logged(daemon, "reloaded 2 model(s) from %s (2 unchanged, kept as they were)" % d)
         # rewrite one file (new mtime): that one loads again
         time.sleep(0.01)
         shutil.copy(os.path.join(d, "fashion.f8"), os.path.join(d, "other.f8.tmp"))
         os.replace(os.path.join(d, "other.f8.tmp"), os.path.join(d, "other.f8"))
         status, _, out = daemon.request("POST", "/v2/repository/reload")
         assert status == 200, out
-        assert "reloaded 2 model(s) from %s (1 unchanged, kept as they were)" % d in daemon.stderr
+        wait_logged(daemon, "reloaded 2 model(s) from %s (1 unchanged, kept as they were)" % d)
         for name in ("fashion", "other"):
             status, _, _ = daemon.request("POST", "/predictions/" + name, body=jpeg)
             assert status == 200
